@@ -1,0 +1,118 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+using KernelGen.Backends;
+using KernelGen.Quantization;
+using KernelGen.Tensors;
+
+namespace KernelGen.Layers;
+
+/// <summary>
+/// A linear layer with quantized weights: y[M, N] = x[M, K] · Wᵀ, W being N × K (out × in features). Runs the
+/// scheme's GEMV when M = 1 (decode) and its tiled GEMM otherwise (prefill). The packed weights live on the device.
+/// </summary>
+public sealed class QuantLinear<TScheme> : IDisposable
+    where TScheme : struct, IQuantScheme
+{
+    private readonly MemoryBuffer1D<uint, Stride1D.Dense> packed;
+    private readonly MemoryBuffer1D<ushort, Stride1D.Dense> scales;
+    private readonly MemoryBuffer1D<uint, Stride1D.Dense> zeros;
+    private readonly QuantKernels kernels;
+
+    /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/> and loads the scheme's kernels.</summary>
+    public QuantLinear(ComputeDevice device, QuantizedMatrix<TScheme> weights)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(weights);
+        Device = device;
+        Weights = weights;
+        kernels = device.GetKernels<TScheme>();
+        var accelerator = device.Accelerator;
+        packed = accelerator.Allocate1D(weights.Packed);
+        scales = accelerator.Allocate1D(weights.Scales);
+        // Symmetric schemes store no zero points; kernels still take a (never read) view.
+        zeros = weights.Zeros.Length > 0 ? accelerator.Allocate1D(weights.Zeros) : accelerator.Allocate1D<uint>(1);
+    }
+
+    /// <summary>The device the layer runs on.</summary>
+    public ComputeDevice Device { get; }
+
+    /// <summary>The quantized weights (host copy).</summary>
+    public QuantizedMatrix<TScheme> Weights { get; }
+
+    /// <summary>K.</summary>
+    public int InFeatures => Weights.Cols;
+
+    /// <summary>N.</summary>
+    public int OutFeatures => Weights.Rows;
+
+    /// <summary>y = x · Wᵀ on device tensors: x is [M × K], y is [M × N].</summary>
+    /// <exception cref="ArgumentException">A shape or device does not match; the message gives both.</exception>
+    public void Forward(DeviceTensor x, DeviceTensor y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        CheckDevice(x, nameof(x));
+        CheckDevice(y, nameof(y));
+        if (x.Cols != InFeatures)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"x has shape {x.Shape} but this layer's weight is [{OutFeatures} × {InFeatures}]: x needs {InFeatures} columns (K)."), nameof(x));
+        }
+
+        if (y.Rows != x.Rows || y.Cols != OutFeatures)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"y has shape {y.Shape} but x {x.Shape} · Wᵀ [{InFeatures} × {OutFeatures}] is [{x.Rows} × {OutFeatures}]."), nameof(y));
+        }
+
+        var dims = Weights.Dims;
+        if (x.Rows == 1)
+        {
+            kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
+        }
+        else
+        {
+            kernels.Gemm(dims, packed.View, scales.View, zeros.View, x.View, y.View, x.Rows);
+        }
+    }
+
+    /// <summary>y = x · Wᵀ for row-major host data x[M × K]; returns y[M × N]. Copies in and out of the device.</summary>
+    public float[] Forward(ReadOnlySpan<float> x, int m)
+    {
+        if (m <= 0 || x.Length != (long)m * InFeatures)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"x has {x.Length} values, which is not [{m} × {InFeatures}] (M = {m} rows of K = {InFeatures}) for this [{OutFeatures} × {InFeatures}] weight."), nameof(x));
+        }
+
+        using var input = DeviceTensor.FromHost(Device, x, m, InFeatures);
+        using var output = DeviceTensor.Allocate(Device, m, OutFeatures);
+        Forward(input, output);
+        return output.ToHost();
+    }
+
+    /// <summary>Dequantizes the weights on the device into a row-major N × K host array.</summary>
+    public float[] DequantizeOnDevice()
+    {
+        using var output = Device.Accelerator.Allocate1D<float>((long)OutFeatures * InFeatures);
+        kernels.Dequantize(Weights.Dims, packed.View, scales.View, zeros.View, output.View);
+        return output.GetAsArray1D();
+    }
+
+    private void CheckDevice(DeviceTensor tensor, string name)
+    {
+        if (!ReferenceEquals(tensor.Device, Device))
+        {
+            throw new ArgumentException($"{name} lives on {tensor.Device} but this layer runs on {Device}: create the tensor on the layer's device.", name);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        packed.Dispose();
+        scales.Dispose();
+        zeros.Dispose();
+    }
+}

@@ -1,0 +1,123 @@
+using System;
+
+namespace KernelGen.Quantization;
+
+/// <summary>
+/// A rows × cols weight matrix (row r holds output r's K input weights) quantized with <typeparamref name="TScheme"/>:
+/// packed codes, fp16 scales and, for asymmetric schemes, packed zero points. Layout: the scheme's docs.
+/// </summary>
+public sealed class QuantizedMatrix<TScheme>
+    where TScheme : struct, IQuantScheme
+{
+    private QuantizedMatrix(QuantDims dims, uint[] packed, ushort[] scales, uint[] zeros)
+    {
+        Dims = dims;
+        Packed = packed;
+        Scales = scales;
+        Zeros = zeros;
+    }
+
+    /// <summary>The scheme's parameters.</summary>
+    public static QuantSchemeInfo Scheme => TScheme.Info;
+
+    /// <summary>Sizes of the packed matrix.</summary>
+    public QuantDims Dims { get; }
+
+    /// <summary>Output rows (N).</summary>
+    public int Rows => Dims.Rows;
+
+    /// <summary>Input columns (K).</summary>
+    public int Cols => Dims.Cols;
+
+    /// <summary>Packed codes: rows · cols/32 · bits words.</summary>
+    public uint[] Packed { get; }
+
+    /// <summary>IEEE binary16 scale bits, index group · rows + row.</summary>
+    public ushort[] Scales { get; }
+
+    /// <summary>Packed zero points (empty for symmetric schemes).</summary>
+    public uint[] Zeros { get; }
+
+    /// <summary>Bytes stored: packed codes, scales and zero points.</summary>
+    public long ByteCount => (Packed.LongLength * 4) + (Scales.LongLength * 2) + (Zeros.LongLength * 4);
+
+    /// <summary>Stored bits per weight, counting scales and zero points.</summary>
+    public double BitsPerWeight => ByteCount * 8.0 / ((double)Rows * Cols);
+
+    /// <summary>Quantizes row-major <paramref name="weights"/> (rows × cols) with round-to-nearest.</summary>
+    /// <exception cref="ArgumentException">Wrong length, unsupported shape, or a NaN/infinite weight.</exception>
+    public static QuantizedMatrix<TScheme> Quantize(ReadOnlySpan<float> weights, int rows, int cols)
+    {
+        var dims = QuantDims.Create(TScheme.Info, rows, cols);
+        if (weights.Length != (long)rows * cols)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"weights has {weights.Length} values but a {rows} × {cols} matrix needs {(long)rows * cols}."), nameof(weights));
+        }
+
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!float.IsFinite(weights[i]))
+            {
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"weights[{i}] (row {i / cols}, col {i % cols}) is {weights[i]}: only finite weights can be quantized."), nameof(weights));
+            }
+        }
+
+        var packed = new uint[dims.PackedWords];
+        var scales = new ushort[dims.ScaleCount];
+        var zeros = TScheme.Info.Symmetric ? Array.Empty<uint>() : new uint[dims.ZeroWords];
+        TScheme.QuantizeInto(weights, dims, packed, scales, zeros);
+        return new QuantizedMatrix<TScheme>(dims, packed, scales, zeros);
+    }
+
+    /// <summary>Wraps existing packed data (e.g. read from a file) after checking every buffer's length.</summary>
+    public static QuantizedMatrix<TScheme> FromPacked(int rows, int cols, uint[] packed, ushort[] scales, uint[] zeros)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(zeros);
+        var dims = QuantDims.Create(TScheme.Info, rows, cols);
+        long zeroWords = TScheme.Info.Symmetric ? 0 : dims.ZeroWords;
+        if (packed.LongLength != dims.PackedWords || scales.LongLength != dims.ScaleCount || zeros.LongLength != zeroWords)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"{TScheme.Info.Name} {rows} × {cols} needs {dims.PackedWords} packed words, {dims.ScaleCount} scales and {zeroWords} zero words; got {packed.LongLength}, {scales.LongLength} and {zeros.LongLength}."));
+        }
+
+        return new QuantizedMatrix<TScheme>(dims, packed, scales, zeros);
+    }
+
+    /// <summary>The reference dequantization, row-major rows × cols.</summary>
+    public float[] Dequantize()
+    {
+        var output = new float[(long)Rows * Cols];
+        TScheme.DequantizeInto(Packed, Scales, Zeros, Dims, output);
+        return output;
+    }
+
+    /// <summary>The scale of (row, group) as a float.</summary>
+    public float GetScale(int row, int group) => Fp16.ToFloat(Scales[(group * Rows) + row]);
+
+    /// <summary>The code of weight (row, col).</summary>
+    public int GetCode(int row, int col)
+    {
+        Span<byte> codes = stackalloc byte[QuantDims.ChunkSize];
+        int chunk = col / QuantDims.ChunkSize;
+        TScheme.UnpackChunk(Packed.AsSpan(((row * Dims.ChunksPerRow) + chunk) * Dims.Bits, Dims.Bits), codes);
+        return codes[col % QuantDims.ChunkSize];
+    }
+
+    /// <summary>The zero point of (row, group): the stored code, or 2^(bits−1) for symmetric schemes.</summary>
+    public int GetZero(int row, int group)
+    {
+        if (TScheme.Info.Symmetric)
+        {
+            return 1 << (Dims.Bits - 1);
+        }
+
+        Span<byte> codes = stackalloc byte[QuantDims.ChunkSize];
+        TScheme.UnpackChunk(Zeros.AsSpan(((group * Dims.ZeroBlocks) + (row / QuantDims.ChunkSize)) * Dims.Bits, Dims.Bits), codes);
+        return codes[row % QuantDims.ChunkSize];
+    }
+}

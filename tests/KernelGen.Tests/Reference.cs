@@ -1,0 +1,91 @@
+using System;
+
+namespace KernelGen.Tests;
+
+/// <summary>
+/// Independent float64 implementations of what the scheme docs specify, written from the documentation and not
+/// from the generated code: they read the packed layout bit by bit and recompute the quantization math.
+/// </summary>
+internal static class Reference
+{
+    /// <summary>Bits [bit, bit + width) of a little-endian stream of 32-bit words.</summary>
+    public static int ReadBits(ReadOnlySpan<uint> words, long bit, int width)
+    {
+        int value = 0;
+        for (int i = 0; i < width; i++)
+        {
+            long position = bit + i;
+            uint word = words[(int)(position / 32)];
+            value |= (int)((word >> (int)(position % 32)) & 1u) << i;
+        }
+
+        return value;
+    }
+
+    /// <summary>The code of weight (row, col): chunk (row · cols/32 + col/32) starts at word index · bits.</summary>
+    public static int Code(ReadOnlySpan<uint> packed, int bits, int cols, int row, int col)
+        => ReadBits(packed, (((long)row * (cols / 32)) + (col / 32)) * bits * 32 + ((col % 32) * bits), bits);
+
+    /// <summary>The zero code of (group, row): packed along rows in blocks of 32 per group.</summary>
+    public static int Zero(ReadOnlySpan<uint> zeros, int bits, int rows, int group, int row)
+    {
+        int blocks = (rows + 31) / 32;
+        return ReadBits(zeros, (((long)group * blocks) + (row / 32)) * bits * 32 + ((row % 32) * bits), bits);
+    }
+
+    /// <summary>The smallest binary16 value ≥ v, via System.Half (not KernelGen's Fp16).</summary>
+    public static double HalfUp(double v)
+    {
+        var h = (Half)v;
+        if ((double)h < v)
+        {
+            h = BitConverter.UInt16BitsToHalf((ushort)(BitConverter.HalfToUInt16Bits(h) + 1));
+        }
+
+        return (double)h;
+    }
+
+    /// <summary>y = x · Wᵀ in float64: x is m × k, w is n × k.</summary>
+    public static double[] MatMul(ReadOnlySpan<float> x, ReadOnlySpan<float> w, int m, int n, int k)
+    {
+        var y = new double[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int t = 0; t < k; t++)
+                {
+                    sum += (double)x[(i * k) + t] * w[(j * k) + t];
+                }
+
+                y[(i * n) + j] = sum;
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>‖actual − expected‖₂ / ‖expected‖₂; NaN anywhere gives +∞.</summary>
+    public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
+    {
+        if (actual.Length != expected.Length)
+        {
+            throw new ArgumentException($"lengths differ: {actual.Length} vs {expected.Length}");
+        }
+
+        double diff = 0, norm = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            if (!float.IsFinite(actual[i]))
+            {
+                return double.PositiveInfinity;
+            }
+
+            diff += (actual[i] - expected[i]) * (actual[i] - expected[i]);
+            norm += expected[i] * expected[i];
+        }
+
+        return Math.Sqrt(diff / norm);
+    }
+}
