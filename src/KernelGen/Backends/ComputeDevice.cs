@@ -62,15 +62,19 @@ public sealed class ComputeDevice : IDisposable
         var value = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(value))
         {
-            return Create(DeviceKind.Auto, $"{EnvironmentVariable} is not set");
+            return Create(DeviceKind.Auto, $"{EnvironmentVariable} is not set", enableProfiling: false);
         }
 
-        return Create(ParseKind(value, EnvironmentVariable), $"{EnvironmentVariable}={value.Trim()}");
+        return Create(ParseKind(value, EnvironmentVariable), $"{EnvironmentVariable}={value.Trim()}", enableProfiling: false);
     }
 
     /// <summary>Opens a device of the given kind.</summary>
     /// <exception cref="InvalidOperationException">No device of that kind is present; the message lists those that are.</exception>
-    public static ComputeDevice Create(DeviceKind kind = DeviceKind.Auto) => Create(kind, "requested in code");
+    public static ComputeDevice Create(DeviceKind kind = DeviceKind.Auto) => Create(kind, "requested in code", enableProfiling: false);
+
+    /// <summary>Opens a device of the given kind; with <paramref name="enableProfiling"/>, streams accept
+    /// profiling markers (device events) for timing.</summary>
+    public static ComputeDevice Create(DeviceKind kind, bool enableProfiling) => Create(kind, "requested in code", enableProfiling);
 
     /// <summary>Parses cpu | opencl | cuda | auto (case-insensitive).</summary>
     /// <exception cref="ArgumentException">Any other value; the message names it and the accepted values.</exception>
@@ -88,10 +92,17 @@ public sealed class ComputeDevice : IDisposable
         };
     }
 
-    private static ComputeDevice Create(DeviceKind kind, string why)
+    private static ComputeDevice Create(DeviceKind kind, string why, bool enableProfiling)
     {
         var cpu = new CPUDevice(CpuWarpSize, CpuWarpsPerGroup, Math.Max(1, Environment.ProcessorCount));
-        var context = Context.Create(builder => builder.Cuda().OpenCL().CPU(cpu).Math(MathMode.Default));
+        var context = Context.Create(builder =>
+        {
+            builder.Cuda().OpenCL().CPU(cpu).Math(MathMode.Default);
+            if (enableProfiling)
+            {
+                builder.Profiling();
+            }
+        });
         try
         {
             var (device, resolved, reason) = Choose(context, kind, why);

@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+
+namespace KernelGen.Cli.Bench;
+
+/// <summary>Arguments of <c>kernelgen bench</c>.</summary>
+internal sealed record BenchOptions
+{
+    public static readonly (int N, int K)[] DefaultShapes = { (4096, 4096), (8192, 8192), (28672, 8192), (8192, 28672) };
+
+    public IReadOnlyList<(int N, int K)> Shapes { get; init; } = DefaultShapes;
+
+    public IReadOnlyList<int> BatchSizes { get; init; } = new[] { 1, 16, 128, 2048 };
+
+    public IReadOnlyList<string> Schemes { get; init; } = SchemeRegistry.Names;
+
+    /// <summary>Timed repetitions per case (median reported).</summary>
+    public int Repetitions { get; init; } = 30;
+
+    /// <summary>Untimed launches before timing.</summary>
+    public int Warmup { get; init; } = 5;
+
+    /// <summary>Skip cases whose naive FLOP count would take longer than this many seconds at 1 TFLOP/s.</summary>
+    public double MaxTeraFlop { get; init; } = 200;
+
+    public string Device { get; init; } = "auto";
+
+    public string? JsonPath { get; init; }
+
+    public const string Usage = """
+        usage: kernelgen bench [--device cpu|opencl|cuda|auto] [--shapes 4096x4096,8192x8192,...] [--m 1,16,128,2048]
+                               [--schemes q4g128,q4g128s,q8pcs,q3g128,q2g64] [--reps 30] [--warmup 5] [--json FILE]
+        Checks each case on the device against a float64 CPU reference, then times it with device events.
+        """;
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string name = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value.\n{Usage}");
+            options = name switch
+            {
+                "--device" => options with { Device = Value() },
+                "--shapes" => options with { Shapes = Value().Split(',').Select(ParseShape).ToArray() },
+                "--m" => options with { BatchSizes = Value().Split(',').Select(v => ParsePositive(v, "--m")).ToArray() },
+                "--schemes" => options with { Schemes = Value().Split(',').Select(SchemeRegistry.Check).ToArray() },
+                "--reps" => options with { Repetitions = ParsePositive(Value(), "--reps") },
+                "--warmup" => options with { Warmup = ParsePositive(Value(), "--warmup") },
+                "--max-tflop" => options with { MaxTeraFlop = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--json" => options with { JsonPath = Value() },
+                _ => throw new ArgumentException($"Unknown option '{name}'.\n{Usage}"),
+            };
+        }
+
+        return options;
+    }
+
+    private static (int N, int K) ParseShape(string text)
+    {
+        var parts = text.ToLowerInvariant().Split('x');
+        if (parts.Length != 2)
+        {
+            throw new ArgumentException($"Shape '{text}' is not NxK (e.g. 4096x4096).");
+        }
+
+        return (ParsePositive(parts[0], "--shapes"), ParsePositive(parts[1], "--shapes"));
+    }
+
+    private static int ParsePositive(string text, string option)
+        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0
+            ? value
+            : throw new ArgumentException($"{option}: '{text}' is not a positive integer.");
+}

@@ -1,0 +1,291 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using ILGPU;
+using ILGPU.Runtime;
+using KernelGen.Backends;
+using KernelGen.Layers;
+using KernelGen.Quantization;
+using KernelGen.Tensors;
+
+namespace KernelGen.Cli.Bench;
+
+/// <summary>One benchmark case's outcome.</summary>
+internal sealed record BenchResult(
+    string Scheme, int N, int K, int M, double Microseconds, double Bytes, double GigabytesPerSecond,
+    double PercentOfCopy, double TeraFlops, double RelativeError, int RowsChecked);
+
+/// <summary>
+/// <c>kernelgen bench</c>: for each scheme, shape and M, checks the device result against a float64 CPU reference
+/// (sampled rows), then times the layer with device events (profiling markers) after warm-up, rotating among copies
+/// of the weights so that they are read from memory, not from L2. Reports µs, GB/s over all bytes moved, % of the
+/// device-copy ceiling measured in the same run, TFLOP/s.
+/// </summary>
+internal static class BenchRunner
+{
+    /// <summary>Weights are copied until the copies exceed this, 2.5× the H100's 50 MB L2.</summary>
+    private const long RotationBytes = 128L << 20;
+
+    public static int Run(BenchOptions options)
+    {
+        using var device = ComputeDevice.Create(ComputeDevice.ParseKind(options.Device, "--device"), enableProfiling: true);
+        Console.WriteLine($"device  {device}");
+        double copyGbs = MeasureCopyCeiling(device);
+        Console.WriteLine(FormattableString.Invariant($"copy ceiling  {copyGbs:F0} GB/s (1 GiB device-to-device, read + write, median of 10)"));
+
+        var results = new List<BenchResult>();
+        foreach (var scheme in options.Schemes)
+        {
+            foreach (var (n, k) in options.Shapes)
+            {
+                results.AddRange(SchemeRegistry.Visit(scheme, new CaseVisitor(device, options, n, k, copyGbs)));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"{"scheme",-8} {"N×K",-12} {"M",5} {"µs",10} {"GB/s",7} {"%copy",6} {"TFLOP/s",8} {"rel.err",9}");
+        foreach (var r in results)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Scheme,-8} {$"{r.N}x{r.K}",-12} {r.M,5} {r.Microseconds,10:F1} {r.GigabytesPerSecond,7:F0} {r.PercentOfCopy,6:F1} {r.TeraFlops,8:F2} {r.RelativeError,9:E1}"));
+        }
+
+        if (options.JsonPath is not null)
+        {
+            var report = new
+            {
+                device = device.Name,
+                kind = device.Kind.ToString(),
+                copyCeilingGigabytesPerSecond = copyGbs,
+                date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
+                results,
+            };
+            var directory = Path.GetDirectoryName(Path.GetFullPath(options.JsonPath))!;
+            Directory.CreateDirectory(directory);
+            var temporary = options.JsonPath + ".tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(temporary, options.JsonPath, overwrite: true);
+            Console.WriteLine($"wrote {options.JsonPath}");
+        }
+
+        bool allCorrect = results.All(r => r.RelativeError < 1e-4);
+        if (!allCorrect)
+        {
+            Console.Error.WriteLine("FAILED: some cases disagree with the float64 reference (rel.err ≥ 1e-4).");
+        }
+
+        return allCorrect ? 0 : 1;
+    }
+
+    private static double MeasureCopyCeiling(ComputeDevice device)
+    {
+        const long count = 1L << 28; // 256 Mi floats = 1 GiB
+        var accelerator = device.Accelerator;
+        using var source = accelerator.Allocate1D<float>(count);
+        using var destination = accelerator.Allocate1D<float>(count);
+        source.MemSet(0x3C);
+        var times = new List<double>();
+        for (int i = 0; i < 13; i++)
+        {
+            double ms = Time(accelerator, () => source.View.CopyTo(destination.View));
+            if (i >= 3)
+            {
+                times.Add(ms);
+            }
+        }
+
+        return 2.0 * count * sizeof(float) / (Median(times) * 1e-3) / 1e9;
+    }
+
+    /// <summary>Milliseconds between two device events around <paramref name="launch"/>.</summary>
+    internal static double Time(Accelerator accelerator, Action launch)
+    {
+        var stream = accelerator.DefaultStream;
+        using var start = stream.AddProfilingMarker();
+        launch();
+        using var end = stream.AddProfilingMarker();
+        end.Synchronize();
+        return end.MeasureFrom(start).TotalMilliseconds;
+    }
+
+    internal static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private sealed class CaseVisitor : SchemeRegistry.IVisitor<List<BenchResult>>
+    {
+        private readonly ComputeDevice device;
+        private readonly BenchOptions options;
+        private readonly int n;
+        private readonly int k;
+        private readonly double copyGbs;
+
+        public CaseVisitor(ComputeDevice device, BenchOptions options, int n, int k, double copyGbs)
+        {
+            this.device = device;
+            this.options = options;
+            this.n = n;
+            this.k = k;
+            this.copyGbs = copyGbs;
+        }
+
+        public List<BenchResult> Visit<TScheme>()
+            where TScheme : struct, IQuantScheme
+        {
+            var results = new List<BenchResult>();
+            var random = new Random(HashCode.Combine(n, k, TScheme.Info.Name.Length, 1125));
+            var matrix = RandomMatrix<TScheme>(random, n, k);
+            int copies = (int)Math.Clamp((RotationBytes + matrix.ByteCount - 1) / matrix.ByteCount, 1, 16);
+            var layers = new List<QuantLinear<TScheme>>();
+            try
+            {
+                for (int c = 0; c < copies; c++)
+                {
+                    layers.Add(new QuantLinear<TScheme>(device, matrix));
+                }
+
+                foreach (int m in options.BatchSizes)
+                {
+                    double flop = 2.0 * m * n * k;
+                    if (flop > options.MaxTeraFlop * 1e12)
+                    {
+                        Console.WriteLine(FormattableString.Invariant($"skip {TScheme.Info.Name} {n}x{k} M={m}: {flop / 1e12:F0} TFLOP exceeds --max-tflop"));
+                        continue;
+                    }
+
+                    results.Add(RunCase(matrix, layers, random, m));
+                }
+            }
+            finally
+            {
+                foreach (var layer in layers)
+                {
+                    layer.Dispose();
+                }
+            }
+
+            return results;
+        }
+
+        private BenchResult RunCase<TScheme>(QuantizedMatrix<TScheme> matrix, List<QuantLinear<TScheme>> layers, Random random, int m)
+            where TScheme : struct, IQuantScheme
+        {
+            var x = new float[(long)m * k];
+            for (int i = 0; i < x.Length; i++)
+            {
+                x[i] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            using var input = DeviceTensor.FromHost(device, x, m, k);
+            using var output = DeviceTensor.Allocate(device, m, n);
+            output.Buffer.MemSet(0xFF); // NaN: every element must be written
+
+            // Correct first: sampled rows and batch rows against float64 on the CPU.
+            layers[0].Forward(input, output);
+            var y = output.ToHost();
+            var (error, checkedRows) = SampledError(matrix, x, y, m);
+
+            var accelerator = device.Accelerator;
+            for (int i = 0; i < options.Warmup; i++)
+            {
+                layers[i % layers.Count].Forward(input, output);
+            }
+
+            var times = new List<double>();
+            for (int i = 0; i < options.Repetitions; i++)
+            {
+                var layer = layers[i % layers.Count];
+                times.Add(Time(accelerator, () => layer.Forward(input, output)));
+            }
+
+            double ms = Median(times);
+            double bytes = matrix.ByteCount + (4.0 * m * k) + (4.0 * m * n);
+            double gbs = bytes / (ms * 1e-3) / 1e9;
+            var result = new BenchResult(
+                TScheme.Info.Name, n, k, m, ms * 1e3, bytes, gbs, 100 * gbs / copyGbs, 2.0 * m * n * k / (ms * 1e-3) / 1e12, error, checkedRows);
+            Console.WriteLine(FormattableString.Invariant(
+                $"{result.Scheme} {n}x{k} M={m}: {result.Microseconds:F1} µs, {gbs:F0} GB/s ({result.PercentOfCopy:F1}% of copy), {result.TeraFlops:F2} TFLOP/s, rel.err {error:E1}"));
+            return result;
+        }
+
+        /// <summary>Random codes, scales in [0.002, 0.02] and zero points: every bit pattern is a valid matrix.</summary>
+        private static QuantizedMatrix<TScheme> RandomMatrix<TScheme>(Random random, int rows, int cols)
+            where TScheme : struct, IQuantScheme
+        {
+            var dims = QuantDims.Create(TScheme.Info, rows, cols);
+            var packed = new uint[dims.PackedWords];
+            int seed = random.Next();
+            Parallel.For(0, rows, row =>
+            {
+                var local = new Random(seed + row);
+                long words = dims.PackedWords / rows;
+                for (long i = row * words; i < (row + 1) * words; i++)
+                {
+                    packed[i] = (uint)local.NextInt64(0, 1L << 32);
+                }
+            });
+            var scales = new ushort[dims.ScaleCount];
+            for (int i = 0; i < scales.Length; i++)
+            {
+                scales[i] = BitConverter.HalfToUInt16Bits((System.Half)(0.002 + (0.018 * random.NextDouble())));
+            }
+
+            var zeros = TScheme.Info.Symmetric ? Array.Empty<uint>() : new uint[dims.ZeroWords];
+            for (int i = 0; i < zeros.Length; i++)
+            {
+                zeros[i] = (uint)random.NextInt64(0, 1L << 32);
+            }
+
+            return QuantizedMatrix<TScheme>.FromPacked(rows, cols, packed, scales, zeros);
+        }
+
+        /// <summary>‖y − y_ref‖ / ‖y_ref‖ over up to 64 output columns × 4 batch rows, in float64.</summary>
+        private (double Error, int Rows) SampledError<TScheme>(QuantizedMatrix<TScheme> matrix, float[] x, float[] y, int m)
+            where TScheme : struct, IQuantScheme
+        {
+            var columns = Enumerable.Range(0, 64).Select(i => (int)((long)i * (n - 1) / 63)).Distinct().ToArray();
+            var batchRows = new[] { 0, m / 2, m - 1 }.Distinct().ToArray();
+            var codes = new byte[QuantDims.ChunkSize];
+            var dims = matrix.Dims;
+            double diff = 0, norm = 0;
+            foreach (int col in columns)
+            {
+                // Row `col` of W, dequantized in float64 from the packed words.
+                var w = new double[k];
+                for (int chunk = 0; chunk < dims.ChunksPerRow; chunk++)
+                {
+                    TScheme.UnpackChunk(matrix.Packed.AsSpan(((col * dims.ChunksPerRow) + chunk) * dims.Bits, dims.Bits), codes);
+                    int group = chunk / dims.ChunksPerGroup;
+                    double scale = matrix.GetScale(col, group);
+                    int zero = matrix.GetZero(col, group);
+                    for (int j = 0; j < QuantDims.ChunkSize; j++)
+                    {
+                        w[(chunk * QuantDims.ChunkSize) + j] = scale * (codes[j] - zero);
+                    }
+                }
+
+                foreach (int row in batchRows)
+                {
+                    double expected = 0;
+                    for (int i = 0; i < k; i++)
+                    {
+                        expected += w[i] * x[((long)row * k) + i];
+                    }
+
+                    double actual = y[((long)row * n) + col];
+                    diff += (actual - expected) * (actual - expected);
+                    norm += expected * expected;
+                }
+            }
+
+            double error = double.IsFinite(diff) ? Math.Sqrt(diff / norm) : double.PositiveInfinity;
+            return (error, columns.Length * batchRows.Length);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System;
+using System.Linq;
+using KernelGen.Cli.Bench;
+
+namespace KernelGen.Cli;
+
+/// <summary>The <c>kernelgen</c> command line.</summary>
+public static class Program
+{
+    private const string Usage = """
+        usage: kernelgen <command> [options]
+        commands:
+          bench   check and time the generated kernels on a device (see 'kernelgen bench --help')
+          ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
+        """;
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            switch (args[0])
+            {
+                case "bench" when args.Skip(1).Any(a => a is "-h" or "--help"):
+                    Console.WriteLine(BenchOptions.Usage);
+                    return 0;
+                case "bench":
+                    return BenchRunner.Run(BenchOptions.Parse(args.Skip(1).ToArray()));
+                case "ptx" when args.Length == 3:
+                    return Ptx.PtxDump.Run(args[1], args[2]);
+                case "ptx":
+                    Console.Error.WriteLine("usage: kernelgen ptx SCHEME DIR");
+                    return 2;
+                default:
+                    Console.Error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
+                    return 2;
+            }
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+}

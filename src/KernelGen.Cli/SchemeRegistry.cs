@@ -1,0 +1,34 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace KernelGen.Cli;
+
+/// <summary>The tool's built-in schemes by name, and a generic call site for each (no reflection).</summary>
+internal static class SchemeRegistry
+{
+    /// <summary>Calls <c>visitor.Visit&lt;TScheme&gt;()</c> for a scheme known by name.</summary>
+    public interface IVisitor<out TResult>
+    {
+        TResult Visit<TScheme>()
+            where TScheme : struct, IQuantScheme;
+    }
+
+    public static readonly string[] Names = { Q4G128.SchemeName, Q4G128Sym.SchemeName, Q8PerChannelSym.SchemeName, Q3G128.SchemeName, Q2G64.SchemeName };
+
+    public static string Check(string name) => Names.Contains(name, StringComparer.OrdinalIgnoreCase)
+        ? Names.First(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
+        : throw new ArgumentException($"Unknown scheme '{name}': use one of {string.Join(", ", Names)}.");
+
+    public static TResult Visit<TResult>(string name, IVisitor<TResult> visitor) => Check(name) switch
+    {
+        Q4G128.SchemeName => visitor.Visit<Q4G128>(),
+        Q4G128Sym.SchemeName => visitor.Visit<Q4G128Sym>(),
+        Q8PerChannelSym.SchemeName => visitor.Visit<Q8PerChannelSym>(),
+        Q3G128.SchemeName => visitor.Visit<Q3G128>(),
+        Q2G64.SchemeName => visitor.Visit<Q2G64>(),
+        _ => throw new InvalidOperationException("unreachable"),
+    };
+
+    public static IEnumerable<QuantSchemeInfo> Infos => new[] { Q4G128.Info, Q4G128Sym.Info, Q8PerChannelSym.Info, Q3G128.Info, Q2G64.Info };
+}
