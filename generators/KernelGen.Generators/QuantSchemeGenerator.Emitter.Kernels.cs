@@ -14,6 +14,24 @@ public sealed partial class QuantSchemeGenerator
         /// <summary>Accumulators a chunk's dot product is split over, for instruction-level parallelism.</summary>
         private const int DotAccumulators = 4;
 
+        /// <summary>Output rows per warp in the warp GEMV: each activation chunk read from shared memory serves them all.</summary>
+        public const int GemvRowsPerWarp = 4;
+
+        /// <summary>Warps per group of the warp GEMV (fewer where the device allows fewer threads per group).</summary>
+        public const int GemvWarpsPerGroup = 8;
+
+        /// <summary>Activation chunks per shared-memory tile of the warp GEMV: 128 × 33 floats = 16.5 KiB. (352-chunk
+        /// tiles together with prefetching were 16% slower on an H200: docs/perf/gemv.md, v4.)</summary>
+        public const int GemvTileChunks = 128;
+
+        /// <summary>
+        /// 2^23 as a float. For an integer c &lt; 2^23, the float whose bits are 0x4B000000 | c is exactly 2^23 + c, so
+        /// IntAsFloat(0x4B000000 | code) − (2^23 + zero) is exactly code − zero: one OR and one FADD instead of a
+        /// subtraction and an int-to-float conversion, which runs at a quarter of the FADD rate on recent GPUs.
+        /// </summary>
+        private const string Magic = "8388608f";
+        private const string MagicBits = "0x4B000000u";
+
         private static void WriteKernels(SourceWriter w, SchemeModel m)
         {
             w.Line("#region ILGPU kernels: every loop over a chunk's 32 codes is unrolled here (ILGPU 1.5.3 does not unroll)");
@@ -26,6 +44,15 @@ public sealed partial class QuantSchemeGenerator
             w.Line();
             w.Line("/// <summary>Output columns (N) per thread group of <see cref=\"GemmKernel\"/>.</summary>");
             w.Line($"public const int GemmTileN = {I(GemmTileN)};");
+            w.Line();
+            w.Line("/// <summary>Output rows each warp of <see cref=\"GemvWarpKernel\"/> computes.</summary>");
+            w.Line($"public const int GemvRowsPerWarp = {I(GemvRowsPerWarp)};");
+            w.Line();
+            w.Line("/// <summary>Warps per group of <see cref=\"GemvWarpKernel\"/> (at most).</summary>");
+            w.Line($"public const int GemvWarpsPerGroup = {I(GemvWarpsPerGroup)};");
+            w.Line();
+            w.Line("/// <summary>Activation chunks per shared-memory tile of <see cref=\"GemvWarpKernel\"/>.</summary>");
+            w.Line($"public const int GemvTileChunks = {I(GemvTileChunks)};");
             w.Line();
             WriteGroupAndZeroHelpers(w, m);
             WriteDotChunk(w, m);
@@ -56,13 +83,18 @@ public sealed partial class QuantSchemeGenerator
             return shift == 0 ? chunk : $"{chunk} >> {I(shift)}";
         }
 
+        /// <summary>2^23 + code j as a float, from its bits (see <see cref="Magic"/>).</summary>
+        private static string Value(int j, int bits, string prefix)
+            => $"Interop.IntAsFloat({Extract(j, bits, prefix)} | {MagicBits})";
+
         private static string ZeroOf(SchemeModel m, string group, string row)
             => m.Symmetric ? "ZeroPoint" : $"ZeroAt(zeros, dims, {group}, {row})";
 
         /// <summary>Declares <c>scale</c> and <c>zero</c> of (group, row).</summary>
         private static void WriteScaleAndZero(SourceWriter w, SchemeModel m, string group, string row)
         {
-            string index = group == "0" ? row : $"{group} * dims.Rows + {row}";
+            // Per channel (group "0") a row has exactly one scale.
+            string index = group == "0" ? row : $"({row} * dims.GroupsPerRow) + {group}";
             w.Line($"float scale = {Fp16ToFloat}(scales[{index}]);");
             w.Line($"int zero = {ZeroOf(m, group, row)};");
         }
@@ -75,10 +107,10 @@ public sealed partial class QuantSchemeGenerator
             }
 
             bool straddles = 32 % m.Bits != 0;
-            w.Line("/// <summary>The zero code of (group, row), read from the zeros packed along rows.</summary>");
+            w.Line("/// <summary>The zero code of (group, row): code row · groups + group of the zeros' bit stream.</summary>");
             w.OpenBlock($"private static int ZeroAt(ArrayView<uint> zeros, {Dims} dims, int group, int row)");
-            w.Line("int bit = (row & 31) * Bits;");
-            w.Line("int word = ((group * dims.ZeroBlocks) + (row >> 5)) * WordsPerChunk + (bit >> 5);");
+            w.Line("int bit = ((row * dims.GroupsPerRow) + group) * Bits;");
+            w.Line("int word = bit >> 5;");
             w.Line("int shift = bit & 31;");
             w.Line("uint value = zeros[word] >> shift;");
             if (straddles)
@@ -99,6 +131,8 @@ public sealed partial class QuantSchemeGenerator
             w.Line("/// <summary>Σ_j (code_j − zero) · x[xi + j] over the 32 codes of the chunk at word <paramref name=\"w\"/>.</summary>");
             w.OpenBlock("private static float DotChunk(ArrayView<uint> weights, int w, ArrayView<float> x, int xi, int zero)");
             WriteWordLoads(w, m.Bits, "weights", "w");
+            w.Line($"float magic = {Magic} + zero;");
+            w.Line("var xc = x.SubView(xi, ChunkSize); // constant offsets below: one base address per chunk");
             for (int a = 0; a < DotAccumulators; a++)
             {
                 w.Line($"float acc{I(a)} = 0f;");
@@ -106,8 +140,7 @@ public sealed partial class QuantSchemeGenerator
 
             for (int j = 0; j < ChunkSize; j++)
             {
-                string index = j == 0 ? "xi" : $"xi + {I(j)}";
-                w.Line($"acc{I(j % DotAccumulators)} += (float)((int){Extract(j, m.Bits, "w")} - zero) * x[{index}];");
+                w.Line($"acc{I(j % DotAccumulators)} += ({Value(j, m.Bits, "w")} - magic) * xc[{I(j)}];");
             }
 
             w.Line("return (acc0 + acc1) + (acc2 + acc3);");
@@ -120,10 +153,11 @@ public sealed partial class QuantSchemeGenerator
             w.Line("/// <summary>Writes scale · (code_j − zero) for the 32 codes of the chunk at word <paramref name=\"w\"/> to destination[d + j].</summary>");
             w.OpenBlock("private static void DequantizeChunk(ArrayView<uint> weights, int w, float scale, int zero, ArrayView<float> destination, int d)");
             WriteWordLoads(w, m.Bits, "weights", "w");
+            w.Line($"float magic = {Magic} + zero;");
+            w.Line("var dc = destination.SubView(d, ChunkSize);");
             for (int j = 0; j < ChunkSize; j++)
             {
-                string index = j == 0 ? "d" : $"d + {I(j)}";
-                w.Line($"destination[{index}] = scale * (float)((int){Extract(j, m.Bits, "w")} - zero);");
+                w.Line($"dc[{I(j)}] = scale * ({Value(j, m.Bits, "w")} - magic);");
             }
 
             w.CloseBlock();
@@ -175,25 +209,115 @@ public sealed partial class QuantSchemeGenerator
 
         private static void WriteGemvWarpKernel(SourceWriter w, SchemeModel m)
         {
+            int rows = GemvRowsPerWarp;
             w.Line("/// <summary>");
-            w.Line("/// y[row] = Σ_k W[row, k] · x[k] (decode, M = 1). One warp per output row, its lanes striding over the row's");
-            w.Line("/// chunks, then a warp-shuffle reduction. Needs sub-groups (CUDA, ILGPU's CPU accelerator); launch with groups");
-            w.Line("/// of whole warps, ⌈rows / warps per group⌉ groups.");
+            w.Line("/// y[row] = Σ_k W[row, k] · x[k] (decode, M = 1). Each warp computes GemvRowsPerWarp rows; the group stages x");
+            w.Line("/// one tile at a time in shared memory (33 floats per 32-value chunk, so that lanes reading consecutive chunks");
+            w.Line("/// hit different banks), each lane reads a chunk's 32 activations once and uses them for all the warp's rows,");
+            w.Line("/// then a warp-shuffle reduction. Needs sub-groups (CUDA, ILGPU's CPU accelerator). Launch with groups of");
+            w.Line("/// whole warps and ⌈rows / (warps per group · GemvRowsPerWarp)⌉ groups.");
             w.Line("/// </summary>");
             w.OpenBlock($"public static void GemvWarpKernel({KernelArgs}, ArrayView<float> x, ArrayView<float> y, {Dims} dims)");
-            w.Line("int row = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;");
-            w.OpenBlock("if (row >= dims.Rows)");
-            w.Line("return; // the whole warp leaves together: its lanes share one row");
+            w.Line("var xTile = SharedMemory.Allocate<float>(GemvTileChunks * (ChunkSize + 1));");
+            w.Line("int rowBase = ((Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx) * GemvRowsPerWarp;");
+            for (int r = 0; r < rows; r++)
+            {
+                w.Line($"float acc{I(r)} = 0f;");
+            }
+
+            w.Line("// Rows past the end are clamped to the last row and their sums never stored: the loop below has no");
+            w.Line("// per-row branches, so the loads of all the warp's rows can be in flight together.");
+            for (int r = 0; r < rows; r++)
+            {
+                w.Line($"int row{I(r)} = rowBase + {I(r)} < dims.Rows ? rowBase + {I(r)} : dims.Rows - 1;");
+            }
+
+            if (m.IsPerChannel)
+            {
+                w.Line("// Per channel: one scale and zero per row, for the whole row.");
+                for (int r = 0; r < rows; r++)
+                {
+                    w.Line($"float scale{I(r)} = {Fp16ToFloat}(scales[row{I(r)}]);");
+                    w.Line($"float magic{I(r)} = {Magic} + {ZeroOf(m, "0", $"row{I(r)}")};");
+                }
+            }
+
+            w.OpenBlock("for (int tile = 0; tile < dims.ChunksPerRow; tile += GemvTileChunks)");
+            w.Line("int tileChunks = dims.ChunksPerRow - tile < GemvTileChunks ? dims.ChunksPerRow - tile : GemvTileChunks;");
+            w.Line("// Stage the tile's activations, coalesced across the whole group.");
+            w.OpenBlock("for (int i = Group.IdxX; i < tileChunks * ChunkSize; i += Group.DimX)");
+            w.Line("xTile[((i >> 5) * (ChunkSize + 1)) + (i & 31)] = x[(tile * ChunkSize) + i];");
+            w.CloseBlock();
+            w.Line("Group.Barrier(); // wait for the whole tile");
+            w.OpenBlock("if (rowBase < dims.Rows)");
+            w.OpenBlock("for (int c = Warp.LaneIdx; c < tileChunks; c += Warp.WarpSize)");
+            w.Line("int chunk = tile + c;");
+            w.Line("var xs = xTile.SubView(c * (ChunkSize + 1), ChunkSize);");
+            for (int j = 0; j < ChunkSize; j++)
+            {
+                w.Line($"float x{I(j)} = xs[{I(j)}];");
+            }
+
+            if (!m.IsPerChannel)
+            {
+                w.Line($"int group = {GroupOf(m, "chunk")};");
+            }
+
+            w.Line("// Every row's words, scale and zero first, then the arithmetic.");
+            for (int r = 0; r < rows; r++)
+            {
+                string rr = I(r);
+                w.Line($"int r{rr}w = ((row{rr} * dims.ChunksPerRow) + chunk) * WordsPerChunk;");
+                for (int i = 0; i < m.Bits; i++)
+                {
+                    w.Line($"uint r{rr}w{I(i)} = weights[{(i == 0 ? $"r{rr}w" : $"r{rr}w + {I(i)}")}];");
+                }
+
+                if (!m.IsPerChannel)
+                {
+                    w.Line($"float scale{rr} = {Fp16ToFloat}(scales[(row{rr} * dims.GroupsPerRow) + group]);");
+                    w.Line($"float magic{rr} = {Magic} + {ZeroOf(m, "group", $"row{rr}")};");
+                }
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                string rr = I(r);
+                for (int a = 0; a < DotAccumulators; a++)
+                {
+                    w.Line($"float d{rr}{I(a)} = 0f;");
+                }
+
+                for (int j = 0; j < ChunkSize; j++)
+                {
+                    w.Line($"d{rr}{I(j % DotAccumulators)} += ({Value(j, m.Bits, $"r{rr}w")} - magic{rr}) * x{I(j)};");
+                }
+
+                string sum = $"(d{rr}0 + d{rr}1) + (d{rr}2 + d{rr}3)";
+                w.Line(m.IsPerChannel ? $"acc{rr} += {sum};" : $"acc{rr} += scale{rr} * ({sum});");
+            }
+
+            w.CloseBlock();
+            w.CloseBlock();
+            w.Line("Group.Barrier(); // wait until every warp is done with the tile before the next one overwrites it");
             w.CloseBlock();
             w.Line();
-            WriteGemvRowLoop(w, m, "Warp.LaneIdx", "Warp.WarpSize");
-            w.Line();
             w.OpenBlock("for (int offset = Warp.WarpSize / 2; offset > 0; offset >>= 1)");
-            w.Line("acc += Warp.ShuffleDown(acc, offset);");
+            for (int r = 0; r < rows; r++)
+            {
+                w.Line($"acc{I(r)} += Warp.ShuffleDown(acc{I(r)}, offset);");
+            }
+
             w.CloseBlock();
             w.Line();
             w.OpenBlock("if (Warp.IsFirstLane)");
-            w.Line("y[row] = acc;");
+            for (int r = 0; r < rows; r++)
+            {
+                w.OpenBlock($"if (rowBase + {I(r)} < dims.Rows)");
+                w.Line($"y[rowBase + {I(r)}] = " + (m.IsPerChannel ? $"scale{I(r)} * acc{I(r)};" : $"acc{I(r)};"));
+                w.CloseBlock();
+            }
+
             w.CloseBlock();
             w.CloseBlock();
             w.Line();
@@ -303,7 +427,7 @@ public sealed partial class QuantSchemeGenerator
             w.Line($"    accelerator.LoadAutoGroupedStreamKernel<Index1D, {Views}, ArrayView<float>, {Dims}>(DequantizeKernel),");
             w.Line("    gemv,");
             w.Line($"    accelerator.LoadStreamKernel<{Views}, ArrayView<float>, ArrayView<float>, {Dims}, int>(GemmKernel),");
-            w.Line("    new global::KernelGen.Backends.KernelGeometry(GemvSharedThreads, GemmTileM, GemmTileN));");
+            w.Line("    new global::KernelGen.Backends.KernelGeometry(GemvSharedThreads, GemmTileM, GemmTileN, GemvRowsPerWarp, GemvWarpsPerGroup));");
             w.CloseBlock();
         }
     }

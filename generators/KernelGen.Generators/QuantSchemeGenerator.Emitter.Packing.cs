@@ -116,8 +116,8 @@ public sealed partial class QuantSchemeGenerator
             w.Line("global::System.Span<byte> codes = stackalloc byte[ChunkSize];");
             if (!m.Symmetric)
             {
-                w.Line("// Zero codes of every (group, row), packed along rows at the end.");
-                w.Line("byte[] zeroCodes = new byte[dims.GroupsPerRow * dims.ZeroBlocks * ChunkSize];");
+                w.Line("// Zero codes of every (row, group), row-major, packed as one bit stream at the end.");
+                w.Line("byte[] zeroCodes = new byte[dims.ZeroWords / WordsPerChunk * ChunkSize];");
             }
 
             w.OpenBlock("for (int row = 0; row < dims.Rows; row++)");
@@ -138,7 +138,7 @@ public sealed partial class QuantSchemeGenerator
 
             w.Line("double scale = global::KernelGen.Quantization.Fp16.ToDouble(scaleBits);");
             w.Line("double inverse = scale == 0 ? 0 : 1.0 / scale;");
-            w.Line("scales[g * dims.Rows + row] = scaleBits;");
+            w.Line("scales[(row * dims.GroupsPerRow) + g] = scaleBits;");
             if (m.Symmetric)
             {
                 w.Line($"const int zero = ZeroPoint;");
@@ -147,7 +147,7 @@ public sealed partial class QuantSchemeGenerator
             else
             {
                 w.Line($"int zero = (int)global::System.Math.Clamp(global::System.Math.Round(-lo * inverse, global::System.MidpointRounding.AwayFromZero), 0, MaxCode);");
-                w.Line("zeroCodes[(g * dims.ZeroBlocks * ChunkSize) + row] = (byte)zero;");
+                w.Line("zeroCodes[(row * dims.GroupsPerRow) + g] = (byte)zero;");
                 w.Line("const int qMin = 0, qMax = MaxCode;");
             }
 
@@ -163,7 +163,7 @@ public sealed partial class QuantSchemeGenerator
             if (!m.Symmetric)
             {
                 w.Line();
-                w.OpenBlock("for (int block = 0; block < dims.GroupsPerRow * dims.ZeroBlocks; block++)");
+                w.OpenBlock("for (int block = 0; block < zeroCodes.Length / ChunkSize; block++)");
                 w.Line("PackChunk(global::System.MemoryExtensions.AsSpan(zeroCodes, block * ChunkSize, ChunkSize), zeros.Slice(block * WordsPerChunk, WordsPerChunk));");
                 w.CloseBlock();
             }
@@ -180,15 +180,16 @@ public sealed partial class QuantSchemeGenerator
 
             w.OpenBlock("for (int row = 0; row < dims.Rows; row++)");
             w.OpenBlock("for (int g = 0; g < dims.GroupsPerRow; g++)");
-            w.Line("float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[g * dims.Rows + row]);");
+            w.Line("float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row * dims.GroupsPerRow) + g]);");
             if (m.Symmetric)
             {
                 w.Line("const int zero = ZeroPoint;");
             }
             else
             {
-                w.Line("UnpackChunk(zeros.Slice((g * dims.ZeroBlocks + (row >> 5)) * WordsPerChunk, WordsPerChunk), zeroCodes);");
-                w.Line("int zero = zeroCodes[row & 31];");
+                w.Line("int index = (row * dims.GroupsPerRow) + g;");
+                w.Line("UnpackChunk(zeros.Slice((index >> 5) * WordsPerChunk, WordsPerChunk), zeroCodes);");
+                w.Line("int zero = zeroCodes[index & 31];");
             }
 
             w.OpenBlock("for (int c = 0; c < dims.ChunksPerGroup; c++)");

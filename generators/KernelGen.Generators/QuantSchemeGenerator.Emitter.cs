@@ -137,10 +137,13 @@ public sealed partial class QuantSchemeGenerator
                 (m.IsPerChannel ? ")" : $" and of {I(m.GroupSize)})") + ":</para>");
             w.Line("/// <list type=\"bullet\">");
             w.Line($"/// <item>weights: uint[rows · cols/32 · {I(m.Bits)}]; the 32 codes of row r, chunk c fill the {I(m.Bits)} words starting at (r · cols/32 + c) · {I(m.Bits)}.</item>");
-            w.Line("/// <item>scales: IEEE binary16 bits, ushort[groups · rows], index g · rows + r (group-major, as GPTQ).</item>");
+            w.Line("/// <item>scales: IEEE binary16 bits, ushort[rows · groups], index r · groups + g (row-major: the lanes of a warp,");
+            w.Line("/// which walk one row's chunks, read neighbouring scales).</item>");
             if (!m.Symmetric)
             {
-                w.Line($"/// <item>zeros: uint[groups · ⌈rows/32⌉ · {I(m.Bits)}]; the zero codes of rows 32t…32t+31 of group g are packed like one weight chunk at word (g · ⌈rows/32⌉ + t) · {I(m.Bits)} (GPTQ's qzeros orientation: packed along the output dimension).</item>");
+                w.Line($"/// <item>zeros: {I(m.Bits)}-bit codes as in GPTQ/AWQ checkpoints, but row-major [rows, groups] (not across rows), so");
+                w.Line($"/// that a warp walking a row reads neighbouring bits: zero (r, g) is code i = r · groups + g of one bit stream,");
+                w.Line($"/// at bits [{I(m.Bits)}i, {I(m.Bits)}i + {I(m.Bits)}), packed like weight chunks into uint[⌈rows · groups / 32⌉ · {I(m.Bits)}].</item>");
             }
 
             w.Line("/// </list>");

@@ -72,6 +72,33 @@ public sealed class KernelTests
         }
     }
 
+    /// <summary>K = 4224 = 33 · 128 = 132 chunks spans one full shared-memory tile of the warp GEMV (128 chunks) and a partial one.</summary>
+    [Theory]
+    [InlineData(nameof(B4G128A))]
+    [InlineData(nameof(B3G32S))]
+    [InlineData(nameof(B5GPCA))]
+    public void Gemv_AcrossSeveralActivationTiles(string scheme) => SchemeMatrix.Invoke(this, nameof(CheckLongRows), scheme);
+
+    private void CheckLongRows<TScheme>()
+        where TScheme : struct, IQuantScheme
+    {
+        const int rows = 9, cols = 4224;
+        var info = TScheme.Info;
+        var random = TestData.CreateRandom(nameof(CheckLongRows) + info.Name);
+        var q = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, info.IsPerChannel ? cols : info.GroupSize), rows, cols);
+        var x = TestData.Activations(random, cols);
+        var expected = Reference.MatMul(x, q.Dequantize(), 1, rows, cols);
+        foreach (var device in fixture.Devices)
+        {
+            using var layer = new QuantLinear<TScheme>(device, q);
+            using var input = DeviceTensor.FromHost(device, x, 1, cols);
+            using var output = DeviceTensor.FromHost(device, Poison(rows), 1, rows);
+            layer.Forward(input, output);
+            double error = Reference.RelativeError(output.ToHost(), expected);
+            Assert.True(error < Tolerance, TestData.Describe($"{info.Name} on {device.Kind}, K = {cols}: relative error {error:E2}"));
+        }
+    }
+
     private static float[] Poison(int count)
     {
         var values = new float[count];

@@ -48,12 +48,12 @@ public sealed class QuantizationTests
                 }
 
                 double scale = info.Symmetric ? Reference.HalfUp(absMax / (symZero - 1)) : Reference.HalfUp((hi - lo) / maxCode);
-                Assert.True(scale == Fp16.ToDouble(q.Scales[(g * Rows) + row]), TestData.Describe($"{info.Name}: scale of row {row} group {g} is {q.GetScale(row, g)}, expected {scale}"));
+                Assert.True(scale == Fp16.ToDouble(q.Scales[(row * (Cols / group)) + g]), TestData.Describe($"{info.Name}: scale of row {row} group {g} is {q.GetScale(row, g)}, expected {scale}"));
 
                 int zero = info.Symmetric
                     ? symZero
                     : scale == 0 ? 0 : (int)Math.Clamp(Math.Round(-lo / scale, MidpointRounding.AwayFromZero), 0, maxCode);
-                int storedZero = info.Symmetric ? symZero : Reference.Zero(q.Zeros, info.Bits, Rows, g, row);
+                int storedZero = info.Symmetric ? symZero : Reference.Zero(q.Zeros, info.Bits, Cols / group, g, row);
                 Assert.True(zero == storedZero, TestData.Describe($"{info.Name}: zero of row {row} group {g} is {storedZero}, expected {zero}"));
 
                 int lowest = info.Symmetric ? 1 : 0;
@@ -88,7 +88,7 @@ public sealed class QuantizationTests
             {
                 int g = k / group;
                 double scale = q.GetScale(row, g);
-                int zero = info.Symmetric ? 1 << (info.Bits - 1) : Reference.Zero(q.Zeros, info.Bits, Rows, g, row);
+                int zero = info.Symmetric ? 1 << (info.Bits - 1) : Reference.Zero(q.Zeros, info.Bits, Cols / group, g, row);
                 int code = Reference.Code(q.Packed, info.Bits, Cols, row, k);
                 float expected = (float)scale * (code - zero); // w' = scale · (code − zero), as documented
                 float actual = dq[(row * Cols) + k];
@@ -169,7 +169,7 @@ public sealed class QuantizationTests
         var copy = QuantizedMatrix<B3G32A>.FromPacked(33, 64, q.Packed, q.Scales, q.Zeros);
         Assert.Equal(q.Dequantize(), copy.Dequantize());
         var e = Assert.Throws<ArgumentException>(() => QuantizedMatrix<B3G32A>.FromPacked(33, 64, q.Packed, q.Scales, new uint[1]));
-        Assert.Contains("needs 198 packed words, 66 scales and 12 zero words; got 198, 66 and 1", e.Message);
+        Assert.Contains("needs 198 packed words, 66 scales and 9 zero words; got 198, 66 and 1", e.Message);
     }
 
     [Fact]

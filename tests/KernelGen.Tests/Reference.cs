@@ -26,12 +26,9 @@ internal static class Reference
     public static int Code(ReadOnlySpan<uint> packed, int bits, int cols, int row, int col)
         => ReadBits(packed, (((long)row * (cols / 32)) + (col / 32)) * bits * 32 + ((col % 32) * bits), bits);
 
-    /// <summary>The zero code of (group, row): packed along rows in blocks of 32 per group.</summary>
-    public static int Zero(ReadOnlySpan<uint> zeros, int bits, int rows, int group, int row)
-    {
-        int blocks = (rows + 31) / 32;
-        return ReadBits(zeros, (((long)group * blocks) + (row / 32)) * bits * 32 + ((row % 32) * bits), bits);
-    }
+    /// <summary>The zero code of (group, row): code row · groups + group of one bit stream.</summary>
+    public static int Zero(ReadOnlySpan<uint> zeros, int bits, int groups, int group, int row)
+        => ReadBits(zeros, (((long)row * groups) + group) * bits, bits);
 
     /// <summary>The smallest binary16 value ≥ v, via System.Half (not KernelGen's Fp16).</summary>
     public static double HalfUp(double v)

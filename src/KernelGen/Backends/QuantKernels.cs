@@ -51,9 +51,10 @@ public sealed class QuantKernels
         KernelConfig config;
         if (Reduction == GemvReduction.WarpShuffle)
         {
-            // Whole warps, up to 4 rows (warps) per group: each warp owns one row.
-            int warps = Math.Max(1, Math.Min(4, accelerator.MaxNumThreadsPerGroup / accelerator.WarpSize));
-            config = new KernelConfig((dims.Rows + warps - 1) / warps, warps * accelerator.WarpSize);
+            // Whole warps per group; each warp owns GemvRowsPerWarp consecutive rows.
+            int warps = Math.Max(1, Math.Min(Geometry.GemvWarpsPerGroup, accelerator.MaxNumThreadsPerGroup / accelerator.WarpSize));
+            int rowsPerGroup = warps * Geometry.GemvRowsPerWarp;
+            config = new KernelConfig((dims.Rows + rowsPerGroup - 1) / rowsPerGroup, warps * accelerator.WarpSize);
         }
         else
         {

@@ -31,8 +31,6 @@ public readonly struct QuantDims : IEquatable<QuantDims>
     /// <summary>Chunks per group.</summary>
     public readonly int ChunksPerGroup;
 
-    /// <summary>Blocks of 32 rows, ⌈rows/32⌉: the zero points of each group are packed along rows in these blocks.</summary>
-    public readonly int ZeroBlocks;
 
     private QuantDims(int rows, int cols, int bits, int groupSize)
     {
@@ -43,17 +41,17 @@ public readonly struct QuantDims : IEquatable<QuantDims>
         GroupsPerRow = cols / groupSize;
         ChunksPerRow = cols / ChunkSize;
         ChunksPerGroup = groupSize / ChunkSize;
-        ZeroBlocks = (rows + ChunkSize - 1) / ChunkSize;
     }
 
     /// <summary>Packed weight words: rows · cols/32 · bits.</summary>
     public long PackedWords => (long)Rows * ChunksPerRow * Bits;
 
-    /// <summary>Scales: one per (group, row).</summary>
+    /// <summary>Scales: one per (row, group), row-major.</summary>
     public long ScaleCount => (long)GroupsPerRow * Rows;
 
-    /// <summary>Packed zero-point words for an asymmetric scheme: groups · ⌈rows/32⌉ · bits.</summary>
-    public long ZeroWords => (long)GroupsPerRow * ZeroBlocks * Bits;
+    /// <summary>Packed zero-point words for an asymmetric scheme: the rows · groups codes, row-major, as one
+    /// bit stream (code i at bits [i·bits, i·bits + bits)), in whole chunks: ⌈rows · groups / 32⌉ · bits.</summary>
+    public long ZeroWords => ((((long)Rows * GroupsPerRow) + ChunkSize - 1) / ChunkSize) * Bits;
 
     /// <summary>Validates a rows × cols matrix for <paramref name="scheme"/> and derives its sizes.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive, K does not fit the group or chunk size, or the

@@ -32,7 +32,7 @@ public sealed class QuantizedMatrix<TScheme>
     /// <summary>Packed codes: rows · cols/32 · bits words.</summary>
     public uint[] Packed { get; }
 
-    /// <summary>IEEE binary16 scale bits, index group · rows + row.</summary>
+    /// <summary>IEEE binary16 scale bits, row-major [rows, groups]: index row · groups + group.</summary>
     public ushort[] Scales { get; }
 
     /// <summary>Packed zero points (empty for symmetric schemes).</summary>
@@ -97,7 +97,7 @@ public sealed class QuantizedMatrix<TScheme>
     }
 
     /// <summary>The scale of (row, group) as a float.</summary>
-    public float GetScale(int row, int group) => Fp16.ToFloat(Scales[(group * Rows) + row]);
+    public float GetScale(int row, int group) => Fp16.ToFloat(Scales[(row * Dims.GroupsPerRow) + group]);
 
     /// <summary>The code of weight (row, col).</summary>
     public int GetCode(int row, int col)
@@ -117,7 +117,8 @@ public sealed class QuantizedMatrix<TScheme>
         }
 
         Span<byte> codes = stackalloc byte[QuantDims.ChunkSize];
-        TScheme.UnpackChunk(Zeros.AsSpan(((group * Dims.ZeroBlocks) + (row / QuantDims.ChunkSize)) * Dims.Bits, Dims.Bits), codes);
-        return codes[row % QuantDims.ChunkSize];
+        int index = (row * Dims.GroupsPerRow) + group;
+        TScheme.UnpackChunk(Zeros.AsSpan(index / QuantDims.ChunkSize * Dims.Bits, Dims.Bits), codes);
+        return codes[index % QuantDims.ChunkSize];
     }
 }

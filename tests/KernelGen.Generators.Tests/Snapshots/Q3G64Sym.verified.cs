@@ -23,7 +23,8 @@ namespace Models.Schemes
     /// <para><b>Storage</b> of a rows × cols matrix (cols = K, a multiple of 32 and of 64):</para>
     /// <list type="bullet">
     /// <item>weights: uint[rows · cols/32 · 3]; the 32 codes of row r, chunk c fill the 3 words starting at (r · cols/32 + c) · 3.</item>
-    /// <item>scales: IEEE binary16 bits, ushort[groups · rows], index g · rows + r (group-major, as GPTQ).</item>
+    /// <item>scales: IEEE binary16 bits, ushort[rows · groups], index r · groups + g (row-major: the lanes of a warp,
+    /// which walk one row's chunks, read neighbouring scales).</item>
     /// </list>
     /// <para><b>Chunk layout.</b> Code q<sub>j</sub> (j = 0…31) occupies bits [3j, 3j + 3) of the chunk read as one
     /// 96-bit little-endian number; codes marked [hi:lo] straddle two words:</para>
@@ -173,7 +174,7 @@ namespace Models.Schemes
                     ushort scaleBits = global::KernelGen.Quantization.Fp16.RoundUp(absMax / 3, row, g);
                     double scale = global::KernelGen.Quantization.Fp16.ToDouble(scaleBits);
                     double inverse = scale == 0 ? 0 : 1.0 / scale;
-                    scales[g * dims.Rows + row] = scaleBits;
+                    scales[(row * dims.GroupsPerRow) + g] = scaleBits;
                     const int zero = ZeroPoint;
                     const int qMin = ZeroPoint - 3, qMax = ZeroPoint + 3;
                     for (int c = 0; c < dims.ChunksPerGroup; c++)
@@ -197,7 +198,7 @@ namespace Models.Schemes
             {
                 for (int g = 0; g < dims.GroupsPerRow; g++)
                 {
-                    float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[g * dims.Rows + row]);
+                    float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row * dims.GroupsPerRow) + g]);
                     const int zero = ZeroPoint;
                     for (int c = 0; c < dims.ChunksPerGroup; c++)
                     {
@@ -226,48 +227,59 @@ namespace Models.Schemes
         /// <summary>Output columns (N) per thread group of <see cref="GemmKernel"/>.</summary>
         public const int GemmTileN = 16;
 
+        /// <summary>Output rows each warp of <see cref="GemvWarpKernel"/> computes.</summary>
+        public const int GemvRowsPerWarp = 4;
+
+        /// <summary>Warps per group of <see cref="GemvWarpKernel"/> (at most).</summary>
+        public const int GemvWarpsPerGroup = 8;
+
+        /// <summary>Activation chunks per shared-memory tile of <see cref="GemvWarpKernel"/>.</summary>
+        public const int GemvTileChunks = 128;
+
         /// <summary>Σ_j (code_j − zero) · x[xi + j] over the 32 codes of the chunk at word <paramref name="w"/>.</summary>
         private static float DotChunk(ArrayView<uint> weights, int w, ArrayView<float> x, int xi, int zero)
         {
             uint w0 = weights[w];
             uint w1 = weights[w + 1];
             uint w2 = weights[w + 2];
+            float magic = 8388608f + zero;
+            var xc = x.SubView(xi, ChunkSize); // constant offsets below: one base address per chunk
             float acc0 = 0f;
             float acc1 = 0f;
             float acc2 = 0f;
             float acc3 = 0f;
-            acc0 += (float)((int)(w0 & 0x7u) - zero) * x[xi];
-            acc1 += (float)((int)((w0 >> 3) & 0x7u) - zero) * x[xi + 1];
-            acc2 += (float)((int)((w0 >> 6) & 0x7u) - zero) * x[xi + 2];
-            acc3 += (float)((int)((w0 >> 9) & 0x7u) - zero) * x[xi + 3];
-            acc0 += (float)((int)((w0 >> 12) & 0x7u) - zero) * x[xi + 4];
-            acc1 += (float)((int)((w0 >> 15) & 0x7u) - zero) * x[xi + 5];
-            acc2 += (float)((int)((w0 >> 18) & 0x7u) - zero) * x[xi + 6];
-            acc3 += (float)((int)((w0 >> 21) & 0x7u) - zero) * x[xi + 7];
-            acc0 += (float)((int)((w0 >> 24) & 0x7u) - zero) * x[xi + 8];
-            acc1 += (float)((int)((w0 >> 27) & 0x7u) - zero) * x[xi + 9];
-            acc2 += (float)((int)(((w0 >> 30) | (w1 << 2)) & 0x7u) - zero) * x[xi + 10];
-            acc3 += (float)((int)((w1 >> 1) & 0x7u) - zero) * x[xi + 11];
-            acc0 += (float)((int)((w1 >> 4) & 0x7u) - zero) * x[xi + 12];
-            acc1 += (float)((int)((w1 >> 7) & 0x7u) - zero) * x[xi + 13];
-            acc2 += (float)((int)((w1 >> 10) & 0x7u) - zero) * x[xi + 14];
-            acc3 += (float)((int)((w1 >> 13) & 0x7u) - zero) * x[xi + 15];
-            acc0 += (float)((int)((w1 >> 16) & 0x7u) - zero) * x[xi + 16];
-            acc1 += (float)((int)((w1 >> 19) & 0x7u) - zero) * x[xi + 17];
-            acc2 += (float)((int)((w1 >> 22) & 0x7u) - zero) * x[xi + 18];
-            acc3 += (float)((int)((w1 >> 25) & 0x7u) - zero) * x[xi + 19];
-            acc0 += (float)((int)((w1 >> 28) & 0x7u) - zero) * x[xi + 20];
-            acc1 += (float)((int)(((w1 >> 31) | (w2 << 1)) & 0x7u) - zero) * x[xi + 21];
-            acc2 += (float)((int)((w2 >> 2) & 0x7u) - zero) * x[xi + 22];
-            acc3 += (float)((int)((w2 >> 5) & 0x7u) - zero) * x[xi + 23];
-            acc0 += (float)((int)((w2 >> 8) & 0x7u) - zero) * x[xi + 24];
-            acc1 += (float)((int)((w2 >> 11) & 0x7u) - zero) * x[xi + 25];
-            acc2 += (float)((int)((w2 >> 14) & 0x7u) - zero) * x[xi + 26];
-            acc3 += (float)((int)((w2 >> 17) & 0x7u) - zero) * x[xi + 27];
-            acc0 += (float)((int)((w2 >> 20) & 0x7u) - zero) * x[xi + 28];
-            acc1 += (float)((int)((w2 >> 23) & 0x7u) - zero) * x[xi + 29];
-            acc2 += (float)((int)((w2 >> 26) & 0x7u) - zero) * x[xi + 30];
-            acc3 += (float)((int)(w2 >> 29) - zero) * x[xi + 31];
+            acc0 += (Interop.IntAsFloat((w0 & 0x7u) | 0x4B000000u) - magic) * xc[0];
+            acc1 += (Interop.IntAsFloat(((w0 >> 3) & 0x7u) | 0x4B000000u) - magic) * xc[1];
+            acc2 += (Interop.IntAsFloat(((w0 >> 6) & 0x7u) | 0x4B000000u) - magic) * xc[2];
+            acc3 += (Interop.IntAsFloat(((w0 >> 9) & 0x7u) | 0x4B000000u) - magic) * xc[3];
+            acc0 += (Interop.IntAsFloat(((w0 >> 12) & 0x7u) | 0x4B000000u) - magic) * xc[4];
+            acc1 += (Interop.IntAsFloat(((w0 >> 15) & 0x7u) | 0x4B000000u) - magic) * xc[5];
+            acc2 += (Interop.IntAsFloat(((w0 >> 18) & 0x7u) | 0x4B000000u) - magic) * xc[6];
+            acc3 += (Interop.IntAsFloat(((w0 >> 21) & 0x7u) | 0x4B000000u) - magic) * xc[7];
+            acc0 += (Interop.IntAsFloat(((w0 >> 24) & 0x7u) | 0x4B000000u) - magic) * xc[8];
+            acc1 += (Interop.IntAsFloat(((w0 >> 27) & 0x7u) | 0x4B000000u) - magic) * xc[9];
+            acc2 += (Interop.IntAsFloat((((w0 >> 30) | (w1 << 2)) & 0x7u) | 0x4B000000u) - magic) * xc[10];
+            acc3 += (Interop.IntAsFloat(((w1 >> 1) & 0x7u) | 0x4B000000u) - magic) * xc[11];
+            acc0 += (Interop.IntAsFloat(((w1 >> 4) & 0x7u) | 0x4B000000u) - magic) * xc[12];
+            acc1 += (Interop.IntAsFloat(((w1 >> 7) & 0x7u) | 0x4B000000u) - magic) * xc[13];
+            acc2 += (Interop.IntAsFloat(((w1 >> 10) & 0x7u) | 0x4B000000u) - magic) * xc[14];
+            acc3 += (Interop.IntAsFloat(((w1 >> 13) & 0x7u) | 0x4B000000u) - magic) * xc[15];
+            acc0 += (Interop.IntAsFloat(((w1 >> 16) & 0x7u) | 0x4B000000u) - magic) * xc[16];
+            acc1 += (Interop.IntAsFloat(((w1 >> 19) & 0x7u) | 0x4B000000u) - magic) * xc[17];
+            acc2 += (Interop.IntAsFloat(((w1 >> 22) & 0x7u) | 0x4B000000u) - magic) * xc[18];
+            acc3 += (Interop.IntAsFloat(((w1 >> 25) & 0x7u) | 0x4B000000u) - magic) * xc[19];
+            acc0 += (Interop.IntAsFloat(((w1 >> 28) & 0x7u) | 0x4B000000u) - magic) * xc[20];
+            acc1 += (Interop.IntAsFloat((((w1 >> 31) | (w2 << 1)) & 0x7u) | 0x4B000000u) - magic) * xc[21];
+            acc2 += (Interop.IntAsFloat(((w2 >> 2) & 0x7u) | 0x4B000000u) - magic) * xc[22];
+            acc3 += (Interop.IntAsFloat(((w2 >> 5) & 0x7u) | 0x4B000000u) - magic) * xc[23];
+            acc0 += (Interop.IntAsFloat(((w2 >> 8) & 0x7u) | 0x4B000000u) - magic) * xc[24];
+            acc1 += (Interop.IntAsFloat(((w2 >> 11) & 0x7u) | 0x4B000000u) - magic) * xc[25];
+            acc2 += (Interop.IntAsFloat(((w2 >> 14) & 0x7u) | 0x4B000000u) - magic) * xc[26];
+            acc3 += (Interop.IntAsFloat(((w2 >> 17) & 0x7u) | 0x4B000000u) - magic) * xc[27];
+            acc0 += (Interop.IntAsFloat(((w2 >> 20) & 0x7u) | 0x4B000000u) - magic) * xc[28];
+            acc1 += (Interop.IntAsFloat(((w2 >> 23) & 0x7u) | 0x4B000000u) - magic) * xc[29];
+            acc2 += (Interop.IntAsFloat(((w2 >> 26) & 0x7u) | 0x4B000000u) - magic) * xc[30];
+            acc3 += (Interop.IntAsFloat((w2 >> 29) | 0x4B000000u) - magic) * xc[31];
             return (acc0 + acc1) + (acc2 + acc3);
         }
 
@@ -277,38 +289,40 @@ namespace Models.Schemes
             uint w0 = weights[w];
             uint w1 = weights[w + 1];
             uint w2 = weights[w + 2];
-            destination[d] = scale * (float)((int)(w0 & 0x7u) - zero);
-            destination[d + 1] = scale * (float)((int)((w0 >> 3) & 0x7u) - zero);
-            destination[d + 2] = scale * (float)((int)((w0 >> 6) & 0x7u) - zero);
-            destination[d + 3] = scale * (float)((int)((w0 >> 9) & 0x7u) - zero);
-            destination[d + 4] = scale * (float)((int)((w0 >> 12) & 0x7u) - zero);
-            destination[d + 5] = scale * (float)((int)((w0 >> 15) & 0x7u) - zero);
-            destination[d + 6] = scale * (float)((int)((w0 >> 18) & 0x7u) - zero);
-            destination[d + 7] = scale * (float)((int)((w0 >> 21) & 0x7u) - zero);
-            destination[d + 8] = scale * (float)((int)((w0 >> 24) & 0x7u) - zero);
-            destination[d + 9] = scale * (float)((int)((w0 >> 27) & 0x7u) - zero);
-            destination[d + 10] = scale * (float)((int)(((w0 >> 30) | (w1 << 2)) & 0x7u) - zero);
-            destination[d + 11] = scale * (float)((int)((w1 >> 1) & 0x7u) - zero);
-            destination[d + 12] = scale * (float)((int)((w1 >> 4) & 0x7u) - zero);
-            destination[d + 13] = scale * (float)((int)((w1 >> 7) & 0x7u) - zero);
-            destination[d + 14] = scale * (float)((int)((w1 >> 10) & 0x7u) - zero);
-            destination[d + 15] = scale * (float)((int)((w1 >> 13) & 0x7u) - zero);
-            destination[d + 16] = scale * (float)((int)((w1 >> 16) & 0x7u) - zero);
-            destination[d + 17] = scale * (float)((int)((w1 >> 19) & 0x7u) - zero);
-            destination[d + 18] = scale * (float)((int)((w1 >> 22) & 0x7u) - zero);
-            destination[d + 19] = scale * (float)((int)((w1 >> 25) & 0x7u) - zero);
-            destination[d + 20] = scale * (float)((int)((w1 >> 28) & 0x7u) - zero);
-            destination[d + 21] = scale * (float)((int)(((w1 >> 31) | (w2 << 1)) & 0x7u) - zero);
-            destination[d + 22] = scale * (float)((int)((w2 >> 2) & 0x7u) - zero);
-            destination[d + 23] = scale * (float)((int)((w2 >> 5) & 0x7u) - zero);
-            destination[d + 24] = scale * (float)((int)((w2 >> 8) & 0x7u) - zero);
-            destination[d + 25] = scale * (float)((int)((w2 >> 11) & 0x7u) - zero);
-            destination[d + 26] = scale * (float)((int)((w2 >> 14) & 0x7u) - zero);
-            destination[d + 27] = scale * (float)((int)((w2 >> 17) & 0x7u) - zero);
-            destination[d + 28] = scale * (float)((int)((w2 >> 20) & 0x7u) - zero);
-            destination[d + 29] = scale * (float)((int)((w2 >> 23) & 0x7u) - zero);
-            destination[d + 30] = scale * (float)((int)((w2 >> 26) & 0x7u) - zero);
-            destination[d + 31] = scale * (float)((int)(w2 >> 29) - zero);
+            float magic = 8388608f + zero;
+            var dc = destination.SubView(d, ChunkSize);
+            dc[0] = scale * (Interop.IntAsFloat((w0 & 0x7u) | 0x4B000000u) - magic);
+            dc[1] = scale * (Interop.IntAsFloat(((w0 >> 3) & 0x7u) | 0x4B000000u) - magic);
+            dc[2] = scale * (Interop.IntAsFloat(((w0 >> 6) & 0x7u) | 0x4B000000u) - magic);
+            dc[3] = scale * (Interop.IntAsFloat(((w0 >> 9) & 0x7u) | 0x4B000000u) - magic);
+            dc[4] = scale * (Interop.IntAsFloat(((w0 >> 12) & 0x7u) | 0x4B000000u) - magic);
+            dc[5] = scale * (Interop.IntAsFloat(((w0 >> 15) & 0x7u) | 0x4B000000u) - magic);
+            dc[6] = scale * (Interop.IntAsFloat(((w0 >> 18) & 0x7u) | 0x4B000000u) - magic);
+            dc[7] = scale * (Interop.IntAsFloat(((w0 >> 21) & 0x7u) | 0x4B000000u) - magic);
+            dc[8] = scale * (Interop.IntAsFloat(((w0 >> 24) & 0x7u) | 0x4B000000u) - magic);
+            dc[9] = scale * (Interop.IntAsFloat(((w0 >> 27) & 0x7u) | 0x4B000000u) - magic);
+            dc[10] = scale * (Interop.IntAsFloat((((w0 >> 30) | (w1 << 2)) & 0x7u) | 0x4B000000u) - magic);
+            dc[11] = scale * (Interop.IntAsFloat(((w1 >> 1) & 0x7u) | 0x4B000000u) - magic);
+            dc[12] = scale * (Interop.IntAsFloat(((w1 >> 4) & 0x7u) | 0x4B000000u) - magic);
+            dc[13] = scale * (Interop.IntAsFloat(((w1 >> 7) & 0x7u) | 0x4B000000u) - magic);
+            dc[14] = scale * (Interop.IntAsFloat(((w1 >> 10) & 0x7u) | 0x4B000000u) - magic);
+            dc[15] = scale * (Interop.IntAsFloat(((w1 >> 13) & 0x7u) | 0x4B000000u) - magic);
+            dc[16] = scale * (Interop.IntAsFloat(((w1 >> 16) & 0x7u) | 0x4B000000u) - magic);
+            dc[17] = scale * (Interop.IntAsFloat(((w1 >> 19) & 0x7u) | 0x4B000000u) - magic);
+            dc[18] = scale * (Interop.IntAsFloat(((w1 >> 22) & 0x7u) | 0x4B000000u) - magic);
+            dc[19] = scale * (Interop.IntAsFloat(((w1 >> 25) & 0x7u) | 0x4B000000u) - magic);
+            dc[20] = scale * (Interop.IntAsFloat(((w1 >> 28) & 0x7u) | 0x4B000000u) - magic);
+            dc[21] = scale * (Interop.IntAsFloat((((w1 >> 31) | (w2 << 1)) & 0x7u) | 0x4B000000u) - magic);
+            dc[22] = scale * (Interop.IntAsFloat(((w2 >> 2) & 0x7u) | 0x4B000000u) - magic);
+            dc[23] = scale * (Interop.IntAsFloat(((w2 >> 5) & 0x7u) | 0x4B000000u) - magic);
+            dc[24] = scale * (Interop.IntAsFloat(((w2 >> 8) & 0x7u) | 0x4B000000u) - magic);
+            dc[25] = scale * (Interop.IntAsFloat(((w2 >> 11) & 0x7u) | 0x4B000000u) - magic);
+            dc[26] = scale * (Interop.IntAsFloat(((w2 >> 14) & 0x7u) | 0x4B000000u) - magic);
+            dc[27] = scale * (Interop.IntAsFloat(((w2 >> 17) & 0x7u) | 0x4B000000u) - magic);
+            dc[28] = scale * (Interop.IntAsFloat(((w2 >> 20) & 0x7u) | 0x4B000000u) - magic);
+            dc[29] = scale * (Interop.IntAsFloat(((w2 >> 23) & 0x7u) | 0x4B000000u) - magic);
+            dc[30] = scale * (Interop.IntAsFloat(((w2 >> 26) & 0x7u) | 0x4B000000u) - magic);
+            dc[31] = scale * (Interop.IntAsFloat((w2 >> 29) | 0x4B000000u) - magic);
         }
 
         /// <summary>One thread per chunk: output[row · cols + k] = scale · (code − zero). Launch over rows · cols/32 indices.</summary>
@@ -317,42 +331,284 @@ namespace Models.Schemes
             int row = index / dims.ChunksPerRow;
             int chunk = index - (row * dims.ChunksPerRow);
             int group = chunk >> 1;
-            float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[group * dims.Rows + row]);
+            float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row * dims.GroupsPerRow) + group]);
             int zero = ZeroPoint;
             DequantizeChunk(weights, index * WordsPerChunk, scale, zero, output, (row * dims.Cols) + (chunk * ChunkSize));
         }
 
         /// <summary>
-        /// y[row] = Σ_k W[row, k] · x[k] (decode, M = 1). One warp per output row, its lanes striding over the row's
-        /// chunks, then a warp-shuffle reduction. Needs sub-groups (CUDA, ILGPU's CPU accelerator); launch with groups
-        /// of whole warps, ⌈rows / warps per group⌉ groups.
+        /// y[row] = Σ_k W[row, k] · x[k] (decode, M = 1). Each warp computes GemvRowsPerWarp rows; the group stages x
+        /// one tile at a time in shared memory (33 floats per 32-value chunk, so that lanes reading consecutive chunks
+        /// hit different banks), each lane reads a chunk's 32 activations once and uses them for all the warp's rows,
+        /// then a warp-shuffle reduction. Needs sub-groups (CUDA, ILGPU's CPU accelerator). Launch with groups of
+        /// whole warps and ⌈rows / (warps per group · GemvRowsPerWarp)⌉ groups.
         /// </summary>
         public static void GemvWarpKernel(ArrayView<uint> weights, ArrayView<ushort> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, global::KernelGen.Quantization.QuantDims dims)
         {
-            int row = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
-            if (row >= dims.Rows)
+            var xTile = SharedMemory.Allocate<float>(GemvTileChunks * (ChunkSize + 1));
+            int rowBase = ((Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx) * GemvRowsPerWarp;
+            float acc0 = 0f;
+            float acc1 = 0f;
+            float acc2 = 0f;
+            float acc3 = 0f;
+            // Rows past the end are clamped to the last row and their sums never stored: the loop below has no
+            // per-row branches, so the loads of all the warp's rows can be in flight together.
+            int row0 = rowBase + 0 < dims.Rows ? rowBase + 0 : dims.Rows - 1;
+            int row1 = rowBase + 1 < dims.Rows ? rowBase + 1 : dims.Rows - 1;
+            int row2 = rowBase + 2 < dims.Rows ? rowBase + 2 : dims.Rows - 1;
+            int row3 = rowBase + 3 < dims.Rows ? rowBase + 3 : dims.Rows - 1;
+            for (int tile = 0; tile < dims.ChunksPerRow; tile += GemvTileChunks)
             {
-                return; // the whole warp leaves together: its lanes share one row
-            }
-
-            float acc = 0f;
-            for (int chunk = Warp.LaneIdx; chunk < dims.ChunksPerRow; chunk += Warp.WarpSize)
-            {
-                int w = ((row * dims.ChunksPerRow) + chunk) * WordsPerChunk;
-                int group = chunk >> 1;
-                float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[group * dims.Rows + row]);
-                int zero = ZeroPoint;
-                acc += scale * DotChunk(weights, w, x, chunk * ChunkSize, zero);
+                int tileChunks = dims.ChunksPerRow - tile < GemvTileChunks ? dims.ChunksPerRow - tile : GemvTileChunks;
+                // Stage the tile's activations, coalesced across the whole group.
+                for (int i = Group.IdxX; i < tileChunks * ChunkSize; i += Group.DimX)
+                {
+                    xTile[((i >> 5) * (ChunkSize + 1)) + (i & 31)] = x[(tile * ChunkSize) + i];
+                }
+                Group.Barrier(); // wait for the whole tile
+                if (rowBase < dims.Rows)
+                {
+                    for (int c = Warp.LaneIdx; c < tileChunks; c += Warp.WarpSize)
+                    {
+                        int chunk = tile + c;
+                        var xs = xTile.SubView(c * (ChunkSize + 1), ChunkSize);
+                        float x0 = xs[0];
+                        float x1 = xs[1];
+                        float x2 = xs[2];
+                        float x3 = xs[3];
+                        float x4 = xs[4];
+                        float x5 = xs[5];
+                        float x6 = xs[6];
+                        float x7 = xs[7];
+                        float x8 = xs[8];
+                        float x9 = xs[9];
+                        float x10 = xs[10];
+                        float x11 = xs[11];
+                        float x12 = xs[12];
+                        float x13 = xs[13];
+                        float x14 = xs[14];
+                        float x15 = xs[15];
+                        float x16 = xs[16];
+                        float x17 = xs[17];
+                        float x18 = xs[18];
+                        float x19 = xs[19];
+                        float x20 = xs[20];
+                        float x21 = xs[21];
+                        float x22 = xs[22];
+                        float x23 = xs[23];
+                        float x24 = xs[24];
+                        float x25 = xs[25];
+                        float x26 = xs[26];
+                        float x27 = xs[27];
+                        float x28 = xs[28];
+                        float x29 = xs[29];
+                        float x30 = xs[30];
+                        float x31 = xs[31];
+                        int group = chunk >> 1;
+                        // Every row's words, scale and zero first, then the arithmetic.
+                        int r0w = ((row0 * dims.ChunksPerRow) + chunk) * WordsPerChunk;
+                        uint r0w0 = weights[r0w];
+                        uint r0w1 = weights[r0w + 1];
+                        uint r0w2 = weights[r0w + 2];
+                        float scale0 = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row0 * dims.GroupsPerRow) + group]);
+                        float magic0 = 8388608f + ZeroPoint;
+                        int r1w = ((row1 * dims.ChunksPerRow) + chunk) * WordsPerChunk;
+                        uint r1w0 = weights[r1w];
+                        uint r1w1 = weights[r1w + 1];
+                        uint r1w2 = weights[r1w + 2];
+                        float scale1 = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row1 * dims.GroupsPerRow) + group]);
+                        float magic1 = 8388608f + ZeroPoint;
+                        int r2w = ((row2 * dims.ChunksPerRow) + chunk) * WordsPerChunk;
+                        uint r2w0 = weights[r2w];
+                        uint r2w1 = weights[r2w + 1];
+                        uint r2w2 = weights[r2w + 2];
+                        float scale2 = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row2 * dims.GroupsPerRow) + group]);
+                        float magic2 = 8388608f + ZeroPoint;
+                        int r3w = ((row3 * dims.ChunksPerRow) + chunk) * WordsPerChunk;
+                        uint r3w0 = weights[r3w];
+                        uint r3w1 = weights[r3w + 1];
+                        uint r3w2 = weights[r3w + 2];
+                        float scale3 = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row3 * dims.GroupsPerRow) + group]);
+                        float magic3 = 8388608f + ZeroPoint;
+                        float d00 = 0f;
+                        float d01 = 0f;
+                        float d02 = 0f;
+                        float d03 = 0f;
+                        d00 += (Interop.IntAsFloat((r0w0 & 0x7u) | 0x4B000000u) - magic0) * x0;
+                        d01 += (Interop.IntAsFloat(((r0w0 >> 3) & 0x7u) | 0x4B000000u) - magic0) * x1;
+                        d02 += (Interop.IntAsFloat(((r0w0 >> 6) & 0x7u) | 0x4B000000u) - magic0) * x2;
+                        d03 += (Interop.IntAsFloat(((r0w0 >> 9) & 0x7u) | 0x4B000000u) - magic0) * x3;
+                        d00 += (Interop.IntAsFloat(((r0w0 >> 12) & 0x7u) | 0x4B000000u) - magic0) * x4;
+                        d01 += (Interop.IntAsFloat(((r0w0 >> 15) & 0x7u) | 0x4B000000u) - magic0) * x5;
+                        d02 += (Interop.IntAsFloat(((r0w0 >> 18) & 0x7u) | 0x4B000000u) - magic0) * x6;
+                        d03 += (Interop.IntAsFloat(((r0w0 >> 21) & 0x7u) | 0x4B000000u) - magic0) * x7;
+                        d00 += (Interop.IntAsFloat(((r0w0 >> 24) & 0x7u) | 0x4B000000u) - magic0) * x8;
+                        d01 += (Interop.IntAsFloat(((r0w0 >> 27) & 0x7u) | 0x4B000000u) - magic0) * x9;
+                        d02 += (Interop.IntAsFloat((((r0w0 >> 30) | (r0w1 << 2)) & 0x7u) | 0x4B000000u) - magic0) * x10;
+                        d03 += (Interop.IntAsFloat(((r0w1 >> 1) & 0x7u) | 0x4B000000u) - magic0) * x11;
+                        d00 += (Interop.IntAsFloat(((r0w1 >> 4) & 0x7u) | 0x4B000000u) - magic0) * x12;
+                        d01 += (Interop.IntAsFloat(((r0w1 >> 7) & 0x7u) | 0x4B000000u) - magic0) * x13;
+                        d02 += (Interop.IntAsFloat(((r0w1 >> 10) & 0x7u) | 0x4B000000u) - magic0) * x14;
+                        d03 += (Interop.IntAsFloat(((r0w1 >> 13) & 0x7u) | 0x4B000000u) - magic0) * x15;
+                        d00 += (Interop.IntAsFloat(((r0w1 >> 16) & 0x7u) | 0x4B000000u) - magic0) * x16;
+                        d01 += (Interop.IntAsFloat(((r0w1 >> 19) & 0x7u) | 0x4B000000u) - magic0) * x17;
+                        d02 += (Interop.IntAsFloat(((r0w1 >> 22) & 0x7u) | 0x4B000000u) - magic0) * x18;
+                        d03 += (Interop.IntAsFloat(((r0w1 >> 25) & 0x7u) | 0x4B000000u) - magic0) * x19;
+                        d00 += (Interop.IntAsFloat(((r0w1 >> 28) & 0x7u) | 0x4B000000u) - magic0) * x20;
+                        d01 += (Interop.IntAsFloat((((r0w1 >> 31) | (r0w2 << 1)) & 0x7u) | 0x4B000000u) - magic0) * x21;
+                        d02 += (Interop.IntAsFloat(((r0w2 >> 2) & 0x7u) | 0x4B000000u) - magic0) * x22;
+                        d03 += (Interop.IntAsFloat(((r0w2 >> 5) & 0x7u) | 0x4B000000u) - magic0) * x23;
+                        d00 += (Interop.IntAsFloat(((r0w2 >> 8) & 0x7u) | 0x4B000000u) - magic0) * x24;
+                        d01 += (Interop.IntAsFloat(((r0w2 >> 11) & 0x7u) | 0x4B000000u) - magic0) * x25;
+                        d02 += (Interop.IntAsFloat(((r0w2 >> 14) & 0x7u) | 0x4B000000u) - magic0) * x26;
+                        d03 += (Interop.IntAsFloat(((r0w2 >> 17) & 0x7u) | 0x4B000000u) - magic0) * x27;
+                        d00 += (Interop.IntAsFloat(((r0w2 >> 20) & 0x7u) | 0x4B000000u) - magic0) * x28;
+                        d01 += (Interop.IntAsFloat(((r0w2 >> 23) & 0x7u) | 0x4B000000u) - magic0) * x29;
+                        d02 += (Interop.IntAsFloat(((r0w2 >> 26) & 0x7u) | 0x4B000000u) - magic0) * x30;
+                        d03 += (Interop.IntAsFloat((r0w2 >> 29) | 0x4B000000u) - magic0) * x31;
+                        acc0 += scale0 * ((d00 + d01) + (d02 + d03));
+                        float d10 = 0f;
+                        float d11 = 0f;
+                        float d12 = 0f;
+                        float d13 = 0f;
+                        d10 += (Interop.IntAsFloat((r1w0 & 0x7u) | 0x4B000000u) - magic1) * x0;
+                        d11 += (Interop.IntAsFloat(((r1w0 >> 3) & 0x7u) | 0x4B000000u) - magic1) * x1;
+                        d12 += (Interop.IntAsFloat(((r1w0 >> 6) & 0x7u) | 0x4B000000u) - magic1) * x2;
+                        d13 += (Interop.IntAsFloat(((r1w0 >> 9) & 0x7u) | 0x4B000000u) - magic1) * x3;
+                        d10 += (Interop.IntAsFloat(((r1w0 >> 12) & 0x7u) | 0x4B000000u) - magic1) * x4;
+                        d11 += (Interop.IntAsFloat(((r1w0 >> 15) & 0x7u) | 0x4B000000u) - magic1) * x5;
+                        d12 += (Interop.IntAsFloat(((r1w0 >> 18) & 0x7u) | 0x4B000000u) - magic1) * x6;
+                        d13 += (Interop.IntAsFloat(((r1w0 >> 21) & 0x7u) | 0x4B000000u) - magic1) * x7;
+                        d10 += (Interop.IntAsFloat(((r1w0 >> 24) & 0x7u) | 0x4B000000u) - magic1) * x8;
+                        d11 += (Interop.IntAsFloat(((r1w0 >> 27) & 0x7u) | 0x4B000000u) - magic1) * x9;
+                        d12 += (Interop.IntAsFloat((((r1w0 >> 30) | (r1w1 << 2)) & 0x7u) | 0x4B000000u) - magic1) * x10;
+                        d13 += (Interop.IntAsFloat(((r1w1 >> 1) & 0x7u) | 0x4B000000u) - magic1) * x11;
+                        d10 += (Interop.IntAsFloat(((r1w1 >> 4) & 0x7u) | 0x4B000000u) - magic1) * x12;
+                        d11 += (Interop.IntAsFloat(((r1w1 >> 7) & 0x7u) | 0x4B000000u) - magic1) * x13;
+                        d12 += (Interop.IntAsFloat(((r1w1 >> 10) & 0x7u) | 0x4B000000u) - magic1) * x14;
+                        d13 += (Interop.IntAsFloat(((r1w1 >> 13) & 0x7u) | 0x4B000000u) - magic1) * x15;
+                        d10 += (Interop.IntAsFloat(((r1w1 >> 16) & 0x7u) | 0x4B000000u) - magic1) * x16;
+                        d11 += (Interop.IntAsFloat(((r1w1 >> 19) & 0x7u) | 0x4B000000u) - magic1) * x17;
+                        d12 += (Interop.IntAsFloat(((r1w1 >> 22) & 0x7u) | 0x4B000000u) - magic1) * x18;
+                        d13 += (Interop.IntAsFloat(((r1w1 >> 25) & 0x7u) | 0x4B000000u) - magic1) * x19;
+                        d10 += (Interop.IntAsFloat(((r1w1 >> 28) & 0x7u) | 0x4B000000u) - magic1) * x20;
+                        d11 += (Interop.IntAsFloat((((r1w1 >> 31) | (r1w2 << 1)) & 0x7u) | 0x4B000000u) - magic1) * x21;
+                        d12 += (Interop.IntAsFloat(((r1w2 >> 2) & 0x7u) | 0x4B000000u) - magic1) * x22;
+                        d13 += (Interop.IntAsFloat(((r1w2 >> 5) & 0x7u) | 0x4B000000u) - magic1) * x23;
+                        d10 += (Interop.IntAsFloat(((r1w2 >> 8) & 0x7u) | 0x4B000000u) - magic1) * x24;
+                        d11 += (Interop.IntAsFloat(((r1w2 >> 11) & 0x7u) | 0x4B000000u) - magic1) * x25;
+                        d12 += (Interop.IntAsFloat(((r1w2 >> 14) & 0x7u) | 0x4B000000u) - magic1) * x26;
+                        d13 += (Interop.IntAsFloat(((r1w2 >> 17) & 0x7u) | 0x4B000000u) - magic1) * x27;
+                        d10 += (Interop.IntAsFloat(((r1w2 >> 20) & 0x7u) | 0x4B000000u) - magic1) * x28;
+                        d11 += (Interop.IntAsFloat(((r1w2 >> 23) & 0x7u) | 0x4B000000u) - magic1) * x29;
+                        d12 += (Interop.IntAsFloat(((r1w2 >> 26) & 0x7u) | 0x4B000000u) - magic1) * x30;
+                        d13 += (Interop.IntAsFloat((r1w2 >> 29) | 0x4B000000u) - magic1) * x31;
+                        acc1 += scale1 * ((d10 + d11) + (d12 + d13));
+                        float d20 = 0f;
+                        float d21 = 0f;
+                        float d22 = 0f;
+                        float d23 = 0f;
+                        d20 += (Interop.IntAsFloat((r2w0 & 0x7u) | 0x4B000000u) - magic2) * x0;
+                        d21 += (Interop.IntAsFloat(((r2w0 >> 3) & 0x7u) | 0x4B000000u) - magic2) * x1;
+                        d22 += (Interop.IntAsFloat(((r2w0 >> 6) & 0x7u) | 0x4B000000u) - magic2) * x2;
+                        d23 += (Interop.IntAsFloat(((r2w0 >> 9) & 0x7u) | 0x4B000000u) - magic2) * x3;
+                        d20 += (Interop.IntAsFloat(((r2w0 >> 12) & 0x7u) | 0x4B000000u) - magic2) * x4;
+                        d21 += (Interop.IntAsFloat(((r2w0 >> 15) & 0x7u) | 0x4B000000u) - magic2) * x5;
+                        d22 += (Interop.IntAsFloat(((r2w0 >> 18) & 0x7u) | 0x4B000000u) - magic2) * x6;
+                        d23 += (Interop.IntAsFloat(((r2w0 >> 21) & 0x7u) | 0x4B000000u) - magic2) * x7;
+                        d20 += (Interop.IntAsFloat(((r2w0 >> 24) & 0x7u) | 0x4B000000u) - magic2) * x8;
+                        d21 += (Interop.IntAsFloat(((r2w0 >> 27) & 0x7u) | 0x4B000000u) - magic2) * x9;
+                        d22 += (Interop.IntAsFloat((((r2w0 >> 30) | (r2w1 << 2)) & 0x7u) | 0x4B000000u) - magic2) * x10;
+                        d23 += (Interop.IntAsFloat(((r2w1 >> 1) & 0x7u) | 0x4B000000u) - magic2) * x11;
+                        d20 += (Interop.IntAsFloat(((r2w1 >> 4) & 0x7u) | 0x4B000000u) - magic2) * x12;
+                        d21 += (Interop.IntAsFloat(((r2w1 >> 7) & 0x7u) | 0x4B000000u) - magic2) * x13;
+                        d22 += (Interop.IntAsFloat(((r2w1 >> 10) & 0x7u) | 0x4B000000u) - magic2) * x14;
+                        d23 += (Interop.IntAsFloat(((r2w1 >> 13) & 0x7u) | 0x4B000000u) - magic2) * x15;
+                        d20 += (Interop.IntAsFloat(((r2w1 >> 16) & 0x7u) | 0x4B000000u) - magic2) * x16;
+                        d21 += (Interop.IntAsFloat(((r2w1 >> 19) & 0x7u) | 0x4B000000u) - magic2) * x17;
+                        d22 += (Interop.IntAsFloat(((r2w1 >> 22) & 0x7u) | 0x4B000000u) - magic2) * x18;
+                        d23 += (Interop.IntAsFloat(((r2w1 >> 25) & 0x7u) | 0x4B000000u) - magic2) * x19;
+                        d20 += (Interop.IntAsFloat(((r2w1 >> 28) & 0x7u) | 0x4B000000u) - magic2) * x20;
+                        d21 += (Interop.IntAsFloat((((r2w1 >> 31) | (r2w2 << 1)) & 0x7u) | 0x4B000000u) - magic2) * x21;
+                        d22 += (Interop.IntAsFloat(((r2w2 >> 2) & 0x7u) | 0x4B000000u) - magic2) * x22;
+                        d23 += (Interop.IntAsFloat(((r2w2 >> 5) & 0x7u) | 0x4B000000u) - magic2) * x23;
+                        d20 += (Interop.IntAsFloat(((r2w2 >> 8) & 0x7u) | 0x4B000000u) - magic2) * x24;
+                        d21 += (Interop.IntAsFloat(((r2w2 >> 11) & 0x7u) | 0x4B000000u) - magic2) * x25;
+                        d22 += (Interop.IntAsFloat(((r2w2 >> 14) & 0x7u) | 0x4B000000u) - magic2) * x26;
+                        d23 += (Interop.IntAsFloat(((r2w2 >> 17) & 0x7u) | 0x4B000000u) - magic2) * x27;
+                        d20 += (Interop.IntAsFloat(((r2w2 >> 20) & 0x7u) | 0x4B000000u) - magic2) * x28;
+                        d21 += (Interop.IntAsFloat(((r2w2 >> 23) & 0x7u) | 0x4B000000u) - magic2) * x29;
+                        d22 += (Interop.IntAsFloat(((r2w2 >> 26) & 0x7u) | 0x4B000000u) - magic2) * x30;
+                        d23 += (Interop.IntAsFloat((r2w2 >> 29) | 0x4B000000u) - magic2) * x31;
+                        acc2 += scale2 * ((d20 + d21) + (d22 + d23));
+                        float d30 = 0f;
+                        float d31 = 0f;
+                        float d32 = 0f;
+                        float d33 = 0f;
+                        d30 += (Interop.IntAsFloat((r3w0 & 0x7u) | 0x4B000000u) - magic3) * x0;
+                        d31 += (Interop.IntAsFloat(((r3w0 >> 3) & 0x7u) | 0x4B000000u) - magic3) * x1;
+                        d32 += (Interop.IntAsFloat(((r3w0 >> 6) & 0x7u) | 0x4B000000u) - magic3) * x2;
+                        d33 += (Interop.IntAsFloat(((r3w0 >> 9) & 0x7u) | 0x4B000000u) - magic3) * x3;
+                        d30 += (Interop.IntAsFloat(((r3w0 >> 12) & 0x7u) | 0x4B000000u) - magic3) * x4;
+                        d31 += (Interop.IntAsFloat(((r3w0 >> 15) & 0x7u) | 0x4B000000u) - magic3) * x5;
+                        d32 += (Interop.IntAsFloat(((r3w0 >> 18) & 0x7u) | 0x4B000000u) - magic3) * x6;
+                        d33 += (Interop.IntAsFloat(((r3w0 >> 21) & 0x7u) | 0x4B000000u) - magic3) * x7;
+                        d30 += (Interop.IntAsFloat(((r3w0 >> 24) & 0x7u) | 0x4B000000u) - magic3) * x8;
+                        d31 += (Interop.IntAsFloat(((r3w0 >> 27) & 0x7u) | 0x4B000000u) - magic3) * x9;
+                        d32 += (Interop.IntAsFloat((((r3w0 >> 30) | (r3w1 << 2)) & 0x7u) | 0x4B000000u) - magic3) * x10;
+                        d33 += (Interop.IntAsFloat(((r3w1 >> 1) & 0x7u) | 0x4B000000u) - magic3) * x11;
+                        d30 += (Interop.IntAsFloat(((r3w1 >> 4) & 0x7u) | 0x4B000000u) - magic3) * x12;
+                        d31 += (Interop.IntAsFloat(((r3w1 >> 7) & 0x7u) | 0x4B000000u) - magic3) * x13;
+                        d32 += (Interop.IntAsFloat(((r3w1 >> 10) & 0x7u) | 0x4B000000u) - magic3) * x14;
+                        d33 += (Interop.IntAsFloat(((r3w1 >> 13) & 0x7u) | 0x4B000000u) - magic3) * x15;
+                        d30 += (Interop.IntAsFloat(((r3w1 >> 16) & 0x7u) | 0x4B000000u) - magic3) * x16;
+                        d31 += (Interop.IntAsFloat(((r3w1 >> 19) & 0x7u) | 0x4B000000u) - magic3) * x17;
+                        d32 += (Interop.IntAsFloat(((r3w1 >> 22) & 0x7u) | 0x4B000000u) - magic3) * x18;
+                        d33 += (Interop.IntAsFloat(((r3w1 >> 25) & 0x7u) | 0x4B000000u) - magic3) * x19;
+                        d30 += (Interop.IntAsFloat(((r3w1 >> 28) & 0x7u) | 0x4B000000u) - magic3) * x20;
+                        d31 += (Interop.IntAsFloat((((r3w1 >> 31) | (r3w2 << 1)) & 0x7u) | 0x4B000000u) - magic3) * x21;
+                        d32 += (Interop.IntAsFloat(((r3w2 >> 2) & 0x7u) | 0x4B000000u) - magic3) * x22;
+                        d33 += (Interop.IntAsFloat(((r3w2 >> 5) & 0x7u) | 0x4B000000u) - magic3) * x23;
+                        d30 += (Interop.IntAsFloat(((r3w2 >> 8) & 0x7u) | 0x4B000000u) - magic3) * x24;
+                        d31 += (Interop.IntAsFloat(((r3w2 >> 11) & 0x7u) | 0x4B000000u) - magic3) * x25;
+                        d32 += (Interop.IntAsFloat(((r3w2 >> 14) & 0x7u) | 0x4B000000u) - magic3) * x26;
+                        d33 += (Interop.IntAsFloat(((r3w2 >> 17) & 0x7u) | 0x4B000000u) - magic3) * x27;
+                        d30 += (Interop.IntAsFloat(((r3w2 >> 20) & 0x7u) | 0x4B000000u) - magic3) * x28;
+                        d31 += (Interop.IntAsFloat(((r3w2 >> 23) & 0x7u) | 0x4B000000u) - magic3) * x29;
+                        d32 += (Interop.IntAsFloat(((r3w2 >> 26) & 0x7u) | 0x4B000000u) - magic3) * x30;
+                        d33 += (Interop.IntAsFloat((r3w2 >> 29) | 0x4B000000u) - magic3) * x31;
+                        acc3 += scale3 * ((d30 + d31) + (d32 + d33));
+                    }
+                }
+                Group.Barrier(); // wait until every warp is done with the tile before the next one overwrites it
             }
 
             for (int offset = Warp.WarpSize / 2; offset > 0; offset >>= 1)
             {
-                acc += Warp.ShuffleDown(acc, offset);
+                acc0 += Warp.ShuffleDown(acc0, offset);
+                acc1 += Warp.ShuffleDown(acc1, offset);
+                acc2 += Warp.ShuffleDown(acc2, offset);
+                acc3 += Warp.ShuffleDown(acc3, offset);
             }
 
             if (Warp.IsFirstLane)
             {
-                y[row] = acc;
+                if (rowBase + 0 < dims.Rows)
+                {
+                    y[rowBase + 0] = acc0;
+                }
+                if (rowBase + 1 < dims.Rows)
+                {
+                    y[rowBase + 1] = acc1;
+                }
+                if (rowBase + 2 < dims.Rows)
+                {
+                    y[rowBase + 2] = acc2;
+                }
+                if (rowBase + 3 < dims.Rows)
+                {
+                    y[rowBase + 3] = acc3;
+                }
             }
         }
 
@@ -370,7 +626,7 @@ namespace Models.Schemes
             {
                 int w = ((row * dims.ChunksPerRow) + chunk) * WordsPerChunk;
                 int group = chunk >> 1;
-                float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[group * dims.Rows + row]);
+                float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[(row * dims.GroupsPerRow) + group]);
                 int zero = ZeroPoint;
                 acc += scale * DotChunk(weights, w, x, chunk * ChunkSize, zero);
             }
@@ -444,7 +700,7 @@ namespace Models.Schemes
                 if (ty == 0 && n < dims.Rows)
                 {
                     int group = chunk >> 1;
-                    float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[group * dims.Rows + n]);
+                    float scale = global::KernelGen.Quantization.Fp16.ToFloat(scales[(n * dims.GroupsPerRow) + group]);
                     int zero = ZeroPoint;
                     DequantizeChunk(weights, ((n * dims.ChunksPerRow) + chunk) * WordsPerChunk, scale, zero, wTile, tx * (ChunkSize + 1));
                 }
@@ -504,7 +760,7 @@ namespace Models.Schemes
                 accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<float>, global::KernelGen.Quantization.QuantDims>(DequantizeKernel),
                 gemv,
                 accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, global::KernelGen.Quantization.QuantDims, int>(GemmKernel),
-                new global::KernelGen.Backends.KernelGeometry(GemvSharedThreads, GemmTileM, GemmTileN));
+                new global::KernelGen.Backends.KernelGeometry(GemvSharedThreads, GemmTileM, GemmTileN, GemvRowsPerWarp, GemvWarpsPerGroup));
         }
         #endregion
     }
