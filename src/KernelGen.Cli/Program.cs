@@ -46,5 +46,11 @@ public static class Program
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException)
+        {
+            // A device that is missing or cannot run the kernels: the message says what and what to use instead.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 }

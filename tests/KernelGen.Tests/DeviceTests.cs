@@ -1,5 +1,6 @@
 using System;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 using KernelGen.Backends;
 using Xunit;
 
@@ -52,6 +53,58 @@ public sealed class DeviceTests
             var e = Assert.Throws<InvalidOperationException>(() => ComputeDevice.Create(DeviceKind.Cuda));
             Assert.Contains("no Cuda device was found (devices present: CPU", e.Message);
             Assert.Contains("Use cpu, or auto", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Independently of KernelGen, ask ILGPU for every OpenCL device, usable or not: where one has a generic address
+    /// space, opencl must open; where all lack it (Debian 12's PoCL, which CI installs), the error must say so and name
+    /// the device; with no loader or platform, the error must say what to install.
+    /// </summary>
+    [Fact]
+    public void OpenCl_OpensOrSaysPreciselyWhatIsMissing()
+    {
+        int usable = 0, unusable = 0;
+        string? firstName = null;
+        try
+        {
+            using var context = ILGPU.Context.Create(b => b.OpenCL(_ => true));
+            var devices = context.GetCLDevices();
+            for (int i = 0; i < devices.Count; i++)
+            {
+                firstName ??= devices[i].Name;
+                if (devices[i].Capabilities.GenericAddressSpace)
+                {
+                    usable++;
+                }
+                else
+                {
+                    unusable++;
+                }
+            }
+        }
+        catch (DllNotFoundException)
+        {
+            // no loader at all: handled like zero devices below
+        }
+
+        if (usable > 0)
+        {
+            using var device = ComputeDevice.Create(DeviceKind.OpenCL);
+            Assert.Equal(DeviceKind.OpenCL, device.Kind);
+            return;
+        }
+
+        var e = Assert.Throws<InvalidOperationException>(() => ComputeDevice.Create(DeviceKind.OpenCL));
+        Assert.Contains("Use cpu or cuda", e.Message);
+        if (unusable > 0)
+        {
+            Assert.Contains($"no usable OpenCL device: '{firstName}'", e.Message);
+            Assert.Contains("generic address space that ILGPU 1.5.3's OpenCL backend requires", e.Message);
+        }
+        else
+        {
+            Assert.Contains("no OpenCL device", e.Message);
         }
     }
 

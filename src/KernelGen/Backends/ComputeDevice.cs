@@ -53,7 +53,7 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Why this device was chosen.</summary>
     public string Reason { get; }
 
-    /// <summary>The GEMV reduction this device supports best: warp shuffles where it has sub-groups, else shared memory.</summary>
+    /// <summary>The GEMV reduction this device runs: warp shuffles on CUDA and the CPU accelerator, shared memory on OpenCL.</summary>
     public GemvReduction Reduction { get; }
 
     /// <summary>Opens the device named by <c>KERNELGEN_DEVICE</c> (cpu, opencl, cuda or auto; unset means auto).</summary>
@@ -129,8 +129,9 @@ public sealed class ComputeDevice : IDisposable
                 return (openCl[0], DeviceKind.OpenCL, $"{why}: OpenCL");
             case DeviceKind.Cpu:
                 return (context.GetCPUDevice(0), DeviceKind.Cpu, $"{why}: CPU accelerator");
-            case DeviceKind.Cuda:
             case DeviceKind.OpenCL:
+                throw new InvalidOperationException($"{why}: {DescribeMissingOpenCl()} (devices present: {present}). Use cpu or cuda, or auto to take the best one present.");
+            case DeviceKind.Cuda:
                 throw new InvalidOperationException(
                     $"{why}: no {kind} device was found (devices present: {present}). Use cpu, or auto to take the best one present.");
         }
@@ -153,9 +154,45 @@ public sealed class ComputeDevice : IDisposable
             $"{why}; auto found no CUDA device or OpenCL GPU, so it uses ILGPU's CPU accelerator (simulated threads: correct, slow)");
     }
 
+    /// <summary>
+    /// Why ILGPU lists no OpenCL device: no ICD loader (ILGPU opens the unversioned <c>libOpenCL.so</c>), no platform,
+    /// or devices without the generic address space that ILGPU 1.5.3's OpenCL backend requires (Debian 12's PoCL 3.1;
+    /// its compiler also rejects the generated OpenCL C when ILGPU's check is bypassed, see docs/opencl.md).
+    /// </summary>
+    internal static string DescribeMissingOpenCl()
+    {
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad("libOpenCL.so", out var handle)
+            && !System.Runtime.InteropServices.NativeLibrary.TryLoad("OpenCL", out handle))
+        {
+            return "no OpenCL device: the OpenCL ICD loader libOpenCL.so was not found (on Debian: apt install ocl-icd-opencl-dev and a driver such as pocl-opencl-icd)";
+        }
+
+        System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        using var everything = Context.Create(builder => builder.OpenCL(_ => true));
+        var devices = everything.GetCLDevices();
+        if (devices.Count == 0)
+        {
+            return "no OpenCL device: the ICD loader found no platform with a device (is a driver such as pocl-opencl-icd installed?)";
+        }
+
+        var described = new string[devices.Count];
+        for (int i = 0; i < described.Length; i++)
+        {
+            described[i] = $"'{devices[i].Name}' ({devices[i].PlatformName}, OpenCL C {devices[i].CVersion})";
+        }
+
+        var names = string.Join(", ", described);
+        return $"no usable OpenCL device: {names} lack{(devices.Count == 1 ? "s" : string.Empty)} the generic address space that ILGPU 1.5.3's OpenCL backend requires";
+    }
+
+    /// <summary>
+    /// Warp shuffles on CUDA and the CPU accelerator; shared memory on OpenCL, even where the device reports
+    /// sub-groups: ILGPU 1.5.3's OpenCL code generator fails on a shuffle for the GPU machine's PoCL, which does
+    /// report them ("Invalid code generation operation", 2026-11-26, docs/opencl.md).
+    /// </summary>
     private static GemvReduction DefaultReduction(Accelerator accelerator) => accelerator switch
     {
-        CLAccelerator cl when !cl.Device.Capabilities.SubGroups => GemvReduction.SharedMemory,
+        CLAccelerator => GemvReduction.SharedMemory,
         _ => GemvReduction.WarpShuffle,
     };
 
@@ -172,7 +209,7 @@ public sealed class ComputeDevice : IDisposable
         if (reduction == GemvReduction.WarpShuffle && Reduction == GemvReduction.SharedMemory)
         {
             throw new NotSupportedException(
-                $"{Name} has no sub-groups, so warp-shuffle kernels cannot run on it: use GemvReduction.SharedMemory (the default for this device).");
+                $"{Name} cannot run warp-shuffle kernels (ILGPU 1.5.3 generates shuffles only for CUDA and its CPU accelerator): use GemvReduction.SharedMemory, the default for this device.");
         }
 
         return kernels.GetOrAdd((typeof(TScheme), reduction), static (key, accelerator) => TScheme.LoadKernels(accelerator, key.Reduction), Accelerator);

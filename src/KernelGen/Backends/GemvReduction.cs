@@ -6,7 +6,7 @@ public enum GemvReduction
     /// <summary>One warp per row, warp-shuffle reduction. Needs sub-groups (CUDA; ILGPU's CPU accelerator).</summary>
     WarpShuffle,
 
-    /// <summary>One group per row, shared-memory tree reduction. Runs on any device with shared memory and barriers
-    /// (OpenCL devices without sub-groups, such as PoCL).</summary>
+    /// <summary>One group per row, shared-memory tree reduction. Runs on any device with shared memory and barriers;
+    /// the choice for OpenCL devices.</summary>
     SharedMemory,
 }
