@@ -8,7 +8,7 @@ using KernelGen.Layers;
 using KernelGen.Quantization;
 using QuickStart;
 
-const int N = 1024, K = 1024, Repeats = 3;
+const int N = 1024, K = 1024, Repeats = 10;
 var random = new Random(20261125);
 var weights = new float[N * K];
 for (int i = 0; i < weights.Length; i++)
