@@ -11,6 +11,7 @@ public static class Program
         usage: kernelgen <command> [options]
         commands:
           bench   check and time the generated kernels on a device (see 'kernelgen bench --help')
+          run     MODEL.bin --prompt TEXT: generate text with a llama2.c checkpoint (see 'kernelgen run')
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
         """;
 
@@ -31,6 +32,8 @@ public static class Program
                     return 0;
                 case "bench":
                     return BenchRunner.Run(BenchOptions.Parse(args.Skip(1).ToArray()));
+                case "run":
+                    return RunCommand.Run(args.Skip(1).ToArray());
                 case "ptx" when args.Length == 3:
                     return Ptx.PtxDump.Run(args[1], args[2]);
                 case "ptx":
@@ -45,6 +48,11 @@ public static class Program
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+        catch (KernelGen.Formats.ModelFormatException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException)
         {

@@ -1,0 +1,278 @@
+using System;
+using KernelGen.Backends;
+using KernelGen.Layers;
+
+namespace KernelGen.Models;
+
+/// <summary>
+/// A Llama-family decoder (llama2.c's run.c, step for step): RMSNorm → attention with RoPE (adjacent pairs) and
+/// grouped-query heads over a preallocated KV cache → residual → RMSNorm → SwiGLU FFN → residual; final RMSNorm and
+/// classifier. Every projection is an <see cref="ILinearLayer"/>: dense float32, or quantized with any generated
+/// scheme on any device. After construction, <see cref="Forward"/> allocates nothing.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    private readonly LlamaWeights weights;
+    private readonly ILinearLayer[] wq, wk, wv, wo, w1, w2, w3;
+    private readonly ILinearLayer classifier;
+
+    // Run state, as run.c's RunState; shapes in comments.
+    private readonly float[] x;          // (dim) residual stream
+    private readonly float[] xb;         // (dim) normed input / attention output
+    private readonly float[] xb2;        // (dim)
+    private readonly float[] hb;         // (hidden_dim)
+    private readonly float[] hb2;        // (hidden_dim)
+    private readonly float[] q;          // (dim)
+    private readonly float[] att;        // (heads, seq_len)
+    private readonly float[] logits;     // (vocab)
+    private readonly float[] keyCache;   // (layer, seq_len, kv_dim)
+    private readonly float[] valueCache; // (layer, seq_len, kv_dim)
+    private readonly float[] ropeCos;    // (seq_len, head_size / 2)
+    private readonly float[] ropeSin;    // (seq_len, head_size / 2)
+
+    private LlamaModel(LlamaWeights weights, Func<float[], int, int, int, ILinearLayer> linear, bool quantizeClassifier)
+    {
+        var c = weights.Config;
+        c.Validate();
+        this.weights = weights;
+        Config = c;
+        int d = c.Dim, kv = c.KvDim, h = c.HiddenDim, layers = c.Layers;
+        wq = new ILinearLayer[layers];
+        wk = new ILinearLayer[layers];
+        wv = new ILinearLayer[layers];
+        wo = new ILinearLayer[layers];
+        w1 = new ILinearLayer[layers];
+        w2 = new ILinearLayer[layers];
+        w3 = new ILinearLayer[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            wq[l] = linear(weights.Wq, l, d, d);
+            wk[l] = linear(weights.Wk, l, kv, d);
+            wv[l] = linear(weights.Wv, l, kv, d);
+            wo[l] = linear(weights.Wo, l, d, d);
+            w1[l] = linear(weights.W1, l, h, d);
+            w2[l] = linear(weights.W2, l, d, h);
+            w3[l] = linear(weights.W3, l, h, d);
+        }
+
+        classifier = quantizeClassifier
+            ? linear(weights.ClassifierWeights, 0, c.VocabSize, d)
+            : new DenseLinear(weights.ClassifierWeights, c.VocabSize, d);
+
+        x = new float[d];
+        xb = new float[d];
+        xb2 = new float[d];
+        hb = new float[h];
+        hb2 = new float[h];
+        q = new float[d];
+        att = new float[c.Heads * c.SeqLen];
+        logits = new float[c.VocabSize];
+        keyCache = new float[(long)layers * c.SeqLen * kv];
+        valueCache = new float[(long)layers * c.SeqLen * kv];
+
+        // RoPE tables in float64, rounded once: freq_i = theta^(-2i / head_size).
+        int half = c.HeadSize / 2;
+        ropeCos = new float[c.SeqLen * half];
+        ropeSin = new float[c.SeqLen * half];
+        for (int pos = 0; pos < c.SeqLen; pos++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                double angle = pos * Math.Pow(c.RopeTheta, -2.0 * i / c.HeadSize);
+                ropeCos[(pos * half) + i] = (float)Math.Cos(angle);
+                ropeSin[(pos * half) + i] = (float)Math.Sin(angle);
+            }
+        }
+    }
+
+    /// <summary>The model's shape.</summary>
+    public LlamaConfig Config { get; }
+
+    /// <summary>All projections in float32 on the host: the reference the quantized models are compared with.</summary>
+    public static LlamaModel CreateDense(LlamaWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return new LlamaModel(weights, static (all, layer, rows, cols) => new DenseLinear(all.AsMemory(layer * rows * cols, rows * cols), rows, cols), false);
+    }
+
+    /// <summary>Every projection of every block quantized with <typeparamref name="TScheme"/> and run on
+    /// <paramref name="device"/>; the classifier too when <paramref name="quantizeClassifier"/>.</summary>
+    public static LlamaModel CreateQuantized<TScheme>(LlamaWeights weights, ComputeDevice device, bool quantizeClassifier = false)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(device);
+        return new LlamaModel(
+            weights,
+            (all, layer, rows, cols) => new QuantizedLinear<TScheme>(device, all.AsSpan(layer * rows * cols, rows * cols), rows, cols),
+            quantizeClassifier);
+    }
+
+    /// <summary>Runs one token at position <paramref name="pos"/> and returns the logits over the vocabulary (a view
+    /// of an internal buffer, valid until the next call). Positions must be fed in order from 0.</summary>
+    public ReadOnlySpan<float> Forward(int token, int pos)
+    {
+        var c = Config;
+        if ((uint)token >= (uint)c.VocabSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"Token ids run from 0 to {c.VocabSize - 1}.");
+        }
+
+        if ((uint)pos >= (uint)c.SeqLen)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pos), pos, $"The KV cache holds {c.SeqLen} positions (0 to {c.SeqLen - 1}).");
+        }
+
+        int d = c.Dim, kvDim = c.KvDim, headSize = c.HeadSize, groupSize = c.Heads / c.KvHeads;
+        float attentionScale = 1f / MathF.Sqrt(headSize);
+
+        // Token embedding.
+        weights.TokenEmbedding.AsSpan(token * d, d).CopyTo(x);
+
+        for (int l = 0; l < c.Layers; l++)
+        {
+            // Attention RMSNorm.
+            RmsNorm(xb, x, weights.RmsAttention.AsSpan(l * d, d), c.NormEpsilon);
+
+            // q, k, v projections; k and v go straight into this position's cache row.
+            long cacheRow = (((long)l * c.SeqLen) + pos) * kvDim;
+            var k = keyCache.AsSpan((int)cacheRow, kvDim);
+            var v = valueCache.AsSpan((int)cacheRow, kvDim);
+            wq[l].Forward(xb, q);
+            wk[l].Forward(xb, k);
+            wv[l].Forward(xb, v);
+
+            // RoPE: rotate each adjacent pair (2i, 2i+1) of every head by pos · freq_i.
+            Rope(q, pos, headSize);
+            Rope(k, pos, headSize);
+
+            // Multi-head attention over positions 0…pos; query head h reads kv head h / groupSize.
+            for (int h = 0; h < c.Heads; h++)
+            {
+                var qh = q.AsSpan(h * headSize, headSize);
+                var scores = att.AsSpan(h * c.SeqLen, pos + 1);
+                int kvOffset = (h / groupSize) * headSize;
+                for (int t = 0; t <= pos; t++)
+                {
+                    var kt = keyCache.AsSpan((int)((((long)l * c.SeqLen) + t) * kvDim) + kvOffset, headSize);
+                    float score = 0f;
+                    for (int i = 0; i < headSize; i++)
+                    {
+                        score += qh[i] * kt[i];
+                    }
+
+                    scores[t] = score * attentionScale;
+                }
+
+                Softmax(scores);
+                var outHead = xb.AsSpan(h * headSize, headSize);
+                outHead.Clear();
+                for (int t = 0; t <= pos; t++)
+                {
+                    var vt = valueCache.AsSpan((int)((((long)l * c.SeqLen) + t) * kvDim) + kvOffset, headSize);
+                    float a = scores[t];
+                    for (int i = 0; i < headSize; i++)
+                    {
+                        outHead[i] += a * vt[i];
+                    }
+                }
+            }
+
+            // Output projection and residual.
+            wo[l].Forward(xb, xb2);
+            Add(x, xb2);
+
+            // FFN RMSNorm, then w2(silu(w1·x) * w3·x) and residual.
+            RmsNorm(xb, x, weights.RmsFfn.AsSpan(l * d, d), c.NormEpsilon);
+            w1[l].Forward(xb, hb);
+            w3[l].Forward(xb, hb2);
+            for (int i = 0; i < hb.Length; i++)
+            {
+                float gate = hb[i];
+                hb[i] = gate / (1f + MathF.Exp(-gate)) * hb2[i];
+            }
+
+            w2[l].Forward(hb, xb);
+            Add(x, xb);
+        }
+
+        // Final RMSNorm and classifier.
+        RmsNorm(x, x, weights.RmsFinal, c.NormEpsilon);
+        classifier.Forward(x, logits);
+        return logits;
+    }
+
+    private void Rope(Span<float> vector, int pos, int headSize)
+    {
+        int half = headSize / 2;
+        var cos = ropeCos.AsSpan(pos * half, half);
+        var sin = ropeSin.AsSpan(pos * half, half);
+        for (int head = 0; head < vector.Length; head += headSize)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                float a = vector[head + (2 * i)], b = vector[head + (2 * i) + 1];
+                vector[head + (2 * i)] = (a * cos[i]) - (b * sin[i]);
+                vector[head + (2 * i) + 1] = (a * sin[i]) + (b * cos[i]);
+            }
+        }
+    }
+
+    private static void RmsNorm(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> gain, float epsilon)
+    {
+        float sum = 0f;
+        foreach (float v in input)
+        {
+            sum += v * v;
+        }
+
+        float scale = 1f / MathF.Sqrt((sum / input.Length) + epsilon);
+        for (int i = 0; i < input.Length; i++)
+        {
+            output[i] = gain[i] * (scale * input[i]);
+        }
+    }
+
+    private static void Softmax(Span<float> values)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in values)
+        {
+            max = MathF.Max(max, v);
+        }
+
+        float sum = 0f;
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = MathF.Exp(values[i] - max);
+            sum += values[i];
+        }
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] /= sum;
+        }
+    }
+
+    private static void Add(Span<float> x, ReadOnlySpan<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] += y[i];
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var group in new[] { wq, wk, wv, wo, w1, w2, w3 })
+        {
+            foreach (var layer in group)
+            {
+                layer.Dispose();
+            }
+        }
+
+        classifier.Dispose();
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+using KernelGen.Formats.Llama2C;
+
+namespace KernelGen.Models;
+
+/// <summary>run.c's generation loop: feed the prompt, then sample until BOS (a story's end) or the step budget.</summary>
+public static class TextGenerator
+{
+    /// <summary>
+    /// Generates text after <paramref name="prompt"/>. <paramref name="steps"/> counts every position, prompt
+    /// included, as run.c's -n does (capped at the model's sequence length). Each new piece of text is passed to
+    /// <paramref name="onText"/> as soon as it forms whole UTF-8 characters. Returns the tokens (BOS first).
+    /// </summary>
+    public static List<int> Generate(LlamaModel model, Llama2CTokenizer tokenizer, string prompt, int steps, Sampler sampler, Action<string>? onText = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(sampler);
+        if (steps <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, "The step budget must be positive.");
+        }
+
+        steps = Math.Min(steps, model.Config.SeqLen);
+        var promptTokens = tokenizer.Encode(prompt ?? string.Empty, bos: true, eos: false);
+        if (promptTokens.Count > steps)
+        {
+            throw new ArgumentException($"The prompt is {promptTokens.Count} tokens, more than the {steps} steps allowed (the model holds {model.Config.SeqLen}).", nameof(prompt));
+        }
+
+        var tokens = new List<int>(steps + 1) { promptTokens[0] };
+        var decoder = Encoding.UTF8.GetDecoder();
+        var chars = new char[64];
+        int token = promptTokens[0];
+        for (int pos = 0; pos < steps; pos++)
+        {
+            var logits = model.Forward(token, pos);
+            int next = pos + 1 < promptTokens.Count ? promptTokens[pos + 1] : sampler.Sample(logits);
+            if (next == Llama2CTokenizer.Bos)
+            {
+                break; // llama2.c models start the next story with BOS
+            }
+
+            if (onText is not null)
+            {
+                var bytes = tokenizer.DecodeBytes(token, next);
+                int count = decoder.GetCharCount(bytes, flush: false);
+                if (count > chars.Length)
+                {
+                    chars = new char[count];
+                }
+
+                int written = decoder.GetChars(bytes, chars, flush: false);
+                if (written > 0)
+                {
+                    onText(new string(chars, 0, written));
+                }
+            }
+
+            tokens.Add(next);
+            token = next;
+        }
+
+        return tokens;
+    }
+}

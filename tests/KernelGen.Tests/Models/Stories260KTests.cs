@@ -1,0 +1,196 @@
+using System;
+using System.IO;
+using System.Linq;
+using KernelGen.Formats;
+using KernelGen.Formats.Llama2C;
+using KernelGen.Models;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace KernelGen.Tests.Models;
+
+/// <summary>The real stories260K decoder (llama2.c format) against independent references.</summary>
+[Collection(DeviceCollection.Name)]
+public sealed class Stories260KTests
+{
+    /// <summary>SentencePiece 0.1.97 and llama.cpp's tokenization of this sentence, from the model's README.</summary>
+    private const string Sentence = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
+    private static readonly int[] SentenceTokens = { 1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 426 };
+
+    private readonly DeviceFixture devices;
+    private readonly ITestOutputHelper output;
+
+    public Stories260KTests(DeviceFixture devices, ITestOutputHelper output)
+    {
+        this.devices = devices;
+        this.output = output;
+    }
+
+    [ModelFact]
+    public void Checkpoint_MatchesTheDocumentedHeaderAndOffsets()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        Assert.Equal(new LlamaConfig(64, 172, 5, 8, 4, 512, 512, SharedClassifier: true), weights.Config);
+        using var file = new BinaryReader(File.OpenRead(ModelFiles.Checkpoint));
+        float At(long offset)
+        {
+            file.BaseStream.Position = offset;
+            return file.ReadSingle();
+        }
+
+        // Byte offsets from the README's table, read straight from the file.
+        Assert.Equal(At(28), weights.TokenEmbedding[0]);
+        Assert.Equal(At(131100 - 4), weights.TokenEmbedding[^1]);
+        Assert.Equal(At(132380), weights.Wq[0]);
+        Assert.Equal(At(214300), weights.Wk[0]);
+        Assert.Equal(At(599580 + (4 * 1000)), weights.W2[1000]);
+        Assert.Equal(At(819740), weights.W3[0]);
+        Assert.Equal(At(1039900), weights.RmsFinal[0]);
+        Assert.Equal(At(1039900 + (63 * 4)), weights.RmsFinal[63]);
+    }
+
+    [ModelFact]
+    public void Tokenizer_MatchesSentencePiece_AndRoundTrips()
+    {
+        var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
+        var tokens = tokenizer.Encode(Sentence, bos: true, eos: false);
+        Assert.Equal(SentenceTokens, tokens);
+        Assert.Equal(Sentence, tokenizer.Decode(tokens));
+
+        // Characters outside the vocabulary fall back to their UTF-8 bytes and decode back intact.
+        const string unusual = "Ünïcödé 🙂 and\ttabs";
+        Assert.Equal(unusual, tokenizer.Decode(tokenizer.Encode(unusual, bos: true, eos: true)));
+    }
+
+    [ModelFact]
+    public void Forward_AgreesWithAnIndependentFloat64Reference()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        using var model = LlamaModel.CreateDense(weights);
+        var reference = new ReferenceLlama(weights);
+        double worst = 0;
+        for (int pos = 0; pos < SentenceTokens.Length; pos++)
+        {
+            var logits = model.Forward(SentenceTokens[pos], pos).ToArray();
+            var expected = reference.Forward(SentenceTokens[pos], pos);
+            for (int i = 0; i < logits.Length; i++)
+            {
+                worst = Math.Max(worst, Math.Abs(logits[i] - expected[i]));
+            }
+        }
+
+        output.WriteLine($"max |Δlogit| over {SentenceTokens.Length} positions × 512 logits: {worst:E2}");
+        Assert.True(worst < 1e-4, $"max |Δlogit| = {worst:E2}");
+    }
+
+    [ModelFact]
+    public void Greedy_FromBos_TellsKarpathysDocumentedStory()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, weights.Config.VocabSize);
+        using var model = LlamaModel.CreateDense(weights);
+        var streamed = new System.Text.StringBuilder();
+        var tokens = TextGenerator.Generate(model, tokenizer, string.Empty, 80, new Sampler(512), text => streamed.Append(text));
+        string story = tokenizer.Decode(tokens);
+        output.WriteLine(story);
+        Assert.StartsWith("Once upon a time, there was a little girl named Lily. She loved to play outside in the park.", story);
+        Assert.Equal(story, streamed.ToString());
+    }
+
+    [ModelFact]
+    public void DecodeLoop_AllocatesNothingPerToken()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        using var model = LlamaModel.CreateDense(weights);
+        var sampler = new Sampler(512);
+        int token = Llama2CTokenizer.Bos;
+        token = sampler.Sample(model.Forward(token, 0)); // warm-up: JIT and first touches
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int pos = 1; pos < 40; pos++)
+        {
+            token = sampler.Sample(model.Forward(token, pos));
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [ModelFact]
+    public void QuantizedModels_TrackTheFloatModel_InOrderOfBits()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        using var dense = LlamaModel.CreateDense(weights);
+        var baseline = SentenceTokens.Select((t, pos) => Softmax(dense.Forward(t, pos))).ToArray();
+
+        var device = devices.Cpu;
+        var (kl8, top8) = Compare(LlamaModel.CreateQuantized<B8G32S>(weights, device), baseline);
+        var (kl4, top4) = Compare(LlamaModel.CreateQuantized<B4G32A>(weights, device), baseline);
+        var (kl3, top3) = Compare(LlamaModel.CreateQuantized<B3G32A>(weights, device), baseline);
+        output.WriteLine($"8-bit sym g32:  mean KL {kl8:E2}, same top-1 {top8:P0}");
+        output.WriteLine($"4-bit asym g32: mean KL {kl4:E2}, same top-1 {top4:P0}");
+        output.WriteLine($"3-bit asym g32: mean KL {kl3:E2}, same top-1 {top3:P0}");
+
+        Assert.True(kl8 < kl4 && kl4 < kl3, $"KL should grow as bits shrink: {kl8:E2}, {kl4:E2}, {kl3:E2}");
+        Assert.True(kl8 < 1e-3, $"8-bit mean KL {kl8:E2}");
+        Assert.True(top8 >= 0.95, $"8-bit same top-1 {top8:P0}");
+    }
+
+    private static (double MeanKl, double SameTop1) Compare(LlamaModel quantized, double[][] baseline)
+    {
+        using (quantized)
+        {
+            double kl = 0;
+            int same = 0;
+            for (int pos = 0; pos < SentenceTokens.Length; pos++)
+            {
+                var q = Softmax(quantized.Forward(SentenceTokens[pos], pos));
+                var p = baseline[pos];
+                for (int i = 0; i < p.Length; i++)
+                {
+                    kl += p[i] * Math.Log(p[i] / q[i]);
+                }
+
+                same += ArgMax(p) == ArgMax(q) ? 1 : 0;
+            }
+
+            return (kl / SentenceTokens.Length, (double)same / SentenceTokens.Length);
+        }
+    }
+
+    private static double[] Softmax(ReadOnlySpan<float> logits)
+    {
+        double max = double.NegativeInfinity;
+        foreach (float l in logits)
+        {
+            max = Math.Max(max, l);
+        }
+
+        var p = new double[logits.Length];
+        double sum = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            p[i] = Math.Exp(logits[i] - max);
+            sum += p[i];
+        }
+
+        for (int i = 0; i < p.Length; i++)
+        {
+            p[i] /= sum;
+        }
+
+        return p;
+    }
+
+    private static int ArgMax(double[] p)
+    {
+        int best = 0;
+        for (int i = 1; i < p.Length; i++)
+        {
+            if (p[i] > p[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
