@@ -11,7 +11,8 @@ public static class Program
         usage: kernelgen <command> [options]
         commands:
           bench   check and time the generated kernels on a device (see 'kernelgen bench --help')
-          run     MODEL.bin --prompt TEXT: generate text with a llama2.c checkpoint (see 'kernelgen run')
+          run     MODEL --prompt TEXT: generate text with a llama2.c or GGUF Llama model (see 'kernelgen run')
+          inspect FILE: tensors (type, shape, bytes) and metadata of a GGUF or llama2.c file
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
         """;
 
@@ -32,6 +33,8 @@ public static class Program
                     return 0;
                 case "bench":
                     return BenchRunner.Run(BenchOptions.Parse(args.Skip(1).ToArray()));
+                case "inspect":
+                    return InspectCommand.Run(args.Skip(1).ToArray());
                 case "run":
                     return RunCommand.Run(args.Skip(1).ToArray());
                 case "ptx" when args.Length == 3:

@@ -12,9 +12,9 @@ namespace KernelGen.Cli;
 internal static class RunCommand
 {
     public const string Usage = """
-        usage: kernelgen run MODEL.bin [--prompt TEXT] [--tokenizer tok.bin] [--scheme q4g128|q4g128s|q8pcs|q3g128|q2g64|none]
+        usage: kernelgen run MODEL.bin|MODEL.gguf [--prompt TEXT] [--tokenizer tok.bin] [--scheme q4g128|q4g128s|q8pcs|q3g128|q2g64|none]
                                       [--device cpu|opencl|cuda|auto] [-n STEPS] [--temperature T] [--top-p P] [--seed S]
-        Runs a llama2.c checkpoint; the tokenizer defaults to tokenizer.bin or tok512.bin beside the model.
+        Runs a llama2.c checkpoint (tokenizer: tokenizer.bin or tok512.bin beside it) or a Llama GGUF (tokenizer from its metadata).
         With --scheme, every projection is quantized with that scheme and runs on the device; without, float32 on the host.
         """;
 
@@ -53,10 +53,21 @@ internal static class RunCommand
             throw new ArgumentException($"Model file '{modelPath}' does not exist.");
         }
 
-        tokenizerPath ??= FindTokenizer(modelPath);
         var stopwatch = Stopwatch.StartNew();
-        var weights = Llama2CCheckpoint.Load(modelPath);
-        var tokenizer = Llama2CTokenizer.Load(tokenizerPath, weights.Config.VocabSize);
+        LlamaWeights weights;
+        Llama2CTokenizer tokenizer;
+        if (modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            var gguf = KernelGen.Formats.Gguf.GgufFile.Load(modelPath);
+            weights = KernelGen.Formats.Gguf.GgufLlama.LoadWeights(gguf);
+            tokenizer = tokenizerPath is null ? KernelGen.Formats.Gguf.GgufLlama.LoadTokenizer(gguf) : Llama2CTokenizer.Load(tokenizerPath, weights.Config.VocabSize);
+        }
+        else
+        {
+            weights = Llama2CCheckpoint.Load(modelPath);
+            tokenizer = Llama2CTokenizer.Load(tokenizerPath ?? FindTokenizer(modelPath), weights.Config.VocabSize);
+        }
+
         ComputeDevice? compute = null;
         try
         {

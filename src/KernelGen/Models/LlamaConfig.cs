@@ -14,10 +14,10 @@ namespace KernelGen.Models;
 public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, int KvHeads, int VocabSize, int SeqLen, bool SharedClassifier)
 {
     /// <summary>Per-head width.</summary>
-    public int HeadSize => Dim / Heads;
+    public int HeadSize => Heads > 0 ? Dim / Heads : 0;
 
     /// <summary>Width of the key and value projections.</summary>
-    public int KvDim => Dim * KvHeads / Heads;
+    public int KvDim => Heads > 0 ? (int)((long)Dim * KvHeads / Heads) : 0;
 
     /// <summary>RoPE base (llama2.c and Llama 2: 10000).</summary>
     public double RopeTheta { get; init; } = 10000.0;

@@ -37,6 +37,30 @@ public sealed class Llama2CTokenizer
         }
     }
 
+    /// <summary>
+    /// A tokenizer from a SentencePiece-style vocabulary (e.g. GGUF's tokenizer.ggml.tokens and .scores): pieces with
+    /// '▁' for spaces, byte-fallback pieces "&lt;0xXX&gt;" at ids 3…258, BOS 1 and EOS 2, as llama2.c models use.
+    /// </summary>
+    public static Llama2CTokenizer FromVocabulary(IReadOnlyList<string> pieces, IReadOnlyList<float> scores)
+    {
+        ArgumentNullException.ThrowIfNull(pieces);
+        ArgumentNullException.ThrowIfNull(scores);
+        if (pieces.Count != scores.Count || pieces.Count < 259)
+        {
+            throw new ArgumentException($"{pieces.Count} pieces and {scores.Count} scores: a llama-style vocabulary needs one score per piece and at least the 259 control and byte pieces.");
+        }
+
+        var bytes = new byte[pieces.Count][];
+        var values = new float[pieces.Count];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = Encoding.UTF8.GetBytes(pieces[i].Replace('\u2581', ' '));
+            values[i] = scores[i];
+        }
+
+        return new Llama2CTokenizer(bytes, values);
+    }
+
     /// <summary>Vocabulary size.</summary>
     public int VocabSize => pieces.Length;
 

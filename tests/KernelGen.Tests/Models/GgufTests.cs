@@ -1,0 +1,144 @@
+using System;
+using System.Buffers.Binary;
+using System.IO;
+using System.Linq;
+using KernelGen.Formats;
+using KernelGen.Formats.Gguf;
+using KernelGen.Formats.Llama2C;
+using KernelGen.Models;
+using Xunit;
+
+namespace KernelGen.Tests.Models;
+
+/// <summary>GGUF against a file llama.cpp wrote (stories260K.gguf) and hand-computed ggml blocks.</summary>
+public sealed class GgufTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-gguf-" + Guid.NewGuid().ToString("N"));
+
+    public GgufTests() => Directory.CreateDirectory(directory);
+
+    private static string GgufPath => Path.Combine(ModelFiles.Stories260K!, "stories260K.gguf");
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [ModelFact]
+    public void LlamaCppsFile_ReadsAsDocumented()
+    {
+        var file = GgufFile.Load(GgufPath);
+        Assert.Equal(3, file.Version);
+        Assert.Equal(32, file.Alignment);
+        Assert.Equal("llama", file.Get("general.architecture", string.Empty));
+        Assert.Equal(2048, file.Require<int>("llama.context_length"));
+        Assert.Equal((5 * 9) + 3, file.Tensors.Count);
+        Assert.All(file.Tensors, t => Assert.Equal(GgmlType.F32, t.Type));
+        var embedding = file.Tensor("token_embd.weight");
+        Assert.Equal(new long[] { 64, 512 }, embedding.Dimensions);
+        Assert.Equal("[512 × 64]", embedding.Shape);
+    }
+
+    [ModelFact]
+    public void LlamaCppsFile_HoldsExactlyTheLlama2CWeights()
+    {
+        var fromGguf = GgufLlama.LoadWeights(GgufFile.Load(GgufPath));
+        var fromBin = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        Assert.Equal(fromBin.Config with { SeqLen = 2048, SharedClassifier = false }, fromGguf.Config);
+        Assert.Equal(fromBin.TokenEmbedding, fromGguf.TokenEmbedding);
+        Assert.Equal(fromBin.Wq, fromGguf.Wq);
+        Assert.Equal(fromBin.Wk, fromGguf.Wk);
+        Assert.Equal(fromBin.Wv, fromGguf.Wv);
+        Assert.Equal(fromBin.Wo, fromGguf.Wo);
+        Assert.Equal(fromBin.W1, fromGguf.W1);
+        Assert.Equal(fromBin.W2, fromGguf.W2);
+        Assert.Equal(fromBin.W3, fromGguf.W3);
+        Assert.Equal(fromBin.RmsAttention, fromGguf.RmsAttention);
+        Assert.Equal(fromBin.RmsFfn, fromGguf.RmsFfn);
+        Assert.Equal(fromBin.RmsFinal, fromGguf.RmsFinal);
+        Assert.Equal(fromBin.TokenEmbedding, fromGguf.Classifier); // output.weight stored separately, same values
+    }
+
+    [ModelFact]
+    public void GgufTokenizer_EncodesLikeSentencePiece_AndTheModelTellsTheSameStory()
+    {
+        var file = GgufFile.Load(GgufPath);
+        var tokenizer = GgufLlama.LoadTokenizer(file);
+        var expected = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
+        const string sentence = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
+        Assert.Equal(expected.Encode(sentence, true, false), tokenizer.Encode(sentence, true, false));
+
+        using var model = LlamaModel.CreateDense(GgufLlama.LoadWeights(file));
+        var story = tokenizer.Decode(TextGenerator.Generate(model, tokenizer, string.Empty, 40, new Sampler(512)));
+        Assert.StartsWith("Once upon a time, there was a little girl named Lily.", story);
+    }
+
+    [Fact]
+    public void Blocks_DequantizeByGgmlsFormulas()
+    {
+        // One block each, built by hand: d = 0.5 (fp16 0x3800), m = -1 (fp16 0xBC00).
+        var q8 = new byte[34];
+        BinaryPrimitives.WriteUInt16LittleEndian(q8, 0x3800);
+        for (int j = 0; j < 32; j++)
+        {
+            q8[2 + j] = unchecked((byte)(sbyte)(j - 16));
+        }
+
+        var q40 = new byte[18];
+        BinaryPrimitives.WriteUInt16LittleEndian(q40, 0x3800);
+        var q41 = new byte[20];
+        BinaryPrimitives.WriteUInt16LittleEndian(q41, 0x3800);
+        BinaryPrimitives.WriteUInt16LittleEndian(q41.AsSpan(2), 0xBC00);
+        for (int j = 0; j < 16; j++)
+        {
+            q40[2 + j] = (byte)(j | ((15 - j) << 4)); // element j = j, element j + 16 = 15 − j
+            q41[4 + j] = q40[2 + j];
+        }
+
+        var y = new float[32];
+        GgmlDequantize.Row(GgmlType.Q8_0, q8, y);
+        Assert.Equal(Enumerable.Range(0, 32).Select(j => 0.5f * (j - 16)), y);
+        GgmlDequantize.Row(GgmlType.Q4_0, q40, y);
+        Assert.Equal(Enumerable.Range(0, 32).Select(j => 0.5f * ((j < 16 ? j : 31 - j) - 8)), y);
+        GgmlDequantize.Row(GgmlType.Q4_1, q41, y);
+        Assert.Equal(Enumerable.Range(0, 32).Select(j => (0.5f * (j < 16 ? j : 31 - j)) - 1f), y);
+        Assert.Throws<NotSupportedException>(() => GgmlDequantize.Row(GgmlType.Q4_K, new byte[144], new float[256]));
+    }
+
+    [ModelFact]
+    public void TruncatedOrCorruptedGguf_FailsWithAFormatError()
+    {
+        var bytes = File.ReadAllBytes(GgufPath);
+        foreach (int length in new[] { 3, 20, 100, 5000, bytes.Length / 2, bytes.Length - 1 })
+        {
+            var e = Assert.Throws<ModelFormatException>(() => GgufFile.Load(Write(bytes.AsSpan(0, length).ToArray())));
+            Assert.Contains("byte", e.Message);
+        }
+
+        // A string length of 2^62 must not allocate: the first metadata key's length is at byte 24.
+        var huge = (byte[])bytes.Clone();
+        BinaryPrimitives.WriteUInt64LittleEndian(huge.AsSpan(24), 1UL << 62);
+        var h = Assert.Throws<ModelFormatException>(() => GgufFile.Load(Write(huge)));
+        Assert.Equal(24, h.Offset);
+
+        var random = TestData.CreateRandom(nameof(TruncatedOrCorruptedGguf_FailsWithAFormatError));
+        for (int trial = 0; trial < 80; trial++)
+        {
+            var flipped = (byte[])bytes.Clone();
+            int at = random.Next(trial % 2 == 0 ? 200_000 : bytes.Length); // bias toward header and metadata
+            flipped[at] ^= (byte)(1 << random.Next(8));
+            try
+            {
+                var file = GgufFile.Load(Write(flipped));
+                _ = GgufLlama.LoadWeights(file);
+            }
+            catch (ModelFormatException)
+            {
+            }
+        }
+    }
+
+    private string Write(byte[] bytes)
+    {
+        var path = Path.Combine(directory, Guid.NewGuid().ToString("N") + ".gguf");
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+}
