@@ -27,6 +27,7 @@ public sealed class DenseLinear : ILinearLayer
     public int OutFeatures { get; }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
         var w = weights.Span;

@@ -45,6 +45,7 @@ public sealed class Sampler
     public float TopP { get; }
 
     /// <summary>The next token.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Sample(ReadOnlySpan<float> logits)
     {
         if (Temperature == 0f)
