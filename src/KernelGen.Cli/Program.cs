@@ -13,6 +13,7 @@ public static class Program
           bench   check and time the generated kernels on a device (see 'kernelgen bench --help')
           run     MODEL --prompt TEXT: generate text with a llama2.c or GGUF Llama model (see 'kernelgen run')
           inspect FILE: tensors (type, shape, bytes) and metadata of a GGUF or llama2.c file
+          quantize MODEL.gguf --type q8_0|q4_0 -o OUT.gguf: round-to-nearest into a GGUF
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
         """;
 
@@ -33,6 +34,8 @@ public static class Program
                     return 0;
                 case "bench":
                     return BenchRunner.Run(BenchOptions.Parse(args.Skip(1).ToArray()));
+                case "quantize":
+                    return QuantizeCommand.Run(args.Skip(1).ToArray());
                 case "inspect":
                     return InspectCommand.Run(args.Skip(1).ToArray());
                 case "run":

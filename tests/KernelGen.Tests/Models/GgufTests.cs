@@ -142,3 +142,105 @@ public sealed class GgufTests : IDisposable
         return path;
     }
 }
+
+/// <summary>Writing GGUF: llama.cpp's file back byte for byte, and quantized copies that load and run.</summary>
+public sealed class GgufWriterTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-ggufw-" + Guid.NewGuid().ToString("N"));
+
+    public GgufWriterTests() => Directory.CreateDirectory(directory);
+
+    private static string GgufPath => Path.Combine(ModelFiles.Stories260K!, "stories260K.gguf");
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [ModelFact]
+    public void ReadingAndWritingLlamaCppsFile_ReproducesItByteForByte()
+    {
+        var output = Path.Combine(directory, "copy.gguf");
+        GgufWriter.From(GgufFile.Load(GgufPath)).Save(output);
+        Assert.Equal(File.ReadAllBytes(GgufPath), File.ReadAllBytes(output));
+        Assert.Single(Directory.GetFiles(directory)); // no temporary left behind
+    }
+
+    [ModelFact]
+    public void QuantizedCopies_LoadAndTrackTheFloatModel()
+    {
+        var original = GgufFile.Load(GgufPath);
+        using var dense = LlamaModel.CreateDense(GgufLlama.LoadWeights(original));
+        var tokens = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512).Encode("Once upon a time, there was a little girl named Lily.", true, false);
+        var baseline = tokens.Select((t, pos) => dense.Forward(t, pos).ToArray()).ToArray();
+
+        double previousKl = 0;
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0 })
+        {
+            var output = Path.Combine(directory, $"stories260K-{type}.gguf");
+            var quantized = GgufQuantizer.Quantize(original, output, type);
+            Assert.Equal(5 * 6, quantized.Count); // 7 projections per block, FFN down (K = 172) stays F32
+
+            var file = GgufFile.Load(output);
+            Assert.Equal(type, file.Tensor("blk.0.attn_q.weight").Type);
+            Assert.Equal(GgmlType.F32, file.Tensor("blk.0.ffn_down.weight").Type);
+            Assert.Equal(type == GgmlType.Q8_0 ? 7L : 2L, file.Get("general.file_type", 0L));
+
+            using var model = LlamaModel.CreateDense(GgufLlama.LoadWeights(file));
+            double kl = 0;
+            for (int pos = 0; pos < tokens.Count; pos++)
+            {
+                kl += KlDivergence(baseline[pos], model.Forward(tokens[pos], pos));
+            }
+
+            kl /= tokens.Count;
+            Assert.True(kl > previousKl, $"{type}: mean KL {kl:E2} should exceed the previous type's {previousKl:E2}");
+            Assert.True(kl < (type == GgmlType.Q8_0 ? 1e-3 : 5e-2), $"{type}: mean KL {kl:E2}");
+            previousKl = kl;
+        }
+    }
+
+    [Fact]
+    public void FailedWrite_LeavesNothingBehind()
+    {
+        var writer = new GgufWriter().Set("general.architecture", GgufValueType.String, "llama");
+        var bad = Assert.Throws<ArgumentException>(() => writer.AddTensor("t", GgmlType.Q8_0, new long[] { 32, 2 }, new byte[10]));
+        Assert.Contains("10 bytes do not hold a Q8_0 tensor", bad.Message);
+        Assert.ThrowsAny<IOException>(() => writer.Save(Path.Combine(directory, "missing-folder", "x.gguf")));
+        Assert.Empty(Directory.GetFileSystemEntries(directory));
+    }
+
+    private static double KlDivergence(float[] p, ReadOnlySpan<float> q)
+    {
+        static double[] Softmax(ReadOnlySpan<float> logits)
+        {
+            double max = double.NegativeInfinity;
+            foreach (float l in logits)
+            {
+                max = Math.Max(max, l);
+            }
+
+            var e = new double[logits.Length];
+            double sum = 0;
+            for (int i = 0; i < e.Length; i++)
+            {
+                e[i] = Math.Exp(logits[i] - max);
+                sum += e[i];
+            }
+
+            for (int i = 0; i < e.Length; i++)
+            {
+                e[i] /= sum;
+            }
+
+            return e;
+        }
+
+        var pp = Softmax(p);
+        var qq = Softmax(q);
+        double kl = 0;
+        for (int i = 0; i < pp.Length; i++)
+        {
+            kl += pp[i] * Math.Log(pp[i] / qq[i]);
+        }
+
+        return kl;
+    }
+}

@@ -30,6 +30,52 @@ public enum GgmlType
     Q6_K = 14,
 }
 
+/// <summary>GGUF metadata value types (gguf.h).</summary>
+public enum GgufValueType : uint
+{
+    /// <summary>uint8.</summary>
+    UInt8 = 0,
+
+    /// <summary>int8.</summary>
+    Int8 = 1,
+
+    /// <summary>uint16.</summary>
+    UInt16 = 2,
+
+    /// <summary>int16.</summary>
+    Int16 = 3,
+
+    /// <summary>uint32.</summary>
+    UInt32 = 4,
+
+    /// <summary>int32.</summary>
+    Int32 = 5,
+
+    /// <summary>float32.</summary>
+    Float32 = 6,
+
+    /// <summary>bool (one byte).</summary>
+    Bool = 7,
+
+    /// <summary>UTF-8 string with a uint64 length.</summary>
+    String = 8,
+
+    /// <summary>Typed array with a uint64 count.</summary>
+    Array = 9,
+
+    /// <summary>uint64.</summary>
+    UInt64 = 10,
+
+    /// <summary>int64.</summary>
+    Int64 = 11,
+
+    /// <summary>float64.</summary>
+    Float64 = 12,
+}
+
+/// <summary>A metadata entry with its stored type (and element type for arrays), so it can be written back as read.</summary>
+public sealed record GgufMetadata(string Key, GgufValueType Type, GgufValueType ElementType, object Value);
+
 /// <summary>One tensor's header: name, shape (ggml order: Dimensions[0] is the contiguous one), type, data offset.</summary>
 public sealed record GgufTensorInfo(string Name, long[] Dimensions, GgmlType Type, long Offset, long ByteCount)
 {
@@ -70,9 +116,10 @@ public sealed class GgufFile
     private const uint Magic = 0x46554747; // "GGUF"
     private readonly byte[] data;
 
-    private GgufFile(string path, byte[] data, int version, Dictionary<string, object> metadata, List<GgufTensorInfo> tensors, long dataStart, int alignment)
+    private GgufFile(string path, byte[] data, int version, List<GgufMetadata> entries, Dictionary<string, object> metadata, List<GgufTensorInfo> tensors, long dataStart, int alignment)
     {
         Path = path;
+        Entries = entries;
         this.data = data;
         Version = version;
         Metadata = metadata;
@@ -89,6 +136,9 @@ public sealed class GgufFile
 
     /// <summary>Metadata values: integers as long or ulong, floats as double, bool, string, or object[] for arrays.</summary>
     public IReadOnlyDictionary<string, object> Metadata { get; }
+
+    /// <summary>Metadata entries in file order, with their stored types.</summary>
+    public IReadOnlyList<GgufMetadata> Entries { get; }
 
     /// <summary>Tensor headers in file order.</summary>
     public IReadOnlyList<GgufTensorInfo> Tensors { get; }
@@ -118,10 +168,13 @@ public sealed class GgufFile
         long tensorCount = reader.Count("tensor_count", minBytesEach: 24);
         long metadataCount = reader.Count("metadata_kv_count", minBytesEach: 12);
         var metadata = new Dictionary<string, object>(StringComparer.Ordinal);
+        var entries = new List<GgufMetadata>();
         for (long i = 0; i < metadataCount; i++)
         {
             string key = reader.String($"metadata key {i}");
-            metadata[key] = reader.Value(key, depth: 0);
+            var value = reader.Value(key, out var type, out var elementType);
+            metadata[key] = value;
+            entries.Add(new GgufMetadata(key, type, elementType, value));
         }
 
         int alignment = 32;
@@ -200,7 +253,7 @@ public sealed class GgufFile
             tensors.Add(new GgufTensorInfo(name, dims, type, offset, byteCount));
         }
 
-        return new GgufFile(path, bytes, version, metadata, tensors, dataStart, alignment);
+        return new GgufFile(path, bytes, version, entries, metadata, tensors, dataStart, alignment);
     }
 
     /// <summary>Elements and bytes per block of a ggml type.</summary>
@@ -325,29 +378,32 @@ public sealed class GgufFile
             return Encoding.UTF8.GetString(Take((int)length, field));
         }
 
-        public object Value(string key, int depth)
+        public object Value(string key, out GgufValueType type, out GgufValueType elementType)
         {
             long at = Position;
-            uint type = U32(key + " type");
-            if (type == 9)
+            uint tag = U32(key + " type");
+            type = (GgufValueType)tag;
+            elementType = type;
+            if (tag == 9)
             {
-                if (depth > 0)
+                uint elementTag = U32(key + " element type");
+                if (elementTag == 9)
                 {
-                    throw new ModelFormatException(path, key + " type", at, "arrays of arrays are not supported");
+                    throw new ModelFormatException(path, key + " element type", at + 4, "arrays of arrays are not supported");
                 }
 
-                uint elementType = U32(key + " element type");
+                elementType = (GgufValueType)elementTag;
                 long count = Count(key + " count", minBytesEach: 1);
                 var values = new object[count];
                 for (long i = 0; i < count; i++)
                 {
-                    values[i] = Scalar(elementType, key, at);
+                    values[i] = Scalar(elementTag, key, at);
                 }
 
                 return values;
             }
 
-            return Scalar(type, key, at);
+            return Scalar(tag, key, at);
         }
 
         private object Scalar(uint type, string key, long at) => type switch
