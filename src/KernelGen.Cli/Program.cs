@@ -14,6 +14,7 @@ public static class Program
           run     MODEL --prompt TEXT: generate text with a llama2.c or GGUF Llama model (see 'kernelgen run')
           inspect FILE: tensors (type, shape, bytes) and metadata of a GGUF or llama2.c file
           quantize MODEL.gguf --type q8_0|q4_0 -o OUT.gguf: round-to-nearest into a GGUF
+          embed   MODEL.onnx TEXT...: sentence embeddings with a BERT-family encoder (e.g. all-MiniLM-L6-v2)
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
         """;
 
@@ -34,6 +35,8 @@ public static class Program
                     return 0;
                 case "bench":
                     return BenchRunner.Run(BenchOptions.Parse(args.Skip(1).ToArray()));
+                case "embed":
+                    return EmbedCommand.Run(args.Skip(1).ToArray());
                 case "quantize":
                     return QuantizeCommand.Run(args.Skip(1).ToArray());
                 case "inspect":
