@@ -63,6 +63,58 @@ internal static class Reference
         return y;
     }
 
+    /// <summary>softmax(logits) in float64, max-subtracted.</summary>
+    public static double[] Softmax(ReadOnlySpan<float> logits)
+    {
+        double max = double.NegativeInfinity;
+        foreach (float l in logits)
+        {
+            max = Math.Max(max, l);
+        }
+
+        var p = new double[logits.Length];
+        double sum = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            p[i] = Math.Exp(logits[i] - max);
+            sum += p[i];
+        }
+
+        for (int i = 0; i < p.Length; i++)
+        {
+            p[i] /= sum;
+        }
+
+        return p;
+    }
+
+    /// <summary>KL(p ‖ q) = Σ p · ln(p / q) in nats.</summary>
+    public static double KlDivergence(double[] p, double[] q)
+    {
+        double kl = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            kl += p[i] > 0 ? p[i] * Math.Log(p[i] / q[i]) : 0;
+        }
+
+        return kl;
+    }
+
+    /// <summary>Index of the largest value.</summary>
+    public static int ArgMax(double[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
     /// <summary>‖actual − expected‖₂ / ‖expected‖₂; NaN anywhere gives +∞.</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
     {

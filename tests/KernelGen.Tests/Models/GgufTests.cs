@@ -169,7 +169,7 @@ public sealed class GgufWriterTests : IDisposable
         var original = GgufFile.Load(GgufPath);
         using var dense = LlamaModel.CreateDense(GgufLlama.LoadWeights(original));
         var tokens = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512).Encode("Once upon a time, there was a little girl named Lily.", true, false);
-        var baseline = tokens.Select((t, pos) => dense.Forward(t, pos).ToArray()).ToArray();
+        var baseline = tokens.Select((t, pos) => Reference.Softmax(dense.Forward(t, pos))).ToArray();
 
         double previousKl = 0;
         foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0 })
@@ -187,7 +187,7 @@ public sealed class GgufWriterTests : IDisposable
             double kl = 0;
             for (int pos = 0; pos < tokens.Count; pos++)
             {
-                kl += KlDivergence(baseline[pos], model.Forward(tokens[pos], pos));
+                kl += Reference.KlDivergence(baseline[pos], Reference.Softmax(model.Forward(tokens[pos], pos)));
             }
 
             kl /= tokens.Count;
@@ -205,42 +205,5 @@ public sealed class GgufWriterTests : IDisposable
         Assert.Contains("10 bytes do not hold a Q8_0 tensor", bad.Message);
         Assert.ThrowsAny<IOException>(() => writer.Save(Path.Combine(directory, "missing-folder", "x.gguf")));
         Assert.Empty(Directory.GetFileSystemEntries(directory));
-    }
-
-    private static double KlDivergence(float[] p, ReadOnlySpan<float> q)
-    {
-        static double[] Softmax(ReadOnlySpan<float> logits)
-        {
-            double max = double.NegativeInfinity;
-            foreach (float l in logits)
-            {
-                max = Math.Max(max, l);
-            }
-
-            var e = new double[logits.Length];
-            double sum = 0;
-            for (int i = 0; i < e.Length; i++)
-            {
-                e[i] = Math.Exp(logits[i] - max);
-                sum += e[i];
-            }
-
-            for (int i = 0; i < e.Length; i++)
-            {
-                e[i] /= sum;
-            }
-
-            return e;
-        }
-
-        var pp = Softmax(p);
-        var qq = Softmax(q);
-        double kl = 0;
-        for (int i = 0; i < pp.Length; i++)
-        {
-            kl += pp[i] * Math.Log(pp[i] / qq[i]);
-        }
-
-        return kl;
     }
 }

@@ -119,7 +119,7 @@ public sealed class Stories260KTests
     {
         var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
         using var dense = LlamaModel.CreateDense(weights);
-        var baseline = SentenceTokens.Select((t, pos) => Softmax(dense.Forward(t, pos))).ToArray();
+        var baseline = SentenceTokens.Select((t, pos) => Reference.Softmax(dense.Forward(t, pos))).ToArray();
 
         var device = devices.Cpu;
         var (kl8, top8) = Compare(LlamaModel.CreateQuantized<B8G32S>(weights, device), baseline);
@@ -142,55 +142,12 @@ public sealed class Stories260KTests
             int same = 0;
             for (int pos = 0; pos < SentenceTokens.Length; pos++)
             {
-                var q = Softmax(quantized.Forward(SentenceTokens[pos], pos));
-                var p = baseline[pos];
-                for (int i = 0; i < p.Length; i++)
-                {
-                    kl += p[i] * Math.Log(p[i] / q[i]);
-                }
-
-                same += ArgMax(p) == ArgMax(q) ? 1 : 0;
+                var q = Reference.Softmax(quantized.Forward(SentenceTokens[pos], pos));
+                kl += Reference.KlDivergence(baseline[pos], q);
+                same += Reference.ArgMax(baseline[pos]) == Reference.ArgMax(q) ? 1 : 0;
             }
 
             return (kl / SentenceTokens.Length, (double)same / SentenceTokens.Length);
         }
-    }
-
-    private static double[] Softmax(ReadOnlySpan<float> logits)
-    {
-        double max = double.NegativeInfinity;
-        foreach (float l in logits)
-        {
-            max = Math.Max(max, l);
-        }
-
-        var p = new double[logits.Length];
-        double sum = 0;
-        for (int i = 0; i < p.Length; i++)
-        {
-            p[i] = Math.Exp(logits[i] - max);
-            sum += p[i];
-        }
-
-        for (int i = 0; i < p.Length; i++)
-        {
-            p[i] /= sum;
-        }
-
-        return p;
-    }
-
-    private static int ArgMax(double[] p)
-    {
-        int best = 0;
-        for (int i = 1; i < p.Length; i++)
-        {
-            if (p[i] > p[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }
