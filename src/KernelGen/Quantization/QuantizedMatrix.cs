@@ -88,6 +88,50 @@ public sealed class QuantizedMatrix<TScheme>
         return new QuantizedMatrix<TScheme>(dims, packed, scales, zeros);
     }
 
+    /// <summary>
+    /// Packs explicit codes (rows × cols, each ≤ 2^bits − 1), scale bits (rows × groups) and, for asymmetric schemes,
+    /// zero codes (rows × groups) into a matrix: for quantizers such as GPTQ that choose codes themselves.
+    /// </summary>
+    public static QuantizedMatrix<TScheme> FromCodes(int rows, int cols, ReadOnlySpan<byte> codes, ReadOnlySpan<ushort> scales, ReadOnlySpan<byte> zeroCodes)
+    {
+        var dims = QuantDims.Create(TScheme.Info, rows, cols);
+        int maxCode = (1 << dims.Bits) - 1;
+        long groupCount = (long)rows * dims.GroupsPerRow;
+        if (codes.Length != (long)rows * cols || scales.Length != groupCount || zeroCodes.Length != (TScheme.Info.Symmetric ? 0 : groupCount))
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"{TScheme.Info.Name} {rows} × {cols} needs {(long)rows * cols} codes, {groupCount} scales and {(TScheme.Info.Symmetric ? 0 : groupCount)} zero codes; got {codes.Length}, {scales.Length} and {zeroCodes.Length}."));
+        }
+
+        var packed = new uint[dims.PackedWords];
+        for (long chunk = 0; chunk < (long)rows * dims.ChunksPerRow; chunk++)
+        {
+            var slice = codes.Slice((int)(chunk * QuantDims.ChunkSize), QuantDims.ChunkSize);
+            foreach (byte code in slice)
+            {
+                if (code > maxCode)
+                {
+                    throw new ArgumentException($"Code {code} exceeds {maxCode}, the largest {dims.Bits}-bit code.", nameof(codes));
+                }
+            }
+
+            TScheme.PackChunk(slice, packed.AsSpan((int)(chunk * dims.Bits), dims.Bits));
+        }
+
+        var zeros = TScheme.Info.Symmetric ? Array.Empty<uint>() : new uint[dims.ZeroWords];
+        if (!TScheme.Info.Symmetric)
+        {
+            var padded = new byte[dims.ZeroWords / dims.Bits * QuantDims.ChunkSize];
+            zeroCodes.CopyTo(padded);
+            for (int block = 0; block < padded.Length / QuantDims.ChunkSize; block++)
+            {
+                TScheme.PackChunk(padded.AsSpan(block * QuantDims.ChunkSize, QuantDims.ChunkSize), zeros.AsSpan(block * dims.Bits, dims.Bits));
+            }
+        }
+
+        return new QuantizedMatrix<TScheme>(dims, packed, scales.ToArray(), zeros);
+    }
+
     /// <summary>The reference dequantization, row-major rows × cols.</summary>
     public float[] Dequantize()
     {

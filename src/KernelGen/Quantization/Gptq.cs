@@ -1,0 +1,235 @@
+using System;
+
+namespace KernelGen.Quantization;
+
+/// <summary>GPTQ settings (Frantar et al., 2022).</summary>
+/// <param name="DampingFraction">Added to the Hessian's diagonal as a fraction of its mean (the paper: 1 %).</param>
+/// <param name="BlockSize">Columns per lazy batch update (the paper: 128).</param>
+public sealed record GptqOptions(double DampingFraction = 0.01, int BlockSize = 128);
+
+/// <summary>
+/// GPTQ: quantizes a layer's weights one input column at a time and spreads each column's rounding error over the
+/// columns not yet quantized, weighted by the inverse Hessian of the layer's inputs (H = 2·XᵀX), so that the layer's
+/// output on the calibration inputs changes as little as possible. Works for every generated scheme; group
+/// parameters are computed when the group's first column is reached, from the weights as updated so far.
+/// </summary>
+public static class Gptq
+{
+    /// <summary>
+    /// Quantizes row-major <paramref name="weights"/> (rows = outputs × cols = inputs) given the inputs' Hessian
+    /// (cols × cols, row-major, e.g. Σ xxᵀ over calibration tokens; any positive scale gives the same result).
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes that do not match, or a Hessian that is not positive definite
+    /// even after damping.</exception>
+    public static QuantizedMatrix<TScheme> Quantize<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<double> hessian, GptqOptions? options = null)
+        where TScheme : struct, IQuantScheme
+    {
+        options ??= new GptqOptions();
+        var info = TScheme.Info;
+        var dims = QuantDims.Create(info, rows, cols);
+        if (weights.Length != (long)rows * cols || hessian.Length != (long)cols * cols)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"GPTQ needs {(long)rows * cols} weights and a {cols} × {cols} Hessian ({(long)cols * cols} values); got {weights.Length} and {hessian.Length}."));
+        }
+
+        if (options.BlockSize <= 0 || !(options.DampingFraction >= 0))
+        {
+            throw new ArgumentException($"GPTQ options {options} need a positive block size and a non-negative damping fraction.", nameof(options));
+        }
+
+        // Working copies in float64: W (rows × cols) and H (cols × cols).
+        var w = new double[(long)rows * cols];
+        for (int i = 0; i < w.Length; i++)
+        {
+            w[i] = weights[i];
+        }
+
+        var h = hessian.ToArray();
+        double meanDiagonal = 0;
+        for (int i = 0; i < cols; i++)
+        {
+            // A dead input (never active in calibration) gets H_ii = 1 and its weights 0, as in the paper's code.
+            if (h[(i * cols) + i] == 0)
+            {
+                h[(i * cols) + i] = 1;
+                for (int r = 0; r < rows; r++)
+                {
+                    w[(r * cols) + i] = 0;
+                }
+            }
+
+            meanDiagonal += h[(i * cols) + i];
+        }
+
+        double damping = options.DampingFraction * meanDiagonal / cols;
+        for (int i = 0; i < cols; i++)
+        {
+            h[(i * cols) + i] += damping;
+        }
+
+        // U: the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU); row i of U drives the updates after quantizing column i.
+        var u = UpperCholeskyOfInverse(h, cols);
+
+        var quantizer = new GroupQuantizer(info);
+        var codes = new byte[(long)rows * cols];
+        var scales = new ushort[(long)rows * dims.GroupsPerRow];
+        var zeroCodes = info.Symmetric ? Array.Empty<byte>() : new byte[(long)rows * dims.GroupsPerRow];
+        var inverses = new double[rows];
+        var zeroPoints = new int[rows];
+        var group = new double[dims.GroupSize];
+        var errors = new double[(long)rows * options.BlockSize];
+
+        for (int start = 0; start < cols; start += options.BlockSize)
+        {
+            int end = Math.Min(start + options.BlockSize, cols);
+            Array.Clear(errors);
+            for (int i = start; i < end; i++)
+            {
+                if (i % dims.GroupSize == 0)
+                {
+                    // Group parameters from the weights as updated so far, when the group's first column is reached.
+                    int g = i / dims.GroupSize;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        for (int k = 0; k < dims.GroupSize; k++)
+                        {
+                            group[k] = w[(r * cols) + i + k];
+                        }
+
+                        var p = quantizer.Parameters(group, r, g);
+                        scales[(r * dims.GroupsPerRow) + g] = p.ScaleBits;
+                        inverses[r] = p.Inverse;
+                        zeroPoints[r] = p.Zero;
+                        if (!info.Symmetric)
+                        {
+                            zeroCodes[(r * dims.GroupsPerRow) + g] = (byte)p.Zero;
+                        }
+                    }
+                }
+
+                double d = u[(i * cols) + i];
+                for (int r = 0; r < rows; r++)
+                {
+                    int g = i / dims.GroupSize;
+                    double scale = Fp16.ToDouble(scales[(r * dims.GroupsPerRow) + g]);
+                    double value = w[(r * cols) + i];
+                    byte code = quantizer.Code(value, inverses[r], zeroPoints[r]);
+                    codes[(r * cols) + i] = code;
+                    double dequantized = scale * (code - zeroPoints[r]);
+                    double error = (value - dequantized) / d;
+                    errors[(r * options.BlockSize) + (i - start)] = error;
+
+                    // Spread the error over this block's remaining columns now.
+                    for (int j = i + 1; j < end; j++)
+                    {
+                        w[(r * cols) + j] -= error * u[(i * cols) + j];
+                    }
+                }
+            }
+
+            // Lazy batch update of every column after the block: W[:, end:] −= E · U[start:end, end:].
+            for (int r = 0; r < rows; r++)
+            {
+                for (int i = start; i < end; i++)
+                {
+                    double error = errors[(r * options.BlockSize) + (i - start)];
+                    if (error == 0)
+                    {
+                        continue;
+                    }
+
+                    for (int j = end; j < cols; j++)
+                    {
+                        w[(r * cols) + j] -= error * u[(i * cols) + j];
+                    }
+                }
+            }
+        }
+
+        return QuantizedMatrix<TScheme>.FromCodes(rows, cols, codes, scales, zeroCodes);
+    }
+
+    /// <summary>U with H⁻¹ = UᵀU, U upper triangular: H = LLᵀ, H⁻¹ from L⁻¹, then the transposed Cholesky factor of H⁻¹.</summary>
+    internal static double[] UpperCholeskyOfInverse(double[] h, int n)
+    {
+        var l = Cholesky(h, n, "the damped Hessian");
+
+        // H⁻¹ = L⁻ᵀ L⁻¹: invert the lower-triangular L by forward substitution.
+        var lInverse = new double[(long)n * n];
+        for (int c = 0; c < n; c++)
+        {
+            for (int r = c; r < n; r++)
+            {
+                double sum = r == c ? 1 : 0;
+                for (int k = c; k < r; k++)
+                {
+                    sum -= l[(r * n) + k] * lInverse[(k * n) + c];
+                }
+
+                lInverse[(r * n) + c] = sum / l[(r * n) + r];
+            }
+        }
+
+        var inverse = new double[(long)n * n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j <= i; j++)
+            {
+                double sum = 0;
+                for (int k = i; k < n; k++)
+                {
+                    sum += lInverse[(k * n) + i] * lInverse[(k * n) + j];
+                }
+
+                inverse[(i * n) + j] = sum;
+                inverse[(j * n) + i] = sum;
+            }
+        }
+
+        // H⁻¹ = LLᵀ ⇒ H⁻¹ = UᵀU with U = Lᵀ (what torch.linalg.cholesky(·, upper=True) returns).
+        var lowerOfInverse = Cholesky(inverse, n, "the inverse Hessian");
+        var u = new double[(long)n * n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = i; j < n; j++)
+            {
+                u[(i * n) + j] = lowerOfInverse[(j * n) + i];
+            }
+        }
+
+        return u;
+    }
+
+    private static double[] Cholesky(double[] a, int n, string what)
+    {
+        var l = new double[(long)n * n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j <= i; j++)
+            {
+                double sum = a[(i * n) + j];
+                for (int k = 0; k < j; k++)
+                {
+                    sum -= l[(i * n) + k] * l[(j * n) + k];
+                }
+
+                if (i == j)
+                {
+                    if (!(sum > 0))
+                    {
+                        throw new ArgumentException($"GPTQ: {what} is not positive definite (pivot {i} is {sum:G3}): collect more calibration data or raise the damping.");
+                    }
+
+                    l[(i * n) + i] = Math.Sqrt(sum);
+                }
+                else
+                {
+                    l[(i * n) + j] = sum / l[(j * n) + j];
+                }
+            }
+        }
+
+        return l;
+    }
+}
