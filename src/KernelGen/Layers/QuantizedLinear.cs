@@ -46,6 +46,26 @@ public sealed class QuantizedLinear<TScheme> : ILinearLayer
         staging = new float[PaddedInFeatures];
     }
 
+    /// <summary>Uploads already quantized weights (K padded as <see cref="PaddedCols"/> says) to <paramref name="device"/>.</summary>
+    public QuantizedLinear(ComputeDevice device, QuantizedMatrix<TScheme> padded, int inFeatures)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(padded);
+        if (padded.Cols != PaddedCols(TScheme.Info, inFeatures))
+        {
+            throw new ArgumentException($"The matrix has {padded.Cols} columns but {inFeatures} input features pad to {PaddedCols(TScheme.Info, inFeatures)}.", nameof(padded));
+        }
+
+        InFeatures = inFeatures;
+        OutFeatures = padded.Rows;
+        PaddedInFeatures = padded.Cols;
+        Weights = padded;
+        layer = new QuantLinear<TScheme>(device, Weights);
+        input = DeviceTensor.Allocate(device, 1, PaddedInFeatures);
+        output = DeviceTensor.Allocate(device, 1, OutFeatures);
+        staging = new float[PaddedInFeatures];
+    }
+
     /// <inheritdoc />
     public int InFeatures { get; }
 

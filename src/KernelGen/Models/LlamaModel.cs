@@ -30,7 +30,11 @@ public sealed class LlamaModel : IDisposable
     private readonly float[] ropeCos;    // (seq_len, head_size / 2)
     private readonly float[] ropeSin;    // (seq_len, head_size / 2)
 
-    private LlamaModel(LlamaWeights weights, Func<float[], int, int, int, ILinearLayer> linear, bool quantizeClassifier)
+    /// <summary>Builds one projection: its name (e.g. "blk.0.attn_q", "output"), weights (out · in, row-major),
+    /// out and in features.</summary>
+    public delegate ILinearLayer LinearFactory(string name, ReadOnlyMemory<float> weights, int outFeatures, int inFeatures);
+
+    private LlamaModel(LlamaWeights weights, LinearFactory factory, bool includeClassifier)
     {
         var c = weights.Config;
         c.Validate();
@@ -44,19 +48,22 @@ public sealed class LlamaModel : IDisposable
         w1 = new ILinearLayer[layers];
         w2 = new ILinearLayer[layers];
         w3 = new ILinearLayer[layers];
+        ILinearLayer Make(string kind, float[] all, int layer, int rows, int cols)
+            => factory($"blk.{layer}.{kind}", all.AsMemory(layer * rows * cols, rows * cols), rows, cols);
+
         for (int l = 0; l < layers; l++)
         {
-            wq[l] = linear(weights.Wq, l, d, d);
-            wk[l] = linear(weights.Wk, l, kv, d);
-            wv[l] = linear(weights.Wv, l, kv, d);
-            wo[l] = linear(weights.Wo, l, d, d);
-            w1[l] = linear(weights.W1, l, h, d);
-            w2[l] = linear(weights.W2, l, d, h);
-            w3[l] = linear(weights.W3, l, h, d);
+            wq[l] = Make("attn_q", weights.Wq, l, d, d);
+            wk[l] = Make("attn_k", weights.Wk, l, kv, d);
+            wv[l] = Make("attn_v", weights.Wv, l, kv, d);
+            wo[l] = Make("attn_output", weights.Wo, l, d, d);
+            w1[l] = Make("ffn_gate", weights.W1, l, h, d);
+            w2[l] = Make("ffn_down", weights.W2, l, d, h);
+            w3[l] = Make("ffn_up", weights.W3, l, h, d);
         }
 
-        classifier = quantizeClassifier
-            ? linear(weights.ClassifierWeights, 0, c.VocabSize, d)
+        classifier = includeClassifier
+            ? factory("output", weights.ClassifierWeights, c.VocabSize, d)
             : new DenseLinear(weights.ClassifierWeights, c.VocabSize, d);
 
         x = new float[d];
@@ -88,11 +95,21 @@ public sealed class LlamaModel : IDisposable
     /// <summary>The model's shape.</summary>
     public LlamaConfig Config { get; }
 
+    /// <summary>Every block projection built by <paramref name="factory"/> (named "blk.{layer}.attn_q|attn_k|attn_v|
+    /// attn_output|ffn_gate|ffn_down|ffn_up", as in GGUF); the classifier ("output") too when
+    /// <paramref name="includeClassifier"/>. For calibration capture and calibrated quantizers.</summary>
+    public static LlamaModel Create(LlamaWeights weights, LinearFactory factory, bool includeClassifier = false)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(factory);
+        return new LlamaModel(weights, factory, includeClassifier);
+    }
+
     /// <summary>All projections in float32 on the host: the reference the quantized models are compared with.</summary>
     public static LlamaModel CreateDense(LlamaWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return new LlamaModel(weights, static (all, layer, rows, cols) => new DenseLinear(all.AsMemory(layer * rows * cols, rows * cols), rows, cols), false);
+        return new LlamaModel(weights, static (_, w, rows, cols) => new DenseLinear(w, rows, cols), false);
     }
 
     /// <summary>Every projection of every block quantized with <typeparamref name="TScheme"/> and run on
@@ -102,10 +119,7 @@ public sealed class LlamaModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(device);
-        return new LlamaModel(
-            weights,
-            (all, layer, rows, cols) => new QuantizedLinear<TScheme>(device, all.AsSpan(layer * rows * cols, rows * cols), rows, cols),
-            quantizeClassifier);
+        return new LlamaModel(weights, (_, w, rows, cols) => new QuantizedLinear<TScheme>(device, w.Span, rows, cols), quantizeClassifier);
     }
 
     /// <summary>Runs one token at position <paramref name="pos"/> and returns the logits over the vocabulary (a view
