@@ -33,6 +33,15 @@ public sealed class CapturingLinear : ILinearLayer
     /// <summary>Inputs seen.</summary>
     public long Samples { get; private set; }
 
+    /// <summary>Up to <see cref="SampleCapacity"/> of the inputs seen (every input until full), row-major.</summary>
+    public float[] SampleRows { get; private set; } = Array.Empty<float>();
+
+    /// <summary>Rows held in <see cref="SampleRows"/>.</summary>
+    public int SampleCount { get; private set; }
+
+    /// <summary>How many inputs are kept for quantizers that search on real activations (AWQ).</summary>
+    public const int SampleCapacity = 512;
+
     /// <inheritdoc />
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
@@ -46,6 +55,17 @@ public sealed class CapturingLinear : ILinearLayer
             {
                 row[j] += xi * x[j];
             }
+        }
+
+        if (SampleCount < SampleCapacity)
+        {
+            if (SampleRows.Length == 0)
+            {
+                SampleRows = new float[SampleCapacity * n];
+            }
+
+            x[..n].CopyTo(SampleRows.AsSpan(SampleCount * n, n));
+            SampleCount++;
         }
 
         Samples++;

@@ -107,6 +107,58 @@ public static class LlamaQuantizer
         return result;
     }
 
+    /// <summary>
+    /// AWQ weights of every block projection (statistics and token samples from the float model over
+    /// <paramref name="calibration"/>). Padded input channels get a neutral mean |x| of 1: their inputs are always 0.
+    /// </summary>
+    public static Dictionary<string, AwqResult<TScheme>> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration)
+        where TScheme : struct, IQuantScheme
+    {
+        var captures = Capture(weights, calibration);
+        var result = new Dictionary<string, AwqResult<TScheme>>(StringComparer.Ordinal);
+        using var walk = LlamaModel.Create(weights, (name, w, rows, cols) =>
+        {
+            var capture = captures[name];
+            if (capture.SampleCount == 0)
+            {
+                throw new ArgumentException($"No calibration inputs reached {name}.", nameof(calibration));
+            }
+
+            int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
+            var mean = new double[padded];
+            var sample = new float[capture.SampleCount * padded];
+            for (int c = 0; c < padded; c++)
+            {
+                mean[c] = c < cols ? capture.MeanAbsolute[c] / capture.Samples : 1.0;
+            }
+
+            for (int r = 0; r < capture.SampleCount; r++)
+            {
+                capture.SampleRows.AsSpan(r * cols, cols).CopyTo(sample.AsSpan(r * padded, cols));
+            }
+
+            result[name] = Quantization.Awq.Quantize<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, mean, sample, capture.SampleCount);
+            return new DenseLinear(w, rows, cols);
+        });
+        return result;
+    }
+
+    /// <summary>A model whose projections are AWQ's effective weights Q(W·diag(s))·diag(s)⁻¹, float32 on the host.</summary>
+    public static LlamaModel Dequantized<TScheme>(LlamaWeights weights, IReadOnlyDictionary<string, AwqResult<TScheme>> quantized)
+        where TScheme : struct, IQuantScheme
+        => LlamaModel.Create(weights, (name, _, rows, cols) =>
+        {
+            var effective = quantized[name].EffectiveWeights();
+            int padded = quantized[name].Scaled.Cols;
+            var trimmed = new float[(long)rows * cols];
+            for (int r = 0; r < rows; r++)
+            {
+                effective.AsSpan(r * padded, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
+            }
+
+            return new DenseLinear(trimmed, rows, cols);
+        });
+
     private static float[] Pad<TScheme>(ReadOnlySpan<float> w, int rows, int cols)
         where TScheme : struct, IQuantScheme
     {

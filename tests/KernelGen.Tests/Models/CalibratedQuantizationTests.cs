@@ -46,6 +46,51 @@ public sealed class CalibratedQuantizationTests
     }
 
     [ModelFact]
+    public void Awq_CutsMeanKlAgainstRoundToNearest_At4And3Bits()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
+        using var dense = LlamaModel.CreateDense(weights);
+        var calibration = Stories(dense, tokenizer, seed: 7, count: 8);
+        var evaluation = Stories(dense, tokenizer, seed: 1234, count: 3);
+        evaluation.Add(tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside.", true, false));
+        var baseline = evaluation.Select(sequence => Logits(dense, sequence)).ToList();
+        foreach (var (name, rtn, awq) in new[] { CompareAwq<B4G32A>(weights, calibration, evaluation, baseline), CompareAwq<B3G32A>(weights, calibration, evaluation, baseline) })
+        {
+            output.WriteLine($"{name}: mean KL RTN {rtn:E3}, AWQ {awq:E3} ({100 * (1 - (awq / rtn)):F0}% lower)");
+            Assert.True(awq < rtn, $"{name}: AWQ mean KL {awq:E3} is not below RTN's {rtn:E3}");
+        }
+    }
+
+    private static (string Name, double Rtn, double Awq) CompareAwq<TScheme>(LlamaWeights weights, List<List<int>> calibration, List<List<int>> evaluation, List<double[][]> baseline)
+        where TScheme : struct, IQuantScheme
+    {
+        double MeanKl(LlamaModel model)
+        {
+            using (model)
+            {
+                double total = 0;
+                int count = 0;
+                for (int s = 0; s < evaluation.Count; s++)
+                {
+                    var logits = Logits(model, evaluation[s]);
+                    for (int pos = 0; pos < logits.Length; pos++)
+                    {
+                        total += Reference.KlDivergence(baseline[s][pos], logits[pos]);
+                        count++;
+                    }
+                }
+
+                return total / count;
+            }
+        }
+
+        return (TScheme.Info.ToString(),
+            MeanKl(LlamaQuantizer.Dequantized(weights, LlamaQuantizer.Rtn<TScheme>(weights))),
+            MeanKl(LlamaQuantizer.Dequantized(weights, LlamaQuantizer.Awq<TScheme>(weights, calibration))));
+    }
+
+    [ModelFact]
     public void GptqModel_OnTheDevice_EqualsItsDequantizedWeights()
     {
         var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
