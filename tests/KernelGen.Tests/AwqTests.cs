@@ -70,30 +70,11 @@ public sealed class AwqTests
         }
 
         var awq = Awq.Quantize<TScheme>(w, rows, cols, mean, x, count);
-        double rtnError = Error(w, QuantizedMatrix<TScheme>.Quantize(w, rows, cols).Dequantize(), x, rows, cols, count);
-        double awqError = Error(w, awq.EffectiveWeights(), x, rows, cols, count);
+        var x64 = Array.ConvertAll(x, v => (double)v);
+        double rtnError = Reference.LayerOutputError(x64, w, QuantizedMatrix<TScheme>.Quantize(w, rows, cols).Dequantize(), count, rows, cols);
+        double awqError = Reference.LayerOutputError(x64, w, awq.EffectiveWeights(), count, rows, cols);
         output.WriteLine($"{TScheme.Info}: α = {awq.Alpha:F2}, output error AWQ / RTN = {awqError / rtnError:F3}");
         Assert.True(awq.Alpha > 0, "salient channels should make a positive α win");
         Assert.True(awqError < 0.9 * rtnError, TestData.Describe($"AWQ {awqError:E3} vs RTN {rtnError:E3}"));
-    }
-
-    private static double Error(float[] w, float[] q, float[] x, int rows, int cols, int count)
-    {
-        double total = 0;
-        for (int s = 0; s < count; s++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                double d = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    d += x[(s * cols) + c] * (w[(r * cols) + c] - (double)q[(r * cols) + c]);
-                }
-
-                total += d * d;
-            }
-        }
-
-        return total;
     }
 }

@@ -156,8 +156,8 @@ public sealed class GptqTests
             w[i] = (float)(0.05 * TestData.Gaussian(random));
         }
 
-        double rtnError = OutputError(x, w, QuantizedMatrix<TScheme>.Quantize(w, rows, cols).Dequantize(), samples, rows, cols);
-        double gptqError = OutputError(x, w, Gptq.Quantize<TScheme>(w, rows, cols, h).Dequantize(), samples, rows, cols);
+        double rtnError = Reference.LayerOutputError(x, w, QuantizedMatrix<TScheme>.Quantize(w, rows, cols).Dequantize(), samples, rows, cols);
+        double gptqError = Reference.LayerOutputError(x, w, Gptq.Quantize<TScheme>(w, rows, cols, h).Dequantize(), samples, rows, cols);
         output.WriteLine($"{TScheme.Info}: output error GPTQ / RTN = {gptqError / rtnError:F3}");
         Assert.True(gptqError < 0.9 * rtnError, TestData.Describe($"{TScheme.Info.Name}: GPTQ output error {gptqError:E3} vs RTN {rtnError:E3}"));
     }
@@ -178,26 +178,5 @@ public sealed class GptqTests
 
         var p = Assert.Throws<ArgumentException>(() => Gptq.Quantize<B4G32A>(w, 4, 32, negative));
         Assert.Contains("not positive definite", p.Message);
-    }
-
-    /// <summary>‖X·(W − Ŵ)ᵀ‖_F².</summary>
-    private static double OutputError(double[] x, float[] w, float[] q, int samples, int rows, int cols)
-    {
-        double total = 0;
-        for (int s = 0; s < samples; s++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                double d = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    d += x[(s * cols) + c] * (w[(r * cols) + c] - (double)q[(r * cols) + c]);
-                }
-
-                total += d * d;
-            }
-        }
-
-        return total;
     }
 }

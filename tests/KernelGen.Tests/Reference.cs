@@ -115,6 +115,27 @@ internal static class Reference
         return best;
     }
 
+    /// <summary>‖X·(W − Ŵ)ᵀ‖_F² for <paramref name="count"/> input rows X (count × cols) and rows × cols weights.</summary>
+    public static double LayerOutputError(ReadOnlySpan<double> x, ReadOnlySpan<float> w, ReadOnlySpan<float> q, int count, int rows, int cols)
+    {
+        double total = 0;
+        for (int s = 0; s < count; s++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                double d = 0;
+                for (int c = 0; c < cols; c++)
+                {
+                    d += x[(s * cols) + c] * (w[(r * cols) + c] - (double)q[(r * cols) + c]);
+                }
+
+                total += d * d;
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>‖actual − expected‖₂ / ‖expected‖₂; NaN anywhere gives +∞.</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
     {

@@ -146,18 +146,7 @@ public static class LlamaQuantizer
     /// <summary>A model whose projections are AWQ's effective weights Q(W·diag(s))·diag(s)⁻¹, float32 on the host.</summary>
     public static LlamaModel Dequantized<TScheme>(LlamaWeights weights, IReadOnlyDictionary<string, AwqResult<TScheme>> quantized)
         where TScheme : struct, IQuantScheme
-        => LlamaModel.Create(weights, (name, _, rows, cols) =>
-        {
-            var effective = quantized[name].EffectiveWeights();
-            int padded = quantized[name].Scaled.Cols;
-            var trimmed = new float[(long)rows * cols];
-            for (int r = 0; r < rows; r++)
-            {
-                effective.AsSpan(r * padded, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
-            }
-
-            return new DenseLinear(trimmed, rows, cols);
-        });
+        => LlamaModel.Create(weights, (name, _, rows, cols) => Trimmed(quantized[name].EffectiveWeights(), quantized[name].Scaled.Cols, rows, cols));
 
     private static float[] Pad<TScheme>(ReadOnlySpan<float> w, int rows, int cols)
         where TScheme : struct, IQuantScheme
@@ -174,12 +163,15 @@ public static class LlamaQuantizer
 
     private static DenseLinear Dequantized<TScheme>(QuantizedMatrix<TScheme> matrix, int rows, int cols)
         where TScheme : struct, IQuantScheme
+        => Trimmed(matrix.Dequantize(), matrix.Cols, rows, cols);
+
+    /// <summary>A dense layer over the first <paramref name="cols"/> of each <paramref name="padded"/>-wide row.</summary>
+    private static DenseLinear Trimmed(float[] full, int padded, int rows, int cols)
     {
-        var full = matrix.Dequantize();
         var trimmed = new float[(long)rows * cols];
         for (int r = 0; r < rows; r++)
         {
-            full.AsSpan(r * matrix.Cols, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
+            full.AsSpan(r * padded, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
         }
 
         return new DenseLinear(trimmed, rows, cols);

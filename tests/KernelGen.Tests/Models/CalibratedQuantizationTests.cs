@@ -29,16 +29,12 @@ public sealed class CalibratedQuantizationTests
     [ModelFact]
     public void Gptq_CutsMeanKlAgainstRoundToNearest_At4And3Bits()
     {
-        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
-        var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
-        using var dense = LlamaModel.CreateDense(weights);
-        var calibration = Stories(dense, tokenizer, seed: 7, count: 8);
-        var evaluation = Stories(dense, tokenizer, seed: 1234, count: 3);
-        evaluation.Add(tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside.", true, false));
-        var baseline = evaluation.Select(sequence => Logits(dense, sequence)).ToList();
-        Assert.Equal(5 * 7, LlamaQuantizer.Capture(weights, calibration).Count);
-
-        foreach (var (name, rtn, gptq) in new[] { Compare<B4G32A>(weights, calibration, evaluation, baseline), Compare<B3G32A>(weights, calibration, evaluation, baseline) })
+        var data = EvaluationData.Create();
+        foreach (var (name, rtn, gptq) in new[]
+        {
+            data.Compare<B4G32A>(() => LlamaQuantizer.Dequantized(data.Weights, LlamaQuantizer.Gptq<B4G32A>(data.Weights, data.Calibration))),
+            data.Compare<B3G32A>(() => LlamaQuantizer.Dequantized(data.Weights, LlamaQuantizer.Gptq<B3G32A>(data.Weights, data.Calibration))),
+        })
         {
             output.WriteLine($"{name}: mean KL RTN {rtn:E3}, GPTQ {gptq:E3} ({100 * (1 - (gptq / rtn)):F0}% lower)");
             Assert.True(gptq <= 0.9 * rtn, $"{name}: GPTQ mean KL {gptq:E3} is not 10% below RTN's {rtn:E3}");
@@ -48,46 +44,16 @@ public sealed class CalibratedQuantizationTests
     [ModelFact]
     public void Awq_CutsMeanKlAgainstRoundToNearest_At4And3Bits()
     {
-        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
-        var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
-        using var dense = LlamaModel.CreateDense(weights);
-        var calibration = Stories(dense, tokenizer, seed: 7, count: 8);
-        var evaluation = Stories(dense, tokenizer, seed: 1234, count: 3);
-        evaluation.Add(tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside.", true, false));
-        var baseline = evaluation.Select(sequence => Logits(dense, sequence)).ToList();
-        foreach (var (name, rtn, awq) in new[] { CompareAwq<B4G32A>(weights, calibration, evaluation, baseline), CompareAwq<B3G32A>(weights, calibration, evaluation, baseline) })
+        var data = EvaluationData.Create();
+        foreach (var (name, rtn, awq) in new[]
+        {
+            data.Compare<B4G32A>(() => LlamaQuantizer.Dequantized(data.Weights, LlamaQuantizer.Awq<B4G32A>(data.Weights, data.Calibration))),
+            data.Compare<B3G32A>(() => LlamaQuantizer.Dequantized(data.Weights, LlamaQuantizer.Awq<B3G32A>(data.Weights, data.Calibration))),
+        })
         {
             output.WriteLine($"{name}: mean KL RTN {rtn:E3}, AWQ {awq:E3} ({100 * (1 - (awq / rtn)):F0}% lower)");
             Assert.True(awq < rtn, $"{name}: AWQ mean KL {awq:E3} is not below RTN's {rtn:E3}");
         }
-    }
-
-    private static (string Name, double Rtn, double Awq) CompareAwq<TScheme>(LlamaWeights weights, List<List<int>> calibration, List<List<int>> evaluation, List<double[][]> baseline)
-        where TScheme : struct, IQuantScheme
-    {
-        double MeanKl(LlamaModel model)
-        {
-            using (model)
-            {
-                double total = 0;
-                int count = 0;
-                for (int s = 0; s < evaluation.Count; s++)
-                {
-                    var logits = Logits(model, evaluation[s]);
-                    for (int pos = 0; pos < logits.Length; pos++)
-                    {
-                        total += Reference.KlDivergence(baseline[s][pos], logits[pos]);
-                        count++;
-                    }
-                }
-
-                return total / count;
-            }
-        }
-
-        return (TScheme.Info.ToString(),
-            MeanKl(LlamaQuantizer.Dequantized(weights, LlamaQuantizer.Rtn<TScheme>(weights))),
-            MeanKl(LlamaQuantizer.Dequantized(weights, LlamaQuantizer.Awq<TScheme>(weights, calibration))));
     }
 
     [ModelFact]
@@ -109,28 +75,45 @@ public sealed class CalibratedQuantizationTests
         }
     }
 
-    private static (string Name, double Rtn, double Gptq) Compare<TScheme>(LlamaWeights weights, List<List<int>> calibration, List<List<int>> evaluation, List<double[][]> baseline)
-        where TScheme : struct, IQuantScheme
+    /// <summary>The float model, calibration stories (seed 7), evaluation text (seed 1234 stories and the README
+    /// sentence) and the float model's distributions on it.</summary>
+    private sealed record EvaluationData(LlamaWeights Weights, List<IReadOnlyList<int>> Calibration, List<List<int>> Evaluation, List<double[][]> Baseline)
     {
-        double MeanKl(Dictionary<string, QuantizedMatrix<TScheme>> quantized)
+        public static EvaluationData Create()
         {
-            using var model = LlamaQuantizer.Dequantized(weights, quantized);
-            double total = 0;
-            int count = 0;
-            for (int s = 0; s < evaluation.Count; s++)
-            {
-                var logits = Logits(model, evaluation[s]);
-                for (int pos = 0; pos < logits.Length; pos++)
-                {
-                    total += Reference.KlDivergence(baseline[s][pos], logits[pos]);
-                    count++;
-                }
-            }
-
-            return total / count;
+            var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+            var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
+            using var dense = LlamaModel.CreateDense(weights);
+            var calibration = Stories(dense, tokenizer, seed: 7, count: 8).Cast<IReadOnlyList<int>>().ToList();
+            var evaluation = Stories(dense, tokenizer, seed: 1234, count: 3);
+            evaluation.Add(tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside.", true, false));
+            return new EvaluationData(weights, calibration, evaluation, evaluation.Select(sequence => Logits(dense, sequence)).ToList());
         }
 
-        return (TScheme.Info.ToString(), MeanKl(LlamaQuantizer.Rtn<TScheme>(weights)), MeanKl(LlamaQuantizer.Gptq<TScheme>(weights, calibration.Cast<IReadOnlyList<int>>().ToList())));
+        /// <summary>Mean KL from the float model of RTN and of the calibrated model <paramref name="calibrated"/> builds.</summary>
+        public (string Name, double Rtn, double Calibrated) Compare<TScheme>(Func<LlamaModel> calibrated)
+            where TScheme : struct, IQuantScheme
+            => (TScheme.Info.ToString(), MeanKl(LlamaQuantizer.Dequantized(Weights, LlamaQuantizer.Rtn<TScheme>(Weights))), MeanKl(calibrated()));
+
+        private double MeanKl(LlamaModel model)
+        {
+            using (model)
+            {
+                double total = 0;
+                int count = 0;
+                for (int s = 0; s < Evaluation.Count; s++)
+                {
+                    var logits = Logits(model, Evaluation[s]);
+                    for (int pos = 0; pos < logits.Length; pos++)
+                    {
+                        total += Reference.KlDivergence(Baseline[s][pos], logits[pos]);
+                        count++;
+                    }
+                }
+
+                return total / count;
+            }
+        }
     }
 
     private static double[][] Logits(LlamaModel model, IReadOnlyList<int> tokens)
