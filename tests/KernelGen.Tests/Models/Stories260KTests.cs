@@ -100,18 +100,30 @@ public sealed class Stories260KTests
     [ModelFact]
     public void DecodeLoop_AllocatesNothingPerToken()
     {
+        // The runtime itself sometimes charges a one-off allocation to this thread mid-loop (tier-up, type loading:
+        // dotnet/runtime#63487 is the same flake in the runtime's own GetAllocatedBytesForCurrentThread test). A
+        // per-token allocation would show in every window; a one-off cannot be in all of them. So: the quietest of
+        // four 40-token windows must allocate exactly nothing.
         var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
         using var model = LlamaModel.CreateDense(weights);
         var sampler = new Sampler(512);
         int token = Llama2CTokenizer.Bos;
         token = sampler.Sample(model.Forward(token, 0)); // warm-up: JIT and first touches
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int pos = 1; pos < 40; pos++)
+        int pos = 1;
+        var windows = new long[4];
+        for (int w = 0; w < windows.Length; w++)
         {
-            token = sampler.Sample(model.Forward(token, pos));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int end = pos + 40; pos < end; pos++)
+            {
+                token = sampler.Sample(model.Forward(token, pos));
+            }
+
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        output.WriteLine($"bytes allocated per 40-token window: {string.Join(", ", windows)}");
+        Assert.Equal(0, windows.Min());
     }
 
     [ModelFact]
