@@ -3,15 +3,17 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using KernelGen.Formats.Onnx;
+using KernelGen.Formats.Safetensors;
 using KernelGen.Models;
 
 namespace KernelGen.Cli;
 
-/// <summary><c>kernelgen embed MODEL.onnx [--vocab vocab.txt] [--heads 12] TEXT...</c>: sentence embeddings and their cosine similarities.</summary>
+/// <summary><c>kernelgen embed MODEL [--vocab vocab.txt] [--heads 12] TEXT...</c>: sentence embeddings and their cosine similarities.</summary>
 internal static class EmbedCommand
 {
-    private const string Usage = "usage: kernelgen embed MODEL.onnx [--vocab vocab.txt] [--heads 12] TEXT [TEXT...]\n" +
-        "A BERT-family sentence encoder exported to ONNX by PyTorch (e.g. all-MiniLM-L6-v2); vocab.txt defaults to the file beside the model.";
+    private const string Usage = "usage: kernelgen embed MODEL [--vocab vocab.txt] [--heads 12] TEXT [TEXT...]\n" +
+        "MODEL is a BERT-family sentence encoder (e.g. all-MiniLM-L6-v2): an ONNX file exported by PyTorch (--heads gives its head count),\n" +
+        "or a Hugging Face directory (config.json + model.safetensors). vocab.txt defaults to the file beside the model.";
 
     public static int Run(string[] args)
     {
@@ -34,17 +36,24 @@ internal static class EmbedCommand
             }
         }
 
-        vocab ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, "vocab.txt");
-        if (!File.Exists(model) || !File.Exists(vocab) || texts.Count == 0)
+        bool huggingFace = ModelLoader.IsHuggingFace(model);
+        vocab ??= Path.Combine(Directory.Exists(model) ? model : Path.GetDirectoryName(Path.GetFullPath(model))!, "vocab.txt");
+        if (!(File.Exists(model) || Directory.Exists(model)) || !File.Exists(vocab) || texts.Count == 0)
         {
             throw new ArgumentException($"Need an existing model ('{model}'), vocabulary ('{vocab}') and at least one text.\n{Usage}");
         }
 
-        BertWeights weights;
-        using (var stream = File.OpenRead(model))
+        var weights = ConsoleProgress.Run($"loading {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}", _ =>
         {
-            weights = OnnxBert.Load(stream, heads, Path.GetFileName(model));
-        }
+            if (huggingFace)
+            {
+                using var checkpoint = HuggingFaceCheckpoint.Open(model);
+                return HuggingFaceModels.LoadBert(checkpoint);
+            }
+
+            using var stream = File.OpenRead(model);
+            return OnnxBert.Load(stream, heads, Path.GetFileName(model));
+        });
 
         using var vocabulary = File.OpenRead(vocab);
         using var encoder = BertModel.CreateDense(weights, BertModel.CreateUncasedTokenizer(vocabulary));

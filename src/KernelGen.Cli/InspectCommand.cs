@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using KernelGen.Formats.Gguf;
 using KernelGen.Formats.Llama2C;
+using KernelGen.Formats.Safetensors;
 
 namespace KernelGen.Cli;
 
@@ -14,17 +15,21 @@ internal static class InspectCommand
     {
         if (args.Length != 1)
         {
-            Console.Error.WriteLine("usage: kernelgen inspect FILE.gguf|FILE.bin");
+            Console.Error.WriteLine("usage: kernelgen inspect FILE.gguf|FILE.bin|FILE.safetensors|HF-DIRECTORY");
             return 2;
         }
 
         string path = args[0];
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
         {
             throw new ArgumentException($"'{path}' does not exist.");
         }
 
-        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        if (ModelLoader.IsHuggingFace(path))
+        {
+            InspectSafetensors(path);
+        }
+        else if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
             var file = GgufFile.Load(path);
             Console.WriteLine(FormattableString.Invariant($"{Path.GetFileName(path)}: GGUF v{file.Version}, {file.Tensors.Count} tensors, {file.Metadata.Count} metadata keys, alignment {file.Alignment}, data at byte {file.DataStart}"));
@@ -63,6 +68,45 @@ internal static class InspectCommand
         }
 
         return 0;
+    }
+
+    private static void InspectSafetensors(string path)
+    {
+        var files = new System.Collections.Generic.List<SafetensorsFile>();
+        try
+        {
+            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json")))
+            {
+                files.Add(SafetensorsFile.Open(path));
+            }
+            else
+            {
+                string directory = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
+                files.AddRange(Directory.GetFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).Select(SafetensorsFile.Open));
+                string config = Path.Combine(directory, "config.json");
+                if (File.Exists(config))
+                {
+                    Console.WriteLine($"config.json: {string.Join(" ", File.ReadAllText(config).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))}");
+                    Console.WriteLine();
+                }
+            }
+
+            foreach (var file in files)
+            {
+                Console.WriteLine(FormattableString.Invariant($"{Path.GetFileName(file.Path)}: safetensors, {file.Tensors.Count} tensors, header {file.DataStart - 8:N0} bytes, metadata {{{string.Join(", ", file.Metadata.Select(kv => kv.Key + ": " + kv.Value))}}}"));
+                Console.WriteLine($"{"tensor",-52} {"type",-6} {"shape",-16} {"bytes",14}");
+                foreach (var t in file.Tensors)
+                {
+                    Console.WriteLine(FormattableString.Invariant($"{t.Name,-52} {t.DType,-6} {t.ShapeText,-16} {t.ByteLength,14:N0}"));
+                }
+
+                Console.WriteLine();
+            }
+        }
+        finally
+        {
+            files.ForEach(f => f.Dispose());
+        }
     }
 
     private static string Show(object value) => value switch

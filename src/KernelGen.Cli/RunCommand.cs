@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using KernelGen.Backends;
-using KernelGen.Formats.Llama2C;
+using KernelGen.Layers;
 using KernelGen.Models;
 
 namespace KernelGen.Cli;
@@ -12,9 +12,10 @@ namespace KernelGen.Cli;
 internal static class RunCommand
 {
     public const string Usage = """
-        usage: kernelgen run MODEL.bin|MODEL.gguf [--prompt TEXT] [--tokenizer tok.bin] [--scheme q4g128|q4g128s|q8pcs|q3g128|q2g64|none]
+        usage: kernelgen run MODEL [--prompt TEXT] [--tokenizer tok.bin|tokenizer.model] [--scheme q4g128|q4g128s|q8pcs|q3g128|q2g64|none]
                                       [--device cpu|opencl|cuda|auto] [-n STEPS] [--temperature T] [--top-p P] [--seed S]
-        Runs a llama2.c checkpoint (tokenizer: tokenizer.bin or tok512.bin beside it) or a Llama GGUF (tokenizer from its metadata).
+        MODEL is a llama2.c checkpoint (.bin; tokenizer.bin or tok512.bin beside it), a Llama GGUF (tokenizer from its
+        metadata) or a Hugging Face Llama directory (config.json, *.safetensors, tokenizer.model).
         With --scheme, every projection is quantized with that scheme and runs on the device; without, float32 on the host.
         """;
 
@@ -48,25 +49,12 @@ internal static class RunCommand
             }
         }
 
-        if (!File.Exists(modelPath))
-        {
-            throw new ArgumentException($"Model file '{modelPath}' does not exist.");
-        }
-
         var stopwatch = Stopwatch.StartNew();
-        LlamaWeights weights;
-        Llama2CTokenizer tokenizer;
-        if (modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        var (weights, tokenizer) = ConsoleProgress.Run($"loading {Path.GetFileName(Path.TrimEndingDirectorySeparator(modelPath))}", report =>
         {
-            var gguf = KernelGen.Formats.Gguf.GgufFile.Load(modelPath);
-            weights = KernelGen.Formats.Gguf.GgufLlama.LoadWeights(gguf);
-            tokenizer = tokenizerPath is null ? KernelGen.Formats.Gguf.GgufLlama.LoadTokenizer(gguf) : Llama2CTokenizer.Load(tokenizerPath, weights.Config.VocabSize);
-        }
-        else
-        {
-            weights = Llama2CCheckpoint.Load(modelPath);
-            tokenizer = Llama2CTokenizer.Load(tokenizerPath ?? FindTokenizer(modelPath), weights.Config.VocabSize);
-        }
+            report(0, "reading");
+            return ModelLoader.LoadDecoder(modelPath, tokenizerPath);
+        });
 
         ComputeDevice? compute = null;
         try
@@ -79,7 +67,7 @@ internal static class RunCommand
             else
             {
                 compute = ComputeDevice.Create(ComputeDevice.ParseKind(device, "--device"));
-                model = SchemeRegistry.Visit(scheme, new QuantizeVisitor(weights, compute));
+                model = ConsoleProgress.Run($"quantizing to {scheme}", report => SchemeRegistry.Visit(scheme, new QuantizeVisitor(weights, compute, report)));
             }
 
             using (model)
@@ -103,21 +91,6 @@ internal static class RunCommand
         return 0;
     }
 
-    private static string FindTokenizer(string modelPath)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-        foreach (var name in new[] { "tokenizer.bin", "tok512.bin" })
-        {
-            var candidate = Path.Combine(directory, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new ArgumentException($"No tokenizer.bin or tok512.bin beside '{modelPath}': pass --tokenizer FILE.");
-    }
-
     private static int ParseInt(string text, string option)
         => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : throw new ArgumentException($"{option}: '{text}' is not an integer.");
 
@@ -128,15 +101,24 @@ internal static class RunCommand
     {
         private readonly LlamaWeights weights;
         private readonly ComputeDevice device;
+        private readonly Action<double, string> report;
 
-        public QuantizeVisitor(LlamaWeights weights, ComputeDevice device)
+        public QuantizeVisitor(LlamaWeights weights, ComputeDevice device, Action<double, string> report)
         {
             this.weights = weights;
             this.device = device;
+            this.report = report;
         }
 
         public LlamaModel Visit<TScheme>()
             where TScheme : struct, IQuantScheme
-            => LlamaModel.CreateQuantized<TScheme>(weights, device);
+        {
+            int done = 0, total = weights.Config.Layers * 7;
+            return LlamaModel.Create(weights, (name, w, rows, cols) =>
+            {
+                report((double)done++ / total, name);
+                return new QuantizedLinear<TScheme>(device, w.Span, rows, cols);
+            });
+        }
     }
 }

@@ -1,11 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
-using KernelGen.Formats.Llama2C;
 
 namespace KernelGen.Models;
 
-/// <summary>run.c's generation loop: feed the prompt, then sample until BOS (a story's end) or the step budget.</summary>
+/// <summary>run.c's generation loop: feed the prompt, then sample until EOS, BOS (a llama2.c story's end) or the step budget.</summary>
 public static class TextGenerator
 {
     /// <summary>
@@ -13,7 +12,7 @@ public static class TextGenerator
     /// included, as run.c's -n does (capped at the model's sequence length). Each new piece of text is passed to
     /// <paramref name="onText"/> as soon as it forms whole UTF-8 characters. Returns the tokens (BOS first).
     /// </summary>
-    public static List<int> Generate(LlamaModel model, Llama2CTokenizer tokenizer, string prompt, int steps, Sampler sampler, Action<string>? onText = null)
+    public static List<int> Generate(LlamaModel model, ITextTokenizer tokenizer, string prompt, int steps, Sampler sampler, Action<string>? onText = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -38,9 +37,9 @@ public static class TextGenerator
         {
             var logits = model.Forward(token, pos);
             int next = pos + 1 < promptTokens.Count ? promptTokens[pos + 1] : sampler.Sample(logits);
-            if (next == Llama2CTokenizer.Bos)
+            if (next == tokenizer.BosId || next == tokenizer.EosId)
             {
-                break; // llama2.c models start the next story with BOS
+                break; // EOS ends the text; llama2.c models start the next story with BOS
             }
 
             if (onText is not null)

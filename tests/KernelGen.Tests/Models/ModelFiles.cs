@@ -14,6 +14,8 @@ internal static class ModelFiles
 
     public static string Tokenizer => Path.Combine(Stories260K!, "tok512.bin");
 
+    public static string SentencePieceModel => Path.Combine(Stories260K!, "tok512.model");
+
     private static string? Find()
     {
         if (Environment.GetEnvironmentVariable("KERNELGEN_MODELS") is { Length: > 0 } root && Directory.Exists(Path.Combine(root, "stories260K")))

@@ -15,7 +15,7 @@ public sealed class Stories260KTests
 {
     /// <summary>SentencePiece 0.1.97 and llama.cpp's tokenization of this sentence, from the model's README.</summary>
     private const string Sentence = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
-    private static readonly int[] SentenceTokens = { 1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 426 };
+    internal static readonly int[] SentenceTokens = { 1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 426 };
 
     private readonly DeviceFixture devices;
     private readonly ITestOutputHelper output;

@@ -11,7 +11,7 @@ namespace KernelGen.Formats.Llama2C;
 /// looked up whole or as byte-fallback tokens (id = byte + 3), then greedy merges of the adjacent pair whose merged
 /// piece has the highest score.
 /// </summary>
-public sealed class Llama2CTokenizer
+public sealed class Llama2CTokenizer : Models.ITextTokenizer
 {
     /// <summary>Beginning of sequence; llama2.c models also emit it to end a story.</summary>
     public const int Bos = 1;
@@ -63,6 +63,12 @@ public sealed class Llama2CTokenizer
 
     /// <summary>Vocabulary size.</summary>
     public int VocabSize => pieces.Length;
+
+    /// <inheritdoc />
+    public int BosId => Bos;
+
+    /// <inheritdoc />
+    public int EosId => Eos;
 
     /// <summary>Loads <paramref name="vocabSize"/> pieces (the model's vocabulary size).</summary>
     /// <exception cref="ModelFormatException">Truncated file or an implausible length; names the field and offset.</exception>
