@@ -99,7 +99,104 @@ public sealed class GgufTests : IDisposable
         Assert.Equal(Enumerable.Range(0, 32).Select(j => 0.5f * ((j < 16 ? j : 31 - j) - 8)), y);
         GgmlDequantize.Row(GgmlType.Q4_1, q41, y);
         Assert.Equal(Enumerable.Range(0, 32).Select(j => (0.5f * (j < 16 ? j : 31 - j)) - 1f), y);
-        Assert.Throws<NotSupportedException>(() => GgmlDequantize.Row(GgmlType.Q4_K, new byte[144], new float[256]));
+        Assert.Throws<NotSupportedException>(() => GgmlDequantize.Row((GgmlType)6, new byte[22], new float[32])); // Q5_0
+    }
+
+    /// <summary>K-quant super-blocks packed from chosen (d, dmin, sub-block scales and mins, codes) the way ggml's
+    /// quantize_row_q4_K_ref / quantize_row_q6_K_ref lay them out, then read back: each element must be exactly the
+    /// documented formula, evaluated in float64 (every product is exact in float32, so one rounding on both sides).</summary>
+    [ModelFact]
+    public void KQuantBlocks_DequantizeToTheDocumentedFormula()
+    {
+        var random = TestData.CreateRandom(nameof(KQuantBlocks_DequantizeToTheDocumentedFormula));
+        const int blocks = 3;
+        var q4k = new byte[blocks * 144];
+        var q6k = new byte[blocks * 210];
+        var expected4 = new float[blocks * 256];
+        var expected6 = new float[blocks * 256];
+        for (int b = 0; b < blocks; b++)
+        {
+            // Q4_K: d, dmin fp16; eight (scale, min) pairs of 6 bits; 256 codes of 4 bits.
+            var block = q4k.AsSpan(b * 144, 144);
+            Half d = (Half)(random.NextDouble() * 0.01), dmin = (Half)(random.NextDouble() * 0.01);
+            BinaryPrimitives.WriteHalfLittleEndian(block, d);
+            BinaryPrimitives.WriteHalfLittleEndian(block[2..], dmin);
+            var ls = Enumerable.Range(0, 8).Select(_ => random.Next(64)).ToArray();
+            var lm = Enumerable.Range(0, 8).Select(_ => random.Next(64)).ToArray();
+            var scales = block.Slice(4, 12);
+            for (int j = 0; j < 8; j++)
+            {
+                if (j < 4)
+                {
+                    scales[j] = (byte)ls[j];
+                    scales[j + 4] = (byte)lm[j];
+                }
+                else
+                {
+                    scales[j + 4] = (byte)((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+                    scales[j - 4] |= (byte)((ls[j] >> 4) << 6);
+                    scales[j] |= (byte)((lm[j] >> 4) << 6);
+                }
+            }
+
+            var codes = Enumerable.Range(0, 256).Select(_ => random.Next(16)).ToArray();
+            for (int j = 0; j < 256; j += 64)
+            {
+                for (int l = 0; l < 32; l++)
+                {
+                    block[16 + (j / 2) + l] = (byte)(codes[j + l] | (codes[j + l + 32] << 4));
+                }
+            }
+
+            for (int e = 0; e < 256; e++)
+            {
+                expected4[(b * 256) + e] = (float)(((double)d * ls[e / 32] * codes[e]) - ((double)dmin * lm[e / 32]));
+            }
+
+            // Q6_K: 256 codes of 6 bits, sixteen int8 scales, fp16 d.
+            block = q6k.AsSpan(b * 210, 210);
+            var l6 = Enumerable.Range(0, 256).Select(_ => random.Next(64)).ToArray();
+            var sc = Enumerable.Range(0, 16).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+            Half d6 = (Half)(random.NextDouble() * 0.001);
+            for (int j = 0; j < 256; j += 128)
+            {
+                var ql = block.Slice(j / 2, 64);
+                var qh = block.Slice(128 + (j / 4), 32);
+                for (int l = 0; l < 32; l++)
+                {
+                    ql[l] = (byte)((l6[j + l] & 0xF) | ((l6[j + l + 64] & 0xF) << 4));
+                    ql[l + 32] = (byte)((l6[j + l + 32] & 0xF) | ((l6[j + l + 96] & 0xF) << 4));
+                    qh[l] = (byte)((l6[j + l] >> 4) | ((l6[j + l + 32] >> 4) << 2) | ((l6[j + l + 64] >> 4) << 4) | ((l6[j + l + 96] >> 4) << 6));
+                }
+            }
+
+            for (int i = 0; i < 16; i++)
+            {
+                block[192 + i] = (byte)sc[i];
+            }
+
+            BinaryPrimitives.WriteHalfLittleEndian(block[208..], d6);
+            for (int e = 0; e < 256; e++)
+            {
+                expected6[(b * 256) + e] = (float)((double)d6 * sc[e / 16] * (l6[e] - 32));
+            }
+        }
+
+        var y = new float[blocks * 256];
+        GgmlDequantize.Row(GgmlType.Q4_K, q4k, y);
+        Assert.Equal(expected4, y);
+        GgmlDequantize.Row(GgmlType.Q6_K, q6k, y);
+        Assert.Equal(expected6, y);
+
+        // Through a GGUF file: the tensor table's sizes and offsets for k-quants.
+        var path = Path.Combine(directory, "kquants.gguf");
+        GgufWriter.From(GgufFile.Load(GgufPath))
+            .AddTensor("test.q4k", GgmlType.Q4_K, new long[] { 256, blocks }, q4k)
+            .AddTensor("test.q6k", GgmlType.Q6_K, new long[] { 256, blocks }, q6k)
+            .Save(path);
+        var file = GgufFile.Load(path);
+        Assert.Equal(expected4, file.ReadFloats(file.Tensor("test.q4k")));
+        Assert.Equal(expected6, file.ReadFloats(file.Tensor("test.q6k")));
     }
 
     [ModelFact]

@@ -23,10 +23,10 @@ public enum GgmlType
     /// <summary>Blocks of 32: fp16 d, 32 int8; x = d · q.</summary>
     Q8_0 = 8,
 
-    /// <summary>Super-blocks of 256 (not decoded by this reader yet).</summary>
+    /// <summary>Super-blocks of 256 in 144 bytes: fp16 d and dmin, eight 6-bit (scale, min) pairs, 4-bit codes; x = d·sc·q − dmin·m.</summary>
     Q4_K = 12,
 
-    /// <summary>Super-blocks of 256 (not decoded by this reader yet).</summary>
+    /// <summary>Super-blocks of 256 in 210 bytes: 6-bit codes, sixteen int8 scales, fp16 d; x = d·sc·(q − 32).</summary>
     Q6_K = 14,
 }
 
@@ -288,7 +288,6 @@ public sealed class GgufFile
     public ReadOnlySpan<byte> Bytes(GgufTensorInfo tensor) => data.AsSpan((int)(DataStart + tensor.Offset), (int)tensor.ByteCount);
 
     /// <summary>A tensor dequantized to float32 (ggml order: element i of the contiguous dimension first).</summary>
-    /// <exception cref="NotSupportedException">Q4_K and Q6_K, which this reader does not decode yet.</exception>
     public float[] ReadFloats(GgufTensorInfo tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
