@@ -11,10 +11,11 @@ public static class Program
         usage: kernelgen <command> [options]
         commands:
           bench   check and time the generated kernels on a device (see 'kernelgen bench --help')
-          run     MODEL --prompt TEXT: generate text with a llama2.c or GGUF Llama model (see 'kernelgen run')
-          inspect FILE: tensors (type, shape, bytes) and metadata of a GGUF or llama2.c file
-          quantize MODEL.gguf --type q8_0|q4_0 -o OUT.gguf: round-to-nearest into a GGUF
-          embed   MODEL.onnx TEXT...: sentence embeddings with a BERT-family encoder (e.g. all-MiniLM-L6-v2)
+          run     MODEL --prompt TEXT: generate text with a Llama-family model: llama2.c .bin, GGUF or Hugging Face directory
+          inspect FILE: tensors (type, shape, bytes) and metadata of a GGUF, llama2.c, safetensors file or HF directory
+          quantize MODEL --type q8_0|q4_0 [--method rtn|rtn-clip|gptq --calib FILE] -o OUT.gguf: a GGUF llama.cpp reads
+          eval    BASE --compare Q1 [Q2 ...] --text FILE [--tasks FILE] --report DIR: where compression hurts (see 'kernelgen eval')
+          embed   MODEL TEXT...: sentence embeddings with a BERT-family encoder (ONNX or Hugging Face directory)
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
         """;
 
@@ -39,6 +40,8 @@ public static class Program
                     return EmbedCommand.Run(args.Skip(1).ToArray());
                 case "quantize":
                     return QuantizeCommand.Run(args.Skip(1).ToArray());
+                case "eval":
+                    return EvalCommand.Run(args.Skip(1).ToArray());
                 case "inspect":
                     return InspectCommand.Run(args.Skip(1).ToArray());
                 case "run":

@@ -1,17 +1,29 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using KernelGen.Formats.Gguf;
 
 namespace KernelGen.Cli;
 
-/// <summary><c>kernelgen quantize MODEL.gguf --type q8_0|q4_0 -o OUT.gguf</c>: round-to-nearest into a GGUF that llama.cpp's format describes.</summary>
+/// <summary><c>kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq --calib FILE] -o OUT.gguf</c>:
+/// a quantized GGUF that llama.cpp reads.</summary>
 internal static class QuantizeCommand
 {
-    private const string Usage = "usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 -o OUT.gguf   (round-to-nearest; GPTQ and AWQ are not implemented yet)";
+    private const string Usage = """
+        usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq] [--calib FILE] -o OUT.gguf
+        Quantizes the block projections of a Llama GGUF into ggml's Q8_0 or Q4_0 (llama.cpp runs the result).
+          rtn       round-to-nearest (default)
+          rtn-clip  round-to-nearest with a per-group clipping search
+          gptq      GPTQ (Frantar et al.) on --calib text, block by block; keep the calibration text apart from evaluation text
+        AWQ is not offered here: its scales must be folded into the preceding norms, which is not implemented yet
+        ('kernelgen eval --compare awq:SCHEME' evaluates it in memory).
+        """;
 
     public static int Run(string[] args)
     {
-        string? input = null, output = null, type = null;
+        string? input = null, output = null, type = null, calib = null;
+        string method = "rtn";
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.\n{Usage}");
@@ -19,6 +31,8 @@ internal static class QuantizeCommand
             {
                 case "--type": type = Value(); break;
                 case "-o": output = Value(); break;
+                case "--method": method = Value().ToLowerInvariant(); break;
+                case "--calib": calib = Value(); break;
                 default:
                     if (input is null && !args[i].StartsWith('-'))
                     {
@@ -46,8 +60,36 @@ internal static class QuantizeCommand
             throw new ArgumentException($"'{input}' does not exist.");
         }
 
-        var quantized = GgufQuantizer.Quantize(GgufFile.Load(input), output, target);
-        Console.WriteLine($"{Path.GetFileName(output)}: {quantized.Count} projections quantized to {target}, {new FileInfo(output).Length:N0} bytes (from {new FileInfo(input).Length:N0})");
+        var kind = method switch
+        {
+            "rtn" => GgufQuantizer.QuantizeMethod.Rtn,
+            "rtn-clip" => GgufQuantizer.QuantizeMethod.RtnClip,
+            "gptq" => GgufQuantizer.QuantizeMethod.Gptq,
+            "awq" => throw new ArgumentException("--method awq cannot be written to GGUF yet: AWQ's per-channel scales must be folded into the preceding RMSNorm, which is not implemented. Use gptq or rtn-clip, or evaluate AWQ in memory with 'kernelgen eval --compare awq:SCHEME'."),
+            _ => throw new ArgumentException($"--method {method} is not rtn, rtn-clip or gptq."),
+        };
+        if (kind == GgufQuantizer.QuantizeMethod.Gptq && (calib is null || !File.Exists(calib)))
+        {
+            throw new ArgumentException(calib is null ? "--method gptq needs --calib FILE (text the model should be good at, apart from any evaluation text)." : $"--calib '{calib}' does not exist.");
+        }
+
+        var file = GgufFile.Load(input);
+        IReadOnlyList<IReadOnlyList<int>>? calibration = null;
+        if (calib is not null)
+        {
+            var tokenizer = GgufLlama.LoadTokenizer(file);
+            var tokens = tokenizer.Encode(File.ReadAllText(calib), bos: false, eos: false);
+            int length = Math.Min(256, file.Get("llama.context_length", 2048) - 1);
+            calibration = KernelGen.Evaluation.DecoderEvaluation.Chunk(tokens, length, 32)
+                .Select(c => (IReadOnlyList<int>)c.Prepend(tokenizer.BosId).ToArray()).ToList();
+            if (calibration.Count == 0)
+            {
+                throw new ArgumentException($"--calib '{calib}' is {tokens.Count} tokens, shorter than one {length}-token sequence.");
+            }
+        }
+
+        var quantized = ConsoleProgress.Run($"{method} → {target}", _ => GgufQuantizer.Quantize(file, output, target, kind, calibration));
+        Console.WriteLine($"{Path.GetFileName(output)}: {quantized.Count} projections quantized to {target} by {method}, {new FileInfo(output).Length:N0} bytes (from {new FileInfo(input).Length:N0})");
         return 0;
     }
 }

@@ -47,6 +47,39 @@ public sealed record LlamaWeights
     /// <summary>The classifier's weights: its own, or the shared token embedding.</summary>
     public float[] ClassifierWeights => Config.SharedClassifier ? TokenEmbedding : Classifier;
 
+    /// <summary>
+    /// A projection's weights by the name <see cref="LlamaModel.Create"/> gives it: "blk.{layer}.attn_q", "attn_k",
+    /// "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up", or "output" (the classifier).
+    /// </summary>
+    /// <exception cref="ArgumentException">Not such a name, or a layer out of range.</exception>
+    public ReadOnlyMemory<float> Projection(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name == "output")
+        {
+            return ClassifierWeights;
+        }
+
+        var c = Config;
+        var parts = name.Split('.');
+        if (parts.Length == 3 && parts[0] == "blk" && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer < c.Layers)
+        {
+            int d = c.Dim, kv = c.KvDim, h = c.HiddenDim;
+            switch (parts[2])
+            {
+                case "attn_q": return Layer(Wq, layer, d * d);
+                case "attn_k": return Layer(Wk, layer, kv * d);
+                case "attn_v": return Layer(Wv, layer, kv * d);
+                case "attn_output": return Layer(Wo, layer, d * d);
+                case "ffn_gate": return Layer(W1, layer, h * d);
+                case "ffn_down": return Layer(W2, layer, d * h);
+                case "ffn_up": return Layer(W3, layer, h * d);
+            }
+        }
+
+        throw new ArgumentException($"'{name}' is not a projection of this {c.Layers}-layer model (blk.N.attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_down|ffn_up, or output).", nameof(name));
+    }
+
     /// <summary>One layer's slice of a per-layer array.</summary>
     public static ReadOnlyMemory<float> Layer(float[] all, int layer, int perLayer) => all.AsMemory(layer * perLayer, perLayer);
 }

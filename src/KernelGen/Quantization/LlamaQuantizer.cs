@@ -44,6 +44,20 @@ public static class LlamaQuantizer
         return result;
     }
 
+    /// <summary>Round-to-nearest with a per-group clipping search (<see cref="ClipSearch"/>), K-padded, by name.</summary>
+    public static Dictionary<string, QuantizedMatrix<TScheme>> RtnClipped<TScheme>(LlamaWeights weights)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var result = new Dictionary<string, QuantizedMatrix<TScheme>>(StringComparer.Ordinal);
+        using var walk = LlamaModel.Create(weights, (name, w, rows, cols) =>
+        {
+            result[name] = ClipSearch.Quantize<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols));
+            return new DenseLinear(w, rows, cols);
+        });
+        return result;
+    }
+
     /// <summary>
     /// GPTQ weights (K-padded) of every block projection, block by block: block b's statistics are captured with
     /// blocks 0…b−1 already quantized, so each block compensates the error of those before it (Frantar et al.).

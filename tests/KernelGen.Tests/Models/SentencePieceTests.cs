@@ -45,6 +45,21 @@ public sealed class SentencePieceTests
         Assert.NotEqual(llama2c.Encode("two spaces", true, false), llama2c.Encode("  two   spaces ", true, false));
     }
 
+    /// <summary>Long text exercises the heap-based merge order (highest score first, leftmost on ties) against the
+    /// library on thousands of merges.</summary>
+    [ModelFact]
+    public void LongText_EncodesIdentically()
+    {
+        var sentencePiece = SentencePieceTextTokenizer.Load(ModelFiles.SentencePieceModel);
+        var llama2c = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
+        var random = TestData.CreateRandom(nameof(LongText_EncodesIdentically));
+        var words = string.Join(" ", MiniLmTests.Sentences).Split(' ');
+        var text = string.Join(" ", Enumerable.Range(0, 3000).Select(_ => words[random.Next(words.Length)]));
+        var ids = llama2c.Encode(text, bos: true, eos: false);
+        Assert.True(ids.Count > 3000);
+        Assert.Equal(sentencePiece.Encode(text, bos: true, eos: false), ids);
+    }
+
     [ModelFact]
     public void Generation_WithTheSentencePieceModel_TellsTheSameStory()
     {

@@ -161,31 +161,10 @@ public sealed class Llama2CTokenizer : Models.ITextTokenizer
             i += length;
         }
 
-        // Merge the adjacent pair whose merged piece scores highest, until no pair merges.
+        // Merge the adjacent pair whose merged piece scores highest (the leftmost on ties), until no pair merges: run.c's
+        // rule, with a heap of candidate pairs over a linked list instead of its rescan per merge (O(n log n), not O(n²)).
         int start = bos ? 1 : 0;
-        while (true)
-        {
-            float bestScore = float.NegativeInfinity;
-            int bestId = -1, bestIndex = -1;
-            for (int i = start; i < tokens.Count - 1; i++)
-            {
-                var merged = Latin1.GetString(pieces[tokens[i]]) + Latin1.GetString(pieces[tokens[i + 1]]);
-                if (ids.TryGetValue(merged, out int id) && scores[id] > bestScore)
-                {
-                    bestScore = scores[id];
-                    bestId = id;
-                    bestIndex = i;
-                }
-            }
-
-            if (bestIndex < 0)
-            {
-                break;
-            }
-
-            tokens[bestIndex] = bestId;
-            tokens.RemoveAt(bestIndex + 1);
-        }
+        Merge(tokens, start);
 
         if (eos)
         {
@@ -193,6 +172,74 @@ public sealed class Llama2CTokenizer : Models.ITextTokenizer
         }
 
         return tokens;
+    }
+
+    private void Merge(List<int> tokens, int start)
+    {
+        int n = tokens.Count - start;
+        if (n < 2)
+        {
+            return;
+        }
+
+        var token = tokens.GetRange(start, n).ToArray();
+        var next = new int[n];
+        var previous = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            next[i] = i + 1 < n ? i + 1 : -1;
+            previous[i] = i - 1;
+        }
+
+        // Priority: higher score first, then the leftmost pair (node indices keep their order as nodes are removed).
+        var heap = new PriorityQueue<(int Left, int Right, int LeftToken, int RightToken, int Merged), (float Score, int Left)>(
+            Comparer<(float Score, int Left)>.Create((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Left.CompareTo(b.Left)));
+        void Push(int left)
+        {
+            int right = left < 0 ? -1 : next[left];
+            if (left < 0 || right < 0)
+            {
+                return;
+            }
+
+            var merged = Latin1.GetString(pieces[token[left]]) + Latin1.GetString(pieces[token[right]]);
+            if (ids.TryGetValue(merged, out int id))
+            {
+                heap.Enqueue((left, right, token[left], token[right], id), (scores[id], left));
+            }
+        }
+
+        for (int i = 0; i < n - 1; i++)
+        {
+            Push(i);
+        }
+
+        while (heap.TryDequeue(out var pair, out _))
+        {
+            // Skip entries made stale by earlier merges.
+            if (next[pair.Left] != pair.Right || token[pair.Left] != pair.LeftToken || token[pair.Right] != pair.RightToken)
+            {
+                continue;
+            }
+
+            token[pair.Left] = pair.Merged;
+            int after = next[pair.Right];
+            next[pair.Left] = after;
+            if (after >= 0)
+            {
+                previous[after] = pair.Left;
+            }
+
+            next[pair.Right] = -2; // removed
+            Push(previous[pair.Left]);
+            Push(pair.Left);
+        }
+
+        tokens.RemoveRange(start, n);
+        for (int i = 0; i >= 0; i = next[i])
+        {
+            tokens.Add(token[i]);
+        }
     }
 
     /// <summary>The bytes of <paramref name="token"/> as text continues after <paramref name="previous"/>: the leading

@@ -1,0 +1,228 @@
+using System;
+using System.IO;
+using System.Linq;
+using KernelGen.Evaluation;
+using KernelGen.Formats;
+using KernelGen.Formats.Llama2C;
+using KernelGen.Layers;
+using KernelGen.Models;
+using KernelGen.Quantization;
+using KernelGen.Tests.Models;
+using Xunit;
+
+namespace KernelGen.Tests;
+
+/// <summary>The evaluation metrics against hand-computed cases and independent float64 recomputation.</summary>
+public sealed class EvaluationTests
+{
+    [Fact]
+    public void Percentile_IsNearestRank()
+    {
+        var values = new double[] { 5, 1, 4, 2, 3, 10, 9, 8, 7, 6 };
+        Assert.Equal(10, Statistics.Percentile(values, 0.99)); // ceil(9.9) = 10th smallest
+        Assert.Equal(9, Statistics.Percentile(values, 0.90));  // ceil(9) = 9th
+        Assert.Equal(5, Statistics.Percentile(values, 0.50));  // ceil(5) = 5th
+        Assert.Equal(1, Statistics.Percentile(values, 0.0));
+    }
+
+    [Fact]
+    public void RecallAtK_HandCases()
+    {
+        // Points on a circle at angles 0°, 10°, 25°, 90°; k = 1. Under the reference, nearest: 0→1, 1→0, 2→1, 3→2.
+        // The candidate moves point 3 to −4°: 0's nearest becomes 3 and 3's becomes 0; 1 (10° to 0, 14° to 3) and
+        // 2 keep theirs — two of four queries change.
+        float[] At(double degrees) => new[] { (float)Math.Cos(degrees * Math.PI / 180), (float)Math.Sin(degrees * Math.PI / 180) };
+        var reference = new[] { At(0), At(10), At(25), At(90) };
+        var candidate = new[] { At(0), At(10), At(25), At(-4) };
+        Assert.Equal(1.0, Statistics.RecallAtK(reference, reference, 1));
+        Assert.Equal(0.5, Statistics.RecallAtK(reference, candidate, 1), 12);
+        Assert.Equal(1.0, Statistics.Cosine(At(30), At(30)), 6);
+        Assert.Equal(0.0, Statistics.Cosine(At(0), At(90)), 6);
+    }
+
+    [Fact]
+    public void ProbedLinear_ReportsTheRelativeOutputError()
+    {
+        // W = [[1, 2], [3, 4]], W' = [[1, 2], [3, 5]], x = (1, 1) then (2, −1):
+        // y = (3, 7), y' = (3, 8): error² = 1, ref² = 58; y = (0, 2), y' = (0, 1): error² = 1, ref² = 4.
+        using var probe = new ProbedLinear("t", new DenseLinear(new float[] { 1, 2, 3, 5 }, 2, 2), new DenseLinear(new float[] { 1, 2, 3, 4 }, 2, 2));
+        var y = new float[2];
+        probe.Forward(new float[] { 1, 1 }, y);
+        Assert.Equal(new float[] { 3, 8 }, y);
+        probe.Forward(new float[] { 2, -1 }, y);
+        Assert.Equal(Math.Sqrt(2.0 / 62.0), probe.RelativeError, 12);
+        Assert.Equal(2, probe.Calls);
+    }
+
+    [Fact]
+    public void LogSoftmax_NormalizesAndFindsTheArgMax()
+    {
+        var logits = new float[] { 1f, 3f, -2f, 3f };
+        var log = new double[4];
+        Assert.Equal(1, DecoderEvaluation.LogSoftmax(logits, log));
+        Assert.Equal(1.0, log.Sum(Math.Exp), 12);
+        Assert.Equal(1 - 3 - Math.Log(Math.Exp(-2) + 2 + Math.Exp(-5)), log[0], 12);
+    }
+
+    [ModelFact]
+    public void Evaluate_MatchesAnIndependentFloat64Recomputation()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        var tokenizer = Llama2CTokenizer.Load(ModelFiles.Tokenizer, 512);
+        var text = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.";
+        var chunks = DecoderEvaluation.Chunk(tokenizer.Encode(text, false, false), 20);
+        Assert.True(chunks.Count >= 2);
+        var quantized = LlamaQuantizer.Rtn<B4G32A>(weights);
+        using var baseline = LlamaModel.CreateDense(weights);
+        var candidate = DecoderEvaluation.Probe("q4", 4.5, weights, weights, (name, _, rows, cols) => new DenseLinear(Trim(quantized[name].Dequantize(), quantized[name].Cols, rows, cols), rows, cols));
+        var self = DecoderEvaluation.Probe("self", 32, weights, weights, (_, w, rows, cols) => new DenseLinear(w, rows, cols));
+        var (baseMetrics, results) = DecoderEvaluation.Evaluate(baseline, new[] { candidate, self }, chunks, Llama2CTokenizer.Bos);
+
+        // Recompute: the float64 reference model for perplexity; each model alone for KL and top-1.
+        double referenceNll = 0, kl = 0;
+        int positions = 0, same = 0;
+        var klValues = new System.Collections.Generic.List<double>();
+        using var alone = LlamaQuantizer.Dequantized(weights, quantized);
+        using var dense = LlamaModel.CreateDense(weights);
+        foreach (var chunk in chunks)
+        {
+            var reference = new ReferenceLlama(weights);
+            int token = Llama2CTokenizer.Bos;
+            for (int pos = 0; pos < chunk.Length; pos++)
+            {
+                var r = reference.Forward(token, pos);
+                double max = r.Max();
+                double logSum = max + Math.Log(r.Sum(v => Math.Exp(v - max)));
+                referenceNll -= r[chunk[pos]] - logSum;
+
+                var p = Softmax(dense.Forward(token, pos).ToArray());
+                var q = Softmax(alone.Forward(token, pos).ToArray());
+                double d = p.Select((pv, v) => pv * (Math.Log(pv) - Math.Log(q[v]))).Sum();
+                kl += d;
+                klValues.Add(d);
+                same += Array.IndexOf(p, p.Max()) == Array.IndexOf(q, q.Max()) ? 1 : 0;
+                token = chunk[pos];
+                positions++;
+            }
+        }
+
+        Assert.Equal(positions, baseMetrics.Positions);
+        Assert.Equal(Math.Exp(referenceNll / positions), baseMetrics.Perplexity, 1e-4 * baseMetrics.Perplexity);
+        Assert.Equal(kl / positions, results[0].MeanKl, 1e-6 * kl / positions);
+        Assert.Equal(klValues.Max(), results[0].MaxKl, 1e-6 * klValues.Max());
+        Assert.Equal(same / (double)positions, results[0].SameTop1);
+        Assert.All(results[0].Layers, l => Assert.InRange(l.RelativeError, 1e-4, 0.5));
+        Assert.Equal(35, results[0].Layers.Count);
+
+        // The float model against itself: no divergence, same perplexity, no layer error.
+        Assert.Equal(0, results[1].MaxKl, 12);
+        Assert.Equal(1.0, results[1].SameTop1);
+        Assert.Equal(baseMetrics.Perplexity, results[1].Perplexity, 1e-12);
+        Assert.All(results[1].Layers, l => Assert.Equal(0, l.RelativeError));
+        candidate.Model.Dispose();
+        self.Model.Dispose();
+    }
+
+    [Fact]
+    public void Tasks_JudgeCompareAndDecideTheVerdict()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(path, new[]
+            {
+                """{"task": "capitals", "critical": true, "prompt": "The capital of France is", "expected": "Paris"}""",
+                """{"task": "capitals", "critical": true, "prompt": "The capital of Italy is", "expected": "rome"}""",
+                "",
+                """{"task": "math", "prompt": "2 + 2 =", "expected": "4", "match": "exact"}""",
+            });
+            var items = TaskSuite.Load(path);
+            Assert.Equal(3, items.Count);
+            Assert.True(TaskSuite.Judge(items[0], " Paris, of course."));
+            Assert.True(TaskSuite.Judge(items[1], " Rome."));          // contains is case-insensitive
+            Assert.True(TaskSuite.Judge(items[2], " 4 \n"));           // exact compares trimmed text
+            Assert.False(TaskSuite.Judge(items[2], " 4, I think"));
+
+            TaskOutcome O(int i, bool ok) => new(items[i], string.Empty, ok);
+            var baseline = new[] { O(0, true), O(1, true), O(2, true) };
+            var oneCapitalLost = new[] { O(0, true), O(1, false), O(2, true) };
+            var mathLost = new[] { O(0, true), O(1, true), O(2, false) };
+            var capitals = TaskSuite.Compare(baseline, oneCapitalLost).Single(t => t.Task == "capitals");
+            Assert.Equal((1.0, 0.5, 0.5, true), (capitals.BaselineAccuracy, capitals.CandidateAccuracy, capitals.RelativeDrop, capitals.Fails));
+            Assert.DoesNotContain(TaskSuite.Compare(baseline, mathLost), t => t.Fails); // math is not critical
+            Assert.False(new TaskComparison("t", true, 10, 1.0, 0.9).Fails);         // exactly 10 % is allowed
+            Assert.True(new TaskComparison("t", true, 10, 1.0, 0.8).Fails);
+
+            File.WriteAllLines(path, new[] { """{"task": "x", "prompt": "p"}""" });
+            var e = Assert.Throws<ModelFormatException>(() => TaskSuite.Load(path));
+            Assert.Equal("line 1: expected", e.Field);
+            File.WriteAllLines(path, new[] { """{"prompt": "p", "expected": "e"}""", """{"prompt": "p", "expected": "e", "match": "regex"}""" });
+            e = Assert.Throws<ModelFormatException>(() => TaskSuite.Load(path));
+            Assert.Equal("line 2: match", e.Field);
+            Assert.Contains("'regex' is not \"contains\" or \"exact\"", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ClipSearch_WithoutSteps_IsRtn_AndWithThemNeverWorse()
+    {
+        var random = TestData.CreateRandom(nameof(ClipSearch_WithoutSteps_IsRtn_AndWithThemNeverWorse));
+        const int rows = 24, cols = 256;
+        // Heavy-tailed weights (Student-t-like): a few outliers per group, where clipping pays.
+        var w = new float[rows * cols];
+        for (int i = 0; i < w.Length; i++)
+        {
+            double g = TestData.Gaussian(random);
+            w[i] = (float)(g / Math.Sqrt(Math.Max(random.NextDouble(), 0.02)));
+        }
+
+        var rtn = QuantizedMatrix<B4G32A>.Quantize(w, rows, cols);
+        var same = ClipSearch.Quantize<B4G32A>(w, rows, cols, steps: 0);
+        Assert.Equal(rtn.Packed, same.Packed);
+        Assert.Equal(rtn.Scales, same.Scales);
+        Assert.Equal(rtn.Zeros, same.Zeros);
+
+        var clipped = ClipSearch.Quantize<B4G32A>(w, rows, cols);
+        var a = rtn.Dequantize();
+        var b = clipped.Dequantize();
+        double rtnError = 0, clippedError = 0;
+        for (int group = 0; group < w.Length / 32; group++)
+        {
+            double eg = 0, cg = 0;
+            for (int i = group * 32; i < (group + 1) * 32; i++)
+            {
+                eg += Math.Pow(w[i] - (double)a[i], 2);
+                cg += Math.Pow(w[i] - (double)b[i], 2);
+            }
+
+            Assert.True(cg <= eg * (1 + 1e-12), $"group {group}: clipped {cg} > RTN {eg}");
+            rtnError += eg;
+            clippedError += cg;
+        }
+
+        Assert.True(clippedError < 0.98 * rtnError, $"clip search {clippedError:E3} vs RTN {rtnError:E3}");
+    }
+
+    private static float[] Trim(float[] full, int padded, int rows, int cols)
+    {
+        var trimmed = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Copy(full, r * padded, trimmed, r * cols, cols);
+        }
+
+        return trimmed;
+    }
+
+    private static double[] Softmax(float[] logits)
+    {
+        double max = logits.Max();
+        var e = logits.Select(v => Math.Exp(v - max)).ToArray();
+        double sum = e.Sum();
+        return e.Select(v => v / sum).ToArray();
+    }
+}
