@@ -42,4 +42,32 @@ public sealed class Fp16Tests
         Assert.Throws<ArgumentOutOfRangeException>(() => Fp16.RoundUp(65504.5, 3, 7));
         Assert.Throws<ArgumentOutOfRangeException>(() => Fp16.RoundUp(double.NaN, 3, 7));
     }
+
+    /// <summary>Round-to-nearest-even against System.Half: random floats across the whole binary16 range (subnormals,
+    /// overflow), every exact tie between neighbouring halves, and the special values.</summary>
+    [Fact]
+    public void FromFloat_RoundsToNearestEven_AsSystemHalf()
+    {
+        var random = TestData.CreateRandom(nameof(FromFloat_RoundsToNearestEven_AsSystemHalf));
+        for (int i = 0; i < 200000; i++)
+        {
+            float value = (float)((random.NextDouble() < 0.5 ? -1 : 1) * Math.Pow(2, (random.NextDouble() * 46) - 30));
+            Assert.True(BitConverter.HalfToUInt16Bits((Half)value) == Fp16.FromFloat(value), TestData.Describe($"{value:R}"));
+        }
+
+        for (int bits = 0; bits < 0x7BFF; bits++)
+        {
+            // The midpoint between two neighbouring halves is exact in float: ties go to the even one.
+            float tie = (float)((Fp16.ToDouble((ushort)bits) + Fp16.ToDouble((ushort)(bits + 1))) / 2);
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)tie), Fp16.FromFloat(tie));
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)(-tie)), Fp16.FromFloat(-tie));
+        }
+
+        foreach (float special in new[] { 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 65504f, 65520f, 1e-8f, float.Epsilon })
+        {
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)special), Fp16.FromFloat(special));
+        }
+
+        Assert.True(Half.IsNaN(BitConverter.UInt16BitsToHalf(Fp16.FromFloat(float.NaN))));
+    }
 }

@@ -30,9 +30,12 @@ internal sealed record BenchOptions
 
     public string? JsonPath { get; init; }
 
+    /// <summary>Also time 2 ≤ M ≤ 16 with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
+    public bool CompareTiled { get; init; }
+
     public const string Usage = """
         usage: kernelgen bench [--device cpu|opencl|cuda|auto] [--shapes 4096x4096,8192x8192,...] [--m 1,16,128,2048]
-                               [--schemes q4g128,q4g128s,q8pcs,q3g128,q2g64] [--reps 30] [--warmup 5] [--json FILE]
+                               [--schemes q4g128,q4g128s,q8pcs,q3g128,q2g64] [--reps 30] [--warmup 5] [--json FILE] [--compare-tiled]
         Checks each case on the device against a float64 CPU reference, then times it with device events.
         """;
 
@@ -53,6 +56,7 @@ internal sealed record BenchOptions
                 "--warmup" => options with { Warmup = ParsePositive(Value(), "--warmup") },
                 "--max-tflop" => options with { MaxTeraFlop = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--json" => options with { JsonPath = Value() },
+                "--compare-tiled" => options with { CompareTiled = true },
                 _ => throw new ArgumentException($"Unknown option '{name}'.\n{Usage}"),
             };
         }

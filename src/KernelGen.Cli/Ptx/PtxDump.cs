@@ -29,7 +29,7 @@ internal static class PtxDump
             where TScheme : struct, IQuantScheme
         {
             Directory.CreateDirectory(directory);
-            using var context = Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O1));
+            using var context = Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O2));
             using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
             foreach (var name in new[] { "GemvWarpKernel", "GemvSharedKernel", "GemmKernel", "DequantizeKernel" })
             {
@@ -44,6 +44,12 @@ internal static class PtxDump
                 Console.WriteLine($"{path}: {compiled.PTXAssembly.Split('\n').Length} lines");
             }
 
+            // The scheme-independent tensor-core GEMV, compiled the same way.
+            var tc = typeof(KernelGen.Backends.TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(typeof(KernelGen.Backends.TensorCoreGemv).GetNestedType("PtxMma", BindingFlags.NonPublic)!);
+            var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
+            var tcPath = Path.Combine(directory, "TensorCoreGemv.GemvKernel.ptx");
+            File.WriteAllText(tcPath, tcCompiled.PTXAssembly);
+            Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             return 0;
         }
     }

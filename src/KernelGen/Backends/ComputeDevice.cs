@@ -30,6 +30,7 @@ public sealed class ComputeDevice : IDisposable
     public const int CpuWarpsPerGroup = 64;
 
     private readonly Context context;
+    private readonly Lazy<TensorCoreGemv> tensorCores;
     private readonly ConcurrentDictionary<(Type Scheme, GemvReduction Reduction), QuantKernels> kernels = new();
 
     private ComputeDevice(Context context, Accelerator accelerator, DeviceKind kind, string reason)
@@ -39,6 +40,7 @@ public sealed class ComputeDevice : IDisposable
         Kind = kind;
         Reason = reason;
         Reduction = DefaultReduction(accelerator);
+        tensorCores = new Lazy<TensorCoreGemv>(() => new TensorCoreGemv(accelerator));
     }
 
     /// <summary>The accelerator kernels run on.</summary>
@@ -214,6 +216,12 @@ public sealed class ComputeDevice : IDisposable
 
         return kernels.GetOrAdd((typeof(TScheme), reduction), static (key, accelerator) => TScheme.LoadKernels(accelerator, key.Reduction), Accelerator);
     }
+
+    /// <summary>
+    /// The tensor-core small-batch GEMV (M ≤ 16) on CUDA devices, compiled on first use; null elsewhere (its mma is
+    /// CUDA-only; tests drive its emulated form on a 32-lane CPU accelerator directly).
+    /// </summary>
+    public TensorCoreGemv? TensorCores => Kind == DeviceKind.Cuda && Accelerator.WarpSize == 32 ? tensorCores.Value : null;
 
     /// <summary>One line: kind, name, and why it was chosen.</summary>
     public override string ToString() => $"{Kind.ToString().ToLowerInvariant()}: {Name} ({Reason})";

@@ -9,7 +9,8 @@ namespace KernelGen.Layers;
 
 /// <summary>
 /// A linear layer with quantized weights: y[M, N] = x[M, K] · Wᵀ, W being N × K (out × in features). Runs the
-/// scheme's GEMV when M = 1 (decode) and its tiled GEMM otherwise (prefill). The packed weights live on the device.
+/// scheme's GEMV when M = 1 (decode), the tensor-core GEMV for 2 ≤ M ≤ 16 on CUDA (see <see cref="UseTensorCores"/>),
+/// and its tiled GEMM otherwise (prefill). The packed weights live on the device.
 /// </summary>
 public sealed class QuantLinear<TScheme> : IDisposable
     where TScheme : struct, IQuantScheme
@@ -18,6 +19,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
     private readonly MemoryBuffer1D<ushort, Stride1D.Dense> scales;
     private readonly MemoryBuffer1D<uint, Stride1D.Dense> zeros;
     private readonly QuantKernels kernels;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? fragments;
 
     /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/> and loads the scheme's kernels.</summary>
     public QuantLinear(ComputeDevice device, QuantizedMatrix<TScheme> weights)
@@ -39,6 +41,13 @@ public sealed class QuantLinear<TScheme> : IDisposable
 
     /// <summary>The quantized weights (host copy).</summary>
     public QuantizedMatrix<TScheme> Weights { get; }
+
+    /// <summary>
+    /// Whether 2 ≤ M ≤ 16 runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): the
+    /// weights are read once for all M rows, with x rounded to f16 (relative error ≤ 2^−11 per activation). Default
+    /// true; false forces the float32 tiled GEMM (the benchmark's baseline).
+    /// </summary>
+    public bool UseTensorCores { get; set; } = true;
 
     /// <summary>K.</summary>
     public int InFeatures => Weights.Cols;
@@ -70,6 +79,11 @@ public sealed class QuantLinear<TScheme> : IDisposable
         if (x.Rows == 1)
         {
             kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
+        }
+        else if (UseTensorCores && x.Rows <= 16 && Device.TensorCores is { } tensorCores && TensorCoreGemv.Supports(TScheme.Info, dims.Cols))
+        {
+            fragments ??= Device.Accelerator.Allocate1D<uint>(TensorCoreGemv.FragmentLength(dims.Cols));
+            tensorCores.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, fragments.View, y.View, x.Rows);
         }
         else
         {
@@ -114,5 +128,6 @@ public sealed class QuantLinear<TScheme> : IDisposable
         packed.Dispose();
         scales.Dispose();
         zeros.Dispose();
+        fragments?.Dispose();
     }
 }

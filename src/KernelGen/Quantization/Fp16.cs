@@ -30,6 +30,61 @@ public static class Fp16
         return Interop.IntAsFloat((uint)(sign | ((exponent + 112) << 23) | (mantissa << 13)));
     }
 
+    /// <summary>
+    /// float → binary16 bits, rounded to nearest, ties to even (IEEE's default, as CUDA's <c>cvt.rn.f16.f32</c>), with
+    /// integer operations only so it compiles inside kernels on every backend. ILGPU's own <c>(Half)</c> conversion
+    /// on the CPU accelerator truncates instead (measured: it differs from <see cref="System.Half"/> on half of random
+    /// values), which would make the CPU and CUDA paths disagree.
+    /// </summary>
+    public static ushort FromFloat(float value)
+    {
+        uint f = Interop.FloatAsInt(value);
+        uint sign = (f >> 16) & 0x8000u;
+        uint magnitude = f & 0x7FFFFFFFu;
+        if (magnitude > 0x7F800000u)
+        {
+            return (ushort)(sign | 0x7E00u); // NaN
+        }
+
+        int h = (int)(magnitude >> 23) - 112; // binary16 biased exponent
+        uint mantissa = magnitude & 0x7FFFFFu;
+        if (h >= 31)
+        {
+            return (ushort)(sign | 0x7C00u); // overflow or infinity
+        }
+
+        uint q;
+        uint remainder;
+        uint halfway;
+        if (h <= 0)
+        {
+            // Subnormal binary16: the value in units of 2^-24 is (1.m · 2^23) >> (14 − h).
+            int shift = 14 - h;
+            if (shift > 24)
+            {
+                return (ushort)sign;
+            }
+
+            uint full = mantissa | 0x800000u;
+            q = full >> shift;
+            remainder = full & ((1u << shift) - 1);
+            halfway = 1u << (shift - 1);
+        }
+        else
+        {
+            q = ((uint)h << 10) | (mantissa >> 13);
+            remainder = mantissa & 0x1FFFu;
+            halfway = 0x1000u;
+        }
+
+        if (remainder > halfway || (remainder == halfway && (q & 1) != 0))
+        {
+            q++; // may carry into the exponent, which is the right encoding (up to infinity)
+        }
+
+        return (ushort)(sign | q);
+    }
+
     /// <summary>The binary16 bits' value as a double.</summary>
     public static double ToDouble(ushort bits) => ToFloat(bits);
 
