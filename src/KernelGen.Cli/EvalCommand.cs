@@ -19,7 +19,8 @@ internal static class EvalCommand
                               [--chunk N] [--max-chunks N] [--task-tokens N] [--tokenizer FILE]
         BASE is the float decoder (llama2.c .bin, GGUF, or Hugging Face directory). Each Ci is either a model file (e.g. a
         GGUF written by 'kernelgen quantize') or [METHOD:]SCHEME, quantized here from BASE: METHOD is rtn (default), rtn-clip,
-        gptq or awq (gptq and awq need --calib, text separate from --text); SCHEME is one of SCHEMES.
+        gptq, gptq-act (activation order), awq (with its clip search) or awq-noclip (the GPTQ and AWQ ones need --calib, text
+        separate from --text); SCHEME is one of SCHEMES.
         Reports perplexity (non-overlapping chunks of N tokens, default min(256, seq_len − 1), each after a BOS), KL
         divergence from BASE (mean, p99, max), same-top-1, per-projection relative output error, and task accuracy with
         the verdict rule; writes report.md, metrics.json and PNG plots to DIR (default ./eval-report).
@@ -171,12 +172,12 @@ internal static class EvalCommand
         int colon = spec.IndexOf(':', StringComparison.Ordinal);
         string method = colon < 0 ? "rtn" : spec[..colon].ToLowerInvariant();
         string scheme = SchemeRegistry.Check(colon < 0 ? spec : spec[(colon + 1)..]);
-        if (method is not ("rtn" or "rtn-clip" or "gptq" or "awq"))
+        if (method is not ("rtn" or "rtn-clip" or "gptq" or "gptq-act" or "awq" or "awq-noclip"))
         {
-            throw new ArgumentException($"'{spec}': method '{method}' is not rtn, rtn-clip, gptq or awq (and no file of that name exists).");
+            throw new ArgumentException($"'{spec}': method '{method}' is not rtn, rtn-clip, gptq, gptq-act, awq or awq-noclip (and no file of that name exists).");
         }
 
-        if (method is "gptq" or "awq" && calibration is null)
+        if (method is "gptq" or "gptq-act" or "awq" or "awq-noclip" && calibration is null)
         {
             throw new ArgumentException($"'{spec}' needs calibration text: pass --calib FILE (separate from --text).");
         }
@@ -239,6 +240,8 @@ internal static class EvalCommand
                 "rtn" => LlamaQuantizer.Rtn<TScheme>(weights).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
                 "rtn-clip" => LlamaQuantizer.RtnClipped<TScheme>(weights).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
                 "gptq" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
+                "gptq-act" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: true)).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
+                "awq-noclip" => LlamaQuantizer.Awq<TScheme>(weights, calibration!, clipSearch: false).ToDictionary(kv => kv.Key, kv => kv.Value.EffectiveWeights()),
                 _ => LlamaQuantizer.Awq<TScheme>(weights, calibration!).ToDictionary(kv => kv.Key, kv => kv.Value.EffectiveWeights()),
             };
             long stored = 0, count = 0;

@@ -11,11 +11,12 @@ namespace KernelGen.Cli;
 internal static class QuantizeCommand
 {
     private const string Usage = """
-        usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq] [--calib FILE] -o OUT.gguf
+        usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq|gptq-act] [--calib FILE] -o OUT.gguf
         Quantizes the block projections of a Llama GGUF into ggml's Q8_0 or Q4_0 (llama.cpp runs the result).
           rtn       round-to-nearest (default)
           rtn-clip  round-to-nearest with a per-group clipping search
           gptq      GPTQ (Frantar et al.) on --calib text, block by block; keep the calibration text apart from evaluation text
+          gptq-act  GPTQ with activation order (static groups, so the file layout is unchanged)
         AWQ is not offered here: its scales must be folded into the preceding norms, which is not implemented yet
         ('kernelgen eval --compare awq:SCHEME' evaluates it in memory).
         """;
@@ -65,10 +66,11 @@ internal static class QuantizeCommand
             "rtn" => GgufQuantizer.QuantizeMethod.Rtn,
             "rtn-clip" => GgufQuantizer.QuantizeMethod.RtnClip,
             "gptq" => GgufQuantizer.QuantizeMethod.Gptq,
+            "gptq-act" => GgufQuantizer.QuantizeMethod.GptqActOrder,
             "awq" => throw new ArgumentException("--method awq cannot be written to GGUF yet: AWQ's per-channel scales must be folded into the preceding RMSNorm, which is not implemented. Use gptq or rtn-clip, or evaluate AWQ in memory with 'kernelgen eval --compare awq:SCHEME'."),
-            _ => throw new ArgumentException($"--method {method} is not rtn, rtn-clip or gptq."),
+            _ => throw new ArgumentException($"--method {method} is not rtn, rtn-clip, gptq or gptq-act."),
         };
-        if (kind == GgufQuantizer.QuantizeMethod.Gptq && (calib is null || !File.Exists(calib)))
+        if (kind is GgufQuantizer.QuantizeMethod.Gptq or GgufQuantizer.QuantizeMethod.GptqActOrder && (calib is null || !File.Exists(calib)))
         {
             throw new ArgumentException(calib is null ? "--method gptq needs --calib FILE (text the model should be good at, apart from any evaluation text)." : $"--calib '{calib}' does not exist.");
         }

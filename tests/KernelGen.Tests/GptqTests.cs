@@ -91,6 +91,13 @@ public sealed class GptqTests
         Assert.Equal(rtn.Scales, gptq.Scales);
         Assert.Equal(rtn.Zeros, gptq.Zeros);
         Assert.Equal(rtn.Packed, gptq.Packed);
+
+        // Act-order with static groups: no error moves between columns when H = I, and the groups' parameters are
+        // RTN's, so the order does not matter either.
+        var actOrder = Gptq.Quantize<TScheme>(w, rows, cols, identity, new GptqOptions(ActOrder: true));
+        Assert.Equal(rtn.Scales, actOrder.Scales);
+        Assert.Equal(rtn.Zeros, actOrder.Zeros);
+        Assert.Equal(rtn.Packed, actOrder.Packed);
     }
 
     [Theory]
@@ -113,6 +120,13 @@ public sealed class GptqTests
             b[i] = TestData.Gaussian(random);
         }
 
+        // Per-channel input scales spread over ~10× (log-normal), as real activations' outlier channels are.
+        var channelScale = new double[cols];
+        for (int c = 0; c < cols; c++)
+        {
+            channelScale[c] = Math.Exp(0.6 * TestData.Gaussian(random));
+        }
+
         var x = new double[samples * cols];
         for (int s = 0; s < samples; s++)
         {
@@ -130,7 +144,7 @@ public sealed class GptqTests
                     v += z[f] * b[(f * cols) + c];
                 }
 
-                x[(s * cols) + c] = v;
+                x[(s * cols) + c] = v * channelScale[c];
             }
         }
 
@@ -158,8 +172,10 @@ public sealed class GptqTests
 
         double rtnError = Reference.LayerOutputError(x, w, QuantizedMatrix<TScheme>.Quantize(w, rows, cols).Dequantize(), samples, rows, cols);
         double gptqError = Reference.LayerOutputError(x, w, Gptq.Quantize<TScheme>(w, rows, cols, h).Dequantize(), samples, rows, cols);
-        output.WriteLine($"{TScheme.Info}: output error GPTQ / RTN = {gptqError / rtnError:F3}");
+        double actError = Reference.LayerOutputError(x, w, Gptq.Quantize<TScheme>(w, rows, cols, h, new GptqOptions(ActOrder: true)).Dequantize(), samples, rows, cols);
+        output.WriteLine($"{TScheme.Info}: output error GPTQ / RTN = {gptqError / rtnError:F3}, act-order GPTQ / RTN = {actError / rtnError:F3}");
         Assert.True(gptqError < 0.9 * rtnError, TestData.Describe($"{TScheme.Info.Name}: GPTQ output error {gptqError:E3} vs RTN {rtnError:E3}"));
+        Assert.True(actError < 0.9 * rtnError, TestData.Describe($"{TScheme.Info.Name}: act-order GPTQ output error {actError:E3} vs RTN {rtnError:E3}"));
     }
 
     [Fact]

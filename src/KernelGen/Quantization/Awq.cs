@@ -34,7 +34,16 @@ public static class Awq
     /// <summary>Quantizes <paramref name="weights"/> (rows × cols) choosing α on <paramref name="grid"/> by
     /// Σ‖x·(W − W_eff)ᵀ‖² over <paramref name="sample"/> (count × cols inputs); <paramref name="meanAbsolute"/> is
     /// the mean |x| per input channel over the calibration data.</summary>
-    public static AwqResult<TScheme> Quantize<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default)
+    /// <param name="weights">Row-major [rows, cols].</param>
+    /// <param name="rows">Output features.</param>
+    /// <param name="cols">Input features.</param>
+    /// <param name="meanAbsolute">Mean |x| per input channel.</param>
+    /// <param name="sample">Calibration inputs, count × cols.</param>
+    /// <param name="count">Sample rows.</param>
+    /// <param name="grid">α values (default <see cref="Grid"/>).</param>
+    /// <param name="clipSearch">After α, choose each group's range by its output error on (up to 64 of) the sample
+    /// inputs (AWQ's auto-clip, <see cref="ClipSearch"/>); false keeps min–max ranges, so α = 0 is exactly RTN.</param>
+    public static AwqResult<TScheme> Quantize<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, bool clipSearch = false)
         where TScheme : struct, IQuantScheme
     {
         if (weights.Length != (long)rows * cols || meanAbsolute.Length != cols || sample.Length < (long)count * cols || count <= 0)
@@ -84,7 +93,28 @@ public static class Awq
             }
         }
 
-        return best!;
+        if (!clipSearch)
+        {
+            return best!;
+        }
+
+        // Clip search on the scaled weights W·diag(s), whose inputs are x·diag(s)⁻¹.
+        int clipRows = Math.Min(count, 64);
+        var scaledSample = new float[clipRows * cols];
+        for (int n = 0; n < clipRows; n++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                scaledSample[(n * cols) + c] = sample[(n * cols) + c] / best!.InputScales[c];
+            }
+        }
+
+        for (int i = 0; i < weights.Length; i++)
+        {
+            scaled[i] = weights[i] * best!.InputScales[i % cols];
+        }
+
+        return best! with { Scaled = ClipSearch.Quantize<TScheme>(scaled, rows, cols, scaledSample, clipRows) };
     }
 
     private static double OutputError(ReadOnlySpan<float> w, float[] q, int rows, int cols, ReadOnlySpan<float> x, int count)

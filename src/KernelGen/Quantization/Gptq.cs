@@ -1,11 +1,15 @@
 using System;
+using System.Linq;
 
 namespace KernelGen.Quantization;
 
 /// <summary>GPTQ settings (Frantar et al., 2022).</summary>
 /// <param name="DampingFraction">Added to the Hessian's diagonal as a fraction of its mean (the paper: 1 %).</param>
 /// <param name="BlockSize">Columns per lazy batch update (the paper: 128).</param>
-public sealed record GptqOptions(double DampingFraction = 0.01, int BlockSize = 128);
+/// <param name="ActOrder">Quantize columns in order of decreasing Hessian diagonal (the inputs with the most energy
+/// first, while the most columns remain to absorb their error), with "static groups": every group's scale and zero are
+/// fixed up front from the original weights, so the stored layout (groups of consecutive columns) does not change.</param>
+public sealed record GptqOptions(double DampingFraction = 0.01, int BlockSize = 128, bool ActOrder = false);
 
 /// <summary>
 /// GPTQ: quantizes a layer's weights one input column at a time and spreads each column's rounding error over the
@@ -68,16 +72,83 @@ public static class Gptq
             h[(i * cols) + i] += damping;
         }
 
+        var quantizer = new GroupQuantizer(info);
+        var scales = new ushort[(long)rows * dims.GroupsPerRow];
+        var zeroCodes = info.Symmetric ? Array.Empty<byte>() : new byte[(long)rows * dims.GroupsPerRow];
+        var group = new double[dims.GroupSize];
+
+        // Column order: natural, or by decreasing H_ii (stable, so ties keep their order). W and H are permuted to it;
+        // codes are written back at each column's natural index.
+        var order = new int[cols];
+        for (int i = 0; i < cols; i++)
+        {
+            order[i] = i;
+        }
+
+        double[]? staticInverse = null;
+        int[]? staticZero = null;
+        if (options.ActOrder)
+        {
+            var diagonal = new double[cols];
+            for (int i = 0; i < cols; i++)
+            {
+                diagonal[i] = h[(i * cols) + i];
+            }
+
+            order = order.OrderByDescending(i => diagonal[i]).ToArray();
+
+            // Static groups: parameters of every natural group from the (dead-column-zeroed) original weights.
+            staticInverse = new double[scales.Length];
+            staticZero = new int[scales.Length];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int g = 0; g < dims.GroupsPerRow; g++)
+                {
+                    for (int k = 0; k < dims.GroupSize; k++)
+                    {
+                        group[k] = w[(r * cols) + (g * dims.GroupSize) + k];
+                    }
+
+                    var p = quantizer.Parameters(group, r, g);
+                    int at = (r * dims.GroupsPerRow) + g;
+                    scales[at] = p.ScaleBits;
+                    staticInverse[at] = p.Inverse;
+                    staticZero[at] = p.Zero;
+                    if (!info.Symmetric)
+                    {
+                        zeroCodes[at] = (byte)p.Zero;
+                    }
+                }
+            }
+
+            var permutedW = new double[w.Length];
+            var permutedH = new double[h.Length];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    permutedW[(r * cols) + j] = w[(r * cols) + order[j]];
+                }
+            }
+
+            for (int i = 0; i < cols; i++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    permutedH[(i * cols) + j] = h[(order[i] * cols) + order[j]];
+                }
+            }
+
+            w = permutedW;
+            h = permutedH;
+        }
+
         // U: the upper Cholesky factor of H⁻¹ (H⁻¹ = UᵀU); row i of U drives the updates after quantizing column i.
         var u = UpperCholeskyOfInverse(h, cols);
 
-        var quantizer = new GroupQuantizer(info);
         var codes = new byte[(long)rows * cols];
-        var scales = new ushort[(long)rows * dims.GroupsPerRow];
-        var zeroCodes = info.Symmetric ? Array.Empty<byte>() : new byte[(long)rows * dims.GroupsPerRow];
         var inverses = new double[rows];
         var zeroPoints = new int[rows];
-        var group = new double[dims.GroupSize];
         var errors = new double[(long)rows * options.BlockSize];
 
         for (int start = 0; start < cols; start += options.BlockSize)
@@ -86,7 +157,8 @@ public static class Gptq
             Array.Clear(errors);
             for (int i = start; i < end; i++)
             {
-                if (i % dims.GroupSize == 0)
+                int column = order[i];
+                if (staticInverse is null && i % dims.GroupSize == 0)
                 {
                     // Group parameters from the weights as updated so far, when the group's first column is reached.
                     int g = i / dims.GroupSize;
@@ -111,12 +183,15 @@ public static class Gptq
                 double d = u[(i * cols) + i];
                 for (int r = 0; r < rows; r++)
                 {
-                    int g = i / dims.GroupSize;
-                    double scale = Fp16.ToDouble(scales[(r * dims.GroupsPerRow) + g]);
+                    int g = column / dims.GroupSize;
+                    int at = (r * dims.GroupsPerRow) + g;
+                    double scale = Fp16.ToDouble(scales[at]);
+                    double inverse = staticInverse is null ? inverses[r] : staticInverse[at];
+                    int zero = staticZero is null ? zeroPoints[r] : staticZero[at];
                     double value = w[(r * cols) + i];
-                    byte code = quantizer.Code(value, inverses[r], zeroPoints[r]);
-                    codes[(r * cols) + i] = code;
-                    double dequantized = scale * (code - zeroPoints[r]);
+                    byte code = quantizer.Code(value, inverse, zero);
+                    codes[(r * cols) + column] = code;
+                    double dequantized = scale * (code - zero);
                     double error = (value - dequantized) / d;
                     errors[(r * options.BlockSize) + (i - start)] = error;
 

@@ -123,9 +123,10 @@ public static class LlamaQuantizer
 
     /// <summary>
     /// AWQ weights of every block projection (statistics and token samples from the float model over
-    /// <paramref name="calibration"/>). Padded input channels get a neutral mean |x| of 1: their inputs are always 0.
+    /// <paramref name="calibration"/>), with AWQ's per-group clip search unless <paramref name="clipSearch"/> is false.
+    /// Padded input channels get a neutral mean |x| of 1: their inputs are always 0.
     /// </summary>
-    public static Dictionary<string, AwqResult<TScheme>> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration)
+    public static Dictionary<string, AwqResult<TScheme>> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration, bool clipSearch = true)
         where TScheme : struct, IQuantScheme
     {
         var captures = Capture(weights, calibration);
@@ -151,7 +152,7 @@ public static class LlamaQuantizer
                 capture.SampleRows.AsSpan(r * cols, cols).CopyTo(sample.AsSpan(r * padded, cols));
             }
 
-            result[name] = Quantization.Awq.Quantize<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, mean, sample, capture.SampleCount);
+            result[name] = Quantization.Awq.Quantize<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, mean, sample, capture.SampleCount, clipSearch: clipSearch);
             return new DenseLinear(w, rows, cols);
         });
         return result;

@@ -25,6 +25,9 @@ public static partial class GgufQuantizer
 
         /// <summary>GPTQ on calibration text, block by block (<see cref="LlamaQuantizer.Gptq{TScheme}"/>).</summary>
         Gptq,
+
+        /// <summary>GPTQ with activation order and static groups.</summary>
+        GptqActOrder,
     }
 
     [GeneratedRegex(@"^blk\.\d+\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$")]
@@ -46,7 +49,7 @@ public static partial class GgufQuantizer
             throw new ArgumentException($"{target} is not a quantization target: use Q8_0 or Q4_0.", nameof(target));
         }
 
-        if (method == QuantizeMethod.Gptq && (calibration is null || calibration.Count == 0))
+        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder && (calibration is null || calibration.Count == 0))
         {
             throw new ArgumentException("GPTQ needs calibration sequences.", nameof(calibration));
         }
@@ -56,10 +59,11 @@ public static partial class GgufQuantizer
         if (method != QuantizeMethod.Rtn)
         {
             var weights = GgufLlama.LoadWeights(input);
+            var gptq = new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder);
             blocks = target == GgmlType.Q8_0
-                ? (method == QuantizeMethod.Gptq ? LlamaQuantizer.Gptq<GgmlQ8_0>(weights, calibration!) : LlamaQuantizer.RtnClipped<GgmlQ8_0>(weights))
+                ? (method == QuantizeMethod.RtnClip ? LlamaQuantizer.RtnClipped<GgmlQ8_0>(weights) : LlamaQuantizer.Gptq<GgmlQ8_0>(weights, calibration!, gptq))
                     .ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ8_0(kv.Value))
-                : (method == QuantizeMethod.Gptq ? LlamaQuantizer.Gptq<GgmlQ4_0>(weights, calibration!) : LlamaQuantizer.RtnClipped<GgmlQ4_0>(weights))
+                : (method == QuantizeMethod.RtnClip ? LlamaQuantizer.RtnClipped<GgmlQ4_0>(weights) : LlamaQuantizer.Gptq<GgmlQ4_0>(weights, calibration!, gptq))
                     .ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ4_0(kv.Value));
         }
 
