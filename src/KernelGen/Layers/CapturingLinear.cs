@@ -42,18 +42,25 @@ public sealed class CapturingLinear : ILinearLayer
     /// <summary>How many inputs are kept for quantizers that search on real activations (AWQ).</summary>
     public const int SampleCapacity = 512;
 
+    private double[]? widened;
+
     /// <inheritdoc />
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = InFeatures;
+        widened ??= new double[n];
         for (int i = 0; i < n; i++)
         {
-            double xi = x[i];
+            widened[i] = x[i];
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            double xi = widened[i];
             MeanAbsolute[i] += Math.Abs(xi);
-            var row = Hessian.AsSpan(i * n, n);
-            for (int j = 0; j < n; j++)
+            if (xi != 0)
             {
-                row[j] += xi * x[j];
+                Quantization.VectorMath.SubtractScaled(Hessian.AsSpan(i * n, n), -xi, widened); // row i += xi · x
             }
         }
 

@@ -18,7 +18,11 @@ public sealed class BertModel : IDisposable
     private readonly BertTokenizer tokenizer;
     private readonly ILinearLayer[] query, key, value, attentionOutput, intermediate, output;
 
-    private BertModel(BertWeights weights, BertTokenizer tokenizer, Func<float[], int, int, ILinearLayer> linear)
+    /// <summary>Builds one projection: its name ("layer.{l}.query|key|value|attention_output|intermediate|output"),
+    /// weights (out · in, row-major), out and in features.</summary>
+    public delegate ILinearLayer LinearFactory(string name, float[] weights, int outFeatures, int inFeatures);
+
+    private BertModel(BertWeights weights, BertTokenizer tokenizer, LinearFactory linear)
     {
         this.weights = weights;
         this.tokenizer = tokenizer;
@@ -33,12 +37,12 @@ public sealed class BertModel : IDisposable
         for (int l = 0; l < n; l++)
         {
             var b = weights.Layers[l];
-            query[l] = linear(b.Query, h, h);
-            key[l] = linear(b.Key, h, h);
-            value[l] = linear(b.Value, h, h);
-            attentionOutput[l] = linear(b.AttentionOutput, h, h);
-            intermediate[l] = linear(b.Intermediate, i, h);
-            output[l] = linear(b.Output, h, i);
+            query[l] = linear($"layer.{l}.query", b.Query, h, h);
+            key[l] = linear($"layer.{l}.key", b.Key, h, h);
+            value[l] = linear($"layer.{l}.value", b.Value, h, h);
+            attentionOutput[l] = linear($"layer.{l}.attention_output", b.AttentionOutput, h, h);
+            intermediate[l] = linear($"layer.{l}.intermediate", b.Intermediate, i, h);
+            output[l] = linear($"layer.{l}.output", b.Output, h, i);
         }
     }
 
@@ -49,12 +53,24 @@ public sealed class BertModel : IDisposable
     public static BertTokenizer CreateUncasedTokenizer(System.IO.Stream vocabulary)
         => BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true });
 
+    /// <summary>Every projection built by <paramref name="factory"/>: for calibration capture and calibrated quantizers.</summary>
+    public static BertModel Create(BertWeights weights, BertTokenizer tokenizer, LinearFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(factory);
+        return new BertModel(weights, tokenizer, factory);
+    }
+
+    /// <summary>The tokenizer the model encodes text with.</summary>
+    public BertTokenizer Tokenizer => tokenizer;
+
     /// <summary>All projections float32 on the host.</summary>
     public static BertModel CreateDense(BertWeights weights, BertTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(tokenizer);
-        return new BertModel(weights, tokenizer, static (w, rows, cols) => new DenseLinear(w, rows, cols));
+        return new BertModel(weights, tokenizer, static (_, w, rows, cols) => new DenseLinear(w, rows, cols));
     }
 
     /// <summary>Every projection quantized with <typeparamref name="TScheme"/> and run on <paramref name="device"/>.</summary>
@@ -64,7 +80,7 @@ public sealed class BertModel : IDisposable
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(device);
-        return new BertModel(weights, tokenizer, (w, rows, cols) => new QuantizedLinear<TScheme>(device, w, rows, cols));
+        return new BertModel(weights, tokenizer, (_, w, rows, cols) => new QuantizedLinear<TScheme>(device, w, rows, cols));
     }
 
     /// <summary>Normalized sentence embeddings, one per text; texts are padded to the longest and masked.</summary>

@@ -28,6 +28,10 @@ public sealed record AwqResult<TScheme>(QuantizedMatrix<TScheme> Scaled, float[]
 /// </summary>
 public static class Awq
 {
+    /// <summary>Sample rows that score each α (the first ones captured): enough to rank 20 candidates, and it bounds
+    /// the search's cost at 20 × 128 × rows × cols multiply-adds per layer.</summary>
+    public const int SearchRows = 128;
+
     /// <summary>The α grid: 0, 0.05, …, 0.95.</summary>
     public static readonly double[] Grid = CreateGrid(20);
 
@@ -85,7 +89,7 @@ public static class Awq
             }
 
             var candidate = new AwqResult<TScheme>(QuantizedMatrix<TScheme>.Quantize(scaled, rows, cols), (float[])scales.Clone(), alpha);
-            double loss = OutputError(weights, candidate.EffectiveWeights(), rows, cols, sample, count);
+            double loss = OutputError(weights, candidate.EffectiveWeights(), rows, cols, sample, Math.Min(count, SearchRows));
             if (loss < bestLoss)
             {
                 bestLoss = loss;
@@ -119,19 +123,21 @@ public static class Awq
 
     private static double OutputError(ReadOnlySpan<float> w, float[] q, int rows, int cols, ReadOnlySpan<float> x, int count)
     {
+        // Σ_s Σ_r (x_s · (w_r − q_r))², with the difference rows formed once.
+        var d = new float[(long)rows * cols];
+        for (int i = 0; i < d.Length; i++)
+        {
+            d[i] = w[i] - q[i];
+        }
+
         double total = 0;
         for (int s = 0; s < count; s++)
         {
             var input = x.Slice(s * cols, cols);
             for (int r = 0; r < rows; r++)
             {
-                double d = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    d += input[c] * (w[(r * cols) + c] - (double)q[(r * cols) + c]);
-                }
-
-                total += d * d;
+                double e = VectorMath.Dot(input, d.AsSpan(r * cols, cols));
+                total += e * e;
             }
         }
 

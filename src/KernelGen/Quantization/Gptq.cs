@@ -196,10 +196,7 @@ public static class Gptq
                     errors[(r * options.BlockSize) + (i - start)] = error;
 
                     // Spread the error over this block's remaining columns now.
-                    for (int j = i + 1; j < end; j++)
-                    {
-                        w[(r * cols) + j] -= error * u[(i * cols) + j];
-                    }
+                    VectorMath.SubtractScaled(w.AsSpan((r * cols) + i + 1, end - i - 1), error, u.AsSpan((i * cols) + i + 1, end - i - 1));
                 }
             }
 
@@ -214,10 +211,7 @@ public static class Gptq
                         continue;
                     }
 
-                    for (int j = end; j < cols; j++)
-                    {
-                        w[(r * cols) + j] -= error * u[(i * cols) + j];
-                    }
+                    VectorMath.SubtractScaled(w.AsSpan((r * cols) + end, cols - end), error, u.AsSpan((i * cols) + end, cols - end));
                 }
             }
         }
@@ -225,38 +219,32 @@ public static class Gptq
         return QuantizedMatrix<TScheme>.FromCodes(rows, cols, codes, scales, zeroCodes);
     }
 
-    /// <summary>U with H⁻¹ = UᵀU, U upper triangular: H = LLᵀ, H⁻¹ from L⁻¹, then the transposed Cholesky factor of H⁻¹.</summary>
+    /// <summary>U with H⁻¹ = UᵀU, U upper triangular: H = LLᵀ, H⁻¹ from L⁻¹, then the transposed Cholesky factor of H⁻¹.
+    /// Every inner loop is a dot product of two contiguous rows (L⁻¹ is kept transposed), so it runs at SIMD speed.</summary>
     internal static double[] UpperCholeskyOfInverse(double[] h, int n)
     {
         var l = Cholesky(h, n, "the damped Hessian");
 
-        // H⁻¹ = L⁻ᵀ L⁻¹: invert the lower-triangular L by forward substitution.
-        var lInverse = new double[(long)n * n];
+        // L⁻¹ by forward substitution, stored transposed: t[c, r] = (L⁻¹)[r, c] for r ≥ c.
+        var t = new double[(long)n * n];
         for (int c = 0; c < n; c++)
         {
+            var column = t.AsSpan(c * n, n);
             for (int r = c; r < n; r++)
             {
                 double sum = r == c ? 1 : 0;
-                for (int k = c; k < r; k++)
-                {
-                    sum -= l[(r * n) + k] * lInverse[(k * n) + c];
-                }
-
-                lInverse[(r * n) + c] = sum / l[(r * n) + r];
+                sum -= VectorMath.Dot(l.AsSpan((r * n) + c, r - c), column.Slice(c, r - c));
+                column[r] = sum / l[(r * n) + r];
             }
         }
 
+        // H⁻¹ = L⁻ᵀ L⁻¹: (H⁻¹)[i, j] = Σ_k≥max(i,j) (L⁻¹)[k, i]·(L⁻¹)[k, j] = rows i and j of t from max(i, j) on.
         var inverse = new double[(long)n * n];
         for (int i = 0; i < n; i++)
         {
             for (int j = 0; j <= i; j++)
             {
-                double sum = 0;
-                for (int k = i; k < n; k++)
-                {
-                    sum += lInverse[(k * n) + i] * lInverse[(k * n) + j];
-                }
-
+                double sum = VectorMath.Dot(t.AsSpan((i * n) + i, n - i), t.AsSpan((j * n) + i, n - i));
                 inverse[(i * n) + j] = sum;
                 inverse[(j * n) + i] = sum;
             }
@@ -283,11 +271,7 @@ public static class Gptq
         {
             for (int j = 0; j <= i; j++)
             {
-                double sum = a[(i * n) + j];
-                for (int k = 0; k < j; k++)
-                {
-                    sum -= l[(i * n) + k] * l[(j * n) + k];
-                }
+                double sum = a[(i * n) + j] - VectorMath.Dot(l.AsSpan(i * n, j), l.AsSpan(j * n, j));
 
                 if (i == j)
                 {

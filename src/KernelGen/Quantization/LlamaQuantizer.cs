@@ -163,7 +163,7 @@ public static class LlamaQuantizer
         where TScheme : struct, IQuantScheme
         => LlamaModel.Create(weights, (name, _, rows, cols) => Trimmed(quantized[name].EffectiveWeights(), quantized[name].Scaled.Cols, rows, cols));
 
-    private static float[] Pad<TScheme>(ReadOnlySpan<float> w, int rows, int cols)
+    internal static float[] Pad<TScheme>(ReadOnlySpan<float> w, int rows, int cols)
         where TScheme : struct, IQuantScheme
     {
         int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
@@ -181,7 +181,7 @@ public static class LlamaQuantizer
         => Trimmed(matrix.Dequantize(), matrix.Cols, rows, cols);
 
     /// <summary>A dense layer over the first <paramref name="cols"/> of each <paramref name="padded"/>-wide row.</summary>
-    private static DenseLinear Trimmed(float[] full, int padded, int rows, int cols)
+    internal static DenseLinear Trimmed(float[] full, int padded, int rows, int cols)
     {
         var trimmed = new float[(long)rows * cols];
         for (int r = 0; r < rows; r++)

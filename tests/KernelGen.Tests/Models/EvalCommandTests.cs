@@ -67,7 +67,7 @@ public sealed class EvalCommandTests : IDisposable
         Assert.False(Directory.Exists(report));
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
