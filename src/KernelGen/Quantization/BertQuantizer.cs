@@ -97,17 +97,7 @@ public static class BertQuantizer
         foreach (var (name, (capture, w, rows, cols)) in captures)
         {
             int padded = Padded<TScheme>(cols);
-            var mean = new double[padded];
-            var sample = new float[capture.SampleCount * padded];
-            for (int c = 0; c < padded; c++)
-            {
-                mean[c] = c < cols ? capture.MeanAbsolute[c] / capture.Samples : 1.0;
-            }
-
-            for (int r = 0; r < capture.SampleCount; r++)
-            {
-                capture.SampleRows.AsSpan(r * cols, cols).CopyTo(sample.AsSpan(r * padded, cols));
-            }
+            var (mean, sample) = LlamaQuantizer.AwqStatistics(capture, cols, padded);
 
             var q = Quantization.Awq.Quantize<TScheme>(LlamaQuantizer.Pad<TScheme>(w, rows, cols), rows, padded, mean, sample, capture.SampleCount, clipSearch: clipSearch);
             result[name] = Effective(q.EffectiveWeights(), rows, cols);

@@ -140,18 +140,7 @@ public static class LlamaQuantizer
             }
 
             int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
-            var mean = new double[padded];
-            var sample = new float[capture.SampleCount * padded];
-            for (int c = 0; c < padded; c++)
-            {
-                mean[c] = c < cols ? capture.MeanAbsolute[c] / capture.Samples : 1.0;
-            }
-
-            for (int r = 0; r < capture.SampleCount; r++)
-            {
-                capture.SampleRows.AsSpan(r * cols, cols).CopyTo(sample.AsSpan(r * padded, cols));
-            }
-
+            var (mean, sample) = AwqStatistics(capture, cols, padded);
             result[name] = Quantization.Awq.Quantize<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, mean, sample, capture.SampleCount, clipSearch: clipSearch);
             return new DenseLinear(w, rows, cols);
         });
@@ -162,6 +151,25 @@ public static class LlamaQuantizer
     public static LlamaModel Dequantized<TScheme>(LlamaWeights weights, IReadOnlyDictionary<string, AwqResult<TScheme>> quantized)
         where TScheme : struct, IQuantScheme
         => LlamaModel.Create(weights, (name, _, rows, cols) => Trimmed(quantized[name].EffectiveWeights(), quantized[name].Scaled.Cols, rows, cols));
+
+    /// <summary>AWQ's inputs from a capture, K-padded: mean |x| per channel (padded channels get a neutral 1: their
+    /// inputs are always 0) and the sample rows.</summary>
+    internal static (double[] Mean, float[] Sample) AwqStatistics(CapturingLinear capture, int cols, int padded)
+    {
+        var mean = new double[padded];
+        var sample = new float[capture.SampleCount * padded];
+        for (int c = 0; c < padded; c++)
+        {
+            mean[c] = c < cols ? capture.MeanAbsolute[c] / capture.Samples : 1.0;
+        }
+
+        for (int r = 0; r < capture.SampleCount; r++)
+        {
+            capture.SampleRows.AsSpan(r * cols, cols).CopyTo(sample.AsSpan(r * padded, cols));
+        }
+
+        return (mean, sample);
+    }
 
     internal static float[] Pad<TScheme>(ReadOnlySpan<float> w, int rows, int cols)
         where TScheme : struct, IQuantScheme
