@@ -115,7 +115,7 @@ internal static class EvalCommand
         {
             foreach (string spec in compare)
             {
-                candidates.Add(ConsoleProgress.Run("preparing " + spec, report => Candidate(spec, weights, calibration, tokenizerPath, report)));
+                candidates.Add(ConsoleProgress.Run("preparing " + spec, report => Candidate(spec, weights, calibration, report)));
             }
 
             using var baseline = LlamaModel.CreateDense(weights);
@@ -154,18 +154,17 @@ internal static class EvalCommand
         }
     }
 
-    private static DecoderCandidate Candidate(string spec, LlamaWeights weights, IReadOnlyList<IReadOnlyList<int>>? calibration, string? tokenizerPath, Action<double, string> report)
+    private static DecoderCandidate Candidate(string spec, LlamaWeights weights, IReadOnlyList<IReadOnlyList<int>>? calibration, Action<double, string> report)
     {
         if (File.Exists(spec) || Directory.Exists(spec))
         {
             report(0, "loading");
-            var (loaded, _) = ModelLoader.LoadDecoder(spec, tokenizerPath ?? (spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? null : FindAnyTokenizer(spec)));
+            var (loaded, bits) = ModelLoader.LoadDecoderWeights(spec);
             if (loaded.Config with { SeqLen = weights.Config.SeqLen } != weights.Config with { SeqLen = weights.Config.SeqLen })
             {
                 throw new ArgumentException($"'{spec}' has shape {loaded.Config}, not the base model's {weights.Config}: compare compressed copies of the same model.");
             }
 
-            double bits = spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? GgufProjectionBits(spec) : 32;
             return DecoderEvaluation.Probe(Path.GetFileName(Path.TrimEndingDirectorySeparator(spec)), bits, loaded, weights, (_, w, rows, cols) => new DenseLinear(w, rows, cols));
         }
 
@@ -183,20 +182,6 @@ internal static class EvalCommand
         }
 
         return SchemeRegistry.Visit(scheme, new CandidateVisitor(spec, method, weights, calibration, report));
-    }
-
-    private static string? FindAnyTokenizer(string spec)
-    {
-        string directory = Directory.Exists(spec) ? spec : Path.GetDirectoryName(Path.GetFullPath(spec))!;
-        return new[] { "tokenizer.model", "tokenizer.bin", "tok512.bin" }.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
-    }
-
-    /// <summary>Bits per weight over a GGUF's block projections (what a compressed copy actually stores).</summary>
-    private static double GgufProjectionBits(string path)
-    {
-        var file = GgufFile.Load(path);
-        var projections = file.Tensors.Where(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Dimensions.Length == 2).ToList();
-        return projections.Sum(t => t.ByteCount * 8.0) / projections.Sum(t => (double)t.ElementCount);
     }
 
     private static int PositiveInt(string text, string option)
@@ -251,13 +236,7 @@ internal static class EvalCommand
                 int padded = full.Length / rows;
                 stored += (long)(TScheme.Info.BitsPerWeight(padded) * rows * padded);
                 count += (long)rows * cols;
-                var trimmed = new float[(long)rows * cols];
-                for (int r = 0; r < rows; r++)
-                {
-                    full.AsSpan(r * padded, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
-                }
-
-                return new DenseLinear(trimmed, rows, cols);
+                return new DenseLinear(LlamaQuantizer.TrimColumns(full, rows, cols), rows, cols);
             });
             return candidate with { BitsPerWeight = stored / (double)count };
         }

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using KernelGen.Formats.Gguf;
 using KernelGen.Formats.Llama2C;
 using KernelGen.Formats.Safetensors;
@@ -53,6 +54,26 @@ internal static class ModelLoader
 
         var llama2c = Llama2CCheckpoint.Load(modelPath);
         return (llama2c, LoadTokenizer(tokenizerPath ?? FindLlama2CTokenizer(modelPath), llama2c.Config.VocabSize));
+    }
+
+    /// <summary>A decoder's weights alone (a compressed copy under evaluation needs no tokenizer), with the bits per
+    /// weight its block projections store: measured for GGUF, 32 for float formats.</summary>
+    public static (LlamaWeights Weights, double BitsPerWeight) LoadDecoderWeights(string modelPath)
+    {
+        if (IsHuggingFace(modelPath))
+        {
+            using var checkpoint = HuggingFaceCheckpoint.Open(modelPath);
+            return (HuggingFaceModels.LoadLlama(checkpoint), 32);
+        }
+
+        if (modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            var gguf = GgufFile.Load(modelPath);
+            var projections = gguf.Tensors.Where(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Dimensions.Length == 2).ToList();
+            return (GgufLlama.LoadWeights(gguf), projections.Sum(t => t.ByteCount * 8.0) / projections.Sum(t => (double)t.ElementCount));
+        }
+
+        return (Llama2CCheckpoint.Load(modelPath), 32);
     }
 
     /// <summary>A SentencePiece <c>.model</c> (through Microsoft.ML.Tokenizers) or a llama2.c tokenizer file.</summary>

@@ -21,7 +21,7 @@ public static class BertQuantizer
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
         using var walk = BertModel.Create(weights, tokenizer, (name, w, rows, cols) =>
         {
-            result[name] = Effective(QuantizedMatrix<TScheme>.Quantize(LlamaQuantizer.Pad<TScheme>(w, rows, cols), rows, Padded<TScheme>(cols)).Dequantize(), rows, cols);
+            result[name] = LlamaQuantizer.TrimColumns(QuantizedMatrix<TScheme>.Quantize(LlamaQuantizer.Pad<TScheme>(w, rows, cols), rows, Padded<TScheme>(cols)).Dequantize(), rows, cols);
             return new DenseLinear(w, rows, cols);
         });
         return result;
@@ -69,7 +69,7 @@ public static class BertQuantizer
                 }
 
                 var q = Quantization.Gptq.Quantize<TScheme>(LlamaQuantizer.Pad<TScheme>(w, rows, cols), rows, padded, hessian, options);
-                result[name] = Effective(q.Dequantize(), rows, cols);
+                result[name] = LlamaQuantizer.TrimColumns(q.Dequantize(), rows, cols);
             }
         }
 
@@ -100,7 +100,7 @@ public static class BertQuantizer
             var (mean, sample) = LlamaQuantizer.AwqStatistics(capture, cols, padded);
 
             var q = Quantization.Awq.Quantize<TScheme>(LlamaQuantizer.Pad<TScheme>(w, rows, cols), rows, padded, mean, sample, capture.SampleCount, clipSearch: clipSearch);
-            result[name] = Effective(q.EffectiveWeights(), rows, cols);
+            result[name] = LlamaQuantizer.TrimColumns(q.EffectiveWeights(), rows, cols);
         }
 
         return result;
@@ -130,17 +130,4 @@ public static class BertQuantizer
     private static int Padded<TScheme>(int cols)
         where TScheme : struct, IQuantScheme
         => QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
-
-    /// <summary>The first <paramref name="cols"/> of each padded row.</summary>
-    private static float[] Effective(float[] full, int rows, int cols)
-    {
-        int padded = full.Length / rows;
-        var trimmed = new float[(long)rows * cols];
-        for (int r = 0; r < rows; r++)
-        {
-            full.AsSpan(r * padded, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
-        }
-
-        return trimmed;
-    }
 }

@@ -190,14 +190,21 @@ public static class LlamaQuantizer
 
     /// <summary>A dense layer over the first <paramref name="cols"/> of each <paramref name="padded"/>-wide row.</summary>
     internal static DenseLinear Trimmed(float[] full, int padded, int rows, int cols)
+        => new(TrimColumns(full, rows, cols), rows, cols);
+
+    /// <summary>The first <paramref name="cols"/> of each row of a K-padded row-major matrix of
+    /// <paramref name="rows"/> rows (the padding the quantizers add so K fills whole groups).</summary>
+    public static float[] TrimColumns(float[] full, int rows, int cols)
     {
+        ArgumentNullException.ThrowIfNull(full);
+        int padded = full.Length / rows;
         var trimmed = new float[(long)rows * cols];
         for (int r = 0; r < rows; r++)
         {
             full.AsSpan(r * padded, cols).CopyTo(trimmed.AsSpan(r * cols, cols));
         }
 
-        return new DenseLinear(trimmed, rows, cols);
+        return trimmed;
     }
 
     /// <summary>A model whose projections run <paramref name="quantized"/> on <paramref name="device"/>.</summary>
