@@ -159,13 +159,15 @@ internal static class EvalCommand
         if (File.Exists(spec) || Directory.Exists(spec))
         {
             report(0, "loading");
-            var (loaded, bits) = ModelLoader.LoadDecoderWeights(spec);
+            var (loaded, bits, awq) = ModelLoader.LoadDecoderWeights(spec);
             if (loaded.Config with { SeqLen = weights.Config.SeqLen } != weights.Config with { SeqLen = weights.Config.SeqLen })
             {
                 throw new ArgumentException($"'{spec}' has shape {loaded.Config}, not the base model's {weights.Config}: compare compressed copies of the same model.");
             }
 
-            return DecoderEvaluation.Probe(Path.GetFileName(Path.TrimEndingDirectorySeparator(spec)), bits, loaded, weights, (_, w, rows, cols) => new DenseLinear(w, rows, cols));
+            // An AWQ file's projections see inputs divided by its scales: compare each with the folded float version.
+            var reference = awq is null ? weights : LlamaQuantizer.Fold(weights, awq);
+            return DecoderEvaluation.Probe(Path.GetFileName(Path.TrimEndingDirectorySeparator(spec)), bits, loaded, reference, (_, w, rows, cols) => new DenseLinear(w, rows, cols));
         }
 
         int colon = spec.IndexOf(':', StringComparison.Ordinal);
@@ -220,17 +222,19 @@ internal static class EvalCommand
 
             // Evaluated on the host with the dequantized weights: the numbers the device kernels multiply by, without
             // the CPU accelerator's simulated threads.
+            // AWQ runs as it is deployed: scales folded into the norms and v/up rows, so the model runs its folded
+            // float weights and each projection is compared with its own folded float version.
+            var model = weights;
             IReadOnlyDictionary<string, float[]> effective = method switch
             {
                 "rtn" => LlamaQuantizer.Rtn<TScheme>(weights).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
                 "rtn-clip" => LlamaQuantizer.RtnClipped<TScheme>(weights).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
                 "gptq" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
                 "gptq-act" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: true)).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
-                "awq-noclip" => LlamaQuantizer.Awq<TScheme>(weights, calibration!, clipSearch: false).ToDictionary(kv => kv.Key, kv => kv.Value.EffectiveWeights()),
-                _ => LlamaQuantizer.Awq<TScheme>(weights, calibration!).ToDictionary(kv => kv.Key, kv => kv.Value.EffectiveWeights()),
+                _ => Folded(LlamaQuantizer.Awq<TScheme>(weights, calibration!, clipSearch: method == "awq"), out model),
             };
             long stored = 0, count = 0;
-            var candidate = DecoderEvaluation.Probe(spec, 0, weights, weights, (name, _, rows, cols) =>
+            var candidate = DecoderEvaluation.Probe(spec, 0, model, model, (name, _, rows, cols) =>
             {
                 var full = effective[name];
                 int padded = full.Length / rows;
@@ -239,6 +243,13 @@ internal static class EvalCommand
                 return new DenseLinear(LlamaQuantizer.TrimColumns(full, rows, cols), rows, cols);
             });
             return candidate with { BitsPerWeight = stored / (double)count };
+        }
+
+        private static Dictionary<string, float[]> Folded<TScheme>(AwqModel<TScheme> awq, out LlamaWeights folded)
+            where TScheme : struct, IQuantScheme
+        {
+            folded = awq.Folded;
+            return awq.Quantized.ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize());
         }
     }
 }

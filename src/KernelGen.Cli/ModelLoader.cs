@@ -6,6 +6,7 @@ using KernelGen.Formats.Llama2C;
 using KernelGen.Formats.Safetensors;
 using KernelGen.Formats.SentencePiece;
 using KernelGen.Models;
+using KernelGen.Quantization;
 
 namespace KernelGen.Cli;
 
@@ -58,22 +59,23 @@ internal static class ModelLoader
 
     /// <summary>A decoder's weights alone (a compressed copy under evaluation needs no tokenizer), with the bits per
     /// weight its block projections store: measured for GGUF, 32 for float formats.</summary>
-    public static (LlamaWeights Weights, double BitsPerWeight) LoadDecoderWeights(string modelPath)
+    public static (LlamaWeights Weights, double BitsPerWeight, AwqScales? Awq) LoadDecoderWeights(string modelPath)
     {
         if (IsHuggingFace(modelPath))
         {
             using var checkpoint = HuggingFaceCheckpoint.Open(modelPath);
-            return (HuggingFaceModels.LoadLlama(checkpoint), 32);
+            return (HuggingFaceModels.LoadLlama(checkpoint), 32, null);
         }
 
         if (modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
             var gguf = GgufFile.Load(modelPath);
             var projections = gguf.Tensors.Where(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Dimensions.Length == 2).ToList();
-            return (GgufLlama.LoadWeights(gguf), projections.Sum(t => t.ByteCount * 8.0) / projections.Sum(t => (double)t.ElementCount));
+            var weights = GgufLlama.LoadWeights(gguf);
+            return (weights, projections.Sum(t => t.ByteCount * 8.0) / projections.Sum(t => (double)t.ElementCount), GgufQuantizer.ReadAwqScales(gguf, weights.Config.Layers));
         }
 
-        return (Llama2CCheckpoint.Load(modelPath), 32);
+        return (Llama2CCheckpoint.Load(modelPath), 32, null);
     }
 
     /// <summary>A SentencePiece <c>.model</c> (through Microsoft.ML.Tokenizers) or a llama2.c tokenizer file.</summary>

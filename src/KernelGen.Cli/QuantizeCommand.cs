@@ -6,19 +6,19 @@ using KernelGen.Formats.Gguf;
 
 namespace KernelGen.Cli;
 
-/// <summary><c>kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq --calib FILE] -o OUT.gguf</c>:
+/// <summary><c>kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq|gptq-act|awq --calib FILE] -o OUT.gguf</c>:
 /// a quantized GGUF that llama.cpp reads.</summary>
 internal static class QuantizeCommand
 {
     private const string Usage = """
-        usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq|gptq-act] [--calib FILE] -o OUT.gguf
+        usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq|gptq-act|awq] [--calib FILE] -o OUT.gguf
         Quantizes the block projections of a Llama GGUF into ggml's Q8_0 or Q4_0 (llama.cpp runs the result).
           rtn       round-to-nearest (default)
           rtn-clip  round-to-nearest with a per-group clipping search
           gptq      GPTQ (Frantar et al.) on --calib text, block by block; keep the calibration text apart from evaluation text
           gptq-act  GPTQ with activation order (static groups, so the file layout is unchanged)
-        AWQ is not offered here: its scales must be folded into the preceding norms, which is not implemented yet
-        ('kernelgen eval --compare awq:SCHEME' evaluates it in memory).
+          awq       AWQ (Lin et al.) on --calib text with its clip search; the scales are folded into the RMSNorm gains and
+                    the v/up rows, which the file then holds as F32
         """;
 
     public static int Run(string[] args)
@@ -67,12 +67,12 @@ internal static class QuantizeCommand
             "rtn-clip" => GgufQuantizer.QuantizeMethod.RtnClip,
             "gptq" => GgufQuantizer.QuantizeMethod.Gptq,
             "gptq-act" => GgufQuantizer.QuantizeMethod.GptqActOrder,
-            "awq" => throw new ArgumentException("--method awq cannot be written to GGUF yet: AWQ's per-channel scales must be folded into the preceding RMSNorm, which is not implemented. Use gptq or rtn-clip, or evaluate AWQ in memory with 'kernelgen eval --compare awq:SCHEME'."),
-            _ => throw new ArgumentException($"--method {method} is not rtn, rtn-clip, gptq or gptq-act."),
+            "awq" => GgufQuantizer.QuantizeMethod.Awq,
+            _ => throw new ArgumentException($"--method {method} is not rtn, rtn-clip, gptq, gptq-act or awq."),
         };
-        if (kind is GgufQuantizer.QuantizeMethod.Gptq or GgufQuantizer.QuantizeMethod.GptqActOrder && (calib is null || !File.Exists(calib)))
+        if (kind is GgufQuantizer.QuantizeMethod.Gptq or GgufQuantizer.QuantizeMethod.GptqActOrder or GgufQuantizer.QuantizeMethod.Awq && (calib is null || !File.Exists(calib)))
         {
-            throw new ArgumentException(calib is null ? "--method gptq needs --calib FILE (text the model should be good at, apart from any evaluation text)." : $"--calib '{calib}' does not exist.");
+            throw new ArgumentException(calib is null ? $"--method {method} needs --calib FILE (text the model should be good at, apart from any evaluation text)." : $"--calib '{calib}' does not exist.");
         }
 
         var file = GgufFile.Load(input);

@@ -35,14 +35,7 @@ public sealed class DenseLinear : ILinearLayer
         x = x[..k];
         for (int i = 0; i < OutFeatures; i++)
         {
-            var row = w.Slice(i * k, k);
-            float sum = 0f;
-            for (int j = 0; j < k; j++)
-            {
-                sum += row[j] * x[j];
-            }
-
-            y[i] = sum;
+            y[i] = (float)Quantization.VectorMath.Dot(w.Slice(i * k, k), x);
         }
     }
 

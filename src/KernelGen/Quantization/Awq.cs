@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 
 namespace KernelGen.Quantization;
 
@@ -50,10 +52,69 @@ public static class Awq
     public static AwqResult<TScheme> Quantize<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, bool clipSearch = false)
         where TScheme : struct, IQuantScheme
     {
-        if (weights.Length != (long)rows * cols || meanAbsolute.Length != cols || sample.Length < (long)count * cols || count <= 0)
+        var layer = weights.ToArray();
+        var (scales, alpha) = SearchScales<TScheme>([(layer, rows)], cols, meanAbsolute, sample, count, grid);
+        return new AwqResult<TScheme>(QuantizeScaled<TScheme>(layer, rows, cols, scales, sample, count, clipSearch), scales, alpha);
+    }
+
+    /// <summary>
+    /// AWQ's scale search for layers that read the same input (e.g. q, k and v after one norm): one s = s_x^α for all
+    /// of them, with α on <paramref name="grid"/> minimizing the sum of their output errors Σ‖x·(W − W_eff)ᵀ‖² on
+    /// (up to <see cref="SearchRows"/> of) <paramref name="sample"/>, where W_eff = Q(W·diag(s))·diag(s)⁻¹. Channels
+    /// with equal <paramref name="meanAbsolute"/> get equal scales, which is how a caller ties channels together.
+    /// </summary>
+    /// <param name="layers">Each layer's row-major weights [rows, cols] and rows.</param>
+    /// <param name="cols">Input features (shared).</param>
+    /// <param name="meanAbsolute">Mean |x| per input channel.</param>
+    /// <param name="sample">Calibration inputs, count × cols.</param>
+    /// <param name="count">Sample rows.</param>
+    /// <param name="grid">α values (default <see cref="Grid"/>).</param>
+    /// <returns>The scales (normalized so that max·min = 1) and the α that gave them.</returns>
+    public static (float[] Scales, double Alpha) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count == 0 || meanAbsolute.Length != cols || sample.Length < (long)count * cols || count <= 0)
         {
             throw new ArgumentException(FormattableString.Invariant(
-                $"AWQ needs {(long)rows * cols} weights, {cols} channel means and {count} sample rows of {cols}; got {weights.Length}, {meanAbsolute.Length} and {sample.Length} values."));
+                $"AWQ needs at least one layer, {cols} channel means and {count} sample rows of {cols}; got {layers.Count} layers, {meanAbsolute.Length} means and {sample.Length} sample values."));
+        }
+
+        foreach (var (w, rows) in layers)
+        {
+            if (w.Length != (long)rows * cols)
+            {
+                throw new ArgumentException(FormattableString.Invariant($"AWQ: a layer of {w.Length} weights is not [{rows} × {cols}]."), nameof(layers));
+            }
+        }
+
+        int searchRows = Math.Min(count, SearchRows);
+        var x = sample.Slice(0, searchRows * cols).ToArray();
+        return SearchScales<TScheme>(layers, cols, meanAbsolute, effective =>
+        {
+            double loss = 0;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                loss += OutputError(layers[i].Weights, effective[i], layers[i].Rows, cols, x, searchRows);
+            }
+
+            return loss;
+        }, grid);
+    }
+
+    /// <summary>
+    /// The scale search with the caller's loss: for each α on <paramref name="grid"/>, <paramref name="loss"/> gets
+    /// every layer's effective weights Q(W·diag(s))·diag(s)⁻¹ (in <paramref name="layers"/>' order) and returns the
+    /// error to minimize, e.g. that of the module the layers feed (AWQ measures q, k, v by the attention output).
+    /// </summary>
+    public static (float[] Scales, double Alpha) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, Func<float[][], double> loss, ReadOnlySpan<double> grid = default)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (layers.Count == 0 || meanAbsolute.Length != cols)
+        {
+            throw new ArgumentException(FormattableString.Invariant($"AWQ needs at least one layer and {cols} channel means; got {layers.Count} layers and {meanAbsolute.Length} means."));
         }
 
         if (grid.IsEmpty)
@@ -61,67 +122,98 @@ public static class Awq
             grid = Grid;
         }
 
-        var scaled = new float[weights.Length];
-        var scales = new float[cols];
-        AwqResult<TScheme>? best = null;
-        double bestLoss = double.PositiveInfinity;
+        var scaled = new float[layers.Max(l => l.Weights.Length)];
+        float[]? best = null;
+        double bestAlpha = 0, bestLoss = double.PositiveInfinity;
         foreach (double alpha in grid)
         {
-            // s = s_x^α, floored away from 0, normalized to max·min = 1 (the reference implementation's choice).
-            double max = 0, min = double.PositiveInfinity;
-            for (int c = 0; c < cols; c++)
+            var scales = Scales(meanAbsolute, alpha);
+            var effective = new float[layers.Count][];
+            for (int l = 0; l < layers.Count; l++)
             {
-                double s = Math.Pow(Math.Max(meanAbsolute[c], 1e-4), alpha);
-                scales[c] = (float)s;
-                max = Math.Max(max, s);
-                min = Math.Min(min, s);
+                var (w, rows) = layers[l];
+                for (int i = 0; i < w.Length; i++)
+                {
+                    scaled[i] = w[i] * scales[i % cols];
+                }
+
+                effective[l] = QuantizedMatrix<TScheme>.Quantize(scaled.AsSpan(0, w.Length), rows, cols).Dequantize();
+                for (int i = 0; i < effective[l].Length; i++)
+                {
+                    effective[l][i] /= scales[i % cols];
+                }
             }
 
-            float norm = (float)Math.Sqrt(max * min);
-            for (int c = 0; c < cols; c++)
+            double value = loss(effective);
+            if (value < bestLoss)
             {
-                scales[c] /= norm;
+                (bestLoss, best, bestAlpha) = (value, scales, alpha);
             }
+        }
 
-            for (int i = 0; i < weights.Length; i++)
-            {
-                scaled[i] = weights[i] * scales[i % cols];
-            }
+        return (best!, bestAlpha);
+    }
 
-            var candidate = new AwqResult<TScheme>(QuantizedMatrix<TScheme>.Quantize(scaled, rows, cols), (float[])scales.Clone(), alpha);
-            double loss = OutputError(weights, candidate.EffectiveWeights(), rows, cols, sample, Math.Min(count, SearchRows));
-            if (loss < bestLoss)
-            {
-                bestLoss = loss;
-                best = candidate;
-            }
+    /// <summary>s = s_x^α, floored away from 0, normalized to max·min = 1 (the reference implementation's choice).</summary>
+    public static float[] Scales(ReadOnlySpan<double> meanAbsolute, double alpha)
+    {
+        var scales = new float[meanAbsolute.Length];
+        double max = 0, min = double.PositiveInfinity;
+        for (int c = 0; c < scales.Length; c++)
+        {
+            double s = Math.Pow(Math.Max(meanAbsolute[c], 1e-4), alpha);
+            scales[c] = (float)s;
+            max = Math.Max(max, s);
+            min = Math.Min(min, s);
+        }
+
+        float norm = (float)Math.Sqrt(max * min);
+        for (int c = 0; c < scales.Length; c++)
+        {
+            scales[c] /= norm;
+        }
+
+        return scales;
+    }
+
+    /// <summary>
+    /// Q(W·diag(s)): the weights scaled by the chosen input scales, quantized with min–max ranges or, with
+    /// <paramref name="clipSearch"/>, with AWQ's per-group clip search on (up to 64 of) the sample inputs divided by
+    /// s (the inputs the scaled layer sees).
+    /// </summary>
+    public static QuantizedMatrix<TScheme> QuantizeScaled<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<float> scales, ReadOnlySpan<float> sample, int count, bool clipSearch)
+        where TScheme : struct, IQuantScheme
+    {
+        if (weights.Length != (long)rows * cols || scales.Length != cols)
+        {
+            throw new ArgumentException(FormattableString.Invariant($"AWQ: {weights.Length} weights and {scales.Length} scales do not match [{rows} × {cols}]."));
+        }
+
+        var scaled = new float[weights.Length];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            scaled[i] = weights[i] * scales[i % cols];
         }
 
         if (!clipSearch)
         {
-            return best!;
+            return QuantizedMatrix<TScheme>.Quantize(scaled, rows, cols);
         }
 
-        // Clip search on the scaled weights W·diag(s), whose inputs are x·diag(s)⁻¹.
         int clipRows = Math.Min(count, 64);
         var scaledSample = new float[clipRows * cols];
         for (int n = 0; n < clipRows; n++)
         {
             for (int c = 0; c < cols; c++)
             {
-                scaledSample[(n * cols) + c] = sample[(n * cols) + c] / best!.InputScales[c];
+                scaledSample[(n * cols) + c] = sample[(n * cols) + c] / scales[c];
             }
         }
 
-        for (int i = 0; i < weights.Length; i++)
-        {
-            scaled[i] = weights[i] * best!.InputScales[i % cols];
-        }
-
-        return best! with { Scaled = ClipSearch.Quantize<TScheme>(scaled, rows, cols, scaledSample, clipRows) };
+        return ClipSearch.Quantize<TScheme>(scaled, rows, cols, scaledSample, clipRows);
     }
 
-    private static double OutputError(ReadOnlySpan<float> w, float[] q, int rows, int cols, ReadOnlySpan<float> x, int count)
+    private static double OutputError(ReadOnlySpan<float> w, ReadOnlySpan<float> q, int rows, int cols, ReadOnlySpan<float> x, int count)
     {
         // Σ_s Σ_r (x_s · (w_r − q_r))², with the difference rows formed once.
         var d = new float[(long)rows * cols];
@@ -153,5 +245,41 @@ public static class Awq
         }
 
         return grid;
+    }
+}
+
+/// <summary>A Llama model quantized by AWQ with its scales folded in: <see cref="Folded"/> is the float model with
+/// <see cref="Scales"/> folded in (<see cref="LlamaQuantizer.Fold"/>: the same function as the original), and
+/// <see cref="Quantized"/> holds its quantized projections (K-padded), by name.</summary>
+public sealed record AwqModel<TScheme>(Models.LlamaWeights Folded, Dictionary<string, QuantizedMatrix<TScheme>> Quantized, AwqScales Scales, Dictionary<string, double> Alphas)
+    where TScheme : struct, IQuantScheme;
+
+/// <summary>
+/// AWQ's input scales of a Llama model, per layer (null where a group was not scaled): <see cref="Attention"/> for q,
+/// k, v (folded into the attention RMSNorm gain), <see cref="AttentionOutput"/> for the attention output (into v's
+/// rows; equal across query heads that share a kv head), <see cref="Ffn"/> for gate and up (into the FFN RMSNorm
+/// gain), <see cref="FfnDown"/> for down (into up's rows).
+/// </summary>
+public sealed record AwqScales(float[]?[] Attention, float[]?[] AttentionOutput, float[]?[] Ffn, float[]?[] FfnDown)
+{
+    /// <summary>What projection <paramref name="name"/> ("blk.N.attn_q", …) sees its inputs divided by in the folded
+    /// model, or null.</summary>
+    public float[]? InputScales(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var parts = name.Split('.');
+        if (parts.Length != 3 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int l) || l >= Attention.Length)
+        {
+            return null;
+        }
+
+        return parts[2] switch
+        {
+            "attn_q" or "attn_k" or "attn_v" => Attention[l],
+            "attn_output" => AttentionOutput[l],
+            "ffn_gate" or "ffn_up" => Ffn[l],
+            "ffn_down" => FfnDown[l],
+            _ => null,
+        };
     }
 }

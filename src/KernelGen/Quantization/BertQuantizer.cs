@@ -85,7 +85,7 @@ public static class BertQuantizer
         var captures = new Dictionary<string, (CapturingLinear Capture, float[] W, int Rows, int Cols)>(StringComparer.Ordinal);
         using (var model = BertModel.Create(weights, tokenizer, (name, w, rows, cols) =>
         {
-            var capture = new CapturingLinear(new DenseLinear(w, rows, cols));
+            var capture = new CapturingLinear(new DenseLinear(w, rows, cols), hessian: false);
             captures[name] = (capture, w, rows, cols);
             return capture;
         }))

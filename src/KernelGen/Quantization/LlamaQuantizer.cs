@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
 using KernelGen.Backends;
 using KernelGen.Layers;
 using KernelGen.Models;
@@ -12,13 +14,14 @@ namespace KernelGen.Quantization;
 /// </summary>
 public static class LlamaQuantizer
 {
-    /// <summary>Runs the float model over <paramref name="sequences"/> and returns each projection's statistics.</summary>
-    public static Dictionary<string, CapturingLinear> Capture(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> sequences)
+    /// <summary>Runs the float model over <paramref name="sequences"/> and returns each projection's statistics (mean
+    /// |x|, the first inputs, and XᵀX when <paramref name="hessian"/> is set).</summary>
+    public static Dictionary<string, CapturingLinear> Capture(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> sequences, bool hessian = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(sequences);
         var captures = new Dictionary<string, CapturingLinear>(StringComparer.Ordinal);
-        using var model = LlamaModel.Create(weights, (name, w, rows, cols) => captures[name] = new CapturingLinear(new DenseLinear(w, rows, cols)));
+        using var model = LlamaModel.Create(weights, (name, w, rows, cols) => captures[name] = new CapturingLinear(new DenseLinear(w, rows, cols), hessian));
         foreach (var sequence in sequences)
         {
             for (int pos = 0; pos < sequence.Count && pos < weights.Config.SeqLen; pos++)
@@ -122,35 +125,303 @@ public static class LlamaQuantizer
     }
 
     /// <summary>
-    /// AWQ weights of every block projection (statistics and token samples from the float model over
-    /// <paramref name="calibration"/>), with AWQ's per-group clip search unless <paramref name="clipSearch"/> is false.
-    /// Padded input channels get a neutral mean |x| of 1: their inputs are always 0.
+    /// AWQ as the paper deploys it: the input scales are folded into the graph, so the result is an ordinary model
+    /// (<see cref="AwqModel{TScheme}.Folded"/>, the same function as <paramref name="weights"/> in exact arithmetic)
+    /// whose projections are quantized. Per block, four scale groups, each searched on the float model's inputs:
+    /// attention RMSNorm → q, k, v (one shared s, folded into the norm's gain); v → attention output (s tied across
+    /// the query heads that share a kv head, folded into v's rows, since attention is linear in v); FFN RMSNorm →
+    /// gate, up (shared, into the gain); up → down (into up's rows, since silu(gate)·up is linear in up). As in the
+    /// reference, α for q/k/v is scored by the attention output's error and α for gate/up by the FFN output's (the
+    /// float model run with those layers quantized over the first <see cref="CapturingLinear.SampleCapacity"/>
+    /// calibration tokens); the single-layer groups by their own output error. Then each quantized projection gets
+    /// AWQ's per-group clip search unless <paramref name="clipSearch"/> is false.
     /// </summary>
-    public static Dictionary<string, AwqResult<TScheme>> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration, bool clipSearch = true)
+    /// <param name="weights">The float model.</param>
+    /// <param name="calibration">Token sequences (each starting with BOS).</param>
+    /// <param name="clipSearch">AWQ's output-aware clip search after scaling; false keeps min–max ranges.</param>
+    /// <param name="quantize">Which projections (by name, e.g. "blk.0.ffn_down") get quantized; all when null. A
+    /// scale group whose layers are none of them is left unscaled.</param>
+    /// <param name="grid">α values (default <see cref="Quantization.Awq.Grid"/>); {0} gives plain RTN.</param>
+    public static AwqModel<TScheme> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration, bool clipSearch = true, Func<string, bool>? quantize = null, double[]? grid = null)
         where TScheme : struct, IQuantScheme
     {
-        var captures = Capture(weights, calibration);
-        var result = new Dictionary<string, AwqResult<TScheme>>(StringComparer.Ordinal);
-        using var walk = LlamaModel.Create(weights, (name, w, rows, cols) =>
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(calibration);
+        quantize ??= _ => true;
+        var sequences = calibration.ToList();
+        var captures = Capture(weights, sequences);
+        var c = weights.Config;
+        int d = c.Dim, h = c.HiddenDim;
+        var scales = new AwqScales(new float[]?[c.Layers], new float[]?[c.Layers], new float[]?[c.Layers], new float[]?[c.Layers]);
+        var alphas = new Dictionary<string, double>(StringComparer.Ordinal);
+
+        // One group: s searched on the float weights of its quantized consumers (null when none is quantized).
+        float[]? Search(string[] consumers, int cols, Func<double[], double[]>? tie, string? inspect = null)
         {
-            var capture = captures[name];
-            if (capture.SampleCount == 0)
+            var quantized = consumers.Where(quantize).ToArray();
+            if (quantized.Length == 0)
             {
-                throw new ArgumentException($"No calibration inputs reached {name}.", nameof(calibration));
+                return null;
             }
 
+            var capture = captures[quantized[0]];
+            if (capture.SampleCount == 0)
+            {
+                throw new ArgumentException($"No calibration inputs reached {quantized[0]}.", nameof(calibration));
+            }
+
+            // Searched K-padded (whole groups); padded channels have neutral means and zero weights and inputs.
             int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
             var (mean, sample) = AwqStatistics(capture, cols, padded);
-            result[name] = Quantization.Awq.Quantize<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, mean, sample, capture.SampleCount, clipSearch: clipSearch);
+            if (tie is not null)
+            {
+                mean = tie(mean);
+            }
+
+            var layers = quantized.Select(name =>
+            {
+                int rows = weights.Projection(name).Length / cols;
+                return (Pad<TScheme>(weights.Projection(name).Span, rows, cols), rows);
+            }).ToList();
+            var (s, alpha) = inspect is null
+                ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid)
+                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(weights, sequences, quantized, effective, inspect, captures[inspect]), grid);
+            foreach (var name in consumers)
+            {
+                alphas[name] = alpha;
+            }
+
+            return s.AsSpan(0, cols).ToArray();
+        }
+
+        for (int l = 0; l < c.Layers; l++)
+        {
+            string p = $"blk.{l}.";
+            scales.Attention[l] = Search([p + "attn_q", p + "attn_k", p + "attn_v"], d, null, p + "attn_output");
+            scales.AttentionOutput[l] = Search([p + "attn_output"], d, mean => TieToKvRows(mean, d, c));
+            scales.Ffn[l] = Search([p + "ffn_gate", p + "ffn_up"], d, null, p + "ffn_down");
+            scales.FfnDown[l] = Search([p + "ffn_down"], h, null);
+        }
+
+        var folded = Fold(weights, scales);
+        var result = new Dictionary<string, QuantizedMatrix<TScheme>>(StringComparer.Ordinal);
+        using var walk = LlamaModel.Create(folded, (name, w, rows, cols) =>
+        {
+            if (quantize(name))
+            {
+                int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
+                var capture = captures[name];
+                var (_, sample) = AwqStatistics(capture, cols, padded);
+                if (scales.InputScales(name) is { } s)
+                {
+                    // The folded layer's inputs are the float model's divided by its group's s.
+                    for (int r = 0; r < capture.SampleCount; r++)
+                    {
+                        for (int i = 0; i < cols; i++)
+                        {
+                            sample[(r * padded) + i] /= s[i];
+                        }
+                    }
+                }
+
+                var unit = new float[padded];
+                unit.AsSpan().Fill(1f);
+                result[name] = Quantization.Awq.QuantizeScaled<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, unit, sample, capture.SampleCount, clipSearch);
+            }
+
             return new DenseLinear(w, rows, cols);
         });
-        return result;
+        return new AwqModel<TScheme>(folded, result, scales, alphas);
     }
 
-    /// <summary>A model whose projections are AWQ's effective weights Q(W·diag(s))·diag(s)⁻¹, float32 on the host.</summary>
-    public static LlamaModel Dequantized<TScheme>(LlamaWeights weights, IReadOnlyDictionary<string, AwqResult<TScheme>> quantized)
-        where TScheme : struct, IQuantScheme
-        => LlamaModel.Create(weights, (name, _, rows, cols) => Trimmed(quantized[name].EffectiveWeights(), quantized[name].Scaled.Cols, rows, cols));
+    /// <summary>
+    /// AWQ's module loss for layers that feed one module (q, k, v → attention; gate, up → the FFN): the float model
+    /// with <paramref name="names"/> replaced by their <paramref name="effective"/> weights (K-padded) runs the
+    /// calibration tokens that <paramref name="reference"/> recorded, and the loss is Σ‖W·(z − z_float)‖² over the
+    /// inputs z of the module's output projection <paramref name="inspect"/> (W its weights), i.e. the module's output
+    /// error.
+    /// </summary>
+    private static double ModuleError(LlamaWeights weights, IReadOnlyList<IReadOnlyList<int>> sequences, string[] names, float[][] effective, string inspect, CapturingLinear reference)
+    {
+        CapturingLinear? probe = null;
+        using (var model = LlamaModel.Create(weights, (name, w, rows, cols) =>
+        {
+            int i = Array.IndexOf(names, name);
+            ILinearLayer layer = i >= 0 ? new DenseLinear(TrimColumns(effective[i], rows, cols), rows, cols) : new DenseLinear(w, rows, cols);
+            return name == inspect ? probe = new CapturingLinear(layer, hessian: false) : layer;
+        }))
+        {
+            int budget = reference.SampleCount;
+            foreach (var sequence in sequences)
+            {
+                for (int pos = 0; pos < sequence.Count && pos < weights.Config.SeqLen && budget > 0; pos++, budget--)
+                {
+                    model.Forward(sequence[pos], pos);
+                }
+            }
+        }
+
+        var w = weights.Projection(inspect).Span;
+        int cols = reference.InFeatures, rows = w.Length / cols;
+        var diff = new float[cols];
+        double total = 0;
+        for (int t = 0; t < reference.SampleCount; t++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                diff[c] = probe!.SampleRows[(t * cols) + c] - reference.SampleRows[(t * cols) + c];
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                double e = VectorMath.Dot(w.Slice(r * cols, cols), diff);
+                total += e * e;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// The float model with AWQ's <paramref name="scales"/> folded in: each group's consumers get their columns
+    /// multiplied by s and its producer (norm gain, v or up rows) divided by it. The same function as
+    /// <paramref name="weights"/> in exact arithmetic; what an AWQ file holds in float.
+    /// </summary>
+    public static LlamaWeights Fold(LlamaWeights weights, AwqScales scales)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(scales);
+        var c = weights.Config;
+        int d = c.Dim, kv = c.KvDim, h = c.HiddenDim;
+        if (scales.Attention.Length != c.Layers || scales.AttentionOutput.Length != c.Layers || scales.Ffn.Length != c.Layers || scales.FfnDown.Length != c.Layers)
+        {
+            throw new ArgumentException($"AWQ scales for {scales.Attention.Length} layers do not fit a {c.Layers}-layer model.", nameof(scales));
+        }
+
+        var folded = weights with
+        {
+            RmsAttention = (float[])weights.RmsAttention.Clone(),
+            RmsFfn = (float[])weights.RmsFfn.Clone(),
+            Wq = (float[])weights.Wq.Clone(),
+            Wk = (float[])weights.Wk.Clone(),
+            Wv = (float[])weights.Wv.Clone(),
+            Wo = (float[])weights.Wo.Clone(),
+            W1 = (float[])weights.W1.Clone(),
+            W2 = (float[])weights.W2.Clone(),
+            W3 = (float[])weights.W3.Clone(),
+        };
+
+        void Columns(string name, float[] s)
+        {
+            var w = MemoryMarshal.AsMemory(folded.Projection(name)).Span;
+            if (w.Length % s.Length != 0)
+            {
+                throw new ArgumentException($"AWQ scales of {s.Length} channels do not fit {name}.", nameof(scales));
+            }
+
+            for (int i = 0; i < w.Length; i++)
+            {
+                w[i] *= s[i % s.Length];
+            }
+        }
+
+        void Rows(Span<float> w, int cols, int row, float s)
+        {
+            var r = w.Slice(row * cols, cols);
+            for (int i = 0; i < cols; i++)
+            {
+                r[i] /= s;
+            }
+        }
+
+        for (int l = 0; l < c.Layers; l++)
+        {
+            string p = $"blk.{l}.";
+            if (scales.Attention[l] is { } sa)
+            {
+                Divide(folded.RmsAttention.AsSpan(l * d, d), Check(sa, d));
+                Columns(p + "attn_q", sa);
+                Columns(p + "attn_k", sa);
+                Columns(p + "attn_v", sa);
+            }
+
+            if (scales.AttentionOutput[l] is { } so)
+            {
+                Columns(p + "attn_output", Check(so, d));
+                var wv = folded.Wv.AsSpan(l * kv * d, kv * d);
+                int group = c.Heads / c.KvHeads;
+                for (int i = 0; i < d; i++)
+                {
+                    // Channel i's v row is shared with the same channel of the other query heads of its group.
+                    int head = i / c.HeadSize, first = ((head - (head % group)) * c.HeadSize) + (i % c.HeadSize);
+                    if (i == first)
+                    {
+                        Rows(wv, d, VRow(c, i), so[i]);
+                    }
+                    else if (so[i] != so[first])
+                    {
+                        throw new ArgumentException($"AWQ scales for {p}attn_output differ between query heads that share kv head {head / group}: they cannot be folded into v.", nameof(scales));
+                    }
+                }
+            }
+
+            if (scales.Ffn[l] is { } sf)
+            {
+                Divide(folded.RmsFfn.AsSpan(l * d, d), Check(sf, d));
+                Columns(p + "ffn_gate", sf);
+                Columns(p + "ffn_up", sf);
+            }
+
+            if (scales.FfnDown[l] is { } sd)
+            {
+                Columns(p + "ffn_down", Check(sd, h));
+                var w3 = folded.W3.AsSpan(l * h * d, h * d);
+                for (int r = 0; r < h; r++)
+                {
+                    Rows(w3, d, r, sd[r]);
+                }
+            }
+        }
+
+        return folded;
+    }
+
+    private static float[] Check(float[] s, int channels)
+        => s.Length == channels && s.All(v => v > 0 && float.IsFinite(v)) ? s
+            : throw new ArgumentException($"AWQ scales must be {channels} positive finite values; got {s.Length}.", nameof(s));
+
+    /// <summary>The v row that attention-output input channel <paramref name="i"/> reads: query head i / headSize
+    /// reads kv head (i / headSize) / (heads / kvHeads).</summary>
+    private static int VRow(LlamaConfig c, int i) => (i / c.HeadSize / (c.Heads / c.KvHeads) * c.HeadSize) + (i % c.HeadSize);
+
+    /// <summary>Channel means averaged over the channels that read the same v row (query heads sharing a kv head), so
+    /// that AWQ gives them one scale and it can be folded into that row.</summary>
+    private static double[] TieToKvRows(double[] mean, int channels, LlamaConfig c)
+    {
+        var sum = new double[c.KvDim];
+        var count = new int[c.KvDim];
+        for (int i = 0; i < channels; i++)
+        {
+            sum[VRow(c, i)] += mean[i];
+            count[VRow(c, i)]++;
+        }
+
+        var tied = (double[])mean.Clone(); // K-padding channels stay as they are
+        for (int i = 0; i < channels; i++)
+        {
+            tied[i] = sum[VRow(c, i)] / count[VRow(c, i)];
+        }
+
+        return tied;
+    }
+
+    private static void Divide(Span<float> values, ReadOnlySpan<float> by)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] /= by[i];
+        }
+    }
 
     /// <summary>AWQ's inputs from a capture, K-padded: mean |x| per channel (padded channels get a neutral 1: their
     /// inputs are always 0) and the sample rows.</summary>

@@ -26,7 +26,7 @@ public sealed class MiniLmQuantizationTests
         var (weights, vocabulary) = MiniLmTests.Model.Value;
         var tokenizer = BertModel.CreateUncasedTokenizer(new MemoryStream(vocabulary));
         string data = Path.Combine(EvalCommandTests.RepositoryRoot(), "samples", "data");
-        var calibration = Sentences(Path.Combine(data, "stories260K-calib.txt")).Take(16).ToArray();
+        var calibration = Sentences(Path.Combine(data, "stories260K-calib.txt")).Take(64).ToArray();
         // The stories repeat stock sentences ("Once upon a time, …"): those in the calibration set are left out.
         var corpus = MiniLmTests.Sentences.Concat(Sentences(Path.Combine(data, "stories260K-eval.txt")).Except(calibration).Take(40)).ToArray();
 
@@ -40,8 +40,9 @@ public sealed class MiniLmQuantizationTests
         {
             output.WriteLine(FormattableString.Invariant(
                 $"{name}: mean 1 − cos RTN {rtn.MeanOneMinusCosine:E2} (recall@10 {rtn.RecallAt10:P0}), GPTQ {gptq.MeanOneMinusCosine:E2} ({1 - (gptq.MeanOneMinusCosine / rtn.MeanOneMinusCosine):P0} less, recall {gptq.RecallAt10:P0}), AWQ {awq.MeanOneMinusCosine:E2} ({1 - (awq.MeanOneMinusCosine / rtn.MeanOneMinusCosine):P0} less, recall {awq.RecallAt10:P0})"));
-            Assert.True(gptq.MeanOneMinusCosine < rtn.MeanOneMinusCosine, $"{name}: GPTQ {gptq.MeanOneMinusCosine:E3} vs RTN {rtn.MeanOneMinusCosine:E3}");
-            Assert.True(awq.MeanOneMinusCosine < rtn.MeanOneMinusCosine, $"{name}: AWQ {awq.MeanOneMinusCosine:E3} vs RTN {rtn.MeanOneMinusCosine:E3}");
+            // The target: each cuts the error by at least 30 % (measured: 39–46 % with 64 sentences).
+            Assert.True(gptq.MeanOneMinusCosine <= 0.7 * rtn.MeanOneMinusCosine, $"{name}: GPTQ {gptq.MeanOneMinusCosine:E3} is not 30% below RTN's {rtn.MeanOneMinusCosine:E3}");
+            Assert.True(awq.MeanOneMinusCosine <= 0.7 * rtn.MeanOneMinusCosine, $"{name}: AWQ {awq.MeanOneMinusCosine:E3} is not 30% below RTN's {rtn.MeanOneMinusCosine:E3}");
         }
 
         EncoderMetrics Measure<TScheme>(System.Collections.Generic.IReadOnlyDictionary<string, float[]> effective)

@@ -16,6 +16,8 @@ internal static class ModelFiles
 
     public static string SentencePieceModel => Path.Combine(Stories260K!, "tok512.model");
 
+    public static string Gguf => Path.Combine(Stories260K!, "stories260K.gguf");
+
     private static string? Find()
     {
         if (Environment.GetEnvironmentVariable("KERNELGEN_MODELS") is { Length: > 0 } root && Directory.Exists(Path.Combine(root, "stories260K")))

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.RegularExpressions;
+using KernelGen.Models;
 using KernelGen.Quantization;
 
 namespace KernelGen.Formats.Gguf;
@@ -28,10 +29,52 @@ public static partial class GgufQuantizer
 
         /// <summary>GPTQ with activation order and static groups.</summary>
         GptqActOrder,
+
+        /// <summary>AWQ on calibration text with its clip search, the scales folded into the norms and the v/up rows
+        /// (<see cref="LlamaQuantizer.Awq{TScheme}"/>); the file's norms and any unquantized projection that a
+        /// scale reaches are rewritten as F32.</summary>
+        Awq,
     }
 
     [GeneratedRegex(@"^blk\.\d+\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$")]
     private static partial Regex ProjectionName();
+
+    [GeneratedRegex(@"^blk\.(\d+)\.(attn_norm|ffn_norm|attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$")]
+    private static partial Regex BlockTensorName();
+
+    private static string AwqKey(int layer, string kind) => FormattableString.Invariant($"kernelgen.awq.blk.{layer}.{kind}_scales");
+
+    /// <summary>The AWQ input scales a file written by <see cref="Quantize"/> with <see cref="QuantizeMethod.Awq"/>
+    /// records (metadata "kernelgen.awq.blk.N.{attn|attn_output|ffn|ffn_down}_scales"), or null when it has none.</summary>
+    public static AwqScales? ReadAwqScales(GgufFile file, int layers)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        float[]?[] Read(string kind) => Enumerable.Range(0, layers)
+            .Select(l => file.Metadata.TryGetValue(AwqKey(l, kind), out var value) && value is object[] values
+                ? values.Select(v => Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()
+                : null)
+            .ToArray();
+        var scales = new AwqScales(Read("attn"), Read("attn_output"), Read("ffn"), Read("ffn_down"));
+        return new[] { scales.Attention, scales.AttentionOutput, scales.Ffn, scales.FfnDown }.Any(a => a.Any(s => s is not null)) ? scales : null;
+    }
+
+    /// <summary>The folded model's values of a block tensor (norm gain or projection, as GGUF lays it out), or null.</summary>
+    private static ReadOnlyMemory<float>? FoldedTensor(LlamaWeights folded, string name)
+    {
+        var match = BlockTensorName().Match(name);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        int layer = int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), d = folded.Config.Dim;
+        return match.Groups[2].Value switch
+        {
+            "attn_norm" => LlamaWeights.Layer(folded.RmsAttention, layer, d),
+            "ffn_norm" => LlamaWeights.Layer(folded.RmsFfn, layer, d),
+            var kind => folded.Projection($"blk.{layer}.{kind}"),
+        };
+    }
 
     /// <summary>Quantizes <paramref name="input"/> into <paramref name="outputPath"/> (written atomically) and returns
     /// the names of the tensors it quantized.</summary>
@@ -49,14 +92,32 @@ public static partial class GgufQuantizer
             throw new ArgumentException($"{target} is not a quantization target: use Q8_0 or Q4_0.", nameof(target));
         }
 
-        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder && (calibration is null || calibration.Count == 0))
+        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder or QuantizeMethod.Awq && (calibration is null || calibration.Count == 0))
         {
-            throw new ArgumentException("GPTQ needs calibration sequences.", nameof(calibration));
+            throw new ArgumentException($"{method} needs calibration sequences.", nameof(calibration));
         }
 
         // Calibrated and clipped methods see the whole model (GPTQ quantizes block by block); RTN goes tensor by tensor.
         Dictionary<string, byte[]>? blocks = null;
-        if (method != QuantizeMethod.Rtn)
+        LlamaWeights? folded = null;
+        AwqScales? awqScales = null;
+        if (method == QuantizeMethod.Awq)
+        {
+            // Only the projections written quantized get scales searched for them (K a multiple of 32).
+            var weights = GgufLlama.LoadWeights(input);
+            bool Quantized(string name) => input.Tensor(name + ".weight").Dimensions[0] % QuantDims.ChunkSize == 0;
+            if (target == GgmlType.Q8_0)
+            {
+                var awq = LlamaQuantizer.Awq<GgmlQ8_0>(weights, calibration!, quantize: Quantized);
+                (folded, awqScales, blocks) = (awq.Folded, awq.Scales, awq.Quantized.ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ8_0(kv.Value)));
+            }
+            else
+            {
+                var awq = LlamaQuantizer.Awq<GgmlQ4_0>(weights, calibration!, quantize: Quantized);
+                (folded, awqScales, blocks) = (awq.Folded, awq.Scales, awq.Quantized.ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ4_0(kv.Value)));
+            }
+        }
+        else if (method != QuantizeMethod.Rtn)
         {
             var weights = GgufLlama.LoadWeights(input);
             var gptq = new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder);
@@ -71,6 +132,17 @@ public static partial class GgufQuantizer
         var quantized = new List<string>();
         foreach (var tensor in input.Tensors)
         {
+            if (folded is not null && !blocks!.ContainsKey(tensor.Name) && FoldedTensor(folded, tensor.Name) is { } changed)
+            {
+                // A norm gain or an unquantized projection: rewritten as F32 where AWQ's scales changed it.
+                if (!changed.Span.SequenceEqual(input.ReadFloats(tensor)))
+                {
+                    writer.ReplaceTensor(tensor.Name, GgmlType.F32, tensor.Dimensions, System.Runtime.InteropServices.MemoryMarshal.AsBytes(changed.Span).ToArray());
+                }
+
+                continue;
+            }
+
             if (!ProjectionName().IsMatch(tensor.Name) || tensor.Dimensions.Length != 2 || tensor.Dimensions[0] % QuantDims.ChunkSize != 0)
             {
                 continue;
@@ -97,6 +169,21 @@ public static partial class GgufQuantizer
         // llama.cpp's file type (llama_ftype): 7 = mostly Q8_0, 2 = mostly Q4_0.
         writer.Set("general.file_type", GgufValueType.UInt32, target == GgmlType.Q8_0 ? 7u : 2u);
         writer.Set("general.quantization_version", GgufValueType.UInt32, 2u);
+        if (awqScales is not null)
+        {
+            // The scales, so that evaluation can compare each projection with its folded float version.
+            for (int l = 0; l < awqScales.Attention.Length; l++)
+            {
+                foreach (var (kind, s) in new[] { ("attn", awqScales.Attention[l]), ("attn_output", awqScales.AttentionOutput[l]), ("ffn", awqScales.Ffn[l]), ("ffn_down", awqScales.FfnDown[l]) })
+                {
+                    if (s is not null)
+                    {
+                        writer.Set(AwqKey(l, kind), GgufValueType.Array, s.Select(v => (object)v).ToArray(), GgufValueType.Float32);
+                    }
+                }
+            }
+        }
+
         writer.Save(outputPath);
         return quantized;
     }
