@@ -30,7 +30,7 @@ internal sealed record BenchOptions
 
     public string? JsonPath { get; init; }
 
-    /// <summary>Also time 2 ≤ M ≤ 16 with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
+    /// <summary>Also time every tensor-core case (M ≥ 2) with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
     public bool CompareTiled { get; init; }
 
     public const string Usage = """

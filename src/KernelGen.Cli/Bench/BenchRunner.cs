@@ -73,7 +73,7 @@ internal static class BenchRunner
         }
 
         // Tensor cores read x rounded to f16 (2^-11 relative per activation): their own tolerance.
-        bool allCorrect = results.All(r => r.RelativeError < (r.Kernel == "tensor-core gemv" ? 2e-3 : 1e-4));
+        bool allCorrect = results.All(r => r.RelativeError < (r.Kernel.StartsWith("tensor-core", StringComparison.Ordinal) ? 2e-3 : 1e-4));
         if (!allCorrect)
         {
             Console.Error.WriteLine("FAILED: some cases disagree with the float64 reference (rel.err ≥ 1e-4, or ≥ 2e-3 on tensor cores).");
@@ -161,7 +161,7 @@ internal static class BenchRunner
                     }
 
                     results.Add(RunCase(matrix, layers, random, m));
-                    if (options.CompareTiled && m is > 1 and <= 16 && device.TensorCores is not null && TensorCoreGemv.Supports(TScheme.Info, k))
+                    if (options.CompareTiled && layers[0].KernelFor(m) is MatrixKernel.TensorCoreGemv or MatrixKernel.TensorCoreGemm)
                     {
                         layers.ForEach(l => l.UseTensorCores = false);
                         results.Add(RunCase(matrix, layers, random, m));
@@ -214,8 +214,13 @@ internal static class BenchRunner
             double ms = Median(times);
             double bytes = matrix.ByteCount + (4.0 * m * k) + (4.0 * m * n);
             double gbs = bytes / (ms * 1e-3) / 1e9;
-            string kernel = m == 1 ? "gemv"
-                : layers[0].UseTensorCores && m <= 16 && device.TensorCores is not null && TensorCoreGemv.Supports(TScheme.Info, k) ? "tensor-core gemv" : "tiled gemm";
+            string kernel = layers[0].KernelFor(m) switch
+            {
+                MatrixKernel.Gemv => "gemv",
+                MatrixKernel.TensorCoreGemv => "tensor-core gemv",
+                MatrixKernel.TensorCoreGemm => "tensor-core gemm",
+                _ => "tiled gemm",
+            };
             var result = new BenchResult(
                 TScheme.Info.Name, n, k, m, ms * 1e3, bytes, gbs, 100 * gbs / copyGbs, 2.0 * m * n * k / (ms * 1e-3) / 1e12, error, checkedRows, kernel);
             Console.WriteLine(FormattableString.Invariant(

@@ -44,12 +44,17 @@ internal static class PtxDump
                 Console.WriteLine($"{path}: {compiled.PTXAssembly.Split('\n').Length} lines");
             }
 
-            // The scheme-independent tensor-core GEMV, compiled the same way.
-            var tc = typeof(KernelGen.Backends.TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(typeof(KernelGen.Backends.TensorCoreGemv).GetNestedType("PtxMma", BindingFlags.NonPublic)!);
-            var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
-            var tcPath = Path.Combine(directory, "TensorCoreGemv.GemvKernel.ptx");
-            File.WriteAllText(tcPath, tcCompiled.PTXAssembly);
-            Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
+            // The scheme-independent tensor-core GEMV and GEMM, compiled the same way.
+            var ptxMma = typeof(KernelGen.Backends.TensorCoreGemv).GetNestedType("PtxMma", BindingFlags.NonPublic)!;
+            foreach (var (type, name) in new[] { (typeof(KernelGen.Backends.TensorCoreGemv), "GemvKernel"), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel") })
+            {
+                var tc = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(ptxMma);
+                var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
+                var tcPath = Path.Combine(directory, $"{type.Name}.{name}.ptx");
+                File.WriteAllText(tcPath, tcCompiled.PTXAssembly);
+                Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
+            }
+
             return 0;
         }
     }

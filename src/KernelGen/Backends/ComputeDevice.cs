@@ -31,6 +31,7 @@ public sealed class ComputeDevice : IDisposable
 
     private readonly Context context;
     private readonly Lazy<TensorCoreGemv> tensorCores;
+    private readonly Lazy<TensorCoreGemm> tensorCoreGemm;
     private readonly ConcurrentDictionary<(Type Scheme, GemvReduction Reduction), QuantKernels> kernels = new();
 
     private ComputeDevice(Context context, Accelerator accelerator, DeviceKind kind, string reason)
@@ -41,6 +42,7 @@ public sealed class ComputeDevice : IDisposable
         Reason = reason;
         Reduction = DefaultReduction(accelerator);
         tensorCores = new Lazy<TensorCoreGemv>(() => new TensorCoreGemv(accelerator));
+        tensorCoreGemm = new Lazy<TensorCoreGemm>(() => new TensorCoreGemm(accelerator));
     }
 
     /// <summary>The accelerator kernels run on.</summary>
@@ -222,6 +224,10 @@ public sealed class ComputeDevice : IDisposable
     /// CUDA-only; tests drive its emulated form on a 32-lane CPU accelerator directly).
     /// </summary>
     public TensorCoreGemv? TensorCores => Kind == DeviceKind.Cuda && Accelerator.WarpSize == 32 ? tensorCores.Value : null;
+
+    /// <summary>The tensor-core GEMM (M &gt; 16) on CUDA devices, compiled on first use; null elsewhere (as
+    /// <see cref="TensorCores"/>).</summary>
+    public TensorCoreGemm? TensorCoreGemm => Kind == DeviceKind.Cuda && Accelerator.WarpSize == 32 ? tensorCoreGemm.Value : null;
 
     /// <summary>One line: kind, name, and why it was chosen.</summary>
     public override string ToString() => $"{Kind.ToString().ToLowerInvariant()}: {Name} ({Reason})";

@@ -243,14 +243,14 @@ public sealed class TensorCoreGemv
     }
 
     /// <summary>1024 + zero as an f16 pair (bits 0x6400 + zero), what the mma subtracts from B.</summary>
-    private static uint Offset(ArrayView<uint> zeros, TensorCoreShape s, long row, int group)
+    internal static uint Offset(ArrayView<uint> zeros, TensorCoreShape s, long row, int group)
     {
         uint half = 0x6400u + (uint)Zero(zeros, s, (int)row, group);
         return half | (half << 16);
     }
 
     /// <summary>Two consecutive codes (at the word's low end) as f16 pairs of 1024 + code: 0x6400 | code, exact.</summary>
-    private static uint Codes(uint word, int bits, uint mask) => 0x64006400u | (word & mask) | (((word >> bits) & mask) << 16);
+    internal static uint Codes(uint word, int bits, uint mask) => 0x64006400u | (word & mask) | (((word >> bits) & mask) << 16);
 
     private static int Zero(ArrayView<uint> zeros, TensorCoreShape s, int row, int group)
     {
@@ -319,6 +319,17 @@ public sealed class TensorCoreGemv
     internal interface IMma
     {
         ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset);
+
+        /// <summary>As <see cref="Run"/> with B already in f16 (no offset).</summary>
+        ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1);
+
+        /// <summary>Two k-blocks in one statement: <see cref="Multiply"/> with the first fragments, then the second
+        /// (one output round trip per two mmas).</summary>
+        ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11);
+
+        /// <summary>(codes − offset) · scale per f16 half: <c>sub.f16x2</c> (exact for 1024 + code − (1024 + zero))
+        /// then <c>mul.rn.f16x2</c> (one rounding).</summary>
+        uint Dequantize(uint codes, uint offset, uint scale);
     }
 
     /// <summary>The CUDA form: sub.f16x2 then mma.sync in one inline-PTX statement.</summary>
@@ -338,6 +349,49 @@ public sealed class TensorCoreGemv
                 b0,
                 b1,
                 offset);
+            return d;
+        }
+
+        public ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1)
+        {
+            CudaAsm.Emit(
+                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; " +
+                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
+                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {%4, %5}, {kd0, kd1, kd2, kd3}; " +
+                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
+                out ulong d,
+                c,
+                aLow,
+                aHigh,
+                b0,
+                b1);
+            return d;
+        }
+
+        public ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
+        {
+            CudaAsm.Emit(
+                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; " +
+                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
+                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {%4, %5}, {kd0, kd1, kd2, kd3}; " +
+                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%6, %6, %7, %7}, {%8, %9}, {kd0, kd1, kd2, kd3}; " +
+                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
+                out ulong d,
+                c,
+                aLow0,
+                aHigh0,
+                b00,
+                b01,
+                aLow1,
+                aHigh1,
+                b10,
+                b11);
+            return d;
+        }
+
+        public uint Dequantize(uint codes, uint offset, uint scale)
+        {
+            CudaAsm.Emit("{ .reg .b32 kt; sub.f16x2 kt, %1, %2; mul.rn.f16x2 %0, kt, %3; }", out uint d, codes, offset, scale);
             return d;
         }
     }
@@ -368,7 +422,25 @@ public sealed class TensorCoreGemv
 
             return Interop.FloatAsInt(c0) | ((ulong)Interop.FloatAsInt(c1) << 32);
         }
+
+        public ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1)
+            => Run(c, aLow, aHigh, b0, b1, 0); // subtracting +0 changes no f16 value
+
+        public ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
+            => Multiply(Multiply(c, aLow0, aHigh0, b00, b01), aLow1, aHigh1, b10, b11);
+
+        public uint Dequantize(uint codes, uint offset, uint scale)
+        {
+            uint d = SubtractHalves(codes, offset);
+            return MultiplyHalves(d, scale);
+        }
     }
+
+    /// <summary>mul.rn.f16x2: the f32 product of two f16 values is exact (11 × 11 significant bits), so rounding it
+    /// to f16 once is the PTX result.</summary>
+    private static uint MultiplyHalves(uint a, uint b)
+        => Fp16.FromFloat(Fp16.ToFloat((ushort)a) * Fp16.ToFloat((ushort)b))
+            | ((uint)Fp16.FromFloat(Fp16.ToFloat((ushort)(a >> 16)) * Fp16.ToFloat((ushort)(b >> 16))) << 16);
 
     /// <summary>sub.f16x2 for exact small integers: (1024 + code) − (1024 + zero) per half, as f16 bits.</summary>
     private static uint SubtractHalves(uint a, uint b)

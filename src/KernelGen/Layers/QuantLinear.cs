@@ -20,6 +20,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
     private readonly MemoryBuffer1D<uint, Stride1D.Dense> zeros;
     private readonly QuantKernels kernels;
     private MemoryBuffer1D<uint, Stride1D.Dense>? fragments;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? gemmFragments;
 
     /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/> and loads the scheme's kernels.</summary>
     public QuantLinear(ComputeDevice device, QuantizedMatrix<TScheme> weights)
@@ -43,11 +44,28 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public QuantizedMatrix<TScheme> Weights { get; }
 
     /// <summary>
-    /// Whether 2 ≤ M ≤ 16 runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): the
-    /// weights are read once for all M rows, with x rounded to f16 (relative error ≤ 2^−11 per activation). Default
-    /// true; false forces the float32 tiled GEMM (the benchmark's baseline).
+    /// Whether M ≥ 2 runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): M ≤ 16 by
+    /// <see cref="TensorCoreGemv"/> (weights read once for all rows; x rounded to f16, relative error ≤ 2^−11 per
+    /// activation), M &gt; 16 by <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true;
+    /// false forces the float32 tiled GEMM (the benchmark's baseline).
     /// </summary>
     public bool UseTensorCores { get; set; } = true;
+
+    /// <summary>The kernel <see cref="Forward(DeviceTensor, DeviceTensor)"/> runs for <paramref name="m"/> rows.</summary>
+    public MatrixKernel KernelFor(int m)
+    {
+        if (m == 1)
+        {
+            return MatrixKernel.Gemv;
+        }
+
+        if (!UseTensorCores || Device.TensorCores is null || !TensorCoreGemv.Supports(TScheme.Info, Weights.Cols))
+        {
+            return MatrixKernel.TiledGemm;
+        }
+
+        return m <= 16 ? MatrixKernel.TensorCoreGemv : MatrixKernel.TensorCoreGemm;
+    }
 
     /// <summary>K.</summary>
     public int InFeatures => Weights.Cols;
@@ -80,10 +98,21 @@ public sealed class QuantLinear<TScheme> : IDisposable
         {
             kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
         }
-        else if (UseTensorCores && x.Rows <= 16 && Device.TensorCores is { } tensorCores && TensorCoreGemv.Supports(TScheme.Info, dims.Cols))
+        else if (KernelFor(x.Rows) == MatrixKernel.TensorCoreGemv)
         {
             fragments ??= Device.Accelerator.Allocate1D<uint>(TensorCoreGemv.FragmentLength(dims.Cols));
-            tensorCores.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, fragments.View, y.View, x.Rows);
+            Device.TensorCores!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, fragments.View, y.View, x.Rows);
+        }
+        else if (KernelFor(x.Rows) == MatrixKernel.TensorCoreGemm)
+        {
+            long needed = TensorCoreGemm.FragmentLength(x.Rows, dims.Cols);
+            if (gemmFragments is null || gemmFragments.Length < needed)
+            {
+                gemmFragments?.Dispose();
+                gemmFragments = Device.Accelerator.Allocate1D<uint>(needed);
+            }
+
+            Device.TensorCoreGemm!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, gemmFragments.View, y.View, x.Rows);
         }
         else
         {
@@ -129,5 +158,22 @@ public sealed class QuantLinear<TScheme> : IDisposable
         scales.Dispose();
         zeros.Dispose();
         fragments?.Dispose();
+        gemmFragments?.Dispose();
     }
+}
+
+/// <summary>Which kernel a <see cref="QuantLinear{TScheme}"/> runs for a batch (<see cref="QuantLinear{TScheme}.KernelFor"/>).</summary>
+public enum MatrixKernel
+{
+    /// <summary>M = 1: the scheme's generated GEMV.</summary>
+    Gemv,
+
+    /// <summary>The scheme's generated float32 tiled GEMM (no tensor cores).</summary>
+    TiledGemm,
+
+    /// <summary>2 ≤ M ≤ 16 on tensor cores (<see cref="Backends.TensorCoreGemv"/>).</summary>
+    TensorCoreGemv,
+
+    /// <summary>M &gt; 16 on tensor cores (<see cref="Backends.TensorCoreGemm"/>).</summary>
+    TensorCoreGemm,
 }
