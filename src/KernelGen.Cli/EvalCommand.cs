@@ -24,6 +24,8 @@ internal static class EvalCommand
         Reports perplexity (non-overlapping chunks of N tokens, default min(256, seq_len − 1), each after a BOS), KL
         divergence from BASE (mean, p99, max), same-top-1, per-projection relative output error, and task accuracy with
         the verdict rule; writes report.md, metrics.json and PNG plots to DIR (default ./eval-report).
+        A BERT-family encoder as BASE (.onnx, or a Hugging Face directory with model_type bert) is compared by embeddings
+        instead: 1 − cosine and recall@10 (see 'kernelgen eval MODEL.onnx' for its options).
         """;
 
     public static int Run(string[] args)
@@ -35,6 +37,11 @@ internal static class EvalCommand
         }
 
         string basePath = args[0];
+        if (EncoderEvalCommand.IsEncoder(basePath))
+        {
+            return EncoderEvalCommand.Run(args);
+        }
+
         var compare = new List<string>();
         string? textPath = null, calibPath = null, tasksPath = null, tokenizerPath = null;
         string reportDir = "eval-report";

@@ -23,17 +23,25 @@ internal static class EvalReport
 
     /// <summary>Writes the report into <paramref name="directory"/> (replacing it) and returns report.md's path.</summary>
     public static string Write(string directory, Context context)
-    {
-        string target = Path.GetFullPath(directory);
-        string staging = target + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(staging);
-        try
+        => WriteDirectory(directory, staging =>
         {
             PlotLayerErrors(Path.Combine(staging, "layer-error.png"), context);
             PlotKlDistribution(Path.Combine(staging, "kld-distribution.png"), context);
             PlotBitsVsKl(Path.Combine(staging, "bits-vs-kld.png"), context);
             File.WriteAllText(Path.Combine(staging, "metrics.json"), Json(context));
             File.WriteAllText(Path.Combine(staging, "report.md"), Markdown(context));
+        });
+
+    /// <summary>Fills a staging directory beside <paramref name="directory"/> with <paramref name="fill"/>, then
+    /// replaces <paramref name="directory"/> with it (nothing half-written is left on failure); returns report.md's path.</summary>
+    public static string WriteDirectory(string directory, Action<string> fill)
+    {
+        string target = Path.GetFullPath(directory);
+        string staging = target + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(staging);
+        try
+        {
+            fill(staging);
             if (Directory.Exists(target))
             {
                 Directory.Delete(target, recursive: true);

