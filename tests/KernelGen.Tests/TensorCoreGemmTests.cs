@@ -47,6 +47,9 @@ public sealed class TensorCoreGemmTests : IDisposable
     [Fact]
     public void BadArguments_SayWhat()
     {
+        Assert.False(TensorCoreGemm.Supports(B3G32A.Info, 256));
+        Assert.True(TensorCoreGemm.Supports(B8GPCS.Info, 96));
+        Assert.False(TensorCoreGemm.Supports(B8GPCS.Info, 80)); // K not a multiple of 32
         var gemm = new TensorCoreGemm(accelerator);
         var matrix = QuantizedMatrix<B3G32A>.Quantize(TestData.Weights(TestData.CreateRandom("tc-gemm-3bit"), 8, 64, 32), 8, 64);
         using var buffer = accelerator.Allocate1D<uint>(1);

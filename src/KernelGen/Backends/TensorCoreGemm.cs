@@ -55,8 +55,14 @@ public sealed class TensorCoreGemm
             : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.EmulatedMma>);
     }
 
-    /// <summary>Same schemes as <see cref="TensorCoreGemv.Supports"/>: 2-, 4- or 8-bit codes, groups of whole k16 blocks.</summary>
-    public static bool Supports(QuantSchemeInfo scheme, int cols) => TensorCoreGemv.Supports(scheme, cols);
+    /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: 2-, 4- or 8-bit codes
+    /// and groups of whole 32-wide k-block pairs (the loop takes two 16-wide k-blocks per step under one scale).</summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        int group = scheme.IsPerChannel ? cols : scheme.GroupSize;
+        return scheme.Bits is 2 or 4 or 8 && group % 32 == 0 && cols % 32 == 0;
+    }
 
     /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 64.</summary>
     public static long FragmentLength(int m, int cols) => (long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * (cols / 16) * 32 * 4;
@@ -68,7 +74,7 @@ public sealed class TensorCoreGemm
         ArgumentNullException.ThrowIfNull(scheme);
         if (m < 1 || !Supports(scheme, dims.Cols))
         {
-            throw new ArgumentException($"The tensor-core GEMM takes M ≥ 1 rows of a 2-, 4- or 8-bit scheme with 16-aligned groups; got M = {m}, {scheme}.");
+            throw new ArgumentException($"The tensor-core GEMM takes M ≥ 1 rows of a 2-, 4- or 8-bit scheme with 32-aligned groups; got M = {m}, {scheme}.");
         }
 
         int k = dims.Cols, mTiles = (m + RowsM - 1) / RowsM * (RowsM / 16);

@@ -59,12 +59,14 @@ public sealed class QuantLinear<TScheme> : IDisposable
             return MatrixKernel.Gemv;
         }
 
-        if (!UseTensorCores || Device.TensorCores is null || !TensorCoreGemv.Supports(TScheme.Info, Weights.Cols))
+        if (!UseTensorCores || Device.TensorCores is null)
         {
             return MatrixKernel.TiledGemm;
         }
 
-        return m <= 16 ? MatrixKernel.TensorCoreGemv : MatrixKernel.TensorCoreGemm;
+        return m <= 16
+            ? (TensorCoreGemv.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemv : MatrixKernel.TiledGemm)
+            : (TensorCoreGemm.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemm : MatrixKernel.TiledGemm);
     }
 
     /// <summary>K.</summary>
