@@ -71,13 +71,7 @@ internal static class EncoderEvalCommand
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.\n{UsageText}");
             switch (name)
             {
-                case "--compare":
-                    while (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    {
-                        compare.Add(args[++i]);
-                    }
-
-                    break;
+                case "--compare": compare.AddRange(EvalCommand.Values(args, ref i)); break;
                 case "--text": textPath = Value(); break;
                 case "--calib": calibPath = Value(); break;
                 case "--report": reportDir = Value(); break;

@@ -52,13 +52,7 @@ internal static class EvalCommand
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.\n{Usage}");
             switch (name)
             {
-                case "--compare":
-                    while (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    {
-                        compare.Add(args[++i]);
-                    }
-
-                    break;
+                case "--compare": compare.AddRange(Values(args, ref i)); break;
                 case "--text": textPath = Value(); break;
                 case "--calib": calibPath = Value(); break;
                 case "--tasks": tasksPath = Value(); break;
@@ -191,6 +185,18 @@ internal static class EvalCommand
         }
 
         return SchemeRegistry.Visit(scheme, new CandidateVisitor(spec, method, weights, calibration, report));
+    }
+
+    /// <summary>The values after option <c>args[i]</c>, up to the next "--" option; advances <paramref name="i"/>.</summary>
+    internal static List<string> Values(string[] args, ref int i)
+    {
+        var values = new List<string>();
+        while (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            values.Add(args[++i]);
+        }
+
+        return values;
     }
 
     private static int PositiveInt(string text, string option)

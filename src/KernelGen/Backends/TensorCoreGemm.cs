@@ -100,7 +100,7 @@ public sealed class TensorCoreGemm
 
     /// <summary>x[M, K] → A fragments in f16 for every m16 tile: word ((tile · K/16 + kb) · 32 + lane) · 4 + i holds, for
     /// lane (g, t), rows 16·tile + g and + 8 at columns 16·kb + 2t, +1 and + 8, + 9 (i = 0…3, as mma's a0…a3). Rows ≥ M are 0.</summary>
-    private static void PrepareKernel(Index1D index, ArrayView<float> x, ArrayView<uint> fragments, int k, int m)
+    internal static void PrepareKernel(Index1D index, ArrayView<float> x, ArrayView<uint> fragments, int k, int m)
     {
         int kBlocks = k / 16, lane = index % 32, kb = (index / 32) % kBlocks, tile = index / 32 / kBlocks;
         int g = lane >> 2, t = lane & 3, row = (tile * 16) + g, col = (kb * 16) + (2 * t);

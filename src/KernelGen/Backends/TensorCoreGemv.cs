@@ -56,7 +56,7 @@ public sealed class TensorCoreGemv
         }
 
         this.accelerator = accelerator;
-        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int>(PrepareKernel);
+        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int>(TensorCoreGemm.PrepareKernel); // one m16 tile
         // CUDA gets the kernel with the inline-PTX mma only; other accelerators the shuffle emulation.
         gemv = accelerator.AcceleratorType == AcceleratorType.Cuda
             ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<PtxMma>)
@@ -91,32 +91,6 @@ public sealed class TensorCoreGemv
         var shape = new TensorCoreShape(dims.Rows, k, scheme.Bits, group, k / group, scheme.Symmetric ? 1 : 0, m);
         gemv(new KernelConfig((dims.Rows + RowsPerWarp - 1) / RowsPerWarp, SplitK * 32), packed, scales, zeros, fragments, y, shape);
     }
-
-    /// <summary>x[M, K] (float) → A fragments in f16, in the order each lane of m16n8k16 holds them: for k-block kb and
-    /// lane (g = lane / 4, t = lane % 4), four words: rows g and g + 8 at columns 2t, 2t+1 and 2t+8, 2t+9. Rows ≥ M are 0.</summary>
-    private static void PrepareKernel(Index1D index, ArrayView<float> x, ArrayView<uint> fragments, int k, int m)
-    {
-        int kb = index / 32, lane = index % 32, g = lane >> 2, t = lane & 3;
-        int col = (kb * 16) + (2 * t);
-        fragments[(index * 4) + 0] = Pair(x, g, col, k, m);
-        fragments[(index * 4) + 1] = Pair(x, g + 8, col, k, m);
-        fragments[(index * 4) + 2] = Pair(x, g, col + 8, k, m);
-        fragments[(index * 4) + 3] = Pair(x, g + 8, col + 8, k, m);
-    }
-
-    private static uint Pair(ArrayView<float> x, int row, int col, int k, int m)
-    {
-        if (row >= m)
-        {
-            return 0;
-        }
-
-        long at = ((long)row * k) + col;
-        return Half2(x[at], x[at + 1]);
-    }
-
-    private static uint Half2(float lo, float hi)
-        => Fp16.FromFloat(lo) | ((uint)Fp16.FromFloat(hi) << 16);
 
     internal static void GemvKernel<TMma>(ArrayView<uint> packed, ArrayView<ushort> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreShape s)
         where TMma : struct, IMma
