@@ -44,14 +44,14 @@ internal static class PtxDump
                 Console.WriteLine($"{path}: {compiled.PTXAssembly.Split('\n').Length} lines");
             }
 
-            // The scheme-independent tensor-core GEMV and GEMM, compiled the same way.
+            // The scheme-independent tensor-core GEMV and GEMM, compiled the same way and patched as they are loaded.
             var ptxMma = typeof(KernelGen.Backends.TensorCoreGemv).GetNestedType("PtxMma", BindingFlags.NonPublic)!;
             foreach (var (type, name) in new[] { (typeof(KernelGen.Backends.TensorCoreGemv), "GemvKernel"), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel") })
             {
                 var tc = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(ptxMma);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}.ptx");
-                File.WriteAllText(tcPath, tcCompiled.PTXAssembly);
+                File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly);
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 

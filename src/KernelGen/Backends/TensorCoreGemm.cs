@@ -50,9 +50,22 @@ public sealed class TensorCoreGemm
 
         prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int>(PrepareKernel);
         multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
-        gemm = accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.PtxMma>)
-            : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.EmulatedMma>);
+        // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
+        // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
+        var patched = accelerator.AcceleratorType == AcceleratorType.Cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>>(
+                accelerator, typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(TensorCoreGemv.PtxMma)))
+            : null;
+        if (patched is not null)
+        {
+            gemm = (config, packed, scales, zeros, fragments, y, shape, splits) => patched(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape, splits);
+        }
+        else
+        {
+            gemm = accelerator.AcceleratorType == AcceleratorType.Cuda
+                ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.PtxMma>)
+                : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.EmulatedMma>);
+        }
     }
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: 2-, 4- or 8-bit codes

@@ -58,9 +58,22 @@ public sealed class TensorCoreGemv
         this.accelerator = accelerator;
         prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int>(TensorCoreGemm.PrepareKernel); // one m16 tile
         // CUDA gets the kernel with the inline-PTX mma only; other accelerators the shuffle emulation.
-        gemv = accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<PtxMma>)
-            : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<EmulatedMma>);
+        // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
+        // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
+        var patched = accelerator.AcceleratorType == AcceleratorType.Cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>>(
+                accelerator, typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(PtxMma)))
+            : null;
+        if (patched is not null)
+        {
+            gemv = (config, packed, scales, zeros, fragments, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape);
+        }
+        else
+        {
+            gemv = accelerator.AcceleratorType == AcceleratorType.Cuda
+                ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<PtxMma>)
+                : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<EmulatedMma>);
+        }
     }
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: 2-, 4- or 8-bit
