@@ -16,21 +16,13 @@ namespace KernelGen.Tests;
 /// </summary>
 public sealed class TensorCoreGemmTests : IDisposable
 {
-    private readonly Context context;
+    private readonly Cpu32Accelerator cpu = new(TensorCoreGemm.Warps);
+
     private readonly Accelerator accelerator;
 
-    public TensorCoreGemmTests()
-    {
-        var device = new CPUDevice(32, TensorCoreGemm.Warps, Math.Max(1, Environment.ProcessorCount));
-        context = Context.Create(builder => builder.CPU(device));
-        accelerator = context.GetCPUDevice(0).CreateAccelerator(context);
-    }
+    public TensorCoreGemmTests() => accelerator = cpu.Accelerator;
 
-    public void Dispose()
-    {
-        accelerator.Dispose();
-        context.Dispose();
-    }
+    public void Dispose() => cpu.Dispose();
 
     [Fact]
     public void FourBitAsymmetricG128_SplitK() => Check<B4G128A>(rows: 72, cols: 256, 17, 70);

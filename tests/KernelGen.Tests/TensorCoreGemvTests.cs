@@ -15,21 +15,13 @@ namespace KernelGen.Tests;
 /// </summary>
 public sealed class TensorCoreGemvTests : IDisposable
 {
-    private readonly Context context;
+    private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
+
     private readonly Accelerator accelerator;
 
-    public TensorCoreGemvTests()
-    {
-        var device = new CPUDevice(32, TensorCoreGemv.WarpsPerGroup, Math.Max(1, Environment.ProcessorCount));
-        context = Context.Create(builder => builder.CPU(device));
-        accelerator = context.GetCPUDevice(0).CreateAccelerator(context);
-    }
+    public TensorCoreGemvTests() => accelerator = cpu.Accelerator;
 
-    public void Dispose()
-    {
-        accelerator.Dispose();
-        context.Dispose();
-    }
+    public void Dispose() => cpu.Dispose();
 
     [Fact]
     public void FourBitAsymmetricG128() => Check<B4G128A>(rows: 72, cols: 256);
