@@ -234,35 +234,35 @@ internal static class EvalCommand
             report(0, method);
 
             // Evaluated on the host with the dequantized weights: the numbers the device kernels multiply by, without
-            // the CPU accelerator's simulated threads.
-            // AWQ runs as it is deployed: scales folded into the norms and v/up rows, so the model runs its folded
-            // float weights and each projection is compared with its own folded float version.
+            // the CPU accelerator's simulated threads. AWQ runs as it is deployed: scales folded into the norms and v/up
+            // rows, so the model runs its folded float weights and each projection is compared with its folded version.
             var model = weights;
-            IReadOnlyDictionary<string, float[]> effective = method switch
+            Dictionary<string, QuantizedMatrix<TScheme>> quantized;
+            if (method is "awq" or "awq-noclip")
             {
-                "rtn" => LlamaQuantizer.Rtn<TScheme>(weights).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
-                "rtn-clip" => LlamaQuantizer.RtnClipped<TScheme>(weights).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
-                "gptq" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
-                "gptq-act" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: true)).ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize()),
-                _ => Folded(LlamaQuantizer.Awq<TScheme>(weights, calibration!, clipSearch: method == "awq"), out model),
-            };
+                var awq = LlamaQuantizer.Awq<TScheme>(weights, calibration!, clipSearch: method == "awq");
+                (model, quantized) = (awq.Folded, awq.Quantized);
+            }
+            else
+            {
+                quantized = method switch
+                {
+                    "rtn" => LlamaQuantizer.Rtn<TScheme>(weights),
+                    "rtn-clip" => LlamaQuantizer.RtnClipped<TScheme>(weights),
+                    "gptq" => LlamaQuantizer.Gptq<TScheme>(weights, calibration!),
+                    _ => LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: true)),
+                };
+            }
+
             long stored = 0, count = 0;
             var candidate = DecoderEvaluation.Probe(spec, 0, model, model, (name, _, rows, cols) =>
             {
-                var full = effective[name];
-                int padded = full.Length / rows;
-                stored += (long)(TScheme.Info.BitsPerWeight(padded) * rows * padded);
+                var matrix = quantized[name];
+                stored += (long)(TScheme.Info.BitsPerWeight(matrix.Cols) * rows * matrix.Cols);
                 count += (long)rows * cols;
-                return new DenseLinear(LlamaQuantizer.TrimColumns(full, rows, cols), rows, cols);
+                return new DenseLinear(LlamaQuantizer.TrimColumns(matrix.Dequantize(), rows, cols), rows, cols);
             });
             return candidate with { BitsPerWeight = stored / (double)count };
-        }
-
-        private static Dictionary<string, float[]> Folded<TScheme>(AwqModel<TScheme> awq, out LlamaWeights folded)
-            where TScheme : struct, IQuantScheme
-        {
-            folded = awq.Folded;
-            return awq.Quantized.ToDictionary(kv => kv.Key, kv => kv.Value.Dequantize());
         }
     }
 }

@@ -20,7 +20,6 @@ public sealed class QuantLinear<TScheme> : IDisposable
     private readonly MemoryBuffer1D<uint, Stride1D.Dense> zeros;
     private readonly QuantKernels kernels;
     private MemoryBuffer1D<uint, Stride1D.Dense>? fragments;
-    private MemoryBuffer1D<uint, Stride1D.Dense>? gemmFragments;
 
     /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/> and loads the scheme's kernels.</summary>
     public QuantLinear(ComputeDevice device, QuantizedMatrix<TScheme> weights)
@@ -96,30 +95,33 @@ public sealed class QuantLinear<TScheme> : IDisposable
         }
 
         var dims = Weights.Dims;
-        if (x.Rows == 1)
+        switch (KernelFor(x.Rows))
         {
-            kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
+            case MatrixKernel.Gemv:
+                kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
+                break;
+            case MatrixKernel.TensorCoreGemv:
+                Device.TensorCores!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, Fragments(TensorCoreGemv.FragmentLength(dims.Cols)), y.View, x.Rows);
+                break;
+            case MatrixKernel.TensorCoreGemm:
+                Device.TensorCoreGemm!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, Fragments(TensorCoreGemm.FragmentLength(x.Rows, dims.Cols)), y.View, x.Rows);
+                break;
+            default:
+                kernels.Gemm(dims, packed.View, scales.View, zeros.View, x.View, y.View, x.Rows);
+                break;
         }
-        else if (KernelFor(x.Rows) == MatrixKernel.TensorCoreGemv)
-        {
-            fragments ??= Device.Accelerator.Allocate1D<uint>(TensorCoreGemv.FragmentLength(dims.Cols));
-            Device.TensorCores!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, fragments.View, y.View, x.Rows);
-        }
-        else if (KernelFor(x.Rows) == MatrixKernel.TensorCoreGemm)
-        {
-            long needed = TensorCoreGemm.FragmentLength(x.Rows, dims.Cols);
-            if (gemmFragments is null || gemmFragments.Length < needed)
-            {
-                gemmFragments?.Dispose();
-                gemmFragments = Device.Accelerator.Allocate1D<uint>(needed);
-            }
+    }
 
-            Device.TensorCoreGemm!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, gemmFragments.View, y.View, x.Rows);
-        }
-        else
+    /// <summary>The tensor-core kernels' f16 copy of x: one buffer, grown to the largest batch seen.</summary>
+    private ArrayView<uint> Fragments(long length)
+    {
+        if (fragments is null || fragments.Length < length)
         {
-            kernels.Gemm(dims, packed.View, scales.View, zeros.View, x.View, y.View, x.Rows);
+            fragments?.Dispose();
+            fragments = Device.Accelerator.Allocate1D<uint>(length);
         }
+
+        return fragments.View;
     }
 
     /// <summary>y = x · Wᵀ for row-major host data x[M × K]; returns y[M × N]. Copies in and out of the device.</summary>
@@ -160,7 +162,6 @@ public sealed class QuantLinear<TScheme> : IDisposable
         scales.Dispose();
         zeros.Dispose();
         fragments?.Dispose();
-        gemmFragments?.Dispose();
     }
 }
 

@@ -34,6 +34,9 @@ public static class Awq
     /// the search's cost at 20 × 128 × rows × cols multiply-adds per layer.</summary>
     public const int SearchRows = 128;
 
+    /// <summary>Sample rows the clip search scores each group's range on.</summary>
+    public const int ClipRows = 64;
+
     /// <summary>The α grid: 0, 0.05, …, 0.95.</summary>
     public static readonly double[] Grid = CreateGrid(20);
 
@@ -47,7 +50,7 @@ public static class Awq
     /// <param name="sample">Calibration inputs, count × cols.</param>
     /// <param name="count">Sample rows.</param>
     /// <param name="grid">α values (default <see cref="Grid"/>).</param>
-    /// <param name="clipSearch">After α, choose each group's range by its output error on (up to 64 of) the sample
+    /// <param name="clipSearch">After α, choose each group's range by its output error on (up to <see cref="ClipRows"/> of) the sample
     /// inputs (AWQ's auto-clip, <see cref="ClipSearch"/>); false keeps min–max ranges, so α = 0 is exactly RTN.</param>
     public static AwqResult<TScheme> Quantize<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, bool clipSearch = false)
         where TScheme : struct, IQuantScheme
@@ -177,9 +180,7 @@ public static class Awq
     }
 
     /// <summary>
-    /// Q(W·diag(s)): the weights scaled by the chosen input scales, quantized with min–max ranges or, with
-    /// <paramref name="clipSearch"/>, with AWQ's per-group clip search on (up to 64 of) the sample inputs divided by
-    /// s (the inputs the scaled layer sees).
+    /// Q(W·diag(s)): the weights scaled by the chosen input scales, quantized by <see cref="QuantizeScaledWeights"/>.
     /// </summary>
     public static QuantizedMatrix<TScheme> QuantizeScaled<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<float> scales, ReadOnlySpan<float> sample, int count, bool clipSearch)
         where TScheme : struct, IQuantScheme
@@ -195,22 +196,34 @@ public static class Awq
             scaled[i] = weights[i] * scales[i % cols];
         }
 
+        return QuantizeScaledWeights<TScheme>(scaled, rows, cols, scales, sample, count, clipSearch);
+    }
+
+    /// <summary>
+    /// Quantizes weights that already carry their input scales (W·diag(s), e.g. a folded model's projection) with
+    /// min–max ranges or, with <paramref name="clipSearch"/>, AWQ's per-group clip search on the first
+    /// <see cref="ClipRows"/> sample inputs divided by <paramref name="inputScales"/> (the inputs the scaled layer
+    /// sees; the first <c>inputScales.Length</c> channels, none when empty).
+    /// </summary>
+    public static QuantizedMatrix<TScheme> QuantizeScaledWeights<TScheme>(ReadOnlySpan<float> scaledWeights, int rows, int cols, ReadOnlySpan<float> inputScales, ReadOnlySpan<float> sample, int count, bool clipSearch)
+        where TScheme : struct, IQuantScheme
+    {
         if (!clipSearch)
         {
-            return QuantizedMatrix<TScheme>.Quantize(scaled, rows, cols);
+            return QuantizedMatrix<TScheme>.Quantize(scaledWeights, rows, cols);
         }
 
-        int clipRows = Math.Min(count, 64);
-        var scaledSample = new float[clipRows * cols];
+        int clipRows = Math.Min(count, ClipRows);
+        var scaledSample = sample.Slice(0, clipRows * cols).ToArray();
         for (int n = 0; n < clipRows; n++)
         {
-            for (int c = 0; c < cols; c++)
+            for (int c = 0; c < inputScales.Length; c++)
             {
-                scaledSample[(n * cols) + c] = sample[(n * cols) + c] / scales[c];
+                scaledSample[(n * cols) + c] /= inputScales[c];
             }
         }
 
-        return ClipSearch.Quantize<TScheme>(scaled, rows, cols, scaledSample, clipRows);
+        return ClipSearch.Quantize<TScheme>(scaledWeights, rows, cols, scaledSample, clipRows);
     }
 
     private static double OutputError(ReadOnlySpan<float> w, ReadOnlySpan<float> q, int rows, int cols, ReadOnlySpan<float> x, int count)

@@ -212,21 +212,9 @@ public static class LlamaQuantizer
                 int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
                 var capture = captures[name];
                 var (_, sample) = AwqStatistics(capture, cols, padded);
-                if (scales.InputScales(name) is { } s)
-                {
-                    // The folded layer's inputs are the float model's divided by its group's s.
-                    for (int r = 0; r < capture.SampleCount; r++)
-                    {
-                        for (int i = 0; i < cols; i++)
-                        {
-                            sample[(r * padded) + i] /= s[i];
-                        }
-                    }
-                }
 
-                var unit = new float[padded];
-                unit.AsSpan().Fill(1f);
-                result[name] = Quantization.Awq.QuantizeScaled<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, unit, sample, capture.SampleCount, clipSearch);
+                // The folded layer already carries its group's s; its inputs are the float model's divided by s.
+                result[name] = Quantization.Awq.QuantizeScaledWeights<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, scales.InputScales(name), sample, capture.SampleCount, clipSearch);
             }
 
             return new DenseLinear(w, rows, cols);

@@ -42,6 +42,32 @@ public static partial class GgufQuantizer
     [GeneratedRegex(@"^blk\.(\d+)\.(attn_norm|ffn_norm|attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$")]
     private static partial Regex BlockTensorName();
 
+    /// <summary>A block projection whose rows fill whole ggml blocks of 32 (others stay as they are, as in llama.cpp).</summary>
+    private static bool Quantizable(GgufTensorInfo tensor)
+        => ProjectionName().IsMatch(tensor.Name) && tensor.Dimensions.Length == 2 && tensor.Dimensions[0] % QuantDims.ChunkSize == 0;
+
+    /// <summary>RTN with clip search, GPTQ or AWQ over the whole model: the quantizable projections' ggml blocks by
+    /// tensor name, and for AWQ the folded float model and its scales.</summary>
+    private static (Dictionary<string, byte[]>? Blocks, LlamaWeights? Folded, AwqScales? Scales) WholeModel<TScheme>(
+        GgufFile input, QuantizeMethod method, IReadOnlyList<IReadOnlyList<int>>? calibration, Func<QuantizedMatrix<TScheme>, byte[]> toBlocks)
+        where TScheme : struct, IQuantScheme
+    {
+        var weights = GgufLlama.LoadWeights(input);
+        Dictionary<string, byte[]> Blocks(Dictionary<string, QuantizedMatrix<TScheme>> quantized)
+            => quantized.ToDictionary(kv => kv.Key + ".weight", kv => toBlocks(kv.Value));
+        switch (method)
+        {
+            case QuantizeMethod.RtnClip:
+                return (Blocks(LlamaQuantizer.RtnClipped<TScheme>(weights)), null, null);
+            case QuantizeMethod.Awq:
+                // Only the projections written quantized get scales searched for them.
+                var awq = LlamaQuantizer.Awq<TScheme>(weights, calibration!, quantize: name => Quantizable(input.Tensor(name + ".weight")));
+                return (Blocks(awq.Quantized), awq.Folded, awq.Scales);
+            default:
+                return (Blocks(LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder))), null, null);
+        }
+    }
+
     private static string AwqKey(int layer, string kind) => FormattableString.Invariant($"kernelgen.awq.blk.{layer}.{kind}_scales");
 
     /// <summary>The AWQ input scales a file written by <see cref="Quantize"/> with <see cref="QuantizeMethod.Awq"/>
@@ -98,36 +124,9 @@ public static partial class GgufQuantizer
         }
 
         // Calibrated and clipped methods see the whole model (GPTQ quantizes block by block); RTN goes tensor by tensor.
-        Dictionary<string, byte[]>? blocks = null;
-        LlamaWeights? folded = null;
-        AwqScales? awqScales = null;
-        if (method == QuantizeMethod.Awq)
-        {
-            // Only the projections written quantized get scales searched for them (K a multiple of 32).
-            var weights = GgufLlama.LoadWeights(input);
-            bool Quantized(string name) => input.Tensor(name + ".weight").Dimensions[0] % QuantDims.ChunkSize == 0;
-            if (target == GgmlType.Q8_0)
-            {
-                var awq = LlamaQuantizer.Awq<GgmlQ8_0>(weights, calibration!, quantize: Quantized);
-                (folded, awqScales, blocks) = (awq.Folded, awq.Scales, awq.Quantized.ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ8_0(kv.Value)));
-            }
-            else
-            {
-                var awq = LlamaQuantizer.Awq<GgmlQ4_0>(weights, calibration!, quantize: Quantized);
-                (folded, awqScales, blocks) = (awq.Folded, awq.Scales, awq.Quantized.ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ4_0(kv.Value)));
-            }
-        }
-        else if (method != QuantizeMethod.Rtn)
-        {
-            var weights = GgufLlama.LoadWeights(input);
-            var gptq = new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder);
-            blocks = target == GgmlType.Q8_0
-                ? (method == QuantizeMethod.RtnClip ? LlamaQuantizer.RtnClipped<GgmlQ8_0>(weights) : LlamaQuantizer.Gptq<GgmlQ8_0>(weights, calibration!, gptq))
-                    .ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ8_0(kv.Value))
-                : (method == QuantizeMethod.RtnClip ? LlamaQuantizer.RtnClipped<GgmlQ4_0>(weights) : LlamaQuantizer.Gptq<GgmlQ4_0>(weights, calibration!, gptq))
-                    .ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ4_0(kv.Value));
-        }
-
+        var (blocks, folded, awqScales) = method == QuantizeMethod.Rtn ? (null, null, null)
+            : target == GgmlType.Q8_0 ? WholeModel<GgmlQ8_0>(input, method, calibration, GgmlBlocks.ToQ8_0)
+            : WholeModel<GgmlQ4_0>(input, method, calibration, GgmlBlocks.ToQ4_0);
         var writer = GgufWriter.From(input);
         var quantized = new List<string>();
         foreach (var tensor in input.Tensors)
@@ -143,7 +142,7 @@ public static partial class GgufQuantizer
                 continue;
             }
 
-            if (!ProjectionName().IsMatch(tensor.Name) || tensor.Dimensions.Length != 2 || tensor.Dimensions[0] % QuantDims.ChunkSize != 0)
+            if (!Quantizable(tensor))
             {
                 continue;
             }
