@@ -16,14 +16,16 @@ namespace KernelGen.Tests;
 public sealed class PtxPeepholeTests
 {
     [Theory]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel")]
-    [InlineData(typeof(TensorCoreGemm), "GemmKernel")]
-    public void TensorCoreKernels_LoseEveryLocalMemoryRoundTrip(Type type, string kernel)
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.B4))]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.B8Upper))]
+    [InlineData(typeof(TensorCoreGemm), "GemmKernel", null)]
+    public void TensorCoreKernels_LoseEveryLocalMemoryRoundTrip(Type type, string kernel, Type? variant)
     {
-        using var context = Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O2));
+        using var context = Context.Create(builder => builder.Cuda()); // the optimization level ComputeDevice uses
         using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
-        var mma = typeof(TensorCoreGemv).GetNestedType("PtxMma", BindingFlags.NonPublic)!;
-        var method = type.GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(mma);
+        var mma = typeof(TensorCoreMma.PtxMma);
+        var generic = type.GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!;
+        var method = variant is null ? generic.MakeGenericMethod(mma) : generic.MakeGenericMethod(mma, variant);
         string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
         int loads = ptx.Split('\n').Count(l => l.Contains("ld.local", StringComparison.Ordinal));
         Assert.True(loads > 0, "ILGPU no longer routes asm outputs through local memory: the rewrite may be obsolete");
@@ -32,20 +34,30 @@ public sealed class PtxPeepholeTests
         Assert.Equal(loads, forwarded);
         Assert.DoesNotContain("ld.local", patched, StringComparison.Ordinal);
         Assert.DoesNotContain("st.local", patched, StringComparison.Ordinal);
-        Assert.Equal(ptx.Count(c => c == '\n') - patched.Count(c => c == '\n'), ptx.Split('\n').Count(l => l.Contains("st.local", StringComparison.Ordinal)));
+        Assert.DoesNotContain("__local_depot", patched, StringComparison.Ordinal); // no stack frame left to reserve
+        int removed = ptx.Split('\n').Count(l => l.Contains("st.local", StringComparison.Ordinal) || l.Contains("__local_depot", StringComparison.Ordinal));
+        Assert.Equal(ptx.Count(c => c == '\n') - patched.Count(c => c == '\n'), removed);
         Assert.Equal(ptx.Split('\n').Count(l => l.Contains("mma.sync", StringComparison.Ordinal)), patched.Split('\n').Count(l => l.Contains("mma.sync", StringComparison.Ordinal)));
     }
 
     [Fact]
-    public void OnlyAdjacentPairsToTheSameAddressAreForwarded_AndStoresStayWhileAnythingReadsThem()
+    public void LoadsAreForwardedFromTheirStoreInStraightLineCode_AndStoresStayWhileAnythingReadsThem()
     {
-        const string ptx = "\tst.local.b32\t[%rd1], %r5;\n\tld.local.b32\t%r6, [%rd1];\n\tst.local.b64\t[%rd2], %rd7;\n\tadd.s32\t%r8, %r6, 1;\n\tld.local.b64\t%rd9, [%rd2];\n\tst.local.b32\t[%rd3], 0;\n\tld.local.b32\t%r10, [%rd4];";
+        // Forwarded: %r6 (adjacent), %rd9 (two lines later, %rd7 unchanged). Kept: %r10 (no store to %rd4),
+        // %r12 (a label between), %r14 (%r13 written between), %r16 (the slot is read by a vector load between).
+        const string ptx = "\tst.local.b32\t[%rd1], %r5;\n\tld.local.b32\t%r6, [%rd1];\n\tst.local.b64\t[%rd2], %rd7;\n\tadd.s32\t%r8, %r6, 1;\n\tld.local.b64\t%rd9, [%rd2];\n"
+            + "\tst.local.b32\t[%rd3], 0;\n\tld.local.b32\t%r10, [%rd4];\n"
+            + "\tst.local.b32\t[%rd5], %r11;\nL_1:\n\tld.local.b32\t%r12, [%rd5];\n"
+            + "\tst.local.b32\t[%rd6], %r13;\n\tadd.s32\t%r13, %r13, 1;\n\tld.local.b32\t%r14, [%rd6];\n"
+            + "\tst.local.b32\t[%rd8], %r15;\n\tld.local.v2.b32\t{%r1, %r2}, [%rd8];\n\tld.local.b32\t%r16, [%rd8];";
         string patched = PtxPeephole.ForwardLocalStores(ptx, out int forwarded);
-        Assert.Equal(1, forwarded);
-        Assert.Equal("\tst.local.b32\t[%rd1], %r5;\n\tmov.b32\t%r6, %r5;\n\tst.local.b64\t[%rd2], %rd7;\n\tadd.s32\t%r8, %r6, 1;\n\tld.local.b64\t%rd9, [%rd2];\n\tst.local.b32\t[%rd3], 0;\n\tld.local.b32\t%r10, [%rd4];", patched);
+        Assert.Equal(2, forwarded);
+        Assert.Equal(ptx.Replace("ld.local.b32\t%r6, [%rd1]", "mov.b32\t%r6, %r5", StringComparison.Ordinal).Replace("ld.local.b64\t%rd9, [%rd2]", "mov.b64\t%rd9, %rd7", StringComparison.Ordinal), patched);
 
-        const string forwardable = "\tst.local.b32\t[%rd1], 0;\n\tst.local.b32\t[%rd1], %r5;\n\tld.local.b32\t%r6, [%rd1];\n\tret;";
+        const string forwardable = "\t.local .align 4 .b8 __local_depot0[4];\n\tmov.b64\t%rd1, __local_depot0;\n\tst.local.b32\t[%rd1], 0;\n\tst.local.b32\t[%rd1], %r5;\n\tld.local.b32\t%r6, [%rd1];\n\tret;";
         Assert.Equal("\tmov.b32\t%r6, %r5;\n\tret;", PtxPeephole.ForwardLocalStores(forwardable, out forwarded));
+        const string addressUsed = "\tmov.b64\t%rd1, __local_depot0;\n\tst.local.b32\t[%rd1], %r5;\n\tld.local.b32\t%r6, [%rd1];\n\tadd.u64\t%rd2, %rd1, 4;";
+        Assert.Equal("\tmov.b64\t%rd1, __local_depot0;\n\tmov.b32\t%r6, %r5;\n\tadd.u64\t%rd2, %rd1, 4;", PtxPeephole.ForwardLocalStores(addressUsed, out _));
         Assert.Equal(1, forwarded);
         const string nothing = "\tadd.s32\t%r1, %r2, %r3;";
         Assert.Same(nothing, PtxPeephole.ForwardLocalStores(nothing, out forwarded));

@@ -1,7 +1,6 @@
 using System;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
 using KernelGen.Backends;
 using KernelGen.Quantization;
 using Xunit;
@@ -9,67 +8,126 @@ using Xunit;
 namespace KernelGen.Tests;
 
 /// <summary>
-/// The tensor-core small-batch GEMV on ILGPU's CPU accelerator with 32-lane warps, where its mma is emulated with
-/// warp shuffles in the fragment layout PTX documents: the fragment bookkeeping (which lane holds which A, B and D
-/// elements, code extraction, zero points, per-group scaling, clamped rows) against a float64 reference.
+/// The tensor-core GEMV over weights in mma fragment order: the repacking is lossless (every code, scale and zero point read back from the fragment
+/// order equals the matrix's), and the kernel, on ILGPU's CPU accelerator with 32-lane warps where its mma is emulated
+/// in PTX's fragment layout, agrees with a float64 reference over the same f16-rounded activations. The shapes cover
+/// padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
+/// warps with no slabs, and M on both sides of 8.
 /// </summary>
 public sealed class TensorCoreGemvTests : IDisposable
 {
     private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
 
-    private readonly Accelerator accelerator;
-
-    public TensorCoreGemvTests() => accelerator = cpu.Accelerator;
-
     public void Dispose() => cpu.Dispose();
 
     [Fact]
-    public void FourBitAsymmetricG128() => Check<B4G128A>(rows: 72, cols: 256);
+    public void FourBitAsymmetricG128_PaddedTiles_WarpsWithoutSlabs() => Check<B4G128A>(rows: 72, cols: 256, 1, 3, 8, 9, 16);
 
     [Fact]
-    public void FourBitSymmetricG32_WarpsSpanSeveralGroups() => Check<B4G32S>(rows: 40, cols: 1024);
+    public void FourBitSymmetricG32_GroupsInsideASlab() => Check<B4G32S>(rows: 40, cols: 512, 1, 9);
 
     [Fact]
-    public void EightBitPerChannelSymmetric() => Check<B8GPCS>(rows: 33, cols: 160);
+    public void FourBitPerChannelAsymmetric_GroupSpansWarps() => Check<B4GPCA>(rows: 16, cols: 1024, 2, 16);
 
     [Fact]
-    public void TwoBitAsymmetricG32() => Check<B2G32A>(rows: 64, cols: 96);
+    public void EightBitPerChannelSymmetric_PaddedK() => Check<B8GPCS>(rows: 33, cols: 160, 1, 12);
+
+    [Fact]
+    public void EightBitAsymmetricG128_UnevenSplit() => Check<B8G128A>(rows: 48, cols: 1280, 5, 16);
+
+    [Fact]
+    public void TwoBitAsymmetricG32_PaddedK() => Check<B2G32A>(rows: 64, cols: 96, 1, 10);
+
+    [Fact]
+    public void TwoBitSymmetricG128() => Check<B2G128S>(rows: 20, cols: 768, 7, 16);
+
+    [Fact]
+    public void Repacking_KeepsEveryCodeScaleAndZero()
+    {
+        RoundTrip<B4G128A>(37, 384);
+        RoundTrip<B8G32A>(9, 224);
+        RoundTrip<B2GPCA>(12, 288);
+        RoundTrip<B4G32S>(8, 128);
+    }
 
     [Fact]
     public void Unsupported_SaysWhat()
     {
-        Assert.False(TensorCoreGemv.Supports(B3G32A.Info, 256));
-        Assert.True(TensorCoreGemv.Supports(B4G128A.Info, 256));
-        using var kernels4 = new Context4();
-        var e = Assert.Throws<NotSupportedException>(() => new TensorCoreGemv(kernels4.Accelerator));
-        Assert.Contains("4-lane warps; the mma fragments need 32", e.Message);
+        Assert.False(MmaPackedWeights.Supports(B3G128A.Info, 256));
+        Assert.True(MmaPackedWeights.Supports(B4G128A.Info, 256));
+        var matrix = QuantizedMatrix<B3G32A>.Quantize(TestData.Weights(TestData.CreateRandom(nameof(Unsupported_SaysWhat)), 8, 64, 32), 8, 64);
+        var e = Assert.Throws<ArgumentException>(() => MmaPackedWeights.Create(matrix));
+        Assert.Contains("2-, 4- or 8-bit codes", e.Message);
+        var packed = MmaPackedWeights.Create(QuantizedMatrix<B4G32S>.Quantize(TestData.Weights(TestData.CreateRandom("m17"), 8, 64, 32), 8, 64));
+        var gemv = new TensorCoreGemv(cpu.Accelerator);
+        using var buffer = cpu.Accelerator.Allocate1D<uint>(packed.Packed.Length);
+        using var io = cpu.Accelerator.Allocate1D<float>(17 * 64);
+        var m = Assert.Throws<ArgumentOutOfRangeException>(() => gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, io.View, 17));
+        Assert.Contains("1 to 16 activation rows", m.Message);
     }
 
-    private void Check<TScheme>(int rows, int cols)
+    private static void RoundTrip<TScheme>(int rows, int cols)
         where TScheme : struct, IQuantScheme
     {
+        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(RoundTrip));
+        var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
+        var packed = MmaPackedWeights.Create(matrix);
+        var dims = matrix.Dims;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int k = 0; k < cols; k++)
+            {
+                Assert.Equal(matrix.GetCode(r, k), packed.Code(r, k));
+            }
+
+            for (int group = 0; group < dims.GroupsPerRow; group++)
+            {
+                Assert.Equal(matrix.Scales[(r * dims.GroupsPerRow) + group], packed.Scale(r, group));
+                Assert.Equal(matrix.GetZero(r, group), packed.Zero(r, group));
+            }
+        }
+
+        // Padding: rows past N and k past K hold code 0, and groups past K have scale 0.
+        for (int r = 0; r < packed.Tiles * MmaPackedWeights.TileRows; r++)
+        {
+            for (int k = r < rows ? cols : 0; k < packed.Slabs * packed.SlabCols; k++)
+            {
+                Assert.Equal(0, packed.Code(r, k));
+            }
+        }
+
+        for (int group = dims.GroupsPerRow; group < packed.Groups; group++)
+        {
+            Assert.Equal(0, packed.Scale(0, group));
+        }
+    }
+
+    private void Check<TScheme>(int rows, int cols, params int[] batches)
+        where TScheme : struct, IQuantScheme
+    {
+        var accelerator = cpu.Accelerator;
         var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(TensorCoreGemvTests));
         var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
         var w = matrix.Dequantize();
-        var tc = new TensorCoreGemv(accelerator);
-        using var packed = accelerator.Allocate1D(matrix.Packed);
-        using var scales = accelerator.Allocate1D(matrix.Scales);
-        using var zeros = matrix.Zeros.Length > 0 ? accelerator.Allocate1D(matrix.Zeros) : accelerator.Allocate1D<uint>(1);
-        using var fragments = accelerator.Allocate1D<uint>(TensorCoreGemv.FragmentLength(cols));
-        foreach (int m in new[] { 1, 3, 16 })
+        var packed = MmaPackedWeights.Create(matrix);
+        var gemv = new TensorCoreGemv(accelerator);
+        using var codes = accelerator.Allocate1D(packed.Packed);
+        using var scales = accelerator.Allocate1D(packed.Scales);
+        using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
+        foreach (int m in batches)
         {
             var x = TestData.Activations(random, m * cols);
             using var input = accelerator.Allocate1D(x);
             using var output = accelerator.Allocate1D<float>((long)m * rows);
             output.MemSet(0xFF); // NaN: every element must be written
-            tc.Run(matrix.Dims, TScheme.Info, packed.View, scales.View, zeros.View, input.View, fragments.View, output.View, m);
+            gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, output.View, m);
             accelerator.Synchronize();
             var y = output.GetAsArray1D();
             for (int i = 0; i < m; i++)
             {
                 for (int n = 0; n < rows; n++)
                 {
-                    // Reference in float64 with x rounded to f16, as the tensor cores read it; and the scale of the sum.
+                    // float64 over x rounded to f16, as the tensor cores read it.
                     double expected = 0, magnitude = 0;
                     for (int k = 0; k < cols; k++)
                     {
@@ -82,26 +140,6 @@ public sealed class TensorCoreGemvTests : IDisposable
                     Assert.True(error <= 1e-5 * magnitude + 1e-6, TestData.Describe($"{TScheme.Info} M={m} y[{i},{n}] = {y[(i * rows) + n]}, expected {expected} (|x||w| = {magnitude})"));
                 }
             }
-        }
-    }
-
-    /// <summary>A CPU accelerator with 4-lane warps, as ComputeDevice uses.</summary>
-    private sealed class Context4 : IDisposable
-    {
-        private readonly Context context;
-
-        public Context4()
-        {
-            context = Context.Create(builder => builder.CPU(new CPUDevice(4, 4, 1)));
-            Accelerator = context.GetCPUDevice(0).CreateAccelerator(context);
-        }
-
-        public Accelerator Accelerator { get; }
-
-        public void Dispose()
-        {
-            Accelerator.Dispose();
-            context.Dispose();
         }
     }
 }

@@ -29,7 +29,7 @@ internal static class PtxDump
             where TScheme : struct, IQuantScheme
         {
             Directory.CreateDirectory(directory);
-            using var context = Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O2));
+            using var context = Context.Create(builder => builder.Cuda());
             using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
             foreach (var name in new[] { "GemvWarpKernel", "GemvSharedKernel", "GemmKernel", "DequantizeKernel" })
             {
@@ -45,10 +45,13 @@ internal static class PtxDump
             }
 
             // The scheme-independent tensor-core GEMV and GEMM, compiled the same way and patched as they are loaded.
-            var ptxMma = typeof(KernelGen.Backends.TensorCoreGemv).GetNestedType("PtxMma", BindingFlags.NonPublic)!;
+            var ptxMma = typeof(KernelGen.Backends.TensorCoreGemm).Assembly.GetType("KernelGen.Backends.TensorCoreMma+PtxMma")!;
             foreach (var (type, name) in new[] { (typeof(KernelGen.Backends.TensorCoreGemv), "GemvKernel"), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel") })
             {
-                var tc = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(ptxMma);
+                var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
+                var tc = generic.GetGenericArguments().Length == 1
+                    ? generic.MakeGenericMethod(ptxMma)
+                    : generic.MakeGenericMethod(ptxMma, type.GetNestedType("B4Upper", BindingFlags.NonPublic)!); // the 4-bit variant for 9 ≤ M ≤ 16
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}.ptx");
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly);

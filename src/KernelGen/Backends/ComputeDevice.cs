@@ -220,7 +220,8 @@ public sealed class ComputeDevice : IDisposable
     }
 
     /// <summary>
-    /// The tensor-core small-batch GEMV (M ≤ 16) on CUDA devices, compiled on first use; null elsewhere (its mma is
+    /// The tensor-core small-batch GEMV (M ≤ 16, over weights in <see cref="MmaPackedWeights"/> order) on CUDA devices,
+    /// its kernels compiled on first use; null elsewhere (its mma is
     /// CUDA-only; tests drive its emulated form on a 32-lane CPU accelerator directly).
     /// </summary>
     public TensorCoreGemv? TensorCores => Kind == DeviceKind.Cuda && Accelerator.WarpSize == 32 ? tensorCores.Value : null;

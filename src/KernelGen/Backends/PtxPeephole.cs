@@ -1,6 +1,6 @@
 using System;
+using System.Linq;
 using System.Reflection;
-using System.Text;
 using System.Text.RegularExpressions;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
@@ -21,11 +21,18 @@ public static partial class PtxPeephole
     [GeneratedRegex(@"^\s*st\.local\.(?<type>\w+)\s+\[(?<address>%\w+)\],\s*(?<value>[^;]+);\s*$")]
     private static partial Regex Store();
 
+    [GeneratedRegex(@"^\s*mov\.b64\s+(?<register>%\w+),\s*__local_depot\d+;\s*$")]
+    private static partial Regex DepotAddress();
+
+    [GeneratedRegex(@"^\s*\.local\s+\.align\s+\d+\s+\.b8\s+__local_depot\d+\[\d+\];\s*$")]
+    private static partial Regex DepotDeclaration();
+
     [GeneratedRegex(@"^\s*ld\.local\.(?<type>\w+)\s+(?<target>%\w+),\s*\[(?<address>%\w+)\];\s*$")]
     private static partial Regex Load();
 
-    /// <summary>Forwards every <c>st.local</c> → <c>ld.local</c> pair on adjacent lines (same type and address) into a
-    /// <c>mov</c>, and removes all <c>st.local</c> when no <c>ld.local</c> remains.</summary>
+    /// <summary>Forwards every <c>ld.local</c> whose value was stored earlier in the same straight-line code (no label
+    /// or branch between, no other access to that address, the stored register not written again) into a <c>mov</c>,
+    /// and removes all <c>st.local</c> when no <c>ld.local</c> remains.</summary>
     /// <param name="ptx">PTX text.</param>
     /// <param name="forwarded">Loads replaced by moves.</param>
     /// <returns>The rewritten PTX (the input itself when nothing matched).</returns>
@@ -42,11 +49,26 @@ public static partial class PtxPeephole
                 continue;
             }
 
-            var store = i > 0 ? Store().Match(lines[i - 1]) : Match.Empty;
-            if (store.Success && store.Groups["type"].Value == load.Groups["type"].Value && store.Groups["address"].Value == load.Groups["address"].Value)
+            string address = load.Groups["address"].Value;
+            for (int j = i - 1; j >= 0 && !EndsStraightLine(lines[j]); j--)
             {
-                lines[i] = $"\tmov.{load.Groups["type"].Value}\t{load.Groups["target"].Value}, {store.Groups["value"].Value.Trim()};";
-                forwarded++;
+                var store = Store().Match(lines[j]);
+                if (store.Success && store.Groups["address"].Value == address)
+                {
+                    string value = store.Groups["value"].Value.Trim();
+                    if (store.Groups["type"].Value == load.Groups["type"].Value && !WrittenBetween(lines, value, j + 1, i))
+                    {
+                        lines[i] = $"\tmov.{load.Groups["type"].Value}\t{load.Groups["target"].Value}, {value};";
+                        forwarded++;
+                    }
+
+                    break;
+                }
+
+                if (lines[j].Contains("[" + address + "]", StringComparison.Ordinal))
+                {
+                    break; // another access to the slot
+                }
             }
         }
 
@@ -57,7 +79,7 @@ public static partial class PtxPeephole
 
         // Any other read of local memory (an unforwarded or vector load) keeps every store.
         bool loadsLeft = Array.Exists(lines, line => line.Contains("ld.local", StringComparison.Ordinal));
-        var result = new StringBuilder(ptx.Length);
+        var kept = new System.Collections.Generic.List<string>(lines.Length);
         foreach (var line in lines)
         {
             if (!loadsLeft && Store().IsMatch(line))
@@ -65,10 +87,67 @@ public static partial class PtxPeephole
                 continue; // nothing reads local memory any more
             }
 
-            result.Append(line).Append('\n');
+            kept.Add(line);
         }
 
-        return result.ToString(0, result.Length - 1);
+        // With no local access left, the depots ILGPU declared for the asm outputs are unused: drop them and the moves
+        // of their addresses (ptxas would otherwise still reserve a stack frame), unless an address is used elsewhere.
+        if (!loadsLeft && !kept.Exists(line => line.Contains("st.local", StringComparison.Ordinal)))
+        {
+            var addresses = new System.Collections.Generic.HashSet<string>();
+            foreach (var line in kept)
+            {
+                var move = DepotAddress().Match(line);
+                if (move.Success)
+                {
+                    addresses.Add(move.Groups["register"].Value);
+                }
+            }
+
+            bool used = kept.Exists(line => !DepotAddress().IsMatch(line) && addresses.Any(register => Regex.IsMatch(line, Regex.Escape(register) + @"\b")));
+            if (!used)
+            {
+                kept.RemoveAll(line => DepotAddress().IsMatch(line) || DepotDeclaration().IsMatch(line));
+            }
+        }
+
+        return string.Join('\n', kept);
+    }
+
+    /// <summary>A label or a jump: code after it may be reached from elsewhere.</summary>
+    private static bool EndsStraightLine(string line)
+    {
+        string trimmed = line.Trim();
+        return trimmed.EndsWith(':') || trimmed.StartsWith("bra", StringComparison.Ordinal) || trimmed.Contains(" bra", StringComparison.Ordinal)
+            || trimmed.StartsWith("ret", StringComparison.Ordinal) || trimmed.StartsWith("call", StringComparison.Ordinal);
+    }
+
+    /// <summary>Whether a line in [from, to) may write register <paramref name="value"/> (conservatively: it appears
+    /// followed by a comma, as destinations do). Immediates are never written.</summary>
+    private static bool WrittenBetween(string[] lines, string value, int from, int to)
+    {
+        if (!value.StartsWith('%'))
+        {
+            return false;
+        }
+
+        for (int k = from; k < to; k++)
+        {
+            int at = lines[k].IndexOf(value, StringComparison.Ordinal);
+            while (at >= 0)
+            {
+                int end = at + value.Length;
+                bool whole = end >= lines[k].Length || !(char.IsLetterOrDigit(lines[k][end]) || lines[k][end] == '_');
+                if (whole && end < lines[k].Length && lines[k][end] == ',')
+                {
+                    return true;
+                }
+
+                at = lines[k].IndexOf(value, end, StringComparison.Ordinal);
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether the CUDA tensor-core kernels load with <see cref="ForwardLocalStores"/> applied: yes unless

@@ -54,7 +54,7 @@ public sealed class TensorCoreGemm
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         var patched = accelerator.AcceleratorType == AcceleratorType.Cuda && PtxPeephole.Enabled
             ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>>(
-                accelerator, typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(TensorCoreGemv.PtxMma)))
+                accelerator, typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(TensorCoreMma.PtxMma)))
             : null;
         if (patched is not null)
         {
@@ -63,8 +63,8 @@ public sealed class TensorCoreGemm
         else
         {
             gemm = accelerator.AcceleratorType == AcceleratorType.Cuda
-                ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.PtxMma>)
-                : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreGemv.EmulatedMma>);
+                ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreMma.PtxMma>)
+                : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreMma.EmulatedMma>);
         }
     }
 
@@ -135,7 +135,7 @@ public sealed class TensorCoreGemm
     }
 
     internal static void GemmKernel<TMma>(ArrayView<uint> packed, ArrayView<ushort> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreShape s, int splits)
-        where TMma : struct, TensorCoreGemv.IMma
+        where TMma : struct, TensorCoreMma.IMma
     {
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         int n0 = ((Grid.IdxX * Warps) + Warp.WarpIdx) * RowsN;
@@ -168,13 +168,13 @@ public sealed class TensorCoreGemm
             {
                 // A new group: each tile's zero offset (1024 + zero) and scale, as f16 pairs.
                 int group = kb / blocksPerGroup;
-                o0 = TensorCoreGemv.Offset(zeros, s, r0, group);
+                o0 = TensorCoreMma.Offset(zeros, s, r0, group);
                 c0 = ScalePair(scales, s, r0, group);
-                o1 = TensorCoreGemv.Offset(zeros, s, r1, group);
+                o1 = TensorCoreMma.Offset(zeros, s, r1, group);
                 c1 = ScalePair(scales, s, r1, group);
-                o2 = TensorCoreGemv.Offset(zeros, s, r2, group);
+                o2 = TensorCoreMma.Offset(zeros, s, r2, group);
                 c2 = ScalePair(scales, s, r2, group);
-                o3 = TensorCoreGemv.Offset(zeros, s, r3, group);
+                o3 = TensorCoreMma.Offset(zeros, s, r3, group);
                 c3 = ScalePair(scales, s, r3, group);
             }
 
@@ -184,48 +184,40 @@ public sealed class TensorCoreGemm
             int lowWord0 = bit0 >> 5, highWord0 = high0 >> 5, lowShift0 = bit0 & 31, highShift0 = high0 & 31;
             int bit1 = (((kb + 1) * 16) + (2 * t)) * s.Bits, high1 = bit1 + (8 * s.Bits);
             int lowWord1 = bit1 >> 5, highWord1 = high1 >> 5, lowShift1 = bit1 & 31, highShift1 = high1 & 31;
-            uint b000 = mma.Dequantize(TensorCoreGemv.Codes(packed[w0 + lowWord0] >> lowShift0, s.Bits, mask), o0, c0);
-            uint b001 = mma.Dequantize(TensorCoreGemv.Codes(packed[w0 + highWord0] >> highShift0, s.Bits, mask), o0, c0);
-            uint b010 = mma.Dequantize(TensorCoreGemv.Codes(packed[w0 + lowWord1] >> lowShift1, s.Bits, mask), o0, c0);
-            uint b011 = mma.Dequantize(TensorCoreGemv.Codes(packed[w0 + highWord1] >> highShift1, s.Bits, mask), o0, c0);
-            uint b100 = mma.Dequantize(TensorCoreGemv.Codes(packed[w1 + lowWord0] >> lowShift0, s.Bits, mask), o1, c1);
-            uint b101 = mma.Dequantize(TensorCoreGemv.Codes(packed[w1 + highWord0] >> highShift0, s.Bits, mask), o1, c1);
-            uint b110 = mma.Dequantize(TensorCoreGemv.Codes(packed[w1 + lowWord1] >> lowShift1, s.Bits, mask), o1, c1);
-            uint b111 = mma.Dequantize(TensorCoreGemv.Codes(packed[w1 + highWord1] >> highShift1, s.Bits, mask), o1, c1);
-            uint b200 = mma.Dequantize(TensorCoreGemv.Codes(packed[w2 + lowWord0] >> lowShift0, s.Bits, mask), o2, c2);
-            uint b201 = mma.Dequantize(TensorCoreGemv.Codes(packed[w2 + highWord0] >> highShift0, s.Bits, mask), o2, c2);
-            uint b210 = mma.Dequantize(TensorCoreGemv.Codes(packed[w2 + lowWord1] >> lowShift1, s.Bits, mask), o2, c2);
-            uint b211 = mma.Dequantize(TensorCoreGemv.Codes(packed[w2 + highWord1] >> highShift1, s.Bits, mask), o2, c2);
-            uint b300 = mma.Dequantize(TensorCoreGemv.Codes(packed[w3 + lowWord0] >> lowShift0, s.Bits, mask), o3, c3);
-            uint b301 = mma.Dequantize(TensorCoreGemv.Codes(packed[w3 + highWord0] >> highShift0, s.Bits, mask), o3, c3);
-            uint b310 = mma.Dequantize(TensorCoreGemv.Codes(packed[w3 + lowWord1] >> lowShift1, s.Bits, mask), o3, c3);
-            uint b311 = mma.Dequantize(TensorCoreGemv.Codes(packed[w3 + highWord1] >> highShift1, s.Bits, mask), o3, c3);
+            uint b000 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + lowWord0] >> lowShift0, s.Bits, mask), o0, c0);
+            uint b001 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + highWord0] >> highShift0, s.Bits, mask), o0, c0);
+            uint b010 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + lowWord1] >> lowShift1, s.Bits, mask), o0, c0);
+            uint b011 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + highWord1] >> highShift1, s.Bits, mask), o0, c0);
+            uint b100 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + lowWord0] >> lowShift0, s.Bits, mask), o1, c1);
+            uint b101 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + highWord0] >> highShift0, s.Bits, mask), o1, c1);
+            uint b110 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + lowWord1] >> lowShift1, s.Bits, mask), o1, c1);
+            uint b111 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + highWord1] >> highShift1, s.Bits, mask), o1, c1);
+            uint b200 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + lowWord0] >> lowShift0, s.Bits, mask), o2, c2);
+            uint b201 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + highWord0] >> highShift0, s.Bits, mask), o2, c2);
+            uint b210 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + lowWord1] >> lowShift1, s.Bits, mask), o2, c2);
+            uint b211 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + highWord1] >> highShift1, s.Bits, mask), o2, c2);
+            uint b300 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + lowWord0] >> lowShift0, s.Bits, mask), o3, c3);
+            uint b301 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + highWord0] >> highShift0, s.Bits, mask), o3, c3);
+            uint b310 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + lowWord1] >> lowShift1, s.Bits, mask), o3, c3);
+            uint b311 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + highWord1] >> highShift1, s.Bits, mask), o3, c3);
 
             int f0 = ((((tile0 + 0) * kBlocks) + kb) * 32 + lane) * 4;
             uint a00 = fragments[f0], a01 = fragments[f0 + 1], a02 = fragments[f0 + 2], a03 = fragments[f0 + 3];
             uint e00 = fragments[f0 + 128], e01 = fragments[f0 + 129], e02 = fragments[f0 + 130], e03 = fragments[f0 + 131];
-            p00 = mma.Multiply2(p00, a00, a02, b000, b001, e00, e02, b010, b011);
-            q00 = mma.Multiply2(q00, a01, a03, b000, b001, e01, e03, b010, b011);
-            p01 = mma.Multiply2(p01, a00, a02, b100, b101, e00, e02, b110, b111);
-            q01 = mma.Multiply2(q01, a01, a03, b100, b101, e01, e03, b110, b111);
-            p02 = mma.Multiply2(p02, a00, a02, b200, b201, e00, e02, b210, b211);
-            q02 = mma.Multiply2(q02, a01, a03, b200, b201, e01, e03, b210, b211);
-            p03 = mma.Multiply2(p03, a00, a02, b300, b301, e00, e02, b310, b311);
-            q03 = mma.Multiply2(q03, a01, a03, b300, b301, e01, e03, b310, b311);
+            mma.MultiplyFull2(ref p00, ref q00, a00, a01, a02, a03, b000, b001, e00, e01, e02, e03, b010, b011);
+            mma.MultiplyFull2(ref p01, ref q01, a00, a01, a02, a03, b100, b101, e00, e01, e02, e03, b110, b111);
+            mma.MultiplyFull2(ref p02, ref q02, a00, a01, a02, a03, b200, b201, e00, e01, e02, e03, b210, b211);
+            mma.MultiplyFull2(ref p03, ref q03, a00, a01, a02, a03, b300, b301, e00, e01, e02, e03, b310, b311);
 
             if (tile1)
             {
                 int f1 = ((((tile0 + 1) * kBlocks) + kb) * 32 + lane) * 4;
                 uint a10 = fragments[f1], a11 = fragments[f1 + 1], a12 = fragments[f1 + 2], a13 = fragments[f1 + 3];
                 uint e10 = fragments[f1 + 128], e11 = fragments[f1 + 129], e12 = fragments[f1 + 130], e13 = fragments[f1 + 131];
-                p10 = mma.Multiply2(p10, a10, a12, b000, b001, e10, e12, b010, b011);
-                q10 = mma.Multiply2(q10, a11, a13, b000, b001, e11, e13, b010, b011);
-                p11 = mma.Multiply2(p11, a10, a12, b100, b101, e10, e12, b110, b111);
-                q11 = mma.Multiply2(q11, a11, a13, b100, b101, e11, e13, b110, b111);
-                p12 = mma.Multiply2(p12, a10, a12, b200, b201, e10, e12, b210, b211);
-                q12 = mma.Multiply2(q12, a11, a13, b200, b201, e11, e13, b210, b211);
-                p13 = mma.Multiply2(p13, a10, a12, b300, b301, e10, e12, b310, b311);
-                q13 = mma.Multiply2(q13, a11, a13, b300, b301, e11, e13, b310, b311);
+                mma.MultiplyFull2(ref p10, ref q10, a10, a11, a12, a13, b000, b001, e10, e11, e12, e13, b010, b011);
+                mma.MultiplyFull2(ref p11, ref q11, a10, a11, a12, a13, b100, b101, e10, e11, e12, e13, b110, b111);
+                mma.MultiplyFull2(ref p12, ref q12, a10, a11, a12, a13, b200, b201, e10, e11, e12, e13, b210, b211);
+                mma.MultiplyFull2(ref p13, ref q13, a10, a11, a12, a13, b300, b301, e10, e11, e12, e13, b310, b311);
             }
 
             if (tile2)
@@ -233,14 +225,10 @@ public sealed class TensorCoreGemm
                 int f2 = ((((tile0 + 2) * kBlocks) + kb) * 32 + lane) * 4;
                 uint a20 = fragments[f2], a21 = fragments[f2 + 1], a22 = fragments[f2 + 2], a23 = fragments[f2 + 3];
                 uint e20 = fragments[f2 + 128], e21 = fragments[f2 + 129], e22 = fragments[f2 + 130], e23 = fragments[f2 + 131];
-                p20 = mma.Multiply2(p20, a20, a22, b000, b001, e20, e22, b010, b011);
-                q20 = mma.Multiply2(q20, a21, a23, b000, b001, e21, e23, b010, b011);
-                p21 = mma.Multiply2(p21, a20, a22, b100, b101, e20, e22, b110, b111);
-                q21 = mma.Multiply2(q21, a21, a23, b100, b101, e21, e23, b110, b111);
-                p22 = mma.Multiply2(p22, a20, a22, b200, b201, e20, e22, b210, b211);
-                q22 = mma.Multiply2(q22, a21, a23, b200, b201, e21, e23, b210, b211);
-                p23 = mma.Multiply2(p23, a20, a22, b300, b301, e20, e22, b310, b311);
-                q23 = mma.Multiply2(q23, a21, a23, b300, b301, e21, e23, b310, b311);
+                mma.MultiplyFull2(ref p20, ref q20, a20, a21, a22, a23, b000, b001, e20, e21, e22, e23, b010, b011);
+                mma.MultiplyFull2(ref p21, ref q21, a20, a21, a22, a23, b100, b101, e20, e21, e22, e23, b110, b111);
+                mma.MultiplyFull2(ref p22, ref q22, a20, a21, a22, a23, b200, b201, e20, e21, e22, e23, b210, b211);
+                mma.MultiplyFull2(ref p23, ref q23, a20, a21, a22, a23, b300, b301, e20, e21, e22, e23, b310, b311);
             }
 
             if (tile3)
@@ -248,14 +236,10 @@ public sealed class TensorCoreGemm
                 int f3 = ((((tile0 + 3) * kBlocks) + kb) * 32 + lane) * 4;
                 uint a30 = fragments[f3], a31 = fragments[f3 + 1], a32 = fragments[f3 + 2], a33 = fragments[f3 + 3];
                 uint e30 = fragments[f3 + 128], e31 = fragments[f3 + 129], e32 = fragments[f3 + 130], e33 = fragments[f3 + 131];
-                p30 = mma.Multiply2(p30, a30, a32, b000, b001, e30, e32, b010, b011);
-                q30 = mma.Multiply2(q30, a31, a33, b000, b001, e31, e33, b010, b011);
-                p31 = mma.Multiply2(p31, a30, a32, b100, b101, e30, e32, b110, b111);
-                q31 = mma.Multiply2(q31, a31, a33, b100, b101, e31, e33, b110, b111);
-                p32 = mma.Multiply2(p32, a30, a32, b200, b201, e30, e32, b210, b211);
-                q32 = mma.Multiply2(q32, a31, a33, b200, b201, e31, e33, b210, b211);
-                p33 = mma.Multiply2(p33, a30, a32, b300, b301, e30, e32, b310, b311);
-                q33 = mma.Multiply2(q33, a31, a33, b300, b301, e31, e33, b310, b311);
+                mma.MultiplyFull2(ref p30, ref q30, a30, a31, a32, a33, b000, b001, e30, e31, e32, e33, b010, b011);
+                mma.MultiplyFull2(ref p31, ref q31, a30, a31, a32, a33, b100, b101, e30, e31, e32, e33, b110, b111);
+                mma.MultiplyFull2(ref p32, ref q32, a30, a31, a32, a33, b200, b201, e30, e31, e32, e33, b210, b211);
+                mma.MultiplyFull2(ref p33, ref q33, a30, a31, a32, a33, b300, b301, e30, e31, e32, e33, b310, b311);
             }
         }
 

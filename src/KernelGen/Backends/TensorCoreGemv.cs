@@ -1,52 +1,39 @@
 using System;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.Cuda;
 using KernelGen.Quantization;
 
 namespace KernelGen.Backends;
 
-/// <summary>Shape of one <see cref="TensorCoreGemv"/> launch.</summary>
-/// <param name="Rows">N (weight rows, outputs per activation row).</param>
-/// <param name="Cols">K (a multiple of 32).</param>
-/// <param name="Bits">Bits per code: 2, 4 or 8.</param>
-/// <param name="GroupSize">Weights per scale along K (per-channel: K).</param>
-/// <param name="GroupsPerRow">K / GroupSize.</param>
-/// <param name="Symmetric">1 when the zero point is fixed at 2^(bits−1).</param>
-/// <param name="M">Activation rows, 1 to 16.</param>
-public readonly record struct TensorCoreShape(int Rows, int Cols, int Bits, int GroupSize, int GroupsPerRow, int Symmetric, int M);
+/// <summary>Shape of one <see cref="TensorCoreGemv"/> launch (see <see cref="MmaPackedWeights"/> for the terms).</summary>
+public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, int Tiles, int Slabs, int Groups, int BlocksPerGroup, int Symmetric, int M);
 
 /// <summary>
-/// Small-batch y[M, N] = x[M, K] · Wᵀ (M ≤ 16) on tensor cores: each group of 8 warps streams 32 weight rows once
-/// (each warp an eighth of K) and multiplies them with all M activation rows by <c>mma.sync.m16n8k16</c> (f16 inputs,
-/// f32 accumulation), so the cost stays the weight bytes, as for M = 1, instead of growing with M.
+/// Decode and small-batch y[M, N] = x[M, K] · Wᵀ (1 ≤ M ≤ 16) on tensor cores over weights in
+/// <see cref="MmaPackedWeights"/> order. Each warp streams 4 tiles (32 weight rows) over its share of K with one
+/// 16-byte load per tile and slab, turns every code pair into an f16 B register with one mask-and-or, and multiplies
+/// by <c>mma.sync.m16n8k16</c> with f32 accumulation; the warps of a group split K and meet in shared memory. x is read
+/// in f32 and rounded to f16 in the kernel (one launch).
 /// <para>
-/// Exactness: B holds integer codes minus the zero point, exact in f16 (formed as (0x6400 | code) − (0x6400 + zero)
-/// by one <c>sub.f16x2</c>, no int-to-float conversion); the group's scale is applied to the f32 partial sums once per
-/// group. A holds x rounded to f16 (relative error ≤ 2^−11): the only rounding beyond f32.
-/// </para>
-/// <para>
-/// On CUDA the mma is one inline-PTX instruction (<c>CudaAsm.EmitRef</c> with Ref/Input operands). Elsewhere (ILGPU's CPU accelerator with
-/// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles, so the fragment
-/// bookkeeping is tested without a GPU; only the asm string itself needs one.
+/// Exactness: B holds codes minus the zero point, exact in f16 ((1024 + code) − (1024 + zero) by <c>sub.f16x2</c>); the
+/// scale multiplies the f32 sum of each group. A holds x rounded to f16 (relative error ≤ 2^−11): the only rounding
+/// beyond f32. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with 32-lane warps, which the tests
+/// use) the same fragment exchange is emulated with warp shuffles.
 /// </para>
 /// </summary>
 public sealed class TensorCoreGemv
 {
-    /// <summary>Warps per group: all work on the group's 32 rows, each on a contiguous eighth of K.</summary>
-    public const int SplitK = 8;
+    /// <summary>Tiles of 8 rows per group (all its warps work on the same rows).</summary>
+    public const int TilesPerGroup = 4;
 
-    /// <summary>Warps per group (the CPU accelerator used by tests must allow this many).</summary>
-    public const int WarpsPerGroup = SplitK;
-
-    /// <summary>Rows per group: four n8 tiles.</summary>
-    public const int RowsPerWarp = 32;
+    /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
+    public const int WarpsPerGroup = 8;
 
     private readonly Accelerator accelerator;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int> prepare;
-    private readonly Action<KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape> gemv;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, bool Upper), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
-    /// <summary>Compiles the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide).</summary>
+    /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
+    /// width and M range (≤ 8 or more) is compiled on first use.</summary>
     public TensorCoreGemv(Accelerator accelerator)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -56,384 +43,387 @@ public sealed class TensorCoreGemv
         }
 
         this.accelerator = accelerator;
-        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int>(TensorCoreGemm.PrepareKernel); // one m16 tile
-        // CUDA gets the kernel with the inline-PTX mma only; other accelerators the shuffle emulation.
+    }
+
+    /// <summary>y[M, N] = x[M, K] · Wᵀ for 1 ≤ <paramref name="m"/> ≤ 16, W on the device as <paramref name="weights"/>
+    /// describes it (its <see cref="MmaPackedWeights.Packed"/>, <see cref="MmaPackedWeights.Scales"/> and
+    /// <see cref="MmaPackedWeights.Zeros"/>, or one word when symmetric).</summary>
+    public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, int m)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (m < 1 || m > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(m), m, "The packed tensor-core GEMV takes 1 to 16 activation rows; use the GEMM for more.");
+        }
+
+        if (x.Length < (long)m * weights.Cols || y.Length < (long)m * weights.Rows)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
+        }
+
+        var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups,
+            weights.GroupSize / 16, weights.Symmetric ? 1 : 0, m);
+        var kernel = kernels.GetOrAdd((weights.Bits, m > 8), static (key, self) => self.Load(key.Bits, key.Upper), this);
+        kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, y, shape);
+    }
+
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, bool upper)
+    {
+        var variant = (bits, upper) switch
+        {
+            (2, false) => typeof(B2),
+            (2, true) => typeof(B2Upper),
+            (4, false) => typeof(B4),
+            (4, true) => typeof(B4Upper),
+            (8, false) => typeof(B8),
+            _ => typeof(B8Upper),
+        };
+        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+        var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), variant);
+
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
-        var patched = accelerator.AcceleratorType == AcceleratorType.Cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>>(
-                accelerator, typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(PtxMma)))
+        var patched = cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>>(accelerator, method)
             : null;
         if (patched is not null)
         {
-            gemv = (config, packed, scales, zeros, fragments, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape);
-        }
-        else
-        {
-            gemv = accelerator.AcceleratorType == AcceleratorType.Cuda
-                ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<PtxMma>)
-                : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape>(GemvKernel<EmulatedMma>);
-        }
-    }
-
-    /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: 2-, 4- or 8-bit
-    /// codes (whole codes per byte pair) and groups that are whole multiples of 16.</summary>
-    public static bool Supports(QuantSchemeInfo scheme, int cols)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-        int group = scheme.IsPerChannel ? cols : scheme.GroupSize;
-        return scheme.Bits is 2 or 4 or 8 && group % 16 == 0 && cols % 32 == 0;
-    }
-
-    /// <summary>Elements of the fragment buffer <see cref="Run"/> needs for <paramref name="cols"/> K.</summary>
-    public static long FragmentLength(int cols) => (long)cols / 16 * 32 * 4;
-
-    /// <summary>y[M, N] = x[M, K] · Wᵀ. <paramref name="fragments"/> is scratch of <see cref="FragmentLength"/> words.</summary>
-    public void Run(QuantDims dims, QuantSchemeInfo scheme, ArrayView<uint> packed, ArrayView<ushort> scales, ArrayView<uint> zeros,
-        ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, int m)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-        if (m < 1 || m > 16 || !Supports(scheme, dims.Cols))
-        {
-            throw new ArgumentException($"The tensor-core GEMV takes 1 to 16 rows of a 2-, 4- or 8-bit scheme with 16-aligned groups; got M = {m}, {scheme}.");
+            return (config, packed, scales, zeros, x, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, x, y, shape);
         }
 
-        int k = dims.Cols;
-        prepare(k / 16 * 32, x, fragments, k, m);
-        int group = scheme.IsPerChannel ? k : scheme.GroupSize;
-        var shape = new TensorCoreShape(dims.Rows, k, scheme.Bits, group, k / group, scheme.Symmetric ? 1 : 0, m);
-        gemv(new KernelConfig((dims.Rows + RowsPerWarp - 1) / RowsPerWarp, SplitK * 32), packed, scales, zeros, fragments, y, shape);
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>>());
+        return (config, packed, scales, zeros, x, y, shape) => launcher(config, packed, scales, zeros, x, y, shape);
     }
 
-    internal static void GemvKernel<TMma>(ArrayView<uint> packed, ArrayView<ushort> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreShape s)
-        where TMma : struct, IMma
+    /// <summary>What a kernel is specialized for: the code width (so the word walk is constant) and whether activation
+    /// rows 8–15 exist (so M ≤ 8 carries no second set of accumulators).</summary>
+    internal interface IVariant
     {
-        // All warps of a group share 32 rows and split K between them (contiguous ranges of 16-wide k-blocks); the
-        // partial results meet in shared memory at the end.
+        int Bits { get; }
+
+        bool Upper { get; }
+    }
+
+    internal readonly struct B2 : IVariant
+    {
+        public int Bits => 2;
+
+        public bool Upper => false;
+    }
+
+    internal readonly struct B2Upper : IVariant
+    {
+        public int Bits => 2;
+
+        public bool Upper => true;
+    }
+
+    internal readonly struct B4 : IVariant
+    {
+        public int Bits => 4;
+
+        public bool Upper => false;
+    }
+
+    internal readonly struct B4Upper : IVariant
+    {
+        public int Bits => 4;
+
+        public bool Upper => true;
+    }
+
+    internal readonly struct B8 : IVariant
+    {
+        public int Bits => 8;
+
+        public bool Upper => false;
+    }
+
+    internal readonly struct B8Upper : IVariant
+    {
+        public int Bits => 8;
+
+        public bool Upper => true;
+    }
+
+    /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
+    internal struct Quad
+    {
+        public uint X;
+        public uint Y;
+        public uint Z;
+        public uint W;
+    }
+
+    /// <summary>Two consecutive floats (one 8-byte load).</summary>
+    internal struct Pair
+    {
+        public float Low;
+        public float High;
+    }
+
+    internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, TensorCoreGemvShape s)
+        where TMma : struct, TensorCoreMma.IMma
+        where TVariant : struct, IVariant
+    {
+        var mma = default(TMma);
+        int bits = default(TVariant).Bits, blocksPerWord = 8 / bits;
+        bool upper = default(TVariant).Upper;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;
-        int row0 = Grid.IdxX * RowsPerWarp;
-        int wordsPerRow = s.Cols * s.Bits / 32;
-        uint mask = (1u << s.Bits) - 1;
-        int blocksPerGroup = s.GroupSize / 16;
-        int kBlocks = s.Cols / 16;
-        int perWarp = (kBlocks + SplitK - 1) / SplitK;
-        int kbStart = Math.Min(kBlocks, warp * perWarp), kbEnd = Math.Min(kBlocks, kbStart + perWarp);
-        bool upper = s.M > 8; // rows 8…15 of A exist
+        int tile0 = Grid.IdxX * TilesPerGroup;
 
-        // This lane's B row in each of the four n8 tiles (clamped: rows past N compute garbage that is never stored).
-        long w0 = (long)Math.Min(row0 + g, s.Rows - 1) * wordsPerRow, w1 = (long)Math.Min(row0 + 8 + g, s.Rows - 1) * wordsPerRow;
-        long w2 = (long)Math.Min(row0 + 16 + g, s.Rows - 1) * wordsPerRow, w3 = (long)Math.Min(row0 + 24 + g, s.Rows - 1) * wordsPerRow;
+        // Rows past N (whole padding tiles) read the last tile again; their sums are never stored.
+        int ta = Math.Min(tile0, s.Tiles - 1), tb = Math.Min(tile0 + 1, s.Tiles - 1), tc = Math.Min(tile0 + 2, s.Tiles - 1), td = Math.Min(tile0 + 3, s.Tiles - 1);
+        int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
+        int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
+        uint pairMask = ((1u << bits) - 1) * 0x10001u;
+        bool lowRow = g < s.M, highRow = g + 8 < s.M;
+        var quads = packed.Cast<Quad>();
+        var pairs = x.Cast<Pair>();
 
-        // Accumulators of this lane's outputs: tile j, columns 2t and 2t+1 (weight rows row0 + 8j + 2t, +1), activation
-        // rows g (…0, …1) and g + 8 (…2, …3).
-        float acc00 = 0, acc01 = 0, acc02 = 0, acc03 = 0, acc10 = 0, acc11 = 0, acc12 = 0, acc13 = 0;
-        float acc20 = 0, acc21 = 0, acc22 = 0, acc23 = 0, acc30 = 0, acc31 = 0, acc32 = 0, acc33 = 0;
-
-        // B holds code + 1024 (f16 bits 0x6400 | code: no conversion); the mma subtracts 1024 + zero in f16 first
-        // (both exact, so the difference is the exact integer code − zero).
+        // Accumulators: tile j, this lane's columns 2t, 2t+1 (weight rows 8j + 2t, +1) at activation rows g (…0, …1)
+        // and g + 8 (…2, …3). p/q: the open group's f32 sums (rows g / g + 8), packed low-first.
+        float a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+        float a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
         ulong p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-        int group = Math.Min(kbStart / blocksPerGroup, s.GroupsPerRow - 1); // a warp may get no k-blocks when K is small
-        uint z0 = Offset(zeros, s, w0 / wordsPerRow, group), z1 = Offset(zeros, s, w1 / wordsPerRow, group);
-        uint z2 = Offset(zeros, s, w2 / wordsPerRow, group), z3 = Offset(zeros, s, w3 / wordsPerRow, group);
-        for (int kb = kbStart; kb < kbEnd; kb++)
+
+        int kb = slabStart * (32 / bits);
+        int group = kb / s.BlocksPerGroup, left = s.BlocksPerGroup - (kb % s.BlocksPerGroup);
+        int first = Math.Min(group, s.Groups - 1); // a warp with no slabs starts past the end
+        uint o0 = Offset(zeros, s, ta, first, g), o1 = Offset(zeros, s, tb, first, g), o2 = Offset(zeros, s, tc, first, g), o3 = Offset(zeros, s, td, first, g);
+
+        // Loaded a group ahead of use, so no k-block waits on memory for them: this group's scales (used when it
+        // ends) and the next group's zero points.
+        uint s0 = ScalePair(scales, s, ta, group, t), s1 = ScalePair(scales, s, tb, group, t), s2 = ScalePair(scales, s, tc, group, t), s3 = ScalePair(scales, s, td, group, t);
+        int second = Math.Min(group + 1, s.Groups - 1);
+        uint n0 = Offset(zeros, s, ta, second, g), n1 = Offset(zeros, s, tb, second, g), n2 = Offset(zeros, s, tc, second, g), n3 = Offset(zeros, s, td, second, g);
+
+        // x as float pairs: this lane's pair of k-block kb is at rowBase + 8·kb + t (and + 4 for k + 8); the next
+        // k-block's pairs are loaded while this one is multiplied.
+        int rowLow = g * s.Cols / 2, rowHigh = (g + 8) * s.Cols / 2, kPairs = s.Cols / 2;
+        int xk = (kb * 8) + t;
+        Pair xl = default, xh = default, ul = default, uh = default;
+        if (lowRow && xk < kPairs)
         {
-            int f = ((kb * 32) + lane) * 4;
-            uint a0 = fragments[f], a1 = fragments[f + 1], a2 = fragments[f + 2], a3 = fragments[f + 3];
+            xl = pairs[rowLow + xk];
+            xh = pairs[rowLow + xk + 4];
+        }
 
-            // B: codes k, k+1 (low word) and k+8, k+9 (high word) of each tile's row, as (1024 + code) f16 pairs.
-            int bit = ((kb * 16) + (2 * t)) * s.Bits;
-            int high = bit + (8 * s.Bits);
-            int lowWord = bit >> 5, highWord = high >> 5, lowShift = bit & 31, highShift = high & 31;
-            uint b00 = Codes(packed[w0 + lowWord] >> lowShift, s.Bits, mask), b01 = Codes(packed[w0 + highWord] >> highShift, s.Bits, mask);
-            uint b10 = Codes(packed[w1 + lowWord] >> lowShift, s.Bits, mask), b11 = Codes(packed[w1 + highWord] >> highShift, s.Bits, mask);
-            uint b20 = Codes(packed[w2 + lowWord] >> lowShift, s.Bits, mask), b21 = Codes(packed[w2 + highWord] >> highShift, s.Bits, mask);
-            uint b30 = Codes(packed[w3 + lowWord] >> lowShift, s.Bits, mask), b31 = Codes(packed[w3 + highWord] >> highShift, s.Bits, mask);
-            p0 = default(TMma).Run(p0, a0, a2, b00, b01, z0);
-            p1 = default(TMma).Run(p1, a0, a2, b10, b11, z1);
-            p2 = default(TMma).Run(p2, a0, a2, b20, b21, z2);
-            p3 = default(TMma).Run(p3, a0, a2, b30, b31, z3);
-            if (upper)
+        if (upper && highRow && xk < kPairs)
+        {
+            ul = pairs[rowHigh + xk];
+            uh = pairs[rowHigh + xk + 4];
+        }
+
+        // The next slab's words are loaded while this one is computed.
+        long step = (long)s.Slabs * 32, ia = ((long)ta * step) + ((long)slabStart * 32) + lane;
+        long ib = ((long)tb * step) + ((long)slabStart * 32) + lane, ic = ((long)tc * step) + ((long)slabStart * 32) + lane, id = ((long)td * step) + ((long)slabStart * 32) + lane;
+        Quad na = default, nb = default, nc = default, nd = default;
+        if (slabStart < slabEnd)
+        {
+            na = quads[ia];
+            nb = quads[ib];
+            nc = quads[ic];
+            nd = quads[id];
+        }
+
+        for (int slab = slabStart; slab < slabEnd; slab++)
+        {
+            uint ca = na.X, cb = nb.X, cc = nc.X, cd = nd.X;
+            uint ra1 = na.Y, ra2 = na.Z, ra3 = na.W, rb1 = nb.Y, rb2 = nb.Z, rb3 = nb.W;
+            uint rc1 = nc.Y, rc2 = nc.Z, rc3 = nc.W, rd1 = nd.Y, rd2 = nd.Z, rd3 = nd.W;
+            if (slab + 1 < slabEnd)
             {
-                q0 = default(TMma).Run(q0, a1, a3, b00, b01, z0);
-                q1 = default(TMma).Run(q1, a1, a3, b10, b11, z1);
-                q2 = default(TMma).Run(q2, a1, a3, b20, b21, z2);
-                q3 = default(TMma).Run(q3, a1, a3, b30, b31, z3);
+                ia += 32;
+                ib += 32;
+                ic += 32;
+                id += 32;
+                na = quads[ia];
+                nb = quads[ib];
+                nc = quads[ic];
+                nd = quads[id];
             }
 
-            // At a group's end (or this warp's): scale the group's sums into the accumulators.
-            if (kb + 1 == kbEnd || (kb + 1) % blocksPerGroup == 0)
+            // Four words per tile, each 8/b k-blocks: the current word shifts right 2b bits per k-block, then the
+            // queue moves up.
+            for (int w = 0; w < 4; w++)
             {
-                Accumulate(scales, s, row0 + (2 * t), group, p0, q0, ref acc00, ref acc01, ref acc02, ref acc03);
-                Accumulate(scales, s, row0 + 8 + (2 * t), group, p1, q1, ref acc10, ref acc11, ref acc12, ref acc13);
-                Accumulate(scales, s, row0 + 16 + (2 * t), group, p2, q2, ref acc20, ref acc21, ref acc22, ref acc23);
-                Accumulate(scales, s, row0 + 24 + (2 * t), group, p3, q3, ref acc30, ref acc31, ref acc32, ref acc33);
-                p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0;
-                if (kb + 1 < kbEnd)
+                for (int j = 0; j < blocksPerWord; j++)
                 {
-                    group++;
-                    z0 = Offset(zeros, s, w0 / wordsPerRow, group);
-                    z1 = Offset(zeros, s, w1 / wordsPerRow, group);
-                    z2 = Offset(zeros, s, w2 / wordsPerRow, group);
-                    z3 = Offset(zeros, s, w3 / wordsPerRow, group);
+                    // A: x rows g (and g + 8) at k = 2t, 2t+1 and 2t+8, 2t+9 of this k-block, rounded to f16 pairs.
+                    uint aLow = mma.Pack(xl.Low, xl.High), aHigh = mma.Pack(xh.Low, xh.High), bLow = 0, bHigh = 0;
+                    if (upper)
+                    {
+                        bLow = mma.Pack(ul.Low, ul.High);
+                        bHigh = mma.Pack(uh.Low, uh.High);
+                    }
+
+                    xk += 8;
+                    if (lowRow && xk < kPairs)
+                    {
+                        xl = pairs[rowLow + xk];
+                        xh = pairs[rowLow + xk + 4];
+                    }
+                    else
+                    {
+                        xl = default;
+                        xh = default;
+                    }
+
+                    if (upper && highRow && xk < kPairs)
+                    {
+                        ul = pairs[rowHigh + xk];
+                        uh = pairs[rowHigh + xk + 4];
+                    }
+
+                    uint ba0 = (ca & pairMask) | 0x64006400u, ba1 = ((ca >> bits) & pairMask) | 0x64006400u;
+                    uint bb0 = (cb & pairMask) | 0x64006400u, bb1 = ((cb >> bits) & pairMask) | 0x64006400u;
+                    uint bc0 = (cc & pairMask) | 0x64006400u, bc1 = ((cc >> bits) & pairMask) | 0x64006400u;
+                    uint bd0 = (cd & pairMask) | 0x64006400u, bd1 = ((cd >> bits) & pairMask) | 0x64006400u;
+                    if (upper)
+                    {
+                        // One mma for all 16 activation rows.
+                        mma.RunFull(ref p0, ref q0, aLow, bLow, aHigh, bHigh, ba0, ba1, o0);
+                        mma.RunFull(ref p1, ref q1, aLow, bLow, aHigh, bHigh, bb0, bb1, o1);
+                        mma.RunFull(ref p2, ref q2, aLow, bLow, aHigh, bHigh, bc0, bc1, o2);
+                        mma.RunFull(ref p3, ref q3, aLow, bLow, aHigh, bHigh, bd0, bd1, o3);
+                    }
+                    else
+                    {
+                        p0 = mma.Run(p0, aLow, aHigh, ba0, ba1, o0);
+                        p1 = mma.Run(p1, aLow, aHigh, bb0, bb1, o1);
+                        p2 = mma.Run(p2, aLow, aHigh, bc0, bc1, o2);
+                        p3 = mma.Run(p3, aLow, aHigh, bd0, bd1, o3);
+                    }
+
+                    ca >>= 2 * bits;
+                    cb >>= 2 * bits;
+                    cc >>= 2 * bits;
+                    cd >>= 2 * bits;
+                    if (--left == 0)
+                    {
+                        // The group ends: its scale times its sums, into the accumulators; then the next group's zeros.
+                        Accumulate(mma, upper, s0, p0, q0, ref a00, ref a01, ref a02, ref a03);
+                        Accumulate(mma, upper, s1, p1, q1, ref a10, ref a11, ref a12, ref a13);
+                        Accumulate(mma, upper, s2, p2, q2, ref a20, ref a21, ref a22, ref a23);
+                        Accumulate(mma, upper, s3, p3, q3, ref a30, ref a31, ref a32, ref a33);
+                        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0;
+                        group++;
+                        left = s.BlocksPerGroup;
+                        o0 = n0;
+                        o1 = n1;
+                        o2 = n2;
+                        o3 = n3;
+                        s0 = ScalePair(scales, s, ta, group, t);
+                        s1 = ScalePair(scales, s, tb, group, t);
+                        s2 = ScalePair(scales, s, tc, group, t);
+                        s3 = ScalePair(scales, s, td, group, t);
+                        int next = Math.Min(group + 1, s.Groups - 1);
+                        n0 = Offset(zeros, s, ta, next, g);
+                        n1 = Offset(zeros, s, tb, next, g);
+                        n2 = Offset(zeros, s, tc, next, g);
+                        n3 = Offset(zeros, s, td, next, g);
+                    }
                 }
+
+                ca = ra1;
+                ra1 = ra2;
+                ra2 = ra3;
+                cb = rb1;
+                rb1 = rb2;
+                rb2 = rb3;
+                cc = rc1;
+                rc1 = rc2;
+                rc2 = rc3;
+                cd = rd1;
+                rd1 = rd2;
+                rd2 = rd3;
             }
+        }
+
+        // This warp's share may end inside a group.
+        if (left != s.BlocksPerGroup)
+        {
+            Accumulate(mma, upper, s0, p0, q0, ref a00, ref a01, ref a02, ref a03);
+            Accumulate(mma, upper, s1, p1, q1, ref a10, ref a11, ref a12, ref a13);
+            Accumulate(mma, upper, s2, p2, q2, ref a20, ref a21, ref a22, ref a23);
+            Accumulate(mma, upper, s3, p3, q3, ref a30, ref a31, ref a32, ref a33);
         }
 
         // Sum the warps' partial results: 16 values per lane.
-        var partial = SharedMemory.Allocate<float>(SplitK * 32 * 16);
+        var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16);
         int at = ((warp * 32) + lane) * 16;
-        partial[at + 0] = acc00;
-        partial[at + 1] = acc01;
-        partial[at + 2] = acc02;
-        partial[at + 3] = acc03;
-        partial[at + 4] = acc10;
-        partial[at + 5] = acc11;
-        partial[at + 6] = acc12;
-        partial[at + 7] = acc13;
-        partial[at + 8] = acc20;
-        partial[at + 9] = acc21;
-        partial[at + 10] = acc22;
-        partial[at + 11] = acc23;
-        partial[at + 12] = acc30;
-        partial[at + 13] = acc31;
-        partial[at + 14] = acc32;
-        partial[at + 15] = acc33;
+        partial[at + 0] = a00;
+        partial[at + 1] = a01;
+        partial[at + 2] = a02;
+        partial[at + 3] = a03;
+        partial[at + 4] = a10;
+        partial[at + 5] = a11;
+        partial[at + 6] = a12;
+        partial[at + 7] = a13;
+        partial[at + 8] = a20;
+        partial[at + 9] = a21;
+        partial[at + 10] = a22;
+        partial[at + 11] = a23;
+        partial[at + 12] = a30;
+        partial[at + 13] = a31;
+        partial[at + 14] = a32;
+        partial[at + 15] = a33;
         Group.Barrier();
-        if (warp == 0)
+
+        // Warp w sums and stores tile w % 4's values for activation rows g (w < 4) or g + 8 (w ≥ 4).
+        int tile = warp & 3, half = warp >> 2;
+        float c0 = 0, c1 = 0;
+        for (int w = 0; w < WarpsPerGroup; w++)
         {
-            for (int w = 1; w < SplitK; w++)
+            int from = ((((w * 32) + lane) * 16) + (tile * 4)) + (half * 2);
+            c0 += partial[from];
+            c1 += partial[from + 1];
+        }
+
+        int row = ((tile0 + tile) * MmaPackedWeights.TileRows) + (2 * t), m = g + (8 * half);
+        if (m < s.M)
+        {
+            if (row < s.Rows)
             {
-                int from = ((w * 32) + lane) * 16;
-                acc00 += partial[from + 0];
-                acc01 += partial[from + 1];
-                acc02 += partial[from + 2];
-                acc03 += partial[from + 3];
-                acc10 += partial[from + 4];
-                acc11 += partial[from + 5];
-                acc12 += partial[from + 6];
-                acc13 += partial[from + 7];
-                acc20 += partial[from + 8];
-                acc21 += partial[from + 9];
-                acc22 += partial[from + 10];
-                acc23 += partial[from + 11];
-                acc30 += partial[from + 12];
-                acc31 += partial[from + 13];
-                acc32 += partial[from + 14];
-                acc33 += partial[from + 15];
+                y[((long)m * s.Rows) + row] = c0;
             }
 
-            Store(y, s, row0 + (2 * t), g, acc00, acc01, acc02, acc03);
-            Store(y, s, row0 + 8 + (2 * t), g, acc10, acc11, acc12, acc13);
-            Store(y, s, row0 + 16 + (2 * t), g, acc20, acc21, acc22, acc23);
-            Store(y, s, row0 + 24 + (2 * t), g, acc30, acc31, acc32, acc33);
+            if (row + 1 < s.Rows)
+            {
+                y[((long)m * s.Rows) + row + 1] = c1;
+            }
         }
     }
 
-    /// <summary>1024 + zero as an f16 pair (bits 0x6400 + zero), what the mma subtracts from B.</summary>
-    internal static uint Offset(ArrayView<uint> zeros, TensorCoreShape s, long row, int group)
+    /// <summary>1024 + zero of row 8·tile + g as an f16 pair: what the mma subtracts from B.</summary>
+    private static uint Offset(ArrayView<uint> zeros, TensorCoreGemvShape s, int tile, int group, int g)
     {
-        uint half = 0x6400u + (uint)Zero(zeros, s, (int)row, group);
-        return half | (half << 16);
+        uint zero = s.Symmetric != 0
+            ? 1u << (s.Bits - 1)
+            : (zeros[((((long)tile * s.Groups) + group) * 2) + (g >> 2)] >> (8 * (g & 3))) & 0xFFu;
+        return (0x6400u + zero) * 0x10001u;
     }
 
-    /// <summary>Two consecutive codes (at the word's low end) as f16 pairs of 1024 + code: 0x6400 | code, exact.</summary>
-    internal static uint Codes(uint word, int bits, uint mask) => 0x64006400u | (word & mask) | (((word >> bits) & mask) << 16);
+    /// <summary>The f16 scales of rows 8·tile + 2t, +1 in one word; 0 past the last group.</summary>
+    private static uint ScalePair(ArrayView<uint> scales, TensorCoreGemvShape s, int tile, int group, int t)
+        => group < s.Groups ? scales[((((long)tile * s.Groups) + group) * 4) + t] : 0u;
 
-    private static int Zero(ArrayView<uint> zeros, TensorCoreShape s, int row, int group)
+    /// <summary>Ends a group for one tile: c0, c1 (rows g) += scale · p, and when activation rows 8–15 exist c2, c3
+    /// (rows g + 8) += scale · q, at the lane's columns 2t, 2t+1 (<paramref name="scalePair"/> holds their f16 scales).</summary>
+    private static void Accumulate<TMma>(TMma mma, bool upper, uint scalePair, ulong p, ulong q, ref float c0, ref float c1, ref float c2, ref float c3)
+        where TMma : struct, TensorCoreMma.IMma
     {
-        if (s.Symmetric != 0)
-        {
-            return 1 << (s.Bits - 1);
-        }
-
-        // One bit stream of b-bit codes over row-major [rows, groups], packed 32 codes per b words.
-        long index = ((long)row * s.GroupsPerRow) + group;
-        long bit = ((index >> 5) * s.Bits * 32) + ((index & 31) * s.Bits);
-        return (int)((zeros[bit >> 5] >> (int)(bit & 31)) & ((1u << s.Bits) - 1));
-    }
-
-    /// <summary>Ends a group for one tile at the lane's columns n = row, row + 1 (weight rows): rows g from
-    /// <paramref name="p"/>, rows g + 8 from <paramref name="q"/>, each times its column's scale.</summary>
-    private static void Accumulate(ArrayView<ushort> scales, TensorCoreShape s, int row, int group, ulong p, ulong q,
-        ref float c0, ref float c1, ref float c2, ref float c3)
-    {
-        int r0 = Math.Min(row, s.Rows - 1), r1 = Math.Min(row + 1, s.Rows - 1);
-        float s0 = Fp16.ToFloat(scales[((long)r0 * s.GroupsPerRow) + group]);
-        float s1 = Fp16.ToFloat(scales[((long)r1 * s.GroupsPerRow) + group]);
+        ulong scale = mma.Widen(scalePair);
+        float s0 = Interop.IntAsFloat((uint)scale), s1 = Interop.IntAsFloat((uint)(scale >> 32));
         c0 += s0 * Interop.IntAsFloat((uint)p);
         c1 += s1 * Interop.IntAsFloat((uint)(p >> 32));
-        c2 += s0 * Interop.IntAsFloat((uint)q);
-        c3 += s1 * Interop.IntAsFloat((uint)(q >> 32));
-    }
-
-    /// <summary>D fragment → y: (m = g, n = row, row+1) from c0, c1; (m = g + 8, …) from c2, c3.</summary>
-    private static void Store(ArrayView<float> y, TensorCoreShape s, int row, int g, float c0, float c1, float c2, float c3)
-    {
-        if (g < s.M)
+        if (upper)
         {
-            if (row < s.Rows)
-            {
-                y[((long)g * s.Rows) + row] = c0;
-            }
-
-            if (row + 1 < s.Rows)
-            {
-                y[((long)g * s.Rows) + row + 1] = c1;
-            }
-        }
-
-        if (g + 8 < s.M)
-        {
-            if (row < s.Rows)
-            {
-                y[((long)(g + 8) * s.Rows) + row] = c2;
-            }
-
-            if (row + 1 < s.Rows)
-            {
-                y[((long)(g + 8) * s.Rows) + row + 1] = c3;
-            }
+            c2 += s0 * Interop.IntAsFloat((uint)q);
+            c3 += s1 * Interop.IntAsFloat((uint)(q >> 32));
         }
     }
-
-    /// <summary>
-    /// One m16n8k16 mma keeping D's rows g only (this lane's two f32 outputs at columns 2t, 2t+1, packed low-first):
-    /// A rows g from <c>aLow</c> (columns 2t, 2t+1) and <c>aHigh</c> (2t+8, 2t+9); B column g from <c>b0</c> (rows 2t,
-    /// 2t+1) and <c>b1</c> (2t+8, 2t+9), each half 1024 + code, from which <c>offset</c> (1024 + zero) is subtracted
-    /// first. Rows g + 8 are a second call with A's other registers: one output per asm statement keeps ILGPU from
-    /// routing every operand through local memory, as its by-reference form does.
-    /// </summary>
-    internal interface IMma
-    {
-        ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset);
-
-        /// <summary>As <see cref="Run"/> with B already in f16 (no offset).</summary>
-        ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1);
-
-        /// <summary>Two k-blocks in one statement: <see cref="Multiply"/> with the first fragments, then the second
-        /// (one output round trip per two mmas).</summary>
-        ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11);
-
-        /// <summary>(codes − offset) · scale per f16 half: <c>sub.f16x2</c> (exact for 1024 + code − (1024 + zero))
-        /// then <c>mul.rn.f16x2</c> (one rounding).</summary>
-        uint Dequantize(uint codes, uint offset, uint scale);
-    }
-
-    /// <summary>The CUDA form: sub.f16x2 then mma.sync in one inline-PTX statement.</summary>
-    internal readonly struct PtxMma : IMma
-    {
-        public ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset)
-        {
-            CudaAsm.Emit(
-                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; .reg .b32 kb<2>; sub.f16x2 kb0, %4, %6; sub.f16x2 kb1, %5, %6; " +
-                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {kb0, kb1}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                c,
-                aLow,
-                aHigh,
-                b0,
-                b1,
-                offset);
-            return d;
-        }
-
-        public ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1)
-        {
-            CudaAsm.Emit(
-                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; " +
-                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {%4, %5}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                c,
-                aLow,
-                aHigh,
-                b0,
-                b1);
-            return d;
-        }
-
-        public ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
-        {
-            CudaAsm.Emit(
-                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; " +
-                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {%4, %5}, {kd0, kd1, kd2, kd3}; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%6, %6, %7, %7}, {%8, %9}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                c,
-                aLow0,
-                aHigh0,
-                b00,
-                b01,
-                aLow1,
-                aHigh1,
-                b10,
-                b11);
-            return d;
-        }
-
-        public uint Dequantize(uint codes, uint offset, uint scale)
-        {
-            CudaAsm.Emit("{ .reg .b32 kt; sub.f16x2 kt, %1, %2; mul.rn.f16x2 %0, kt, %3; }", out uint d, codes, offset, scale);
-            return d;
-        }
-    }
-
-    /// <summary>
-    /// Everywhere else: the same arithmetic with the fragment layout of PTX's mma.m16n8k16 (.row.col), exchanging
-    /// fragments by warp shuffles: lane (g, t) holds A row g at columns 2t, 2t+1 and 2t+8, 2t+9; B column g at rows
-    /// 2t, 2t+1 (b0) and 2t+8, 2t+9 (b1); D row g at columns 2t, 2t+1.
-    /// </summary>
-    internal readonly struct EmulatedMma : IMma
-    {
-        public ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset)
-        {
-            b0 = SubtractHalves(b0, offset);
-            b1 = SubtractHalves(b1, offset);
-            int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
-            float c0 = Interop.IntAsFloat((uint)c), c1 = Interop.IntAsFloat((uint)(c >> 32));
-            for (int q = 0; q < 4; q++)
-            {
-                int aLane = (4 * g) + q, bLane0 = (8 * t) + q, bLane1 = (8 * t) + 4 + q;
-                uint ra0 = Warp.Shuffle(aLow, aLane), ra2 = Warp.Shuffle(aHigh, aLane);
-                uint rb00 = Warp.Shuffle(b0, bLane0), rb01 = Warp.Shuffle(b1, bLane0), rb10 = Warp.Shuffle(b0, bLane1), rb11 = Warp.Shuffle(b1, bLane1);
-
-                // k = 2q, 2q+1 from (aLow, b0) and k = 2q+8, 2q+9 from (aHigh, b1).
-                c0 += Dot2(ra0, rb00) + Dot2(ra2, rb01);
-                c1 += Dot2(ra0, rb10) + Dot2(ra2, rb11);
-            }
-
-            return Interop.FloatAsInt(c0) | ((ulong)Interop.FloatAsInt(c1) << 32);
-        }
-
-        public ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1)
-            => Run(c, aLow, aHigh, b0, b1, 0); // subtracting +0 changes no f16 value
-
-        public ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
-            => Multiply(Multiply(c, aLow0, aHigh0, b00, b01), aLow1, aHigh1, b10, b11);
-
-        public uint Dequantize(uint codes, uint offset, uint scale)
-        {
-            uint d = SubtractHalves(codes, offset);
-            return MultiplyHalves(d, scale);
-        }
-    }
-
-    /// <summary>mul.rn.f16x2: the f32 product of two f16 values is exact (11 × 11 significant bits), so rounding it
-    /// to f16 once is the PTX result.</summary>
-    private static uint MultiplyHalves(uint a, uint b)
-        => Fp16.FromFloat(Fp16.ToFloat((ushort)a) * Fp16.ToFloat((ushort)b))
-            | ((uint)Fp16.FromFloat(Fp16.ToFloat((ushort)(a >> 16)) * Fp16.ToFloat((ushort)(b >> 16))) << 16);
-
-    /// <summary>sub.f16x2 for exact small integers: (1024 + code) − (1024 + zero) per half, as f16 bits.</summary>
-    private static uint SubtractHalves(uint a, uint b)
-        => Fp16.FromFloat(Fp16.ToFloat((ushort)a) - Fp16.ToFloat((ushort)b))
-            | ((uint)Fp16.FromFloat(Fp16.ToFloat((ushort)(a >> 16)) - Fp16.ToFloat((ushort)(b >> 16))) << 16);
-
-    private static float Dot2(uint a, uint b)
-        => (Fp16.ToFloat((ushort)a) * Fp16.ToFloat((ushort)b)) + (Fp16.ToFloat((ushort)(a >> 16)) * Fp16.ToFloat((ushort)(b >> 16)));
 }

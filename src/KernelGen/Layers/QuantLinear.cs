@@ -19,6 +19,10 @@ public sealed class QuantLinear<TScheme> : IDisposable
     private readonly MemoryBuffer1D<ushort, Stride1D.Dense> scales;
     private readonly MemoryBuffer1D<uint, Stride1D.Dense> zeros;
     private readonly QuantKernels kernels;
+    private MmaPackedWeights? mma;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? mmaPacked;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? mmaScales;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? mmaZeros;
     private MemoryBuffer1D<uint, Stride1D.Dense>? fragments;
 
     /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/> and loads the scheme's kernels.</summary>
@@ -64,7 +68,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
         }
 
         return m <= 16
-            ? (TensorCoreGemv.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemv : MatrixKernel.TiledGemm)
+            ? (MmaPackedWeights.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemv : MatrixKernel.TiledGemm)
             : (TensorCoreGemm.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemm : MatrixKernel.TiledGemm);
     }
 
@@ -101,7 +105,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
                 kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
                 break;
             case MatrixKernel.TensorCoreGemv:
-                Device.TensorCores!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, Fragments(TensorCoreGemv.FragmentLength(dims.Cols)), y.View, x.Rows);
+                var fragmentOrder = FragmentOrder();
+                Device.TensorCores!.Run(fragmentOrder, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, y.View, x.Rows);
                 break;
             case MatrixKernel.TensorCoreGemm:
                 Device.TensorCoreGemm!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, Fragments(TensorCoreGemm.FragmentLength(x.Rows, dims.Cols)), y.View, x.Rows);
@@ -112,7 +117,24 @@ public sealed class QuantLinear<TScheme> : IDisposable
         }
     }
 
-    /// <summary>The tensor-core kernels' f16 copy of x: one buffer, grown to the largest batch seen.</summary>
+    /// <summary>The weights in mma fragment order, repacked and uploaded on the first batch that needs them (a decode-only
+    /// layer never pays for the copy).</summary>
+    private MmaPackedWeights FragmentOrder()
+    {
+        if (mma is null)
+        {
+            var repacked = MmaPackedWeights.Create(Weights);
+            var accelerator = Device.Accelerator;
+            mmaPacked = accelerator.Allocate1D(repacked.Packed);
+            mmaScales = accelerator.Allocate1D(repacked.Scales);
+            mmaZeros = repacked.Zeros.Length > 0 ? accelerator.Allocate1D(repacked.Zeros) : accelerator.Allocate1D<uint>(1);
+            mma = repacked;
+        }
+
+        return mma;
+    }
+
+    /// <summary>The tensor-core GEMM's f16 copy of x: one buffer, grown to the largest batch seen.</summary>
     private ArrayView<uint> Fragments(long length)
     {
         if (fragments is null || fragments.Length < length)
@@ -161,6 +183,9 @@ public sealed class QuantLinear<TScheme> : IDisposable
         packed.Dispose();
         scales.Dispose();
         zeros.Dispose();
+        mmaPacked?.Dispose();
+        mmaScales?.Dispose();
+        mmaZeros?.Dispose();
         fragments?.Dispose();
     }
 }
@@ -174,7 +199,7 @@ public enum MatrixKernel
     /// <summary>The scheme's generated float32 tiled GEMM (no tensor cores).</summary>
     TiledGemm,
 
-    /// <summary>2 ≤ M ≤ 16 on tensor cores (<see cref="Backends.TensorCoreGemv"/>).</summary>
+    /// <summary>2 ≤ M ≤ 16 on tensor cores over the weights in mma fragment order (<see cref="Backends.TensorCoreGemv"/>).</summary>
     TensorCoreGemv,
 
     /// <summary>M &gt; 16 on tensor cores (<see cref="Backends.TensorCoreGemm"/>).</summary>

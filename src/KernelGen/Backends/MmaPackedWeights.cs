@@ -1,0 +1,178 @@
+using System;
+using System.Threading.Tasks;
+using KernelGen.Quantization;
+
+namespace KernelGen.Backends;
+
+/// <summary>
+/// A quantized matrix repacked in the order the tensor-core GEMV reads it (as Marlin does for its kernels): every lane
+/// of a warp loads, with one 16-byte load per tile of 8 weight rows, exactly the B fragments of <c>mma.m16n8k16</c> it
+/// needs for the next 32/b k-blocks, and a whole warp's load is 512 contiguous bytes.
+/// <para>
+/// Layout, for b = 2-, 4- and 8-bit codes. Rows are cut into tiles of 8 (the mma's n) and K into slabs of 32/b k-blocks
+/// of 16 (512/b columns: 256, 128 or 64); both are padded with zero codes. Words
+/// <c>((tile · Slabs + slab) · 32 + lane) · 4 + w</c> (w &lt; 4) belong to lane (g = lane / 4, t = lane % 4), which holds
+/// row <c>8 · tile + g</c> at k = 2t, 2t+1, 2t+8, 2t+9 of each k-block. A word holds 16/b pairs; pair p is the code at
+/// bit b·p (even k) and the code at bit 16 + b·p (odd k), so <c>(word &gt;&gt; b·p) &amp; mask | 0x6400_6400</c> is the
+/// f16 pair 1024 + code that the mma's B register takes. Pair p of word w is k-block <c>w · 8/b + p / 2</c> of the
+/// slab, its low (p even: k = 2t, 2t+1) or high half (p odd: k = 2t+8, 2t+9). A kernel consumes a word by shifting it
+/// right 2b bits per k-block.
+/// </para>
+/// <para>
+/// Scales: f16 pairs, word <c>(tile · Groups + group) · 4 + r / 2</c> holds the scale of row 8·tile + r (r even: low
+/// half). Zero points (asymmetric schemes): one byte per row, word <c>(tile · Groups + group) · 2 + r / 4</c>, byte r % 4.
+/// Groups counts the groups of the padded K (the padding's scales are 0).
+/// </para>
+/// </summary>
+public sealed class MmaPackedWeights
+{
+    /// <summary>Rows per tile (the mma's n).</summary>
+    public const int TileRows = 8;
+
+    private MmaPackedWeights(int rows, int cols, int bits, int groupSize, bool symmetric)
+    {
+        Rows = rows;
+        Cols = cols;
+        Bits = bits;
+        GroupSize = groupSize;
+        Symmetric = symmetric;
+        Tiles = (rows + TileRows - 1) / TileRows;
+        Slabs = (cols + SlabCols - 1) / SlabCols;
+        Groups = ((Slabs * SlabCols) + groupSize - 1) / groupSize;
+        Packed = new uint[(long)Tiles * Slabs * 32 * 4];
+        Scales = new uint[(long)Tiles * Groups * 4];
+        Zeros = symmetric ? Array.Empty<uint>() : new uint[(long)Tiles * Groups * 2];
+    }
+
+    /// <summary>N.</summary>
+    public int Rows { get; }
+
+    /// <summary>K.</summary>
+    public int Cols { get; }
+
+    /// <summary>Bits per code: 2, 4 or 8.</summary>
+    public int Bits { get; }
+
+    /// <summary>Weights per scale along K (K for per-channel schemes).</summary>
+    public int GroupSize { get; }
+
+    /// <summary>Whether the zero point is fixed at 2^(bits−1).</summary>
+    public bool Symmetric { get; }
+
+    /// <summary>Tiles of 8 rows (N rounded up).</summary>
+    public int Tiles { get; }
+
+    /// <summary>Columns per slab: 32/b k-blocks of 16, one 16-byte load per lane.</summary>
+    public int SlabCols => 512 / Bits;
+
+    /// <summary>k-blocks per slab.</summary>
+    public int BlocksPerSlab => 32 / Bits;
+
+    /// <summary>Slabs per tile (K rounded up to <see cref="SlabCols"/>).</summary>
+    public int Slabs { get; }
+
+    /// <summary>Groups per row of the padded K.</summary>
+    public int Groups { get; }
+
+    /// <summary>The codes in fragment order (see the type's remarks).</summary>
+    public uint[] Packed { get; }
+
+    /// <summary>f16 scale pairs per (tile, group, row pair).</summary>
+    public uint[] Scales { get; }
+
+    /// <summary>Zero-point bytes per (tile, group, row); empty for symmetric schemes.</summary>
+    public uint[] Zeros { get; }
+
+    /// <summary>Bytes stored.</summary>
+    public long ByteCount => (Packed.LongLength + Scales.LongLength + Zeros.LongLength) * 4;
+
+    /// <summary>True when <paramref name="scheme"/> can be repacked: 2-, 4- or 8-bit codes, groups of whole k-blocks.</summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        int group = scheme.IsPerChannel ? cols : scheme.GroupSize;
+        return scheme.Bits is 2 or 4 or 8 && group % 16 == 0;
+    }
+
+    /// <summary>Repacks <paramref name="matrix"/> (lossless: <see cref="Code"/>, <see cref="Scale"/> and <see cref="Zero"/>
+    /// return what the matrix stores).</summary>
+    /// <exception cref="ArgumentException">The scheme is not 2-, 4- or 8-bit with 16-aligned groups.</exception>
+    public static MmaPackedWeights Create<TScheme>(QuantizedMatrix<TScheme> matrix)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        var info = TScheme.Info;
+        if (!Supports(info, matrix.Cols))
+        {
+            throw new ArgumentException($"{info} cannot be repacked for the tensor cores: they take 2-, 4- or 8-bit codes in groups of a multiple of 16.", nameof(matrix));
+        }
+
+        var dims = matrix.Dims;
+        var result = new MmaPackedWeights(matrix.Rows, matrix.Cols, dims.Bits, dims.GroupSize, info.Symmetric);
+        int b = dims.Bits;
+        Parallel.For(0, result.Tiles, tile =>
+        {
+            var codes = new byte[dims.Cols];
+            for (int r = 0; r < TileRows; r++)
+            {
+                int row = (tile * TileRows) + r;
+                if (row >= dims.Rows)
+                {
+                    break; // padding rows keep zero codes and zero scales
+                }
+
+                for (int chunk = 0; chunk < dims.ChunksPerRow; chunk++)
+                {
+                    TScheme.UnpackChunk(
+                        matrix.Packed.AsSpan((int)(((long)row * dims.ChunksPerRow) + chunk) * b, b),
+                        codes.AsSpan(chunk * QuantDims.ChunkSize, QuantDims.ChunkSize));
+                }
+
+                for (int k = 0; k < dims.Cols; k++)
+                {
+                    result.Packed[result.WordOf(row, k, out int shift)] |= (uint)codes[k] << shift;
+                }
+
+                for (int group = 0; group < dims.GroupsPerRow; group++)
+                {
+                    long pair = (((long)tile * result.Groups) + group) * 4 + (r >> 1);
+                    result.Scales[pair] |= (uint)matrix.Scales[((long)row * dims.GroupsPerRow) + group] << (16 * (r & 1));
+                    if (!info.Symmetric)
+                    {
+                        long word = (((long)tile * result.Groups) + group) * 2 + (r >> 2);
+                        result.Zeros[word] |= (uint)matrix.GetZero(row, group) << (8 * (r & 3));
+                    }
+                }
+            }
+
+        });
+        return result;
+    }
+
+    /// <summary>The code of weight (row, k), read from the repacked words.</summary>
+    public int Code(int row, int k)
+    {
+        long word = WordOf(row, k, out int shift);
+        return (int)((Packed[word] >> shift) & ((1u << Bits) - 1));
+    }
+
+    /// <summary>The f16 scale bits of (row, group).</summary>
+    public ushort Scale(int row, int group)
+        => (ushort)(Scales[(((long)(row / TileRows) * Groups) + group) * 4 + ((row % TileRows) >> 1)] >> (16 * (row & 1)));
+
+    /// <summary>The zero point of (row, group).</summary>
+    public int Zero(int row, int group)
+        => Symmetric ? 1 << (Bits - 1) : (int)((Zeros[(((long)(row / TileRows) * Groups) + group) * 2 + ((row % TileRows) >> 2)] >> (8 * (row & 3))) & 0xFF);
+
+    /// <summary>The word holding weight (row, k) and the code's bit offset in it.</summary>
+    private long WordOf(int row, int k, out int shift)
+    {
+        int tile = row / TileRows, g = row % TileRows, slab = k / SlabCols, kb = (k % SlabCols) / 16, kk = k % 16;
+        int high = kk >> 3, t = (kk & 7) >> 1, odd = kk & 1;
+        int lane = (g * 4) + t;
+        int kbPerWord = 8 / Bits;
+        int w = kb / kbPerWord, pair = (2 * (kb % kbPerWord)) + high;
+        shift = (Bits * pair) + (16 * odd);
+        return ((((long)tile * Slabs) + slab) * 32 + lane) * 4 + w;
+    }
+}
