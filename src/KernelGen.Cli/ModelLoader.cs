@@ -70,9 +70,16 @@ internal static class ModelLoader
         if (modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
             var gguf = GgufFile.Load(modelPath);
-            var projections = gguf.Tensors.Where(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Dimensions.Length == 2).ToList();
             var weights = GgufLlama.LoadWeights(gguf);
-            return (weights, projections.Sum(t => t.ByteCount * 8.0) / projections.Sum(t => (double)t.ElementCount), GgufQuantizer.ReadAwqScales(gguf, weights.Config.Layers));
+            var projections = gguf.Tensors.Where(t => t.Name.StartsWith("blk.", StringComparison.Ordinal) && t.Name.EndsWith(".weight", StringComparison.Ordinal) && t.Dimensions.Length == 2).ToList();
+
+            // A scheme's projection also stores scales and zero points beside its codes; weights count unpadded.
+            double Bytes(GgufTensorInfo t) => t.ByteCount
+                + (GgufSchemeTensors.Holds(gguf, t.Name)
+                    ? gguf.Tensor(t.Name + GgufSchemeTensors.ScalesSuffix).ByteCount + (gguf.TryGetTensor(t.Name + GgufSchemeTensors.ZerosSuffix, out var z) ? z.ByteCount : 0)
+                    : 0);
+            double Weights(GgufTensorInfo t) => GgufSchemeTensors.Holds(gguf, t.Name) ? weights.Projection(t.Name[..^".weight".Length]).Length : t.ElementCount;
+            return (weights, projections.Sum(t => Bytes(t) * 8) / projections.Sum(Weights), GgufQuantizer.ReadAwqScales(gguf, weights.Config.Layers));
         }
 
         return (Llama2CCheckpoint.Load(modelPath), 32, null);

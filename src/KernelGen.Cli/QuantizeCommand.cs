@@ -6,13 +6,17 @@ using KernelGen.Formats.Gguf;
 
 namespace KernelGen.Cli;
 
-/// <summary><c>kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq|gptq-act|awq --calib FILE] -o OUT.gguf</c>:
-/// a quantized GGUF that llama.cpp reads.</summary>
+/// <summary><c>kernelgen quantize MODEL.gguf --type q8_0|q4_0 | --scheme S [--method rtn|rtn-clip|gptq|gptq-act|awq --calib FILE] -o OUT.gguf</c>:
+/// a GGUF in ggml's Q8_0/Q4_0 (llama.cpp reads it) or in a generated scheme's own layout (KernelGen reads it).</summary>
 internal static class QuantizeCommand
 {
     private const string Usage = """
-        usage: kernelgen quantize MODEL.gguf --type q8_0|q4_0 [--method rtn|rtn-clip|gptq|gptq-act|awq] [--calib FILE] -o OUT.gguf
-        Quantizes the block projections of a Llama GGUF into ggml's Q8_0 or Q4_0 (llama.cpp runs the result).
+        usage: kernelgen quantize MODEL.gguf (--type q8_0|q4_0 | --scheme SCHEME) [--method rtn|rtn-clip|gptq|gptq-act|awq] [--calib FILE] -o OUT.gguf
+        Quantizes the block projections of a Llama GGUF.
+          --type    into ggml's Q8_0 or Q4_0: llama.cpp runs the result
+          --scheme  into a generated scheme (q4g128, q4g128s, q8pcs, q3g128, q2g64, q4g32, q3g32), stored in its own layout
+                    (GGUF with I32 code tensors, see GgufSchemeTensors): kernelgen run and eval load it, llama.cpp cannot
+        Methods:
           rtn       round-to-nearest (default)
           rtn-clip  round-to-nearest with a per-group clipping search
           gptq      GPTQ (Frantar et al.) on --calib text, block by block; keep the calibration text apart from evaluation text
@@ -23,7 +27,7 @@ internal static class QuantizeCommand
 
     public static int Run(string[] args)
     {
-        string? input = null, output = null, type = null, calib = null;
+        string? input = null, output = null, type = null, scheme = null, calib = null;
         string method = "rtn";
         for (int i = 0; i < args.Length; i++)
         {
@@ -31,6 +35,7 @@ internal static class QuantizeCommand
             switch (args[i])
             {
                 case "--type": type = Value(); break;
+                case "--scheme": scheme = Value(); break;
                 case "-o": output = Value(); break;
                 case "--method": method = Value().ToLowerInvariant(); break;
                 case "--calib": calib = Value(); break;
@@ -45,17 +50,23 @@ internal static class QuantizeCommand
             }
         }
 
-        if (input is null || output is null || type is null)
+        if (input is null || output is null || (type is null) == (scheme is null))
         {
-            throw new ArgumentException(Usage);
+            throw new ArgumentException(type is not null && scheme is not null ? $"Pass --type or --scheme, not both.\n{Usage}" : Usage);
         }
 
-        var target = type.ToLowerInvariant() switch
+        var target = type?.ToLowerInvariant() switch
         {
+            null => GgmlType.F32, // unused: --scheme
             "q8_0" => GgmlType.Q8_0,
             "q4_0" => GgmlType.Q4_0,
-            _ => throw new ArgumentException($"--type {type} is not supported: use q8_0 or q4_0."),
+            _ => throw new ArgumentException($"--type {type} is not supported: use q8_0 or q4_0, or --scheme for a generated scheme."),
         };
+        if (scheme is not null)
+        {
+            scheme = SchemeRegistry.Check(scheme);
+        }
+
         if (!File.Exists(input))
         {
             throw new ArgumentException($"'{input}' does not exist.");
@@ -90,8 +101,31 @@ internal static class QuantizeCommand
             }
         }
 
-        var quantized = ConsoleProgress.Run($"{method} → {target}", _ => GgufQuantizer.Quantize(file, output, target, kind, calibration));
-        Console.WriteLine($"{Path.GetFileName(output)}: {quantized.Count} projections quantized to {target} by {method}, {new FileInfo(output).Length:N0} bytes (from {new FileInfo(input).Length:N0})");
+        string into = scheme ?? target.ToString();
+        var quantized = ConsoleProgress.Run($"{method} → {into}", _ => scheme is null
+            ? GgufQuantizer.Quantize(file, output, target, kind, calibration)
+            : SchemeRegistry.Visit(scheme, new SchemeQuantizer(file, output, kind, calibration)));
+        Console.WriteLine($"{Path.GetFileName(output)}: {quantized.Count} projections quantized to {into} by {method}, {new FileInfo(output).Length:N0} bytes (from {new FileInfo(input).Length:N0})");
         return 0;
+    }
+
+    private sealed class SchemeQuantizer : SchemeRegistry.IVisitor<List<string>>
+    {
+        private readonly GgufFile file;
+        private readonly string output;
+        private readonly GgufQuantizer.QuantizeMethod method;
+        private readonly IReadOnlyList<IReadOnlyList<int>>? calibration;
+
+        public SchemeQuantizer(GgufFile file, string output, GgufQuantizer.QuantizeMethod method, IReadOnlyList<IReadOnlyList<int>>? calibration)
+        {
+            this.file = file;
+            this.output = output;
+            this.method = method;
+            this.calibration = calibration;
+        }
+
+        public List<string> Visit<TScheme>()
+            where TScheme : struct, IQuantScheme
+            => GgufQuantizer.Quantize<TScheme>(file, output, method, calibration);
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using KernelGen.Backends;
+using KernelGen.Formats.Gguf;
 using KernelGen.Layers;
 using KernelGen.Models;
 
@@ -17,6 +18,7 @@ internal static class RunCommand
         MODEL is a llama2.c checkpoint (.bin; tokenizer.bin or tok512.bin beside it), a Llama GGUF (tokenizer from its
         metadata) or a Hugging Face Llama directory (config.json, *.safetensors, tokenizer.model).
         With --scheme, every projection is quantized with that scheme and runs on the device; without, float32 on the host.
+        A GGUF written by `kernelgen quantize --scheme S` runs its stored codes on the device (no --scheme needed).
         """;
 
     public static int Run(string[] args)
@@ -27,7 +29,8 @@ internal static class RunCommand
             return 2;
         }
 
-        string modelPath = args[0], prompt = string.Empty, scheme = "none", device = "auto";
+        string modelPath = args[0], prompt = string.Empty, device = "auto";
+        string? scheme = null;
         string? tokenizerPath = null;
         int steps = 256, seed = 0;
         float temperature = 0f, topP = 0.9f;
@@ -56,6 +59,15 @@ internal static class RunCommand
             return ModelLoader.LoadDecoder(modelPath, tokenizerPath);
         });
 
+        // A file in a generated scheme's layout runs the codes it stores.
+        var gguf = modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? GgufFile.Load(modelPath) : null;
+        var stored = gguf is null ? null : GgufSchemeTensors.ReadScheme(gguf);
+        if (stored is not null && scheme is not null && !string.Equals(scheme, stored.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"{Path.GetFileName(modelPath)} is stored in {stored}; run it without --scheme, or quantize the float model to {scheme}.");
+        }
+
+        scheme ??= stored?.Name ?? "none";
         ComputeDevice? compute = null;
         try
         {
@@ -67,14 +79,17 @@ internal static class RunCommand
             else
             {
                 compute = ComputeDevice.Create(ComputeDevice.ParseKind(device, "--device"));
-                model = ConsoleProgress.Run($"quantizing to {scheme}", report => SchemeRegistry.Visit(scheme, new QuantizeVisitor(weights, compute, report)));
+                model = ConsoleProgress.Run(stored is null ? $"quantizing to {scheme}" : $"loading its {scheme} codes", report => SchemeRegistry.Visit(
+                    scheme,
+                    stored is null ? (SchemeRegistry.IVisitor<LlamaModel>)new QuantizeVisitor(weights, compute, report) : new StoredVisitor(gguf!, weights, compute)));
             }
 
             using (model)
             {
                 var c = weights.Config;
                 Console.Error.WriteLine($"model   {Path.GetFileName(modelPath)}: dim {c.Dim}, {c.Layers} layers, {c.Heads} heads ({c.KvHeads} kv), vocab {c.VocabSize}, loaded in {stopwatch.ElapsedMilliseconds} ms");
-                Console.Error.WriteLine(compute is null ? "weights float32 on the host" : $"weights {scheme}, every projection on {compute}");
+                Console.Error.WriteLine(compute is null ? "weights float32 on the host"
+                    : $"weights {scheme}{(stored is null ? string.Empty : " (as stored)")}, every projection on {compute}");
                 var sampler = new Sampler(c.VocabSize, temperature, topP, seed);
                 stopwatch.Restart();
                 var tokens = TextGenerator.Generate(model, tokenizer, prompt, steps, sampler, Console.Write);
@@ -120,5 +135,24 @@ internal static class RunCommand
                 return new QuantizedLinear<TScheme>(device, w.Span, rows, cols);
             });
         }
+    }
+
+    /// <summary>A model whose projections are the codes a scheme GGUF stores (<see cref="GgufSchemeTensors"/>).</summary>
+    private sealed class StoredVisitor : SchemeRegistry.IVisitor<LlamaModel>
+    {
+        private readonly GgufFile file;
+        private readonly LlamaWeights weights;
+        private readonly ComputeDevice device;
+
+        public StoredVisitor(GgufFile file, LlamaWeights weights, ComputeDevice device)
+        {
+            this.file = file;
+            this.weights = weights;
+            this.device = device;
+        }
+
+        public LlamaModel Visit<TScheme>()
+            where TScheme : struct, IQuantScheme
+            => LlamaModel.Create(weights, (name, _, rows, cols) => new QuantizedLinear<TScheme>(device, GgufSchemeTensors.Read<TScheme>(file, name + ".weight", rows, cols), cols));
     }
 }

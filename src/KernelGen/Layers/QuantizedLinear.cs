@@ -79,12 +79,7 @@ public sealed class QuantizedLinear<TScheme> : ILinearLayer
     public QuantizedMatrix<TScheme> Weights { get; }
 
     /// <summary>The smallest K' ≥ <paramref name="cols"/> that the scheme accepts.</summary>
-    public static int PaddedCols(QuantSchemeInfo scheme, int cols)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-        int multiple = scheme.IsPerChannel ? QuantDims.ChunkSize : scheme.GroupSize;
-        return (cols + multiple - 1) / multiple * multiple;
-    }
+    public static int PaddedCols(QuantSchemeInfo scheme, int cols) => QuantDims.PaddedCols(scheme, cols);
 
     /// <inheritdoc />
     public void Forward(ReadOnlySpan<float> x, Span<float> y)

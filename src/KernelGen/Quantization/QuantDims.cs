@@ -53,6 +53,15 @@ public readonly struct QuantDims : IEquatable<QuantDims>
     /// bit stream (code i at bits [i·bits, i·bits + bits)), in whole chunks: ⌈rows · groups / 32⌉ · bits.</summary>
     public long ZeroWords => ((((long)Rows * GroupsPerRow) + ChunkSize - 1) / ChunkSize) * Bits;
 
+    /// <summary>K rounded up to whole groups (to whole 32-code chunks for per-channel schemes): how far the quantizers
+    /// pad a projection's rows with zero weights when K does not fit the scheme.</summary>
+    public static int PaddedCols(QuantSchemeInfo scheme, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        int multiple = scheme.IsPerChannel ? ChunkSize : scheme.GroupSize;
+        return (cols + multiple - 1) / multiple * multiple;
+    }
+
     /// <summary>Validates a rows × cols matrix for <paramref name="scheme"/> and derives its sizes.</summary>
     /// <exception cref="ArgumentException">A dimension is not positive, K does not fit the group or chunk size, or the
     /// matrix is too large for 32-bit indexing.</exception>

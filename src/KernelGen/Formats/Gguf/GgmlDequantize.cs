@@ -83,6 +83,8 @@ public static class GgmlDequantize
                 }
 
                 return;
+            case GgmlType.I32:
+                throw new NotSupportedException("An I32 tensor holds integers (in KernelGen files, a scheme's packed codes), not float weights: read it with GgufSchemeTensors.");
             default:
                 throw new NotSupportedException($"ggml type {type} is not decoded yet (F32, F16, Q4_0, Q4_1, Q8_0, Q4_K and Q6_K are): convert the model with llama.cpp's llama-quantize to one of those.");
         }

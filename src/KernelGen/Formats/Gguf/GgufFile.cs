@@ -28,6 +28,9 @@ public enum GgmlType
 
     /// <summary>Super-blocks of 256 in 210 bytes: 6-bit codes, sixteen int8 scales, fp16 d; x = d·sc·(q − 32).</summary>
     Q6_K = 14,
+
+    /// <summary>int32 (KernelGen stores a generated scheme's packed codes and zero points as I32: <see cref="GgufSchemeTensors"/>).</summary>
+    I32 = 26,
 }
 
 /// <summary>GGUF metadata value types (gguf.h).</summary>
@@ -266,6 +269,7 @@ public sealed class GgufFile
         GgmlType.Q8_0 => (32, 34),
         GgmlType.Q4_K => (256, 144),
         GgmlType.Q6_K => (256, 210),
+        GgmlType.I32 => (1, 4),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown ggml type"),
     };
 
@@ -282,6 +286,22 @@ public sealed class GgufFile
         }
 
         throw new ModelFormatException(Path, name, 0, "no tensor of that name in the file");
+    }
+
+    /// <summary>The tensor named <paramref name="name"/>, if there is one.</summary>
+    public bool TryGetTensor(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out GgufTensorInfo? tensor)
+    {
+        foreach (var t in Tensors)
+        {
+            if (t.Name == name)
+            {
+                tensor = t;
+                return true;
+            }
+        }
+
+        tensor = null;
+        return false;
     }
 
     /// <summary>A tensor's raw bytes.</summary>

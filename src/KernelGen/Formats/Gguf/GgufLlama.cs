@@ -67,6 +67,11 @@ public static class GgufLlama
 
         float[] Read(string name, int rows, int cols)
         {
+            if (GgufSchemeTensors.Holds(file, name))
+            {
+                return GgufSchemeTensors.Dequantize(file, name, rows, cols); // a generated scheme's codes (kernelgen quantize --scheme)
+            }
+
             var tensor = file.Tensor(name);
             long expected = (long)rows * cols;
             bool shapeOk = tensor.ElementCount == expected && tensor.Dimensions[0] == cols;

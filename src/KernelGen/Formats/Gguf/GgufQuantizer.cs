@@ -113,6 +113,11 @@ public static partial class GgufQuantizer
     public static List<string> Quantize(GgufFile input, string outputPath, GgmlType target, QuantizeMethod method = QuantizeMethod.Rtn, IReadOnlyList<IReadOnlyList<int>>? calibration = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (GgufSchemeTensors.ReadScheme(input) is { } already)
+        {
+            throw new ArgumentException($"{input.Path} is already quantized with {already}: quantize the float model instead.", nameof(input));
+        }
+
         if (target is not (GgmlType.Q8_0 or GgmlType.Q4_0))
         {
             throw new ArgumentException($"{target} is not a quantization target: use Q8_0 or Q4_0.", nameof(target));
@@ -168,22 +173,94 @@ public static partial class GgufQuantizer
         // llama.cpp's file type (llama_ftype): 7 = mostly Q8_0, 2 = mostly Q4_0.
         writer.Set("general.file_type", GgufValueType.UInt32, target == GgmlType.Q8_0 ? 7u : 2u);
         writer.Set("general.quantization_version", GgufValueType.UInt32, 2u);
-        if (awqScales is not null)
+        WriteAwqScales(writer, awqScales);
+        writer.Save(outputPath);
+        return quantized;
+    }
+
+    /// <summary>Quantizes the block projections of <paramref name="input"/> with the generated scheme
+    /// <typeparamref name="TScheme"/> into <paramref name="outputPath"/> (written atomically), stored in the scheme's own
+    /// layout (<see cref="GgufSchemeTensors"/>: KernelGen reads it back exactly; llama.cpp cannot). Every projection is
+    /// quantized, K padded with zero weights to whole groups where it does not fit, as in memory. Returns the tensors
+    /// quantized.</summary>
+    /// <param name="input">A Llama GGUF (float, or ggml-quantized: it is dequantized first).</param>
+    /// <param name="outputPath">Where the quantized copy goes.</param>
+    /// <param name="method">How the codes are chosen.</param>
+    /// <param name="calibration">Token sequences (each starting with BOS); required for GPTQ and AWQ.</param>
+    public static List<string> Quantize<TScheme>(GgufFile input, string outputPath, QuantizeMethod method = QuantizeMethod.Rtn, IReadOnlyList<IReadOnlyList<int>>? calibration = null)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder or QuantizeMethod.Awq && (calibration is null || calibration.Count == 0))
         {
-            // The scales, so that evaluation can compare each projection with its folded float version.
-            for (int l = 0; l < awqScales.Attention.Length; l++)
+            throw new ArgumentException($"{method} needs calibration sequences.", nameof(calibration));
+        }
+
+        if (GgufSchemeTensors.ReadScheme(input) is { } already)
+        {
+            throw new ArgumentException($"{input.Path} is already quantized with {already}: quantize the float model instead.", nameof(input));
+        }
+
+        var weights = GgufLlama.LoadWeights(input);
+        Dictionary<string, QuantizedMatrix<TScheme>> matrices;
+        LlamaWeights? folded = null;
+        AwqScales? awqScales = null;
+        switch (method)
+        {
+            case QuantizeMethod.Rtn:
+                matrices = LlamaQuantizer.Rtn<TScheme>(weights);
+                break;
+            case QuantizeMethod.RtnClip:
+                matrices = LlamaQuantizer.RtnClipped<TScheme>(weights);
+                break;
+            case QuantizeMethod.Awq:
+                var awq = LlamaQuantizer.Awq<TScheme>(weights, calibration!);
+                (matrices, folded, awqScales) = (awq.Quantized, awq.Folded, awq.Scales);
+                break;
+            default:
+                matrices = LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder));
+                break;
+        }
+
+        var writer = GgufWriter.From(input);
+        var quantized = new List<string>();
+        foreach (var tensor in input.Tensors)
+        {
+            if (ProjectionName().IsMatch(tensor.Name) && matrices.TryGetValue(tensor.Name[..^".weight".Length], out var matrix))
             {
-                foreach (var (kind, s) in new[] { ("attn", awqScales.Attention[l]), ("attn_output", awqScales.AttentionOutput[l]), ("ffn", awqScales.Ffn[l]), ("ffn_down", awqScales.FfnDown[l]) })
-                {
-                    if (s is not null)
-                    {
-                        writer.Set(AwqKey(l, kind), GgufValueType.Array, s.Select(v => (object)v).ToArray(), GgufValueType.Float32);
-                    }
-                }
+                GgufSchemeTensors.Write(writer, tensor.Name, matrix);
+                quantized.Add(tensor.Name);
+            }
+            else if (folded is not null && FoldedTensor(folded, tensor.Name) is { } changed && !changed.Span.SequenceEqual(input.ReadFloats(tensor)))
+            {
+                writer.ReplaceTensor(tensor.Name, GgmlType.F32, tensor.Dimensions, System.Runtime.InteropServices.MemoryMarshal.AsBytes(changed.Span).ToArray());
             }
         }
 
+        GgufSchemeTensors.SetScheme(writer, TScheme.Info);
+        WriteAwqScales(writer, awqScales);
         writer.Save(outputPath);
         return quantized;
+    }
+
+    /// <summary>AWQ's input scales as metadata, so that evaluation can compare each projection with its folded float
+    /// version (<see cref="ReadAwqScales"/>).</summary>
+    private static void WriteAwqScales(GgufWriter writer, AwqScales? awqScales)
+    {
+        if (awqScales is null)
+        {
+            return;
+        }
+
+        for (int l = 0; l < awqScales.Attention.Length; l++)
+        {
+            foreach (var (kind, s) in new[] { ("attn", awqScales.Attention[l]), ("attn_output", awqScales.AttentionOutput[l]), ("ffn", awqScales.Ffn[l]), ("ffn_down", awqScales.FfnDown[l]) })
+            {
+                if (s is not null)
+                {
+                    writer.Set(AwqKey(l, kind), GgufValueType.Array, s.Select(v => (object)v).ToArray(), GgufValueType.Float32);
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,132 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using KernelGen.Formats;
+using KernelGen.Formats.Gguf;
+using KernelGen.Models;
+using KernelGen.Quantization;
+using Xunit;
+
+namespace KernelGen.Tests.Models;
+
+/// <summary>
+/// GGUFs in a generated scheme's own layout (<see cref="GgufSchemeTensors"/>), written from stories260K: the codes,
+/// scales and zero points come back exactly; the generic decoder that <c>eval</c> and <see cref="GgufLlama"/> use agrees
+/// bit for bit with each scheme's generated dequantizer (3-, 5- and 6-bit codes straddle words; FFN down's K = 172 is
+/// padded); and the command line's quantize → run → eval path uses what the file stores.
+/// </summary>
+public sealed class SchemeGgufTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-scheme-gguf-" + Guid.NewGuid().ToString("N"));
+
+    public SchemeGgufTests() => Directory.CreateDirectory(directory);
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [ModelFact]
+    public void EachScheme_RoundTripsExactly_AndTheGenericDecoderMatchesTheGeneratedOne()
+    {
+        var original = GgufFile.Load(ModelFiles.Gguf);
+        var weights = GgufLlama.LoadWeights(original);
+        RoundTrip<B3G32A>(original, weights);
+        RoundTrip<B5G128S>(original, weights);
+        RoundTrip<B6G32A>(original, weights);
+        RoundTrip<B8GPCA>(original, weights);
+        RoundTrip<B2G32S>(original, weights);
+    }
+
+    [ModelFact]
+    public void QuantizeWithAScheme_ThenRunAndEval_UseTheStoredCodes()
+    {
+        string data = Path.Combine(EvalCommandTests.RepositoryRoot(), "samples", "data");
+        string calib = Path.Combine(data, "stories260K-calib.txt"), text = Path.Combine(data, "stories260K-eval.txt");
+        string file = Path.Combine(directory, "s-q4g32-gptq.gguf");
+        Assert.Equal(0, KernelGen.Cli.Program.Main(new[] { "quantize", ModelFiles.Gguf, "--scheme", "q4g32", "--method", "gptq", "--calib", calib, "-o", file }));
+        Assert.Equal(new QuantSchemeInfo("q4g32", 4, 32, false), GgufSchemeTensors.ReadScheme(GgufFile.Load(file)));
+        Assert.Empty(Directory.GetFiles(directory, "*.tmp")); // written atomically: only the file itself
+
+        // The file and the same method in memory (same calibration text and chunking) give the same metrics.
+        string report = Path.Combine(directory, "report");
+        Assert.Equal(0, KernelGen.Cli.Program.Main(new[]
+        {
+            "eval", ModelFiles.Gguf, "--compare", file, "gptq:q4g32", "--text", text, "--calib", calib, "--max-chunks", "2", "--report", report,
+        }));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "metrics.json")));
+        var candidates = metrics.RootElement.GetProperty("candidates").EnumerateArray().ToList();
+        double fromFile = candidates[0].GetProperty("meanKl").GetDouble(), inMemory = candidates[1].GetProperty("meanKl").GetDouble();
+        Assert.True(fromFile > 0 && Math.Abs(fromFile - inMemory) <= 1e-12 * inMemory, $"mean KL from the file {fromFile}, in memory {inMemory}");
+        // Bits per weight: the file's are its bytes (the zero-point stream is padded to whole 32-code chunks), memory's
+        // the scheme's nominal cost; both count FFN down's padding.
+        Assert.InRange(candidates[0].GetProperty("bitsPerWeight").GetDouble() - candidates[1].GetProperty("bitsPerWeight").GetDouble(), 0, 0.01);
+
+        // run takes the stored codes (no --scheme) and refuses another scheme for them.
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try
+        {
+            Assert.Equal(0, KernelGen.Cli.Program.Main(new[] { "run", file, "--prompt", "Once upon a time", "-n", "8", "--device", "cpu" }));
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        Assert.StartsWith("Once upon a time", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "run", file, "--scheme", "q3g32", "-n", "4", "--device", "cpu" }));
+        Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "quantize", file, "--scheme", "q4g32", "-o", Path.Combine(directory, "again.gguf") }));
+        Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "quantize", ModelFiles.Gguf, "--scheme", "q4g32", "--type", "q4_0", "-o", Path.Combine(directory, "both.gguf") }));
+        Assert.False(File.Exists(Path.Combine(directory, "again.gguf")));
+    }
+
+    [ModelFact]
+    public void ATensorOfTheWrongShape_IsReportedByName()
+    {
+        var original = GgufFile.Load(ModelFiles.Gguf);
+        string good = Path.Combine(directory, "good.gguf"), bad = Path.Combine(directory, "bad.gguf");
+        GgufQuantizer.Quantize<B4G32S>(original, good);
+        var writer = GgufWriter.From(GgufFile.Load(good));
+        writer.ReplaceTensor("blk.1.attn_k.weight.scales", GgmlType.F16, new long[] { 1, 32 }, new byte[64]);
+        writer.Save(bad);
+        var e = Assert.Throws<ModelFormatException>(() => GgufLlama.LoadWeights(GgufFile.Load(bad)));
+        Assert.Contains("blk.1.attn_k.weight.scales", e.Message, StringComparison.Ordinal);
+        Assert.Contains("F16 [2, 32]", e.Message, StringComparison.Ordinal);
+
+        var mismatch = Assert.Throws<ModelFormatException>(() => GgufSchemeTensors.Read<B4G32A>(GgufFile.Load(good), "blk.0.attn_q.weight", 64, 64));
+        Assert.Contains("is not", mismatch.Message, StringComparison.Ordinal);
+    }
+
+    private void RoundTrip<TScheme>(GgufFile original, LlamaWeights weights)
+        where TScheme : struct, IQuantScheme
+    {
+        string path = Path.Combine(directory, typeof(TScheme).Name + ".gguf");
+        var written = GgufQuantizer.Quantize<TScheme>(original, path);
+        Assert.Equal(5 * 7, written.Count); // every projection, FFN down's K = 172 padded
+
+        var file = GgufFile.Load(path);
+        var scheme = GgufSchemeTensors.ReadScheme(file)!;
+        Assert.Equal((TScheme.Info.Bits, TScheme.Info.GroupSize, TScheme.Info.Symmetric), (scheme.Bits, scheme.GroupSize, scheme.Symmetric));
+        var expected = LlamaQuantizer.Rtn<TScheme>(weights);
+        var loaded = GgufLlama.LoadWeights(file);
+        foreach (var (name, matrix) in expected)
+        {
+            var projection = weights.Projection(name);
+            int rows = matrix.Rows, cols = projection.Length / rows;
+            var read = GgufSchemeTensors.Read<TScheme>(file, name + ".weight", rows, cols);
+            Assert.Equal(matrix.Packed, read.Packed);
+            Assert.Equal(matrix.Scales, read.Scales);
+            Assert.Equal(matrix.Zeros, read.Zeros);
+
+            // The generic decoder against the scheme's generated reference dequantizer, padding dropped.
+            var reference = LlamaQuantizer.TrimColumns(matrix.Dequantize(), rows, cols);
+            Assert.Equal(reference, GgufSchemeTensors.Dequantize(file, name + ".weight", rows, cols));
+            Assert.Equal(reference, loaded.Projection(name).ToArray());
+        }
+
+        // Everything else is the original's: embeddings, norms, tokenizer.
+        Assert.Equal(weights.TokenEmbedding, loaded.TokenEmbedding);
+        Assert.Equal(weights.RmsAttention, loaded.RmsAttention);
+        Assert.Equal(GgufLlama.LoadTokenizer(original).VocabSize, GgufLlama.LoadTokenizer(file).VocabSize);
+    }
+}
