@@ -97,6 +97,32 @@ public sealed class SchemeGgufTests : IDisposable
         Assert.Contains("is not", mismatch.Message, StringComparison.Ordinal);
     }
 
+    [ModelFact]
+    public void BitFlippedSchemeFiles_LoadOrFailWithAFormatError()
+    {
+        string good = Path.Combine(directory, "flip-source.gguf");
+        GgufQuantizer.Quantize<B3G32A>(GgufFile.Load(ModelFiles.Gguf), good);
+        var bytes = File.ReadAllBytes(good);
+        int dataStart = (int)GgufFile.Load(good).DataStart;
+        var random = TestData.CreateRandom(nameof(BitFlippedSchemeFiles_LoadOrFailWithAFormatError));
+        for (int trial = 0; trial < 60; trial++)
+        {
+            // Most flips land in the header (metadata, tensor shapes and types), where they matter most.
+            var flipped = (byte[])bytes.Clone();
+            int at = trial % 4 == 3 ? random.Next(flipped.Length) : random.Next(dataStart);
+            flipped[at] ^= (byte)(1 << random.Next(8));
+            string path = Path.Combine(directory, "flipped.gguf");
+            File.WriteAllBytes(path, flipped);
+            try
+            {
+                GgufLlama.LoadWeights(GgufFile.Load(path));
+            }
+            catch (ModelFormatException)
+            {
+            }
+        }
+    }
+
     private void RoundTrip<TScheme>(GgufFile original, LlamaWeights weights)
         where TScheme : struct, IQuantScheme
     {
