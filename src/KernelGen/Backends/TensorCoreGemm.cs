@@ -148,6 +148,7 @@ public sealed class TensorCoreGemm
         uint mask = (1u << s.Bits) - 1;
         int blocksPerGroup = s.GroupSize / 16;
         var mma = default(TMma);
+        var quads = fragments.Cast<TensorCoreGemv.Quad>();
 
         // This lane's B rows (weight rows n0 + 8j + g), clamped: rows past N compute values that are never stored.
         int r0 = Math.Min(n0 + 0 + g, s.Rows - 1);
@@ -202,8 +203,10 @@ public sealed class TensorCoreGemm
             uint b311 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + highWord1] >> highShift1, s.Bits, mask), o3, c3);
 
             int f0 = ((((tile0 + 0) * kBlocks) + kb) * 32 + lane) * 4;
-            uint a00 = fragments[f0], a01 = fragments[f0 + 1], a02 = fragments[f0 + 2], a03 = fragments[f0 + 3];
-            uint e00 = fragments[f0 + 128], e01 = fragments[f0 + 129], e02 = fragments[f0 + 130], e03 = fragments[f0 + 131];
+            var qa0 = quads[f0 / 4];
+            var qe0 = quads[(f0 / 4) + 32]; // one 16-byte load per lane and k-block
+            uint a00 = qa0.X, a01 = qa0.Y, a02 = qa0.Z, a03 = qa0.W;
+            uint e00 = qe0.X, e01 = qe0.Y, e02 = qe0.Z, e03 = qe0.W;
             mma.MultiplyFull2(ref p00, ref q00, a00, a01, a02, a03, b000, b001, e00, e01, e02, e03, b010, b011);
             mma.MultiplyFull2(ref p01, ref q01, a00, a01, a02, a03, b100, b101, e00, e01, e02, e03, b110, b111);
             mma.MultiplyFull2(ref p02, ref q02, a00, a01, a02, a03, b200, b201, e00, e01, e02, e03, b210, b211);
@@ -212,8 +215,10 @@ public sealed class TensorCoreGemm
             if (tile1)
             {
                 int f1 = ((((tile0 + 1) * kBlocks) + kb) * 32 + lane) * 4;
-                uint a10 = fragments[f1], a11 = fragments[f1 + 1], a12 = fragments[f1 + 2], a13 = fragments[f1 + 3];
-                uint e10 = fragments[f1 + 128], e11 = fragments[f1 + 129], e12 = fragments[f1 + 130], e13 = fragments[f1 + 131];
+                var qa1 = quads[f1 / 4];
+                var qe1 = quads[(f1 / 4) + 32]; // one 16-byte load per lane and k-block
+                uint a10 = qa1.X, a11 = qa1.Y, a12 = qa1.Z, a13 = qa1.W;
+                uint e10 = qe1.X, e11 = qe1.Y, e12 = qe1.Z, e13 = qe1.W;
                 mma.MultiplyFull2(ref p10, ref q10, a10, a11, a12, a13, b000, b001, e10, e11, e12, e13, b010, b011);
                 mma.MultiplyFull2(ref p11, ref q11, a10, a11, a12, a13, b100, b101, e10, e11, e12, e13, b110, b111);
                 mma.MultiplyFull2(ref p12, ref q12, a10, a11, a12, a13, b200, b201, e10, e11, e12, e13, b210, b211);
@@ -223,8 +228,10 @@ public sealed class TensorCoreGemm
             if (tile2)
             {
                 int f2 = ((((tile0 + 2) * kBlocks) + kb) * 32 + lane) * 4;
-                uint a20 = fragments[f2], a21 = fragments[f2 + 1], a22 = fragments[f2 + 2], a23 = fragments[f2 + 3];
-                uint e20 = fragments[f2 + 128], e21 = fragments[f2 + 129], e22 = fragments[f2 + 130], e23 = fragments[f2 + 131];
+                var qa2 = quads[f2 / 4];
+                var qe2 = quads[(f2 / 4) + 32]; // one 16-byte load per lane and k-block
+                uint a20 = qa2.X, a21 = qa2.Y, a22 = qa2.Z, a23 = qa2.W;
+                uint e20 = qe2.X, e21 = qe2.Y, e22 = qe2.Z, e23 = qe2.W;
                 mma.MultiplyFull2(ref p20, ref q20, a20, a21, a22, a23, b000, b001, e20, e21, e22, e23, b010, b011);
                 mma.MultiplyFull2(ref p21, ref q21, a20, a21, a22, a23, b100, b101, e20, e21, e22, e23, b110, b111);
                 mma.MultiplyFull2(ref p22, ref q22, a20, a21, a22, a23, b200, b201, e20, e21, e22, e23, b210, b211);
@@ -234,8 +241,10 @@ public sealed class TensorCoreGemm
             if (tile3)
             {
                 int f3 = ((((tile0 + 3) * kBlocks) + kb) * 32 + lane) * 4;
-                uint a30 = fragments[f3], a31 = fragments[f3 + 1], a32 = fragments[f3 + 2], a33 = fragments[f3 + 3];
-                uint e30 = fragments[f3 + 128], e31 = fragments[f3 + 129], e32 = fragments[f3 + 130], e33 = fragments[f3 + 131];
+                var qa3 = quads[f3 / 4];
+                var qe3 = quads[(f3 / 4) + 32]; // one 16-byte load per lane and k-block
+                uint a30 = qa3.X, a31 = qa3.Y, a32 = qa3.Z, a33 = qa3.W;
+                uint e30 = qe3.X, e31 = qe3.Y, e32 = qe3.Z, e33 = qe3.W;
                 mma.MultiplyFull2(ref p30, ref q30, a30, a31, a32, a33, b000, b001, e30, e31, e32, e33, b010, b011);
                 mma.MultiplyFull2(ref p31, ref q31, a30, a31, a32, a33, b100, b101, e30, e31, e32, e33, b110, b111);
                 mma.MultiplyFull2(ref p32, ref q32, a30, a31, a32, a33, b200, b201, e30, e31, e32, e33, b210, b211);
