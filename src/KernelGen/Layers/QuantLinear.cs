@@ -48,9 +48,10 @@ public sealed class QuantLinear<TScheme> : IDisposable
 
     /// <summary>
     /// Whether M ≥ 2 runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): M ≤ 16 by
-    /// <see cref="TensorCoreGemv"/> (weights read once for all rows; x rounded to f16, relative error ≤ 2^−11 per
-    /// activation), M &gt; 16 by <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true;
-    /// false forces the float32 tiled GEMM (the benchmark's baseline).
+    /// <see cref="TensorCoreGemv"/> over a copy of the weights in mma fragment order, made on the first such batch
+    /// (weights read once for all rows; x rounded to f16, relative error ≤ 2^−11 per activation), M &gt; 16 by
+    /// <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true; false forces the float32
+    /// tiled GEMM (the benchmark's baseline).
     /// </summary>
     public bool UseTensorCores { get; set; } = true;
 
