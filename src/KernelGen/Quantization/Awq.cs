@@ -35,7 +35,7 @@ public static class Awq
     public const int SearchRows = 128;
 
     /// <summary>Sample rows the clip search scores each group's range on.</summary>
-    public const int ClipRows = 64;
+    public const int ClipRows = 512;
 
     /// <summary>The α grid: 0, 0.05, …, 0.95.</summary>
     public static readonly double[] Grid = CreateGrid(20);
