@@ -127,12 +127,13 @@ public static class LlamaQuantizer
     /// <summary>
     /// AWQ as the paper deploys it: the input scales are folded into the graph, so the result is an ordinary model
     /// (<see cref="AwqModel{TScheme}.Folded"/>, the same function as <paramref name="weights"/> in exact arithmetic)
-    /// whose projections are quantized. Per block, four scale groups, each searched on the float model's inputs:
+    /// whose projections are quantized. Block by block (each block's inputs captured from the model whose earlier
+    /// blocks are already folded and quantized), four scale groups:
     /// attention RMSNorm → q, k, v (one shared s, folded into the norm's gain); v → attention output (s tied across
     /// the query heads that share a kv head, folded into v's rows, since attention is linear in v); FFN RMSNorm →
     /// gate, up (shared, into the gain); up → down (into up's rows, since silu(gate)·up is linear in up). As in the
     /// reference, α for q/k/v is scored by the attention output's error and α for gate/up by the FFN output's (the
-    /// float model run with those layers quantized over the first <see cref="CapturingLinear.SampleCapacity"/>
+    /// working model run with those layers quantized over the first <see cref="CapturingLinear.SampleCapacity"/>
     /// calibration tokens); the single-layer groups by their own output error. Then each quantized projection gets
     /// AWQ's per-group clip search unless <paramref name="clipSearch"/> is false.
     /// </summary>
@@ -149,13 +150,19 @@ public static class LlamaQuantizer
         ArgumentNullException.ThrowIfNull(calibration);
         quantize ??= _ => true;
         var sequences = calibration.ToList();
-        var captures = Capture(weights, sequences);
         var c = weights.Config;
         int d = c.Dim, h = c.HiddenDim;
         var scales = new AwqScales(new float[]?[c.Layers], new float[]?[c.Layers], new float[]?[c.Layers], new float[]?[c.Layers]);
         var alphas = new Dictionary<string, double>(StringComparer.Ordinal);
+        var result = new Dictionary<string, QuantizedMatrix<TScheme>>(StringComparer.Ordinal);
+        var dequantized = new Dictionary<string, float[]>(StringComparer.Ordinal);
 
-        // One group: s searched on the float weights of its quantized consumers (null when none is quantized).
+        // Layer by layer, each seeing the outputs of the layers already quantized: the working model is the float
+        // model with the earlier layers' scales folded in and their projections replaced by what they quantized to.
+        LlamaWeights working = weights;
+        Dictionary<string, CapturingLinear> captures = new(StringComparer.Ordinal);
+
+        // One group: s searched on the working weights of its quantized consumers (null when none is quantized).
         float[]? Search(string[] consumers, int cols, Func<double[], double[]>? tie, string? inspect = null)
         {
             var quantized = consumers.Where(quantize).ToArray();
@@ -180,12 +187,12 @@ public static class LlamaQuantizer
 
             var layers = quantized.Select(name =>
             {
-                int rows = weights.Projection(name).Length / cols;
-                return (Pad<TScheme>(weights.Projection(name).Span, rows, cols), rows);
+                int rows = working.Projection(name).Length / cols;
+                return (Pad<TScheme>(working.Projection(name).Span, rows, cols), rows);
             }).ToList();
             var (s, alpha) = inspect is null
                 ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid)
-                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(weights, sequences, quantized, effective, inspect, captures[inspect]), grid);
+                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(working, sequences, quantized, effective, inspect, captures[inspect]), grid);
             foreach (var name in consumers)
             {
                 alphas[name] = alpha;
@@ -196,29 +203,41 @@ public static class LlamaQuantizer
 
         for (int l = 0; l < c.Layers; l++)
         {
+            working = Fold(weights, scales);
+            foreach (var (name, values) in dequantized)
+            {
+                values.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsMemory(working.Projection(name)).Span);
+            }
+
+            captures = Capture(working, sequences);
             string p = $"blk.{l}.";
             scales.Attention[l] = Search([p + "attn_q", p + "attn_k", p + "attn_v"], d, null, p + "attn_output");
             scales.AttentionOutput[l] = Search([p + "attn_output"], d, mean => TieToKvRows(mean, d, c));
             scales.Ffn[l] = Search([p + "ffn_gate", p + "ffn_up"], d, null, p + "ffn_down");
             scales.FfnDown[l] = Search([p + "ffn_down"], h, null);
+
+            // This layer's projections, folded with its scales, quantized with the clip search on the inputs they see
+            // in the working model (divided by s, as the folded layer sees them).
+            var foldedLayer = Fold(weights, scales);
+            foreach (var kind in new[] { "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up" })
+            {
+                string name = p + kind;
+                if (!quantize(name))
+                {
+                    continue;
+                }
+
+                var w = foldedLayer.Projection(name);
+                int cols = captures[name].InFeatures, rows = w.Length / cols;
+                int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
+                var (_, sample) = AwqStatistics(captures[name], cols, padded);
+                var matrix = Quantization.Awq.QuantizeScaledWeights<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, scales.InputScales(name), sample, captures[name].SampleCount, clipSearch);
+                result[name] = matrix;
+                dequantized[name] = TrimColumns(matrix.Dequantize(), rows, cols);
+            }
         }
 
         var folded = Fold(weights, scales);
-        var result = new Dictionary<string, QuantizedMatrix<TScheme>>(StringComparer.Ordinal);
-        using var walk = LlamaModel.Create(folded, (name, w, rows, cols) =>
-        {
-            if (quantize(name))
-            {
-                int padded = QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
-                var capture = captures[name];
-                var (_, sample) = AwqStatistics(capture, cols, padded);
-
-                // The folded layer already carries its group's s; its inputs are the float model's divided by s.
-                result[name] = Quantization.Awq.QuantizeScaledWeights<TScheme>(Pad<TScheme>(w.Span, rows, cols), rows, padded, scales.InputScales(name), sample, capture.SampleCount, clipSearch);
-            }
-
-            return new DenseLinear(w, rows, cols);
-        });
         return new AwqModel<TScheme>(folded, result, scales, alphas);
     }
 
