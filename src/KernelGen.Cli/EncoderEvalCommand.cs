@@ -208,6 +208,9 @@ internal static class EncoderEvalCommand
         b.AppendLine();
         b.AppendLine(Invariant($"Protocol: {c.Sentences} evaluation sentences from `{c.TextName}` (one per line), each embedded by the float encoder and by every candidate (mean-pooled, L2-normalized). "));
         b.AppendLine("1 − cos is per sentence, between the candidate's embedding and the float one's; recall@10 is, per sentence as a query, the share of the float encoder's ten nearest neighbours (by cosine, excluding the query) that the candidate's embeddings also rank in their top ten.");
+        b.AppendLine(c.Sentences < 100
+            ? Invariant($"p99 is the ⌈0.99 · {c.Sentences}⌉-th smallest value: with fewer than 100 sentences it is the worst sentence, the same as max.")
+            : Invariant($"p99 is the ⌈0.99 · {c.Sentences}⌉-th smallest value."));
         b.AppendLine(c.CalibrationName is null ? "No calibration text." : Invariant($"GPTQ and AWQ calibrate on `{c.CalibrationName}`, separate from the evaluation text."));
         b.AppendLine();
         b.AppendLine(Table(c));
