@@ -105,7 +105,7 @@ public sealed class SchemeGgufTests : IDisposable
         var bytes = File.ReadAllBytes(good);
         int dataStart = (int)GgufFile.Load(good).DataStart;
         var random = TestData.CreateRandom(nameof(BitFlippedSchemeFiles_LoadOrFailWithAFormatError));
-        for (int trial = 0; trial < 60; trial++)
+        for (int trial = 0; trial < 300; trial++)
         {
             // Most flips land in the header (metadata, tensor shapes and types), where they matter most.
             var flipped = (byte[])bytes.Clone();

@@ -156,7 +156,17 @@ public static class GgufSchemeTensors
     private static (uint[] Packed, ushort[] Scales, uint[] Zeros) Parts(GgufFile file, QuantSchemeInfo scheme, string name, int rows, int cols)
     {
         int padded = QuantDims.PaddedCols(scheme, cols);
-        var dims = QuantDims.Create(scheme, rows, padded);
+        QuantDims dims;
+        try
+        {
+            dims = QuantDims.Create(scheme, rows, padded);
+        }
+        catch (ArgumentException e)
+        {
+            // The shape comes from the file's hyper-parameters: a bad one is the file's fault.
+            throw new ModelFormatException(file.Path, name, 0, string.Create(CultureInfo.InvariantCulture, $"a [{rows} × {cols}] {scheme} projection is impossible: {e.Message}"));
+        }
+
         var codes = Expect(file, name, GgmlType.I32, new long[] { dims.ChunksPerRow * (long)dims.Bits, rows }, scheme, cols);
         var scales = Expect(file, name + ScalesSuffix, GgmlType.F16, new long[] { dims.GroupsPerRow, rows }, scheme, cols);
         var packed = MemoryMarshal.Cast<byte, uint>(file.Bytes(codes)).ToArray(); // GGUF is little-endian, as is every .NET target here
