@@ -158,4 +158,30 @@ internal static class Reference
 
         return Math.Sqrt(diff / norm);
     }
+
+    /// <summary>
+    /// Checks a tensor-core result y[M, N] against float64 over x rounded to f16 (as the mma reads it) and the weights,
+    /// themselves rounded to f16 when <paramref name="roundWeights"/> (the GEMM's scaled weights): each output within
+    /// 1e-5 of Σ|x·w| (+1e-6).
+    /// </summary>
+    public static void AssertHalfInputProduct(float[] x, float[] w, float[] y, int m, int rows, int cols, bool roundWeights, string label)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int n = 0; n < rows; n++)
+            {
+                double expected = 0, magnitude = 0;
+                for (int k = 0; k < cols; k++)
+                {
+                    double wv = roundWeights ? (double)(System.Half)w[(n * cols) + k] : w[(n * cols) + k];
+                    double product = (double)(System.Half)x[(i * cols) + k] * wv;
+                    expected += product;
+                    magnitude += Math.Abs(product);
+                }
+
+                double error = Math.Abs(y[(i * rows) + n] - expected);
+                Xunit.Assert.True(error <= (1e-5 * magnitude) + 1e-6, TestData.Describe($"{label} M={m} y[{i},{n}] = {y[(i * rows) + n]}, expected {expected} (|x||w| = {magnitude})"));
+            }
+        }
+    }
 }

@@ -73,22 +73,7 @@ public sealed class TensorCoreGemmTests : IDisposable
             gemm.Run(matrix.Dims, TScheme.Info, packed.View, scales.View, zeros.View, input.View, fragments.View, output.View, m);
             accelerator.Synchronize();
             var y = output.GetAsArray1D();
-            for (int i = 0; i < m; i++)
-            {
-                for (int n = 0; n < rows; n++)
-                {
-                    double expected = 0, magnitude = 0;
-                    for (int k = 0; k < cols; k++)
-                    {
-                        double product = (double)(System.Half)x[(i * cols) + k] * (double)(System.Half)w[(n * cols) + k];
-                        expected += product;
-                        magnitude += Math.Abs(product);
-                    }
-
-                    double error = Math.Abs(y[(i * rows) + n] - expected);
-                    Assert.True(error <= (1e-5 * magnitude) + 1e-6, TestData.Describe($"{TScheme.Info} M={m} y[{i},{n}] = {y[(i * rows) + n]}, expected {expected} (|x||w| = {magnitude})"));
-                }
-            }
+            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: true, TScheme.Info.ToString());
         }
     }
 }

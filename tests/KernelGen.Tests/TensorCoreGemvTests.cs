@@ -123,23 +123,7 @@ public sealed class TensorCoreGemvTests : IDisposable
             gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, output.View, m);
             accelerator.Synchronize();
             var y = output.GetAsArray1D();
-            for (int i = 0; i < m; i++)
-            {
-                for (int n = 0; n < rows; n++)
-                {
-                    // float64 over x rounded to f16, as the tensor cores read it.
-                    double expected = 0, magnitude = 0;
-                    for (int k = 0; k < cols; k++)
-                    {
-                        double xv = (double)(System.Half)x[(i * cols) + k];
-                        expected += xv * w[(n * cols) + k];
-                        magnitude += Math.Abs(xv * w[(n * cols) + k]);
-                    }
-
-                    double error = Math.Abs(y[(i * rows) + n] - expected);
-                    Assert.True(error <= 1e-5 * magnitude + 1e-6, TestData.Describe($"{TScheme.Info} M={m} y[{i},{n}] = {y[(i * rows) + n]}, expected {expected} (|x||w| = {magnitude})"));
-                }
-            }
+            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: false, TScheme.Info.ToString());
         }
     }
 }

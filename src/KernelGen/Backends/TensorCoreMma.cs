@@ -46,23 +46,16 @@ internal static class TensorCoreMma
         return (int)((zeros[bit >> 5] >> (int)(bit & 31)) & ((1u << s.Bits) - 1));
     }
 
-    /// <summary>
-    /// One m16n8k16 mma keeping D's rows g only (this lane's two f32 outputs at columns 2t, 2t+1, packed low-first):
-    /// A rows g from <c>aLow</c> (columns 2t, 2t+1) and <c>aHigh</c> (2t+8, 2t+9); B column g from <c>b0</c> (rows 2t,
-    /// 2t+1) and <c>b1</c> (2t+8, 2t+9), each half 1024 + code, from which <c>offset</c> (1024 + zero) is subtracted
-    /// first. Rows g + 8 are a second call with A's other registers: one output per asm statement keeps ILGPU from
-    /// routing every operand through local memory, as its by-reference form does.
-    /// </summary>
+    /// <summary>The mma building blocks the tensor-core kernels are written against (PTX or emulated).</summary>
     internal interface IMma
     {
+        /// <summary>
+        /// One m16n8k16 mma keeping D's rows g only (this lane's two f32 outputs at columns 2t, 2t+1, packed low-first),
+        /// for batches of at most 8 rows: A rows g from <c>aLow</c> (columns 2t, 2t+1) and <c>aHigh</c> (2t+8, 2t+9); B
+        /// column g from <c>b0</c> (rows 2t, 2t+1) and <c>b1</c> (2t+8, 2t+9), each half 1024 + code, from which
+        /// <c>offset</c> (1024 + zero) is subtracted first.
+        /// </summary>
         ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset);
-
-        /// <summary>As <see cref="Run"/> with B already in f16 (no offset).</summary>
-        ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1);
-
-        /// <summary>Two k-blocks in one statement: <see cref="Multiply"/> with the first fragments, then the second
-        /// (one output round trip per two mmas).</summary>
-        ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11);
 
         /// <summary>(codes − offset) · scale per f16 half: <c>sub.f16x2</c> (exact for 1024 + code − (1024 + zero))
         /// then <c>mul.rn.f16x2</c> (one rounding).</summary>
@@ -100,43 +93,6 @@ internal static class TensorCoreMma
                 b0,
                 b1,
                 offset);
-            return d;
-        }
-
-        public ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1)
-        {
-            CudaAsm.Emit(
-                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; " +
-                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {%4, %5}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                c,
-                aLow,
-                aHigh,
-                b0,
-                b1);
-            return d;
-        }
-
-        public ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
-        {
-            CudaAsm.Emit(
-                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; " +
-                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {%4, %5}, {kd0, kd1, kd2, kd3}; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%6, %6, %7, %7}, {%8, %9}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                c,
-                aLow0,
-                aHigh0,
-                b00,
-                b01,
-                aLow1,
-                aHigh1,
-                b10,
-                b11);
             return d;
         }
 
@@ -220,11 +176,9 @@ internal static class TensorCoreMma
             return Interop.FloatAsInt(c0) | ((ulong)Interop.FloatAsInt(c1) << 32);
         }
 
-        public ulong Multiply(ulong c, uint aLow, uint aHigh, uint b0, uint b1)
-            => Run(c, aLow, aHigh, b0, b1, 0); // subtracting +0 changes no f16 value
-
-        public ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
-            => Multiply(Multiply(c, aLow0, aHigh0, b00, b01), aLow1, aHigh1, b10, b11);
+        /// <summary>Two k-blocks, rows g only, B already in f16 (subtracting +0 changes no f16 value).</summary>
+        private ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
+            => Run(Run(c, aLow0, aHigh0, b00, b01, 0), aLow1, aHigh1, b10, b11, 0);
 
         public uint Dequantize(uint codes, uint offset, uint scale)
         {

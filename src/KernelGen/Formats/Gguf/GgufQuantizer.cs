@@ -46,26 +46,57 @@ public static partial class GgufQuantizer
     private static bool Quantizable(GgufTensorInfo tensor)
         => ProjectionName().IsMatch(tensor.Name) && tensor.Dimensions.Length == 2 && tensor.Dimensions[0] % QuantDims.ChunkSize == 0;
 
-    /// <summary>RTN with clip search, GPTQ or AWQ over the whole model: the quantizable projections' ggml blocks by
-    /// tensor name, and for AWQ the folded float model and its scales.</summary>
-    private static (Dictionary<string, byte[]>? Blocks, LlamaWeights? Folded, AwqScales? Scales) WholeModel<TScheme>(
-        GgufFile input, QuantizeMethod method, IReadOnlyList<IReadOnlyList<int>>? calibration, Func<QuantizedMatrix<TScheme>, byte[]> toBlocks)
+    /// <summary>Every method over the whole model: the quantized projections by name ("blk.N.attn_q"), and for AWQ the
+    /// folded float model and its scales. GPTQ and AWQ go block by block on <paramref name="calibration"/>.</summary>
+    private static (Dictionary<string, QuantizedMatrix<TScheme>> Matrices, LlamaWeights? Folded, AwqScales? Scales) WholeModel<TScheme>(
+        LlamaWeights weights, QuantizeMethod method, IReadOnlyList<IReadOnlyList<int>>? calibration, Func<string, bool> quantize)
         where TScheme : struct, IQuantScheme
     {
-        var weights = GgufLlama.LoadWeights(input);
-        Dictionary<string, byte[]> Blocks(Dictionary<string, QuantizedMatrix<TScheme>> quantized)
-            => quantized.ToDictionary(kv => kv.Key + ".weight", kv => toBlocks(kv.Value));
         switch (method)
         {
+            case QuantizeMethod.Rtn:
+                return (LlamaQuantizer.Rtn<TScheme>(weights), null, null);
             case QuantizeMethod.RtnClip:
-                return (Blocks(LlamaQuantizer.RtnClipped<TScheme>(weights)), null, null);
+                return (LlamaQuantizer.RtnClipped<TScheme>(weights), null, null);
             case QuantizeMethod.Awq:
                 // Only the projections written quantized get scales searched for them.
-                var awq = LlamaQuantizer.Awq<TScheme>(weights, calibration!, quantize: name => Quantizable(input.Tensor(name + ".weight")));
-                return (Blocks(awq.Quantized), awq.Folded, awq.Scales);
+                var awq = LlamaQuantizer.Awq<TScheme>(weights, calibration!, quantize: quantize);
+                return (awq.Quantized, awq.Folded, awq.Scales);
             default:
-                return (Blocks(LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder))), null, null);
+                return (LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder)), null, null);
         }
+    }
+
+    /// <summary>Refuses a file already in a KernelGen scheme and a calibrated method without calibration.</summary>
+    private static void CheckInput(GgufFile input, QuantizeMethod method, IReadOnlyList<IReadOnlyList<int>>? calibration)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (GgufSchemeTensors.ReadScheme(input) is { } already)
+        {
+            throw new ArgumentException($"{input.Path} is already quantized with {already}: quantize the float model instead.", nameof(input));
+        }
+
+        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder or QuantizeMethod.Awq && (calibration is null || calibration.Count == 0))
+        {
+            throw new ArgumentException($"{method} needs calibration sequences.", nameof(calibration));
+        }
+    }
+
+    /// <summary>Writes <paramref name="tensor"/> as F32 from the AWQ-folded model when folding changed it (a norm gain, or
+    /// an unquantized projection a scale reaches); false when it is not a block tensor of the folded model.</summary>
+    private static bool RewriteFolded(GgufWriter writer, GgufFile input, LlamaWeights folded, GgufTensorInfo tensor)
+    {
+        if (FoldedTensor(folded, tensor.Name) is not { } changed)
+        {
+            return false;
+        }
+
+        if (!changed.Span.SequenceEqual(input.ReadFloats(tensor)))
+        {
+            writer.ReplaceTensor(tensor.Name, GgmlType.F32, tensor.Dimensions, System.Runtime.InteropServices.MemoryMarshal.AsBytes(changed.Span).ToArray());
+        }
+
+        return true;
     }
 
     private static string AwqKey(int layer, string kind) => FormattableString.Invariant($"kernelgen.awq.blk.{layer}.{kind}_scales");
@@ -112,38 +143,38 @@ public static partial class GgufQuantizer
     /// <param name="calibration">Required for GPTQ.</param>
     public static List<string> Quantize(GgufFile input, string outputPath, GgmlType target, QuantizeMethod method = QuantizeMethod.Rtn, IReadOnlyList<IReadOnlyList<int>>? calibration = null)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        if (GgufSchemeTensors.ReadScheme(input) is { } already)
-        {
-            throw new ArgumentException($"{input.Path} is already quantized with {already}: quantize the float model instead.", nameof(input));
-        }
-
+        CheckInput(input, method, calibration);
         if (target is not (GgmlType.Q8_0 or GgmlType.Q4_0))
         {
             throw new ArgumentException($"{target} is not a quantization target: use Q8_0 or Q4_0.", nameof(target));
         }
 
-        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder or QuantizeMethod.Awq && (calibration is null || calibration.Count == 0))
+        // Calibrated and clipped methods see the whole model (GPTQ quantizes block by block); RTN goes tensor by tensor.
+        Dictionary<string, byte[]>? blocks = null;
+        LlamaWeights? folded = null;
+        AwqScales? awqScales = null;
+        if (method != QuantizeMethod.Rtn)
         {
-            throw new ArgumentException($"{method} needs calibration sequences.", nameof(calibration));
+            var weights = GgufLlama.LoadWeights(input);
+            bool Written(string name) => Quantizable(input.Tensor(name + ".weight"));
+            if (target == GgmlType.Q8_0)
+            {
+                var (matrices, f, a) = WholeModel<GgmlQ8_0>(weights, method, calibration, Written);
+                (blocks, folded, awqScales) = (matrices.Where(kv => Written(kv.Key)).ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ8_0(kv.Value)), f, a);
+            }
+            else
+            {
+                var (matrices, f, a) = WholeModel<GgmlQ4_0>(weights, method, calibration, Written);
+                (blocks, folded, awqScales) = (matrices.Where(kv => Written(kv.Key)).ToDictionary(kv => kv.Key + ".weight", kv => GgmlBlocks.ToQ4_0(kv.Value)), f, a);
+            }
         }
 
-        // Calibrated and clipped methods see the whole model (GPTQ quantizes block by block); RTN goes tensor by tensor.
-        var (blocks, folded, awqScales) = method == QuantizeMethod.Rtn ? (null, null, null)
-            : target == GgmlType.Q8_0 ? WholeModel<GgmlQ8_0>(input, method, calibration, GgmlBlocks.ToQ8_0)
-            : WholeModel<GgmlQ4_0>(input, method, calibration, GgmlBlocks.ToQ4_0);
         var writer = GgufWriter.From(input);
         var quantized = new List<string>();
         foreach (var tensor in input.Tensors)
         {
-            if (folded is not null && !blocks!.ContainsKey(tensor.Name) && FoldedTensor(folded, tensor.Name) is { } changed)
+            if (folded is not null && !blocks!.ContainsKey(tensor.Name) && RewriteFolded(writer, input, folded, tensor))
             {
-                // A norm gain or an unquantized projection: rewritten as F32 where AWQ's scales changed it.
-                if (!changed.Span.SequenceEqual(input.ReadFloats(tensor)))
-                {
-                    writer.ReplaceTensor(tensor.Name, GgmlType.F32, tensor.Dimensions, System.Runtime.InteropServices.MemoryMarshal.AsBytes(changed.Span).ToArray());
-                }
-
                 continue;
             }
 
@@ -190,38 +221,8 @@ public static partial class GgufQuantizer
     public static List<string> Quantize<TScheme>(GgufFile input, string outputPath, QuantizeMethod method = QuantizeMethod.Rtn, IReadOnlyList<IReadOnlyList<int>>? calibration = null)
         where TScheme : struct, IQuantScheme
     {
-        ArgumentNullException.ThrowIfNull(input);
-        if (method is QuantizeMethod.Gptq or QuantizeMethod.GptqActOrder or QuantizeMethod.Awq && (calibration is null || calibration.Count == 0))
-        {
-            throw new ArgumentException($"{method} needs calibration sequences.", nameof(calibration));
-        }
-
-        if (GgufSchemeTensors.ReadScheme(input) is { } already)
-        {
-            throw new ArgumentException($"{input.Path} is already quantized with {already}: quantize the float model instead.", nameof(input));
-        }
-
-        var weights = GgufLlama.LoadWeights(input);
-        Dictionary<string, QuantizedMatrix<TScheme>> matrices;
-        LlamaWeights? folded = null;
-        AwqScales? awqScales = null;
-        switch (method)
-        {
-            case QuantizeMethod.Rtn:
-                matrices = LlamaQuantizer.Rtn<TScheme>(weights);
-                break;
-            case QuantizeMethod.RtnClip:
-                matrices = LlamaQuantizer.RtnClipped<TScheme>(weights);
-                break;
-            case QuantizeMethod.Awq:
-                var awq = LlamaQuantizer.Awq<TScheme>(weights, calibration!);
-                (matrices, folded, awqScales) = (awq.Quantized, awq.Folded, awq.Scales);
-                break;
-            default:
-                matrices = LlamaQuantizer.Gptq<TScheme>(weights, calibration!, new GptqOptions(ActOrder: method == QuantizeMethod.GptqActOrder));
-                break;
-        }
-
+        CheckInput(input, method, calibration);
+        var (matrices, folded, awqScales) = WholeModel<TScheme>(GgufLlama.LoadWeights(input), method, calibration, _ => true);
         var writer = GgufWriter.From(input);
         var quantized = new List<string>();
         foreach (var tensor in input.Tensors)
@@ -231,9 +232,9 @@ public static partial class GgufQuantizer
                 GgufSchemeTensors.Write(writer, tensor.Name, matrix);
                 quantized.Add(tensor.Name);
             }
-            else if (folded is not null && FoldedTensor(folded, tensor.Name) is { } changed && !changed.Span.SequenceEqual(input.ReadFloats(tensor)))
+            else if (folded is not null)
             {
-                writer.ReplaceTensor(tensor.Name, GgmlType.F32, tensor.Dimensions, System.Runtime.InteropServices.MemoryMarshal.AsBytes(changed.Span).ToArray());
+                RewriteFolded(writer, input, folded, tensor);
             }
         }
 
