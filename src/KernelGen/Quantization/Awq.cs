@@ -26,7 +26,8 @@ public sealed record AwqResult<TScheme>(QuantizedMatrix<TScheme> Scaled, float[]
 /// AWQ (Lin et al., 2023): protects the weights of salient input channels, those with large mean |x|, by scaling
 /// them up before quantization and the inputs down by the same factor: s = s_x^α normalized so that
 /// max(s)·min(s) = 1, with α chosen on a grid of 20 points in [0, 1) by the layer-output error on real inputs.
-/// α = 0 gives s = 1, plain round-to-nearest.
+/// α = 0 gives s = 1, plain round-to-nearest. Given per-channel weight means, the search also tries AutoAWQ's
+/// weight-aware form s = s_x^α / s_w^(1−α) (its default, "duo scaling") and keeps whichever scores lower.
 /// </summary>
 public static class Awq
 {
@@ -56,7 +57,7 @@ public static class Awq
         where TScheme : struct, IQuantScheme
     {
         var layer = weights.ToArray();
-        var (scales, alpha) = SearchScales<TScheme>([(layer, rows)], cols, meanAbsolute, sample, count, grid);
+        var (scales, alpha, _) = SearchScales<TScheme>([(layer, rows)], cols, meanAbsolute, sample, count, grid);
         return new AwqResult<TScheme>(QuantizeScaled<TScheme>(layer, rows, cols, scales, sample, count, clipSearch), scales, alpha);
     }
 
@@ -72,8 +73,11 @@ public static class Awq
     /// <param name="sample">Calibration inputs, count × cols.</param>
     /// <param name="count">Sample rows.</param>
     /// <param name="grid">α values (default <see cref="Grid"/>).</param>
-    /// <returns>The scales (normalized so that max·min = 1) and the α that gave them.</returns>
-    public static (float[] Scales, double Alpha) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default)
+    /// <param name="weightMeans">Per-channel weight means (<see cref="WeightMeans{TScheme}"/>); when given, the
+    /// weight-aware form is searched too.</param>
+    /// <returns>The scales (normalized so that max·min = 1), the α that gave them, and whether they are the
+    /// weight-aware form.</returns>
+    public static (float[] Scales, double Alpha, bool WeightAware) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, ReadOnlySpan<double> weightMeans = default)
         where TScheme : struct, IQuantScheme
     {
         ArgumentNullException.ThrowIfNull(layers);
@@ -102,22 +106,24 @@ public static class Awq
             }
 
             return loss;
-        }, grid);
+        }, grid, weightMeans);
     }
 
     /// <summary>
     /// The scale search with the caller's loss: for each α on <paramref name="grid"/>, <paramref name="loss"/> gets
     /// every layer's effective weights Q(W·diag(s))·diag(s)⁻¹ (in <paramref name="layers"/>' order) and returns the
     /// error to minimize, e.g. that of the module the layers feed (AWQ measures q, k, v by the attention output).
+    /// With <paramref name="weightMeans"/>, each α is also tried in the weight-aware form (<see cref="Scales"/>).
     /// </summary>
-    public static (float[] Scales, double Alpha) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, Func<float[][], double> loss, ReadOnlySpan<double> grid = default)
+    public static (float[] Scales, double Alpha, bool WeightAware) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, Func<float[][], double> loss, ReadOnlySpan<double> grid = default, ReadOnlySpan<double> weightMeans = default)
         where TScheme : struct, IQuantScheme
     {
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(loss);
-        if (layers.Count == 0 || meanAbsolute.Length != cols)
+        if (layers.Count == 0 || meanAbsolute.Length != cols || (!weightMeans.IsEmpty && weightMeans.Length != cols))
         {
-            throw new ArgumentException(FormattableString.Invariant($"AWQ needs at least one layer and {cols} channel means; got {layers.Count} layers and {meanAbsolute.Length} means."));
+            throw new ArgumentException(FormattableString.Invariant(
+                $"AWQ needs at least one layer, {cols} channel means and no or {cols} weight means; got {layers.Count} layers, {meanAbsolute.Length} channel means and {weightMeans.Length} weight means."));
         }
 
         if (grid.IsEmpty)
@@ -128,9 +134,20 @@ public static class Awq
         var scaled = new float[layers.Max(l => l.Weights.Length)];
         float[]? best = null;
         double bestAlpha = 0, bestLoss = double.PositiveInfinity;
+        bool bestWeightAware = false;
+        var candidates = new List<(double Alpha, bool WeightAware)>();
         foreach (double alpha in grid)
         {
-            var scales = Scales(meanAbsolute, alpha);
+            candidates.Add((alpha, false));
+            if (!weightMeans.IsEmpty)
+            {
+                candidates.Add((alpha, true));
+            }
+        }
+
+        foreach (var (alpha, weightAware) in candidates)
+        {
+            var scales = Scales(meanAbsolute, alpha, weightAware ? weightMeans : default);
             var effective = new float[layers.Count][];
             for (int l = 0; l < layers.Count; l++)
             {
@@ -150,21 +167,26 @@ public static class Awq
             double value = loss(effective);
             if (value < bestLoss)
             {
-                (bestLoss, best, bestAlpha) = (value, scales, alpha);
+                (bestLoss, best, bestAlpha, bestWeightAware) = (value, scales, alpha, weightAware);
             }
         }
 
-        return (best!, bestAlpha);
+        return (best!, bestAlpha, bestWeightAware);
     }
 
-    /// <summary>s = s_x^α, floored away from 0, normalized to max·min = 1 (the reference implementation's choice).</summary>
-    public static float[] Scales(ReadOnlySpan<double> meanAbsolute, double alpha)
+    /// <summary>
+    /// s = s_x^α, or with <paramref name="weightMeans"/> AutoAWQ's weight-aware s = s_x^α / (s_w^(1−α) + 10⁻⁴)
+    /// floored at 10⁻⁴; normalized to max·min = 1 (the reference implementation's choices).
+    /// </summary>
+    public static float[] Scales(ReadOnlySpan<double> meanAbsolute, double alpha, ReadOnlySpan<double> weightMeans = default)
     {
         var scales = new float[meanAbsolute.Length];
         double max = 0, min = double.PositiveInfinity;
         for (int c = 0; c < scales.Length; c++)
         {
-            double s = Math.Pow(Math.Max(meanAbsolute[c], 1e-4), alpha);
+            double s = weightMeans.IsEmpty
+                ? Math.Pow(Math.Max(meanAbsolute[c], 1e-4), alpha)
+                : Math.Max(Math.Pow(meanAbsolute[c], alpha) / (Math.Pow(weightMeans[c], 1 - alpha) + 1e-4), 1e-4);
             scales[c] = (float)s;
             max = Math.Max(max, s);
             min = Math.Min(min, s);
@@ -177,6 +199,54 @@ public static class Awq
         }
 
         return scales;
+    }
+
+    /// <summary>
+    /// AutoAWQ's per-input-channel weight salience s_w: each weight's |w| over its group's max |w| (rows of all
+    /// <paramref name="layers"/> together), averaged over the rows.
+    /// </summary>
+    public static double[] WeightMeans<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols)
+        where TScheme : struct, IQuantScheme
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        var info = TScheme.Info;
+        int group = info.IsPerChannel ? cols : info.GroupSize;
+        var sum = new double[cols];
+        long total = 0;
+        foreach (var (w, rows) in layers)
+        {
+            if (w.Length != (long)rows * cols)
+            {
+                throw new ArgumentException(FormattableString.Invariant($"AWQ: a layer of {w.Length} weights is not [{rows} × {cols}]."), nameof(layers));
+            }
+
+            total += rows;
+            for (int r = 0; r < rows; r++)
+            {
+                var row = w.AsSpan(r * cols, cols);
+                for (int start = 0; start < cols; start += group)
+                {
+                    var g = row.Slice(start, Math.Min(group, cols - start));
+                    double max = 0;
+                    foreach (float v in g)
+                    {
+                        max = Math.Max(max, Math.Abs(v));
+                    }
+
+                    for (int i = 0; i < g.Length; i++)
+                    {
+                        sum[start + i] += Math.Abs(g[i]) / (max + 1e-6);
+                    }
+                }
+            }
+        }
+
+        for (int c = 0; c < cols; c++)
+        {
+            sum[c] /= total;
+        }
+
+        return sum;
     }
 
     /// <summary>

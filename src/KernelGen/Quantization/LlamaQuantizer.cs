@@ -142,8 +142,11 @@ public static class LlamaQuantizer
     /// <param name="clipSearch">AWQ's output-aware clip search after scaling; false keeps min–max ranges.</param>
     /// <param name="quantize">Which projections (by name, e.g. "blk.0.ffn_down") get quantized; all when null. A
     /// scale group whose layers are none of them is left unscaled.</param>
-    /// <param name="grid">α values (default <see cref="Quantization.Awq.Grid"/>); {0} gives plain RTN.</param>
-    public static AwqModel<TScheme> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration, bool clipSearch = true, Func<string, bool>? quantize = null, double[]? grid = null)
+    /// <param name="grid">α values (default <see cref="Quantization.Awq.Grid"/>); {0} without
+    /// <paramref name="weightAware"/> gives plain RTN.</param>
+    /// <param name="weightAware">Also try AutoAWQ's weight-aware scales s_x^α / s_w^(1−α) for each α and keep the
+    /// form that scores lower (<see cref="Quantization.Awq.Scales"/>).</param>
+    public static AwqModel<TScheme> Awq<TScheme>(LlamaWeights weights, IEnumerable<IReadOnlyList<int>> calibration, bool clipSearch = true, Func<string, bool>? quantize = null, double[]? grid = null, bool weightAware = true)
         where TScheme : struct, IQuantScheme
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -190,9 +193,15 @@ public static class LlamaQuantizer
                 int rows = working.Projection(name).Length / cols;
                 return (Pad<TScheme>(working.Projection(name).Span, rows, cols), rows);
             }).ToList();
-            var (s, alpha) = inspect is null
-                ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid)
-                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(working, sequences, quantized, effective, inspect, captures[inspect]), grid);
+            var weightMeans = weightAware ? Quantization.Awq.WeightMeans<TScheme>(layers, padded) : null;
+            if (tie is not null && weightMeans is not null)
+            {
+                weightMeans = tie(weightMeans);
+            }
+
+            var (s, alpha, _) = inspect is null
+                ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid, weightMeans)
+                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(working, sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans);
             foreach (var name in consumers)
             {
                 alphas[name] = alpha;

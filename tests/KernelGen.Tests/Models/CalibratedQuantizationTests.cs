@@ -80,8 +80,8 @@ public sealed class CalibratedQuantizationTests
             Assert.True(worst <= 1e-4 * scale, $"position {pos}: folding changed a logit by {worst:E2} (largest {scale:E2})");
         }
 
-        // α = 0 gives s = 1: nothing folded, and the codes are round-to-nearest's.
-        var zero = LlamaQuantizer.Awq<B4G32A>(weights, calibration, clipSearch: false, grid: [0.0]);
+        // α = 0 in the paper's form gives s = 1: nothing folded, and the codes are round-to-nearest's.
+        var zero = LlamaQuantizer.Awq<B4G32A>(weights, calibration, clipSearch: false, grid: [0.0], weightAware: false);
         var rtn = LlamaQuantizer.Rtn<B4G32A>(weights);
         Assert.Equal(weights.RmsFfn, zero.Folded.RmsFfn);
         foreach (var (name, matrix) in rtn)
