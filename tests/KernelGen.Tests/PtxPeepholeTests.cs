@@ -16,8 +16,8 @@ namespace KernelGen.Tests;
 public sealed class PtxPeepholeTests
 {
     [Theory]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.B4))]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.B8Upper))]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8>))]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C8, TensorCoreGemv.C2, TensorCoreGemv.C16>))]
     [InlineData(typeof(TensorCoreGemm), "GemmKernel", null)]
     public void TensorCoreKernels_LoseEveryLocalMemoryRoundTrip(Type type, string kernel, Type? variant)
     {

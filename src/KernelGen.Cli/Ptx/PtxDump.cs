@@ -46,14 +46,16 @@ internal static class PtxDump
 
             // The scheme-independent tensor-core GEMV and GEMM, compiled the same way and patched as they are loaded.
             var ptxMma = typeof(KernelGen.Backends.TensorCoreGemm).Assembly.GetType("KernelGen.Backends.TensorCoreMma+PtxMma")!;
-            foreach (var (type, name) in new[] { (typeof(KernelGen.Backends.TensorCoreGemv), "GemvKernel"), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel") })
+            var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
+            foreach (var (type, name, variant) in new[] { (gemv, "GemvKernel", "B4"), (gemv, "GemvKernel", "B4Upper"), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", (string?)null) })
             {
+                // The GEMV's 4-bit variants (groups spanning slabs, as g128) for M ≤ 8 and 9 ≤ M ≤ 16.
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
-                var tc = generic.GetGenericArguments().Length == 1
+                var tc = variant is null
                     ? generic.MakeGenericMethod(ptxMma)
-                    : generic.MakeGenericMethod(ptxMma, type.GetNestedType("B4Upper", BindingFlags.NonPublic)!); // the 4-bit variant for 9 ≤ M ≤ 16
+                    : generic.MakeGenericMethod(ptxMma, (Type)type.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [4, 0, variant == "B4Upper"])!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
-                var tcPath = Path.Combine(directory, $"{type.Name}.{name}.ptx");
+                var tcPath = Path.Combine(directory, $"{type.Name}.{name}{(variant is null ? string.Empty : "." + variant)}.ptx");
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly);
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }

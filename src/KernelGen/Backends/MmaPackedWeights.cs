@@ -6,17 +6,18 @@ namespace KernelGen.Backends;
 
 /// <summary>
 /// A quantized matrix repacked in the order the tensor-core GEMV reads it (as Marlin does for its kernels): every lane
-/// of a warp loads, with one 16-byte load per tile of 8 weight rows, exactly the B fragments of <c>mma.m16n8k16</c> it
-/// needs for the next 32/b k-blocks, and a whole warp's load is 512 contiguous bytes.
+/// of a warp loads, with one 16-byte load per tile of 8 weight rows, exactly its share of the <c>mma.m16n8k16</c>
+/// fragments for the next 32/b k-blocks, and a whole warp's load is 512 contiguous bytes.
 /// <para>
 /// Layout, for b = 2-, 4- and 8-bit codes. Rows are cut into tiles of 8 (the mma's n) and K into slabs of 32/b k-blocks
 /// of 16 (512/b columns: 256, 128 or 64); both are padded with zero codes. Words
 /// <c>((tile · Slabs + slab) · 32 + lane) · 4 + w</c> (w &lt; 4) belong to lane (g = lane / 4, t = lane % 4), which holds
-/// row <c>8 · tile + g</c> at k = 2t, 2t+1, 2t+8, 2t+9 of each k-block. A word holds 16/b pairs; pair p is the code at
-/// bit b·p (even k) and the code at bit 16 + b·p (odd k), so <c>(word &gt;&gt; b·p) &amp; mask | 0x6400_6400</c> is the
-/// f16 pair 1024 + code that the mma's B register takes. Pair p of word w is k-block <c>w · 8/b + p / 2</c> of the
-/// slab, its low (p even: k = 2t, 2t+1) or high half (p odd: k = 2t+8, 2t+9). A kernel consumes a word by shifting it
-/// right 2b bits per k-block.
+/// row <c>8 · tile + g</c> at columns 4t … 4t+3 of each k-block: the mma's fragment slots k = 2t, 2t+1 hold columns
+/// 4t, 4t+1 and slots 2t+8, 2t+9 columns 4t+2, 4t+3. (The mma sums over k in any order, so the kernel's x fragment
+/// uses the same permutation and a lane reads its four activations of a k-block with one 16-byte load.) A word holds
+/// 16/b pairs; pair p is the code at bit b·p (even column) and the code at bit 16 + b·p (odd column), so
+/// <c>(word &gt;&gt; b·p) &amp; mask | 0x6400_6400</c> is the f16 pair 1024 + code. Pair p of word w is k-block
+/// <c>w · 8/b + p / 2</c> of the slab, its low (p even: columns 4t, 4t+1) or high half (p odd: 4t+2, 4t+3).
 /// </para>
 /// <para>
 /// Scales: f16 pairs, word <c>(tile · Groups + group) · 4 + r / 2</c> holds the scale of row 8·tile + r (r even: low
@@ -168,7 +169,7 @@ public sealed class MmaPackedWeights
     private long WordOf(int row, int k, out int shift)
     {
         int tile = row / TileRows, g = row % TileRows, slab = k / SlabCols, kb = (k % SlabCols) / 16, kk = k % 16;
-        int high = kk >> 3, t = (kk & 7) >> 1, odd = kk & 1;
+        int t = kk >> 2, high = (kk >> 1) & 1, odd = kk & 1;
         int lane = (g * 4) + t;
         int kbPerWord = 8 / Bits;
         int w = kb / kbPerWord, pair = (2 * (kb % kbPerWord)) + high;

@@ -6,19 +6,30 @@ using KernelGen.Quantization;
 namespace KernelGen.Backends;
 
 /// <summary>Shape of one <see cref="TensorCoreGemv"/> launch (see <see cref="MmaPackedWeights"/> for the terms).</summary>
-public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, int Tiles, int Slabs, int Groups, int BlocksPerGroup, int Symmetric, int M);
+/// <param name="Rows">N.</param>
+/// <param name="Cols">K (a multiple of 4).</param>
+/// <param name="Bits">Bits per code: 2, 4 or 8.</param>
+/// <param name="Tiles">Tiles of 8 rows.</param>
+/// <param name="Slabs">Slabs per tile.</param>
+/// <param name="Groups">Groups per row of the padded K.</param>
+/// <param name="SlabsPerGroup">Slabs per group when a group spans whole slabs (per-channel: all of them); else 0.</param>
+/// <param name="Symmetric">1 when the zero point is fixed at 2^(bits−1).</param>
+/// <param name="M">Activation rows, 1 to 16.</param>
+public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, int Tiles, int Slabs, int Groups, int SlabsPerGroup, int Symmetric, int M);
 
 /// <summary>
 /// Decode and small-batch y[M, N] = x[M, K] · Wᵀ (1 ≤ M ≤ 16) on tensor cores over weights in
-/// <see cref="MmaPackedWeights"/> order. Each warp streams 4 tiles (32 weight rows) over its share of K with one
-/// 16-byte load per tile and slab, turns every code pair into an f16 B register with one mask-and-or, and multiplies
-/// by <c>mma.sync.m16n8k16</c> with f32 accumulation; the warps of a group split K and meet in shared memory. x is read
-/// in f32 and rounded to f16 in the kernel (one launch).
+/// <see cref="MmaPackedWeights"/> order. The weights are the mma's A operand (16 rows: two tiles) and x its B (one
+/// column per activation row), so one <c>mma.sync.m16n8k16</c> covers 256 weights and every M ≤ 8 costs what M = 1
+/// does (9–16 takes a second mma per A). Each warp streams 4 tiles (32 weight rows) over its share of K with one
+/// 16-byte load per tile and slab; the warps of a group split K and meet in shared memory. x is read in f32 and
+/// rounded to f16 in the kernel (one launch).
 /// <para>
-/// Exactness: B holds codes minus the zero point, exact in f16 ((1024 + code) − (1024 + zero) by <c>sub.f16x2</c>); the
-/// scale multiplies the f32 sum of each group. A holds x rounded to f16 (relative error ≤ 2^−11): the only rounding
-/// beyond f32. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with 32-lane warps, which the tests
-/// use) the same fragment exchange is emulated with warp shuffles.
+/// Exactness: A holds the codes, exact in f16 (1024 + code·2^s by one mask-and-or, then <c>fma.f16x2</c> by 2^−s and
+/// −1024·2^−s); the mma sums code · x in f32 per group, and the group's zero point and scale are applied in f32:
+/// scale · (Σ code·x − zero · Σx), with Σx from an mma whose A is all ones. B holds x rounded to f16 (relative error
+/// ≤ 2^−11): the only rounding beyond f32. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
+/// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles.
 /// </para>
 /// </summary>
 public sealed class TensorCoreGemv
@@ -30,10 +41,10 @@ public sealed class TensorCoreGemv
     public const int WarpsPerGroup = 8;
 
     private readonly Accelerator accelerator;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, bool Upper), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, bool Upper), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
-    /// width and M range (≤ 8 or more) is compiled on first use.</summary>
+    /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
     public TensorCoreGemv(Accelerator accelerator)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -45,9 +56,28 @@ public sealed class TensorCoreGemv
         this.accelerator = accelerator;
     }
 
+    /// <summary>
+    /// True when this GEMV runs <paramref name="scheme"/> with K = <paramref name="cols"/>: the weights can be repacked
+    /// (<see cref="MmaPackedWeights.Supports"/>), K is a multiple of 4 (x is read four floats at a time), and groups either span
+    /// whole slabs (or the row: per-channel) or divide one (so group ends fall at fixed k-blocks).
+    /// </summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        if (!MmaPackedWeights.Supports(scheme, cols) || cols % 4 != 0)
+        {
+            return false;
+        }
+
+        int slabCols = 512 / scheme.Bits;
+        return scheme.IsPerChannel || scheme.GroupSize % slabCols == 0 || slabCols % scheme.GroupSize == 0;
+    }
+
     /// <summary>y[M, N] = x[M, K] · Wᵀ for 1 ≤ <paramref name="m"/> ≤ 16, W on the device as <paramref name="weights"/>
     /// describes it (its <see cref="MmaPackedWeights.Packed"/>, <see cref="MmaPackedWeights.Scales"/> and
     /// <see cref="MmaPackedWeights.Zeros"/>, or one word when symmetric).</summary>
+    /// <exception cref="ArgumentException">The weights' scheme or K is not one <see cref="Supports"/> takes, or x or y
+    /// is too short; the message says which.</exception>
     public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -56,32 +86,50 @@ public sealed class TensorCoreGemv
             throw new ArgumentOutOfRangeException(nameof(m), m, "The packed tensor-core GEMV takes 1 to 16 activation rows; use the GEMM for more.");
         }
 
+        bool perChannel = weights.GroupSize == weights.Cols;
+        if (weights.Cols % 4 != 0 || !(perChannel || weights.GroupSize % weights.SlabCols == 0 || weights.SlabCols % weights.GroupSize == 0))
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The tensor-core GEMV needs K to be a multiple of 4 and groups that span or divide a slab of {weights.SlabCols} columns; this weight has K = {weights.Cols} and groups of {weights.GroupSize}. Use the float32 GEMV (QuantLinear picks it when TensorCoreGemv.Supports is false)."), nameof(weights));
+        }
+
         if (x.Length < (long)m * weights.Cols || y.Length < (long)m * weights.Rows)
         {
             throw new ArgumentException(FormattableString.Invariant(
                 $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
         }
 
-        var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups,
-            weights.GroupSize / 16, weights.Symmetric ? 1 : 0, m);
-        var kernel = kernels.GetOrAdd((weights.Bits, m > 8), static (key, self) => self.Load(key.Bits, key.Upper), this);
+        // Groups spanning slabs are closed after whole slabs (per-channel: one group, padding included, whose codes
+        // and x are zero); groups inside a slab at fixed k-blocks.
+        bool wide = perChannel || weights.GroupSize % weights.SlabCols == 0;
+        int slabsPerGroup = perChannel ? weights.Slabs : wide ? weights.GroupSize / weights.SlabCols : 0;
+        int groupBlocks = wide ? 0 : weights.GroupSize / 16;
+        var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
+        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, m > 8), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Upper), this);
         kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, y, shape);
     }
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, bool upper)
+    /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
+    /// slabs) and M &gt; 8.</summary>
+    internal static Type VariantType(int bits, int groupBlocks, bool upper)
     {
-        var variant = (bits, upper) switch
+        static Type Constant(int value) => value switch
         {
-            (2, false) => typeof(B2),
-            (2, true) => typeof(B2Upper),
-            (4, false) => typeof(B4),
-            (4, true) => typeof(B4Upper),
-            (8, false) => typeof(B8),
-            _ => typeof(B8Upper),
+            0 => typeof(C0),
+            2 => typeof(C2),
+            4 => typeof(C4),
+            8 => typeof(C8),
+            _ => typeof(C16),
         };
+
+        return typeof(Variant<,,>).MakeGenericType(Constant(bits), Constant(groupBlocks), upper ? typeof(C16) : typeof(C8));
+    }
+
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, bool upper)
+    {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), variant);
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, upper));
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
@@ -97,55 +145,60 @@ public sealed class TensorCoreGemv
         return (config, packed, scales, zeros, x, y, shape) => launcher(config, packed, scales, zeros, x, y, shape);
     }
 
-    /// <summary>What a kernel is specialized for: the code width (so the word walk is constant) and whether activation
-    /// rows 8–15 exist (so M ≤ 8 carries no second set of accumulators).</summary>
+    /// <summary>A compile-time integer (ILGPU specializes generic kernels per type, so these fold to constants).</summary>
+    internal interface IConstant
+    {
+        int Value { get; }
+    }
+
+    internal readonly struct C0 : IConstant
+    {
+        public int Value => 0;
+    }
+
+    internal readonly struct C2 : IConstant
+    {
+        public int Value => 2;
+    }
+
+    internal readonly struct C4 : IConstant
+    {
+        public int Value => 4;
+    }
+
+    internal readonly struct C8 : IConstant
+    {
+        public int Value => 8;
+    }
+
+    internal readonly struct C16 : IConstant
+    {
+        public int Value => 16;
+    }
+
+    /// <summary>What a kernel is specialized for: the code width (so the word walk is constant), the k-blocks per
+    /// group when groups lie inside a slab (0 when they span slabs), and whether activation rows 8–15 exist (so M ≤ 8
+    /// carries no second set of accumulators).</summary>
     internal interface IVariant
     {
         int Bits { get; }
 
+        int GroupBlocks { get; }
+
         bool Upper { get; }
     }
 
-    internal readonly struct B2 : IVariant
+    /// <summary><see cref="IVariant"/> from three constants (rows: 8 or 16).</summary>
+    internal readonly struct Variant<TBits, TGroup, TRows> : IVariant
+        where TBits : struct, IConstant
+        where TGroup : struct, IConstant
+        where TRows : struct, IConstant
     {
-        public int Bits => 2;
+        public int Bits => default(TBits).Value;
 
-        public bool Upper => false;
-    }
+        public int GroupBlocks => default(TGroup).Value;
 
-    internal readonly struct B2Upper : IVariant
-    {
-        public int Bits => 2;
-
-        public bool Upper => true;
-    }
-
-    internal readonly struct B4 : IVariant
-    {
-        public int Bits => 4;
-
-        public bool Upper => false;
-    }
-
-    internal readonly struct B4Upper : IVariant
-    {
-        public int Bits => 4;
-
-        public bool Upper => true;
-    }
-
-    internal readonly struct B8 : IVariant
-    {
-        public int Bits => 8;
-
-        public bool Upper => false;
-    }
-
-    internal readonly struct B8Upper : IVariant
-    {
-        public int Bits => 8;
-
-        public bool Upper => true;
+        public bool Upper => default(TRows).Value > 8;
     }
 
     /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
@@ -157,19 +210,28 @@ public sealed class TensorCoreGemv
         public uint W;
     }
 
-    /// <summary>Two consecutive floats (one 8-byte load).</summary>
-    internal struct Pair
+    /// <summary>Four consecutive floats (one 16-byte load): a lane's activations of one k-block.</summary>
+    internal struct Float4
     {
-        public float Low;
-        public float High;
+        public float A;
+        public float B;
+        public float C;
+        public float D;
     }
 
+    /// <summary>
+    /// One warp: 4 tiles (32 weight rows) as two 16-row A operands, over its share of the slabs. Weights are A (rows g
+    /// and g + 8 of each A are tile rows g of two tiles), x is B (column g = activation row g, and g + 8 with
+    /// <see cref="IVariant.Upper"/>), so one mma covers 256 weights and M ≤ 8 costs what M = 1 does. The word walk is
+    /// written out (ILGPU does not unroll loops): per k-block and A, four mask-and-or decodes to 1024 + code·2^s and
+    /// four <c>fma.f16x2</c> to the exact code, then one mma. The zero point is taken out per group in f32:
+    /// Σ(q − z)·x = Σq·x − z·Σx, with Σx from one more mma whose A is all ones.
+    /// </summary>
     internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, TensorCoreGemvShape s)
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
-        var mma = default(TMma);
-        int bits = default(TVariant).Bits, blocksPerWord = 8 / bits;
+        int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
         bool upper = default(TVariant).Upper;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;
         int tile0 = Grid.IdxX * TilesPerGroup;
@@ -178,48 +240,37 @@ public sealed class TensorCoreGemv
         int ta = Math.Min(tile0, s.Tiles - 1), tb = Math.Min(tile0 + 1, s.Tiles - 1), tc = Math.Min(tile0 + 2, s.Tiles - 1), td = Math.Min(tile0 + 3, s.Tiles - 1);
         int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
-        uint pairMask = ((1u << bits) - 1) * 0x10001u;
-        bool lowRow = g < s.M, highRow = g + 8 < s.M;
+        int blocksPerSlab = 32 / bits;
+
+        var st = default(State);
+        st.Init(s, g, t, ta, tb, tc, td);
+
+        // Groups: the one this warp's first slab opens (and, when groups span slabs, how many of its slabs are left).
+        int kb = slabStart * blocksPerSlab;
+        if (groupBlocks == 0)
+        {
+            st.Group = slabStart / s.SlabsPerGroup;
+            st.Left = s.SlabsPerGroup - (slabStart % s.SlabsPerGroup);
+        }
+        else
+        {
+            st.Group = kb / Math.Max(groupBlocks, 1); // ILGPU folds constants on both branches
+        }
+
+        st.LoadGroup<TMma>(scales, zeros, s, st.Group);
+        st.PrefetchGroup(scales, zeros, s, st.Group + 1);
+
+        // x: this lane's columns 4t … 4t+3 of each k-block (rows g, and g + 8), one word ahead; k runs on across slabs.
+        st.XLow = ((long)g * s.Cols / 4) + (kb * 4) + t;
+        st.XHigh = ((long)(g + 8) * s.Cols / 4) + (kb * 4) + t;
+        st.K = (kb * 16) + (4 * t);
+        var quads4 = x.Cast<Float4>();
+        st.LoadX<TVariant>(quads4, s, g);
+
+        // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
         var quads = packed.Cast<Quad>();
-        var pairs = x.Cast<Pair>();
-
-        // Accumulators: tile j, this lane's columns 2t, 2t+1 (weight rows 8j + 2t, +1) at activation rows g (…0, …1)
-        // and g + 8 (…2, …3). p/q: the open group's f32 sums (rows g / g + 8), packed low-first.
-        float a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
-        float a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-        ulong p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-
-        int kb = slabStart * (32 / bits);
-        int group = kb / s.BlocksPerGroup, left = s.BlocksPerGroup - (kb % s.BlocksPerGroup);
-        int first = Math.Min(group, s.Groups - 1); // a warp with no slabs starts past the end
-        uint o0 = Offset(zeros, s, ta, first, g), o1 = Offset(zeros, s, tb, first, g), o2 = Offset(zeros, s, tc, first, g), o3 = Offset(zeros, s, td, first, g);
-
-        // Loaded a group ahead of use, so no k-block waits on memory for them: this group's scales (used when it
-        // ends) and the next group's zero points.
-        uint s0 = ScalePair(scales, s, ta, group, t), s1 = ScalePair(scales, s, tb, group, t), s2 = ScalePair(scales, s, tc, group, t), s3 = ScalePair(scales, s, td, group, t);
-        int second = Math.Min(group + 1, s.Groups - 1);
-        uint n0 = Offset(zeros, s, ta, second, g), n1 = Offset(zeros, s, tb, second, g), n2 = Offset(zeros, s, tc, second, g), n3 = Offset(zeros, s, td, second, g);
-
-        // x as float pairs: this lane's pair of k-block kb is at rowBase + 8·kb + t (and + 4 for k + 8); the next
-        // k-block's pairs are loaded while this one is multiplied.
-        int rowLow = g * s.Cols / 2, rowHigh = (g + 8) * s.Cols / 2, kPairs = s.Cols / 2;
-        int xk = (kb * 8) + t;
-        Pair xl = default, xh = default, ul = default, uh = default;
-        if (lowRow && xk < kPairs)
-        {
-            xl = pairs[rowLow + xk];
-            xh = pairs[rowLow + xk + 4];
-        }
-
-        if (upper && highRow && xk < kPairs)
-        {
-            ul = pairs[rowHigh + xk];
-            uh = pairs[rowHigh + xk + 4];
-        }
-
-        // The next slab's words are loaded while this one is computed.
-        long step = (long)s.Slabs * 32, ia = ((long)ta * step) + ((long)slabStart * 32) + lane;
-        long ib = ((long)tb * step) + ((long)slabStart * 32) + lane, ic = ((long)tc * step) + ((long)slabStart * 32) + lane, id = ((long)td * step) + ((long)slabStart * 32) + lane;
+        long step = (long)s.Slabs * 32, offset = ((long)slabStart * 32) + lane;
+        long ia = ((long)ta * step) + offset, ib = ((long)tb * step) + offset, ic = ((long)tc * step) + offset, id = ((long)td * step) + offset;
         Quad na = default, nb = default, nc = default, nd = default;
         if (slabStart < slabEnd)
         {
@@ -231,9 +282,7 @@ public sealed class TensorCoreGemv
 
         for (int slab = slabStart; slab < slabEnd; slab++)
         {
-            uint ca = na.X, cb = nb.X, cc = nc.X, cd = nd.X;
-            uint ra1 = na.Y, ra2 = na.Z, ra3 = na.W, rb1 = nb.Y, rb2 = nb.Z, rb3 = nb.W;
-            uint rc1 = nc.Y, rc2 = nc.Z, rc3 = nc.W, rd1 = nd.Y, rd2 = nd.Z, rd3 = nd.W;
+            Quad ca = na, cb = nb, cc = nc, cd = nd;
             if (slab + 1 < slabEnd)
             {
                 ia += 32;
@@ -246,184 +295,352 @@ public sealed class TensorCoreGemv
                 nd = quads[id];
             }
 
-            // Four words per tile, each 8/b k-blocks: the current word shifts right 2b bits per k-block, then the
-            // queue moves up.
-            for (int w = 0; w < 4; w++)
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.X, cb.X, cc.X, cd.X, 0);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.Y, cb.Y, cc.Y, cd.Y, 1);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.Z, cb.Z, cc.Z, cd.Z, 2);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.W, cb.W, cc.W, cd.W, 3);
+            if (groupBlocks == 0 && --st.Left == 0)
             {
-                for (int j = 0; j < blocksPerWord; j++)
-                {
-                    // A: x rows g (and g + 8) at k = 2t, 2t+1 and 2t+8, 2t+9 of this k-block, rounded to f16 pairs.
-                    uint aLow = mma.Pack(xl.Low, xl.High), aHigh = mma.Pack(xh.Low, xh.High), bLow = 0, bHigh = 0;
-                    if (upper)
-                    {
-                        bLow = mma.Pack(ul.Low, ul.High);
-                        bHigh = mma.Pack(uh.Low, uh.High);
-                    }
-
-                    xk += 8;
-                    if (lowRow && xk < kPairs)
-                    {
-                        xl = pairs[rowLow + xk];
-                        xh = pairs[rowLow + xk + 4];
-                    }
-                    else
-                    {
-                        xl = default;
-                        xh = default;
-                    }
-
-                    if (upper && highRow && xk < kPairs)
-                    {
-                        ul = pairs[rowHigh + xk];
-                        uh = pairs[rowHigh + xk + 4];
-                    }
-
-                    uint ba0 = (ca & pairMask) | 0x64006400u, ba1 = ((ca >> bits) & pairMask) | 0x64006400u;
-                    uint bb0 = (cb & pairMask) | 0x64006400u, bb1 = ((cb >> bits) & pairMask) | 0x64006400u;
-                    uint bc0 = (cc & pairMask) | 0x64006400u, bc1 = ((cc >> bits) & pairMask) | 0x64006400u;
-                    uint bd0 = (cd & pairMask) | 0x64006400u, bd1 = ((cd >> bits) & pairMask) | 0x64006400u;
-                    if (upper)
-                    {
-                        // One mma for all 16 activation rows.
-                        mma.RunFull(ref p0, ref q0, aLow, bLow, aHigh, bHigh, ba0, ba1, o0);
-                        mma.RunFull(ref p1, ref q1, aLow, bLow, aHigh, bHigh, bb0, bb1, o1);
-                        mma.RunFull(ref p2, ref q2, aLow, bLow, aHigh, bHigh, bc0, bc1, o2);
-                        mma.RunFull(ref p3, ref q3, aLow, bLow, aHigh, bHigh, bd0, bd1, o3);
-                    }
-                    else
-                    {
-                        p0 = mma.Run(p0, aLow, aHigh, ba0, ba1, o0);
-                        p1 = mma.Run(p1, aLow, aHigh, bb0, bb1, o1);
-                        p2 = mma.Run(p2, aLow, aHigh, bc0, bc1, o2);
-                        p3 = mma.Run(p3, aLow, aHigh, bd0, bd1, o3);
-                    }
-
-                    ca >>= 2 * bits;
-                    cb >>= 2 * bits;
-                    cc >>= 2 * bits;
-                    cd >>= 2 * bits;
-                    if (--left == 0)
-                    {
-                        // The group ends: its scale times its sums, into the accumulators; then the next group's zeros.
-                        Accumulate(mma, upper, s0, p0, q0, ref a00, ref a01, ref a02, ref a03);
-                        Accumulate(mma, upper, s1, p1, q1, ref a10, ref a11, ref a12, ref a13);
-                        Accumulate(mma, upper, s2, p2, q2, ref a20, ref a21, ref a22, ref a23);
-                        Accumulate(mma, upper, s3, p3, q3, ref a30, ref a31, ref a32, ref a33);
-                        p0 = p1 = p2 = p3 = q0 = q1 = q2 = q3 = 0;
-                        group++;
-                        left = s.BlocksPerGroup;
-                        o0 = n0;
-                        o1 = n1;
-                        o2 = n2;
-                        o3 = n3;
-                        s0 = ScalePair(scales, s, ta, group, t);
-                        s1 = ScalePair(scales, s, tb, group, t);
-                        s2 = ScalePair(scales, s, tc, group, t);
-                        s3 = ScalePair(scales, s, td, group, t);
-                        int next = Math.Min(group + 1, s.Groups - 1);
-                        n0 = Offset(zeros, s, ta, next, g);
-                        n1 = Offset(zeros, s, tb, next, g);
-                        n2 = Offset(zeros, s, tc, next, g);
-                        n3 = Offset(zeros, s, td, next, g);
-                    }
-                }
-
-                ca = ra1;
-                ra1 = ra2;
-                ra2 = ra3;
-                cb = rb1;
-                rb1 = rb2;
-                rb2 = rb3;
-                cc = rc1;
-                rc1 = rc2;
-                rc2 = rc3;
-                cd = rd1;
-                rd1 = rd2;
-                rd2 = rd3;
+                st.Flush<TMma>(upper);
+                st.NextGroup<TMma>(scales, zeros, s);
+                st.Left = s.SlabsPerGroup;
             }
         }
 
-        // This warp's share may end inside a group.
-        if (left != s.BlocksPerGroup)
+        // Groups spanning slabs: this warp's share may end inside one (groups inside slabs always end with one).
+        if (groupBlocks == 0 && st.Left != s.SlabsPerGroup)
         {
-            Accumulate(mma, upper, s0, p0, q0, ref a00, ref a01, ref a02, ref a03);
-            Accumulate(mma, upper, s1, p1, q1, ref a10, ref a11, ref a12, ref a13);
-            Accumulate(mma, upper, s2, p2, q2, ref a20, ref a21, ref a22, ref a23);
-            Accumulate(mma, upper, s3, p3, q3, ref a30, ref a31, ref a32, ref a33);
+            st.Flush<TMma>(upper);
         }
 
-        // Sum the warps' partial results: 16 values per lane.
+        // Sum the warps' partial results: 16 values per lane (tiles a–d at activation rows 2t, 2t+1, then + 8).
         var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16);
         int at = ((warp * 32) + lane) * 16;
-        partial[at + 0] = a00;
-        partial[at + 1] = a01;
-        partial[at + 2] = a02;
-        partial[at + 3] = a03;
-        partial[at + 4] = a10;
-        partial[at + 5] = a11;
-        partial[at + 6] = a12;
-        partial[at + 7] = a13;
-        partial[at + 8] = a20;
-        partial[at + 9] = a21;
-        partial[at + 10] = a22;
-        partial[at + 11] = a23;
-        partial[at + 12] = a30;
-        partial[at + 13] = a31;
-        partial[at + 14] = a32;
-        partial[at + 15] = a33;
-        Group.Barrier();
-
-        // Warp w sums and stores tile w % 4's values for activation rows g (w < 4) or g + 8 (w ≥ 4).
-        int tile = warp & 3, half = warp >> 2;
-        float c0 = 0, c1 = 0;
-        for (int w = 0; w < WarpsPerGroup; w++)
-        {
-            int from = ((((w * 32) + lane) * 16) + (tile * 4)) + (half * 2);
-            c0 += partial[from];
-            c1 += partial[from + 1];
-        }
-
-        int row = ((tile0 + tile) * MmaPackedWeights.TileRows) + (2 * t), m = g + (8 * half);
-        if (m < s.M)
-        {
-            if (row < s.Rows)
-            {
-                y[((long)m * s.Rows) + row] = c0;
-            }
-
-            if (row + 1 < s.Rows)
-            {
-                y[((long)m * s.Rows) + row + 1] = c1;
-            }
-        }
-    }
-
-    /// <summary>1024 + zero of row 8·tile + g as an f16 pair: what the mma subtracts from B.</summary>
-    private static uint Offset(ArrayView<uint> zeros, TensorCoreGemvShape s, int tile, int group, int g)
-    {
-        uint zero = s.Symmetric != 0
-            ? 1u << (s.Bits - 1)
-            : (zeros[((((long)tile * s.Groups) + group) * 2) + (g >> 2)] >> (8 * (g & 3))) & 0xFFu;
-        return (0x6400u + zero) * 0x10001u;
-    }
-
-    /// <summary>The f16 scales of rows 8·tile + 2t, +1 in one word; 0 past the last group.</summary>
-    private static uint ScalePair(ArrayView<uint> scales, TensorCoreGemvShape s, int tile, int group, int t)
-        => group < s.Groups ? scales[((((long)tile * s.Groups) + group) * 4) + t] : 0u;
-
-    /// <summary>Ends a group for one tile: c0, c1 (rows g) += scale · p, and when activation rows 8–15 exist c2, c3
-    /// (rows g + 8) += scale · q, at the lane's columns 2t, 2t+1 (<paramref name="scalePair"/> holds their f16 scales).</summary>
-    private static void Accumulate<TMma>(TMma mma, bool upper, uint scalePair, ulong p, ulong q, ref float c0, ref float c1, ref float c2, ref float c3)
-        where TMma : struct, TensorCoreMma.IMma
-    {
-        ulong scale = mma.Widen(scalePair);
-        float s0 = Interop.IntAsFloat((uint)scale), s1 = Interop.IntAsFloat((uint)(scale >> 32));
-        c0 += s0 * Interop.IntAsFloat((uint)p);
-        c1 += s1 * Interop.IntAsFloat((uint)(p >> 32));
+        partial[at + 0] = st.Sa0;
+        partial[at + 1] = st.Sa1;
+        partial[at + 2] = st.Sb0;
+        partial[at + 3] = st.Sb1;
+        partial[at + 4] = st.Sc0;
+        partial[at + 5] = st.Sc1;
+        partial[at + 6] = st.Sd0;
+        partial[at + 7] = st.Sd1;
         if (upper)
         {
-            c2 += s0 * Interop.IntAsFloat((uint)q);
-            c3 += s1 * Interop.IntAsFloat((uint)(q >> 32));
+            partial[at + 8] = st.Ua0;
+            partial[at + 9] = st.Ua1;
+            partial[at + 10] = st.Ub0;
+            partial[at + 11] = st.Ub1;
+            partial[at + 12] = st.Uc0;
+            partial[at + 13] = st.Uc1;
+            partial[at + 14] = st.Ud0;
+            partial[at + 15] = st.Ud1;
         }
+
+        Group.Barrier();
+
+        // Warp w sums and stores tile w % 4, row g, at activation rows 2t, 2t+1 (w < 4) or 8 + 2t, 9 + 2t (w ≥ 4).
+        int tile = warp & 3, half = warp >> 2;
+        int m0 = (2 * t) + (8 * half), row = ((tile0 + tile) * MmaPackedWeights.TileRows) + g;
+        if (m0 < s.M && row < s.Rows)
+        {
+            float c0 = 0, c1 = 0;
+            for (int w = 0; w < WarpsPerGroup; w++)
+            {
+                int from = (((w * 32) + lane) * 16) + (half * 8) + (tile * 2);
+                c0 += partial[from];
+                c1 += partial[from + 1];
+            }
+
+            y[((long)m0 * s.Rows) + row] = c0;
+            if (m0 + 1 < s.M)
+            {
+                y[((long)(m0 + 1) * s.Rows) + row] = c1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A warp's running state, in registers: the open group's mma sums (D of A·B for each 16-row A, packed pairs: p
+    /// rows g of the first tile, q of the second), Σx from the all-ones mma, the f32 results, the open group's scales
+    /// and zero points (as floats) and the next group's raw words, and x one word ahead.
+    /// </summary>
+    private struct State
+    {
+        // mma sums of the open group: A0 = tiles a, b; A1 = tiles c, d; U: activation rows 8–15.
+        public ulong P0, Q0, P1, Q1, Pu0, Qu0, Pu1, Qu1, Ones, OnesU;
+
+        // Results: tile a–d, row g, at activation rows 2t, 2t+1 (S) and 8 + 2t, 9 + 2t (U).
+        public float Sa0, Sa1, Sb0, Sb1, Sc0, Sc1, Sd0, Sd1, Ua0, Ua1, Ub0, Ub1, Uc0, Uc1, Ud0, Ud1;
+
+        // The open group's scales and zero points of rows g of tiles a–d; the next group's raw words.
+        public float ScaleA, ScaleB, ScaleC, ScaleD, ZeroA, ZeroB, ZeroC, ZeroD;
+        public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
+        public int Group, Left, TileA, TileB, TileC, TileD, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
+
+        // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8.
+        public Float4 X0, X1, X2, X3, Y0, Y1, Y2, Y3;
+        public long XLow, XHigh;
+        public int K;
+
+        public void Init(TensorCoreGemvShape s, int g, int t, int ta, int tb, int tc, int td)
+        {
+            TileA = ta;
+            TileB = tb;
+            TileC = tc;
+            TileD = td;
+            ScaleWord = g >> 1;
+            ScaleShift = 16 * (g & 1);
+            ZeroWord = g >> 2;
+            ZeroShift = 8 * (g & 3);
+            Symmetric = s.Symmetric;
+            Bits = s.Bits;
+        }
+
+        /// <summary>Loads group <paramref name="group"/>'s scales and zero points (clamped to the last group).</summary>
+        public void LoadGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int group)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            PrefetchGroup(scales, zeros, s, group);
+            TakeGroup<TMma>();
+        }
+
+        /// <summary>Loads the raw words of group <paramref name="group"/> (clamped: past the end they go unused).</summary>
+        public void PrefetchGroup(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int group)
+        {
+            long gr = Math.Min(group, s.Groups - 1);
+            NextScaleA = scales[((((long)TileA * s.Groups) + gr) * 4) + ScaleWord];
+            NextScaleB = scales[((((long)TileB * s.Groups) + gr) * 4) + ScaleWord];
+            NextScaleC = scales[((((long)TileC * s.Groups) + gr) * 4) + ScaleWord];
+            NextScaleD = scales[((((long)TileD * s.Groups) + gr) * 4) + ScaleWord];
+            if (Symmetric == 0)
+            {
+                NextZeroA = zeros[((((long)TileA * s.Groups) + gr) * 2) + ZeroWord];
+                NextZeroB = zeros[((((long)TileB * s.Groups) + gr) * 2) + ZeroWord];
+                NextZeroC = zeros[((((long)TileC * s.Groups) + gr) * 2) + ZeroWord];
+                NextZeroD = zeros[((((long)TileD * s.Groups) + gr) * 2) + ZeroWord];
+            }
+        }
+
+        /// <summary>Opens the next group: its prefetched words become the scales and zero points, and the one after it
+        /// is prefetched.</summary>
+        public void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            Group++;
+            TakeGroup<TMma>();
+            PrefetchGroup(scales, zeros, s, Group + 1);
+        }
+
+        /// <summary>The prefetched words become the open group's scales and zero points.</summary>
+        public void TakeGroup<TMma>()
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            var mma = default(TMma);
+            ScaleA = Interop.IntAsFloat((uint)mma.Widen(NextScaleA >> ScaleShift));
+            ScaleB = Interop.IntAsFloat((uint)mma.Widen(NextScaleB >> ScaleShift));
+            ScaleC = Interop.IntAsFloat((uint)mma.Widen(NextScaleC >> ScaleShift));
+            ScaleD = Interop.IntAsFloat((uint)mma.Widen(NextScaleD >> ScaleShift));
+            if (Symmetric == 0)
+            {
+                ZeroA = (NextZeroA >> ZeroShift) & 0xFF;
+                ZeroB = (NextZeroB >> ZeroShift) & 0xFF;
+                ZeroC = (NextZeroC >> ZeroShift) & 0xFF;
+                ZeroD = (NextZeroD >> ZeroShift) & 0xFF;
+            }
+            else
+            {
+                ZeroA = ZeroB = ZeroC = ZeroD = 1 << (Bits - 1);
+            }
+        }
+
+        /// <summary>Loads x for the next word's k-blocks (zeros for rows ≥ M and columns ≥ K) and advances.</summary>
+        public void LoadX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s, int g)
+            where TVariant : struct, IVariant
+        {
+            int blocks = 8 / default(TVariant).Bits;
+            bool upper = default(TVariant).Upper;
+            bool low = g < s.M, high = upper && g + 8 < s.M;
+            X0 = X1 = X2 = X3 = default;
+            Y0 = Y1 = Y2 = Y3 = default;
+
+            // K is a multiple of 4, so each lane's four columns are all inside K or all past it.
+            if (low)
+            {
+                X0 = K < s.Cols ? quads4[XLow] : default;
+                if (blocks > 1)
+                {
+                    X1 = K + 16 < s.Cols ? quads4[XLow + 4] : default;
+                }
+
+                if (blocks > 2)
+                {
+                    X2 = K + 32 < s.Cols ? quads4[XLow + 8] : default;
+                    X3 = K + 48 < s.Cols ? quads4[XLow + 12] : default;
+                }
+            }
+
+            if (high)
+            {
+                Y0 = K < s.Cols ? quads4[XHigh] : default;
+                if (blocks > 1)
+                {
+                    Y1 = K + 16 < s.Cols ? quads4[XHigh + 4] : default;
+                }
+
+                if (blocks > 2)
+                {
+                    Y2 = K + 32 < s.Cols ? quads4[XHigh + 8] : default;
+                    Y3 = K + 48 < s.Cols ? quads4[XHigh + 12] : default;
+                }
+            }
+
+            XLow += 4 * blocks;
+            XHigh += 4 * blocks;
+            K += 16 * blocks;
+        }
+
+        /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first and the
+        /// next word's x loaded.</summary>
+        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int g, uint wa, uint wb, uint wc, uint wd, int w)
+            where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
+        {
+            var mma = default(TMma);
+            int blocks = 8 / default(TVariant).Bits;
+            bool upper = default(TVariant).Upper;
+            uint x0 = mma.Pack(X0.A, X0.B), x1 = mma.Pack(X0.C, X0.D), x2 = 0, x3 = 0, x4 = 0, x5 = 0, x6 = 0, x7 = 0;
+            uint y0 = 0, y1 = 0, y2 = 0, y3 = 0, y4 = 0, y5 = 0, y6 = 0, y7 = 0;
+            if (blocks > 1)
+            {
+                x2 = mma.Pack(X1.A, X1.B);
+                x3 = mma.Pack(X1.C, X1.D);
+            }
+
+            if (blocks > 2)
+            {
+                x4 = mma.Pack(X2.A, X2.B);
+                x5 = mma.Pack(X2.C, X2.D);
+                x6 = mma.Pack(X3.A, X3.B);
+                x7 = mma.Pack(X3.C, X3.D);
+            }
+
+            if (upper)
+            {
+                y0 = mma.Pack(Y0.A, Y0.B);
+                y1 = mma.Pack(Y0.C, Y0.D);
+                if (blocks > 1)
+                {
+                    y2 = mma.Pack(Y1.A, Y1.B);
+                    y3 = mma.Pack(Y1.C, Y1.D);
+                }
+
+                if (blocks > 2)
+                {
+                    y4 = mma.Pack(Y2.A, Y2.B);
+                    y5 = mma.Pack(Y2.C, Y2.D);
+                    y6 = mma.Pack(Y3.A, Y3.B);
+                    y7 = mma.Pack(Y3.C, Y3.D);
+                }
+            }
+
+            LoadX<TVariant>(quads4, s, g);
+            int first = w * blocks;
+            Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 0, first, x0, x1, y0, y1);
+            if (blocks > 1)
+            {
+                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 1, first + 1, x2, x3, y2, y3);
+            }
+
+            if (blocks > 2)
+            {
+                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 2, first + 2, x4, x5, y4, y5);
+                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 3, first + 3, x6, x7, y6, y7);
+            }
+        }
+
+        /// <summary>
+        /// k-block <paramref name="j"/> of the current words: its low pair (k = 2t, 2t+1) is pair 2j of the word, at
+        /// bit 2j·b, its high pair (2t+8, 2t+9) pair 2j + 1; within a byte the pair's codes sit at bit s = position
+        /// mod 8, so <c>(word &gt;&gt; 8·byte) &amp; mask·2^s | 0x6400</c> is 1024 + code·2^s exactly, and
+        /// <c>fma(h, 2^−s, −1024·2^−s)</c> is the code. Then the mma and, when groups lie inside slabs and this is a
+        /// group's last k-block (<paramref name="index"/> in the slab), the flush.
+        /// </summary>
+        private void Block<TMma, TVariant>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int j, int index, uint x0, uint x1, uint y0, uint y1)
+            where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
+        {
+            var mma = default(TMma);
+            int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
+            bool upper = default(TVariant).Upper;
+            int low = 2 * j * bits, high = low + bits;
+            int lowByte = low >> 3, highByte = high >> 3, lowShift = low & 7, highShift = high & 7;
+            uint mask = ((1u << bits) - 1) * 0x10001u;
+            uint lowMask = mask << lowShift, highMask = mask << highShift;
+
+            // f16 pairs: 2^−s and −1024·2^−s (exponent 15 − s and 25 − s).
+            uint lowScale = (uint)(15 - lowShift) << 10, highScale = (uint)(15 - highShift) << 10;
+            uint lowBias = 0x8000u | ((uint)(25 - lowShift) << 10), highBias = 0x8000u | ((uint)(25 - highShift) << 10);
+            lowScale *= 0x10001u;
+            highScale *= 0x10001u;
+            lowBias *= 0x10001u;
+            highBias *= 0x10001u;
+
+            uint a0 = mma.Decode(wa >> (8 * lowByte), lowMask, lowScale, lowBias);
+            uint a1 = mma.Decode(wb >> (8 * lowByte), lowMask, lowScale, lowBias);
+            uint a2 = mma.Decode(wa >> (8 * highByte), highMask, highScale, highBias);
+            uint a3 = mma.Decode(wb >> (8 * highByte), highMask, highScale, highBias);
+            uint c0 = mma.Decode(wc >> (8 * lowByte), lowMask, lowScale, lowBias);
+            uint c1 = mma.Decode(wd >> (8 * lowByte), lowMask, lowScale, lowBias);
+            uint c2 = mma.Decode(wc >> (8 * highByte), highMask, highScale, highBias);
+            uint c3 = mma.Decode(wd >> (8 * highByte), highMask, highScale, highBias);
+            mma.Multiply(ref P0, ref Q0, a0, a1, a2, a3, x0, x1);
+            mma.Multiply(ref P1, ref Q1, c0, c1, c2, c3, x0, x1);
+            mma.MultiplyOnes(ref Ones, x0, x1);
+            if (upper)
+            {
+                mma.Multiply(ref Pu0, ref Qu0, a0, a1, a2, a3, y0, y1);
+                mma.Multiply(ref Pu1, ref Qu1, c0, c1, c2, c3, y0, y1);
+                mma.MultiplyOnes(ref OnesU, y0, y1);
+            }
+
+            if (groupBlocks > 0 && ((index + 1) & (groupBlocks - 1)) == 0) // a power of two; no % (ILGPU folds it before the branch, dividing by 0)
+            {
+                Flush<TMma>(upper);
+                NextGroup<TMma>(scales, zeros, s);
+            }
+        }
+
+        /// <summary>Ends a group: result += scale · (Σq·x − zero · Σx) per row and activation row; sums reset.</summary>
+        public void Flush<TMma>(bool upper)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            float o0 = Low(Ones), o1 = High(Ones);
+            Sa0 += ScaleA * (Low(P0) - (ZeroA * o0));
+            Sa1 += ScaleA * (High(P0) - (ZeroA * o1));
+            Sb0 += ScaleB * (Low(Q0) - (ZeroB * o0));
+            Sb1 += ScaleB * (High(Q0) - (ZeroB * o1));
+            Sc0 += ScaleC * (Low(P1) - (ZeroC * o0));
+            Sc1 += ScaleC * (High(P1) - (ZeroC * o1));
+            Sd0 += ScaleD * (Low(Q1) - (ZeroD * o0));
+            Sd1 += ScaleD * (High(Q1) - (ZeroD * o1));
+            P0 = Q0 = P1 = Q1 = Ones = 0;
+            if (upper)
+            {
+                float u0 = Low(OnesU), u1 = High(OnesU);
+                Ua0 += ScaleA * (Low(Pu0) - (ZeroA * u0));
+                Ua1 += ScaleA * (High(Pu0) - (ZeroA * u1));
+                Ub0 += ScaleB * (Low(Qu0) - (ZeroB * u0));
+                Ub1 += ScaleB * (High(Qu0) - (ZeroB * u1));
+                Uc0 += ScaleC * (Low(Pu1) - (ZeroC * u0));
+                Uc1 += ScaleC * (High(Pu1) - (ZeroC * u1));
+                Ud0 += ScaleD * (Low(Qu1) - (ZeroD * u0));
+                Ud1 += ScaleD * (High(Qu1) - (ZeroD * u1));
+                Pu0 = Qu0 = Pu1 = Qu1 = OnesU = 0;
+            }
+        }
+
+        private static float Low(ulong pair) => Interop.IntAsFloat((uint)pair);
+
+        private static float High(ulong pair) => Interop.IntAsFloat((uint)(pair >> 32));
     }
 }

@@ -49,14 +49,6 @@ internal static class TensorCoreMma
     /// <summary>The mma building blocks the tensor-core kernels are written against (PTX or emulated).</summary>
     internal interface IMma
     {
-        /// <summary>
-        /// One m16n8k16 mma keeping D's rows g only (this lane's two f32 outputs at columns 2t, 2t+1, packed low-first),
-        /// for batches of at most 8 rows: A rows g from <c>aLow</c> (columns 2t, 2t+1) and <c>aHigh</c> (2t+8, 2t+9); B
-        /// column g from <c>b0</c> (rows 2t, 2t+1) and <c>b1</c> (2t+8, 2t+9), each half 1024 + code, from which
-        /// <c>offset</c> (1024 + zero) is subtracted first.
-        /// </summary>
-        ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset);
-
         /// <summary>(codes − offset) · scale per f16 half: <c>sub.f16x2</c> (exact for 1024 + code − (1024 + zero))
         /// then <c>mul.rn.f16x2</c> (one rounding).</summary>
         uint Dequantize(uint codes, uint offset, uint scale);
@@ -64,10 +56,18 @@ internal static class TensorCoreMma
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
-        /// <summary>The whole m16n8k16 mma: <paramref name="p"/> (D rows g) and <paramref name="q"/> (rows g + 8) +=
-        /// A · (B − offset), with A's four registers as PTX orders them (a0: rows g, k 2t…; a1: rows g + 8; a2: rows g,
-        /// k 2t + 8…; a3: rows g + 8, k 2t + 8…).</summary>
-        void RunFull(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, uint offset);
+        /// <summary>The whole m16n8k16 mma, B already in f16: <paramref name="p"/> (D rows g, columns 2t, 2t+1) and
+        /// <paramref name="q"/> (rows g + 8) += A · B, with A's four registers as PTX orders them (a0: rows g, k 2t…;
+        /// a1: rows g + 8; a2: rows g, k 2t + 8…; a3: rows g + 8, k 2t + 8…).</summary>
+        void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1);
+
+        /// <summary>D rows g += ones · B: this lane's <paramref name="p"/> gets Σ_k B[k, 2t] and Σ_k B[k, 2t+1].</summary>
+        void MultiplyOnes(ref ulong p, uint b0, uint b1);
+
+        /// <summary>A code pair to f16: <c>((word &amp; mask) | 0x6400_6400)</c> (one <c>lop3</c>: 1024 + code·2^s per
+        /// half, exact) then <c>fma.rn.f16x2</c> by <paramref name="scale"/> (2^−s) and <paramref name="bias"/>
+        /// (−1024·2^−s): the code, exactly.</summary>
+        uint Decode(uint word, uint mask, uint scale, uint bias);
 
         /// <summary>Two whole mmas (k-blocks kb, kb + 1) with B already in f16: one statement for all of D.</summary>
         void MultiplyFull2(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b00, uint b01, uint e0, uint e1, uint e2, uint e3, uint b10, uint b11);
@@ -79,42 +79,53 @@ internal static class TensorCoreMma
     /// <summary>The CUDA form: sub.f16x2 then mma.sync in one inline-PTX statement.</summary>
     internal readonly struct PtxMma : IMma
     {
-        public ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset)
-        {
-            CudaAsm.Emit(
-                "{ .reg .f32 kd<4>; .reg .b32 kr<2>; .reg .b32 kb<2>; sub.f16x2 kb0, %4, %6; sub.f16x2 kb1, %5, %6; " +
-                "mov.b64 {kr0, kr1}, %1; mov.b32 kd0, kr0; mov.b32 kd1, kr1; mov.f32 kd2, 0f00000000; mov.f32 kd3, 0f00000000; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%2, %2, %3, %3}, {kb0, kb1}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b32 kr0, kd0; mov.b32 kr1, kd1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                c,
-                aLow,
-                aHigh,
-                b0,
-                b1,
-                offset);
-            return d;
-        }
-
         public uint Dequantize(uint codes, uint offset, uint scale)
         {
             CudaAsm.Emit("{ .reg .b32 kt; sub.f16x2 kt, %1, %2; mul.rn.f16x2 %0, kt, %3; }", out uint d, codes, offset, scale);
             return d;
         }
 
-        public void RunFull(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, uint offset)
+        public void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
         {
             // By-reference operands pass through local memory in ILGPU's PTX; PtxPeephole forwards them to registers.
             Output<ulong> dp = default, dq = default;
             Input<ulong> cp = p, cq = q;
-            Input<uint> ia0 = a0, ia1 = a1, ia2 = a2, ia3 = a3, ib0 = b0, ib1 = b1, io = offset;
+            Input<uint> ia0 = a0, ia1 = a1, ia2 = a2, ia3 = a3, ib0 = b0, ib1 = b1;
             CudaAsm.EmitRef(
-                "{ .reg .b32 kd<4>; .reg .b32 kb<2>; sub.f16x2 kb0, %8, %10; sub.f16x2 kb1, %9, %10; mov.b64 {kd0, kd1}, %2; mov.b64 {kd2, kd3}, %3; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%4, %5, %6, %7}, {kb0, kb1}, {kd0, kd1, kd2, kd3}; " +
+                "{ .reg .b32 kd<4>; mov.b64 {kd0, kd1}, %2; mov.b64 {kd2, kd3}, %3; " +
+                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%4, %5, %6, %7}, {%8, %9}, {kd0, kd1, kd2, kd3}; " +
                 "mov.b64 %0, {kd0, kd1}; mov.b64 %1, {kd2, kd3}; }",
-                ref dp, ref dq, ref cp, ref cq, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1, ref io);
+                ref dp, ref dq, ref cp, ref cq, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1);
             p = dp.Value;
             q = dq.Value;
+        }
+
+        public void MultiplyOnes(ref ulong p, uint b0, uint b1)
+        {
+            CudaAsm.Emit(
+                "{ .reg .b32 kd<4>; .reg .b32 ko; mov.b32 ko, 0x3C003C00; mov.b64 {kd0, kd1}, %1; mov.b32 kd2, 0; mov.b32 kd3, 0; " +
+                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {ko, ko, ko, ko}, {%2, %3}, {kd0, kd1, kd2, kd3}; " +
+                "mov.b64 %0, {kd0, kd1}; }",
+                out ulong d,
+                p,
+                b0,
+                b1);
+            p = d;
+        }
+
+        public uint Decode(uint word, uint mask, uint scale, uint bias)
+        {
+            // One lop3 (ptxas splits a C# and-then-or with two constants into two), and constants through registers:
+            // ILGPU writes constant operands as immediates, which fma.f16x2 does not take.
+            CudaAsm.Emit(
+                "{ .reg .b32 km, kt, ks, kb; mov.b32 km, %2; mov.b32 ks, %3; mov.b32 kb, %4; " +
+                "lop3.b32 kt, %1, km, 0x64006400, 0xEA; fma.rn.f16x2 %0, kt, ks, kb; }",
+                out uint d,
+                word,
+                mask,
+                scale,
+                bias);
+            return d;
         }
 
         public void MultiplyFull2(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b00, uint b01, uint e0, uint e1, uint e2, uint e3, uint b10, uint b11)
@@ -156,7 +167,9 @@ internal static class TensorCoreMma
     /// </summary>
     internal readonly struct EmulatedMma : IMma
     {
-        public ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset)
+        /// <summary>One mma keeping D's rows g: A rows g from <paramref name="aLow"/> (k 2t, 2t+1) and
+        /// <paramref name="aHigh"/> (2t+8, 2t+9), B column g from b0, b1 minus <paramref name="offset"/>.</summary>
+        private static ulong Run(ulong c, uint aLow, uint aHigh, uint b0, uint b1, uint offset)
         {
             b0 = SubtractHalves(b0, offset);
             b1 = SubtractHalves(b1, offset);
@@ -177,7 +190,7 @@ internal static class TensorCoreMma
         }
 
         /// <summary>Two k-blocks, rows g only, B already in f16 (subtracting +0 changes no f16 value).</summary>
-        private ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
+        private static ulong Multiply2(ulong c, uint aLow0, uint aHigh0, uint b00, uint b01, uint aLow1, uint aHigh1, uint b10, uint b11)
             => Run(Run(c, aLow0, aHigh0, b00, b01, 0), aLow1, aHigh1, b10, b11, 0);
 
         public uint Dequantize(uint codes, uint offset, uint scale)
@@ -186,10 +199,20 @@ internal static class TensorCoreMma
             return MultiplyHalves(d, scale);
         }
 
-        public void RunFull(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, uint offset)
+        public void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
         {
-            p = Run(p, a0, a2, b0, b1, offset);
-            q = Run(q, a1, a3, b0, b1, offset);
+            p = Run(p, a0, a2, b0, b1, 0);
+            q = Run(q, a1, a3, b0, b1, 0);
+        }
+
+        public void MultiplyOnes(ref ulong p, uint b0, uint b1) => p = Run(p, 0x3C003C00u, 0x3C003C00u, b0, b1, 0);
+
+        public uint Decode(uint word, uint mask, uint scale, uint bias)
+        {
+            // Exact integers throughout, so f32 arithmetic gives the f16 results.
+            uint h = (word & mask) | 0x64006400u;
+            return Fp16.FromFloat((Fp16.ToFloat((ushort)h) * Fp16.ToFloat((ushort)scale)) + Fp16.ToFloat((ushort)bias))
+                | ((uint)Fp16.FromFloat((Fp16.ToFloat((ushort)(h >> 16)) * Fp16.ToFloat((ushort)(scale >> 16))) + Fp16.ToFloat((ushort)(bias >> 16))) << 16);
         }
 
         public void MultiplyFull2(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b00, uint b01, uint e0, uint e1, uint e2, uint e3, uint b10, uint b11)

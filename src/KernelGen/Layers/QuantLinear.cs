@@ -47,30 +47,29 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public QuantizedMatrix<TScheme> Weights { get; }
 
     /// <summary>
-    /// Whether M ≥ 2 runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): M ≤ 16 by
-    /// <see cref="TensorCoreGemv"/> over a copy of the weights in mma fragment order, made on the first such batch
-    /// (weights read once for all rows; x rounded to f16, relative error ≤ 2^−11 per activation), M &gt; 16 by
-    /// <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true; false forces the float32
-    /// tiled GEMM (the benchmark's baseline).
+    /// Whether the layer runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): M ≤ 16,
+    /// decode (M = 1) included, by <see cref="TensorCoreGemv"/> over a copy of the weights in mma fragment order, made
+    /// on the first batch (weights read once for all rows; x rounded to f16, relative error ≤ 2^−11 per activation),
+    /// M &gt; 16 by <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true; false forces
+    /// the float32 kernels (the benchmark's baselines): the GEMV for M = 1, the tiled GEMM above.
     /// </summary>
     public bool UseTensorCores { get; set; } = true;
 
     /// <summary>The kernel <see cref="Forward(DeviceTensor, DeviceTensor)"/> runs for <paramref name="m"/> rows.</summary>
     public MatrixKernel KernelFor(int m)
     {
+        bool tensorCores = UseTensorCores && Device.TensorCores is not null;
+        if (tensorCores && m <= 16 && TensorCoreGemv.Supports(TScheme.Info, Weights.Cols))
+        {
+            return MatrixKernel.TensorCoreGemv;
+        }
+
         if (m == 1)
         {
             return MatrixKernel.Gemv;
         }
 
-        if (!UseTensorCores || Device.TensorCores is null)
-        {
-            return MatrixKernel.TiledGemm;
-        }
-
-        return m <= 16
-            ? (MmaPackedWeights.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemv : MatrixKernel.TiledGemm)
-            : (TensorCoreGemm.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemm : MatrixKernel.TiledGemm);
+        return tensorCores && m > 16 && TensorCoreGemm.Supports(TScheme.Info, Weights.Cols) ? MatrixKernel.TensorCoreGemm : MatrixKernel.TiledGemm;
     }
 
     /// <summary>K.</summary>
@@ -118,8 +117,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
         }
     }
 
-    /// <summary>The weights in mma fragment order, repacked and uploaded on the first batch that needs them (a decode-only
-    /// layer never pays for the copy).</summary>
+    /// <summary>The weights in mma fragment order, repacked and uploaded on the first batch that needs them (a layer that
+    /// only runs batches above 16 rows never pays for the copy).</summary>
     private MmaPackedWeights FragmentOrder()
     {
         if (mma is null)
