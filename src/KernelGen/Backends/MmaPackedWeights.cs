@@ -20,15 +20,21 @@ namespace KernelGen.Backends;
 /// <c>w · 8/b + p / 2</c> of the slab, its low (p even: columns 4t, 4t+1) or high half (p odd: 4t+2, 4t+3).
 /// </para>
 /// <para>
-/// Scales: f16 pairs, word <c>(tile · Groups + group) · 4 + r / 2</c> holds the scale of row 8·tile + r (r even: low
-/// half). Zero points (asymmetric schemes): one byte per row, word <c>(tile · Groups + group) · 2 + r / 4</c>, byte r % 4.
-/// Groups counts the groups of the padded K (the padding's scales are 0).
+/// Tiles come in blocks of <see cref="TileBlock"/> (a GEMV warp's rows; N is padded to whole blocks), and a block's
+/// scales and zero points are interleaved so that a lane reads its row's values of all four tiles with one 16-byte
+/// load. Scales: f16 pairs, word <c>((block · Groups + group) · 4 + r / 2) · 4 + j</c> holds the scale of row r of
+/// tile 4·block + j, and of row r + 1 (r even: low half). Zero points (asymmetric schemes): one byte per row, word
+/// <c>((block · Groups + group) · 2 + r / 4) · 4 + j</c>, byte r % 4. Groups counts the groups of the padded K (the
+/// padding's scales are 0).
 /// </para>
 /// </summary>
 public sealed class MmaPackedWeights
 {
-    /// <summary>Rows per tile (the mma's n).</summary>
+    /// <summary>Rows per tile (a tile's row g pairs with the next tile's as rows g and g + 8 of an mma's A).</summary>
     public const int TileRows = 8;
+
+    /// <summary>Tiles per block: N is padded to whole blocks of 32 rows.</summary>
+    public const int TileBlock = 4;
 
     private MmaPackedWeights(int rows, int cols, int bits, int groupSize, bool symmetric)
     {
@@ -37,7 +43,7 @@ public sealed class MmaPackedWeights
         Bits = bits;
         GroupSize = groupSize;
         Symmetric = symmetric;
-        Tiles = (rows + TileRows - 1) / TileRows;
+        Tiles = (rows + (TileRows * TileBlock) - 1) / (TileRows * TileBlock) * TileBlock;
         Slabs = (cols + SlabCols - 1) / SlabCols;
         Groups = ((Slabs * SlabCols) + groupSize - 1) / groupSize;
         Packed = new uint[(long)Tiles * Slabs * 32 * 4];
@@ -60,7 +66,7 @@ public sealed class MmaPackedWeights
     /// <summary>Whether the zero point is fixed at 2^(bits−1).</summary>
     public bool Symmetric { get; }
 
-    /// <summary>Tiles of 8 rows (N rounded up).</summary>
+    /// <summary>Tiles of 8 rows (N rounded up to whole blocks of <see cref="TileBlock"/> tiles).</summary>
     public int Tiles { get; }
 
     /// <summary>Columns per slab: 32/b k-blocks of 16, one 16-byte load per lane.</summary>
@@ -136,12 +142,10 @@ public sealed class MmaPackedWeights
 
                 for (int group = 0; group < dims.GroupsPerRow; group++)
                 {
-                    long pair = (((long)tile * result.Groups) + group) * 4 + (r >> 1);
-                    result.Scales[pair] |= (uint)matrix.Scales[((long)row * dims.GroupsPerRow) + group] << (16 * (r & 1));
+                    result.Scales[result.ScaleWord(row, group)] |= (uint)matrix.Scales[((long)row * dims.GroupsPerRow) + group] << (16 * (r & 1));
                     if (!info.Symmetric)
                     {
-                        long word = (((long)tile * result.Groups) + group) * 2 + (r >> 2);
-                        result.Zeros[word] |= (uint)matrix.GetZero(row, group) << (8 * (r & 3));
+                        result.Zeros[result.ZeroWord(row, group)] |= (uint)matrix.GetZero(row, group) << (8 * (r & 3));
                     }
                 }
             }
@@ -158,12 +162,25 @@ public sealed class MmaPackedWeights
     }
 
     /// <summary>The f16 scale bits of (row, group).</summary>
-    public ushort Scale(int row, int group)
-        => (ushort)(Scales[(((long)(row / TileRows) * Groups) + group) * 4 + ((row % TileRows) >> 1)] >> (16 * (row & 1)));
+    public ushort Scale(int row, int group) => (ushort)(Scales[ScaleWord(row, group)] >> (16 * (row & 1)));
 
     /// <summary>The zero point of (row, group).</summary>
     public int Zero(int row, int group)
-        => Symmetric ? 1 << (Bits - 1) : (int)((Zeros[(((long)(row / TileRows) * Groups) + group) * 2 + ((row % TileRows) >> 2)] >> (8 * (row & 3))) & 0xFF);
+        => Symmetric ? 1 << (Bits - 1) : (int)((Zeros[ZeroWord(row, group)] >> (8 * (row & 3))) & 0xFF);
+
+    /// <summary>The word holding the scale of (row, group) (see the type's remarks).</summary>
+    private long ScaleWord(int row, int group)
+    {
+        int tile = row / TileRows, r = row % TileRows;
+        return (((((long)(tile / TileBlock) * Groups) + group) * 4 + (r >> 1)) * TileBlock) + (tile % TileBlock);
+    }
+
+    /// <summary>The word holding the zero point of (row, group) (see the type's remarks).</summary>
+    private long ZeroWord(int row, int group)
+    {
+        int tile = row / TileRows, r = row % TileRows;
+        return (((((long)(tile / TileBlock) * Groups) + group) * 2 + (r >> 2)) * TileBlock) + (tile % TileBlock);
+    }
 
     /// <summary>The word holding weight (row, k) and the code's bit offset in it.</summary>
     private long WordOf(int row, int k, out int shift)

@@ -35,7 +35,7 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 public sealed class TensorCoreGemv
 {
     /// <summary>Tiles of 8 rows per group (all its warps work on the same rows).</summary>
-    public const int TilesPerGroup = 4;
+    public const int TilesPerGroup = MmaPackedWeights.TileBlock;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
     public const int WarpsPerGroup = 8;
@@ -236,14 +236,14 @@ public sealed class TensorCoreGemv
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;
         int tile0 = Grid.IdxX * TilesPerGroup;
 
-        // Rows past N (whole padding tiles) read the last tile again; their sums are never stored.
-        int ta = Math.Min(tile0, s.Tiles - 1), tb = Math.Min(tile0 + 1, s.Tiles - 1), tc = Math.Min(tile0 + 2, s.Tiles - 1), td = Math.Min(tile0 + 3, s.Tiles - 1);
+        // Tiles come in whole blocks of 4 (padding rows hold zero codes; their sums are never stored).
+        int ta = tile0, tb = tile0 + 1, tc = tile0 + 2, td = tile0 + 3;
         int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
         int blocksPerSlab = 32 / bits;
 
         var st = default(State);
-        st.Init(s, g, t, ta, tb, tc, td);
+        st.Init(s, g, Grid.IdxX);
 
         // Groups: the one this warp's first slab opens (and, when groups span slabs, how many of its slabs are left).
         int kb = slabStart * blocksPerSlab;
@@ -260,12 +260,14 @@ public sealed class TensorCoreGemv
         st.LoadGroup<TMma>(scales, zeros, s, st.Group);
         st.PrefetchGroup(scales, zeros, s, st.Group + 1);
 
-        // x: this lane's columns 4t … 4t+3 of each k-block (rows g, and g + 8), one word ahead; k runs on across slabs.
-        st.XLow = ((long)g * s.Cols / 4) + (kb * 4) + t;
-        st.XHigh = ((long)(g + 8) * s.Cols / 4) + (kb * 4) + t;
+        // x: this lane's columns 4t … 4t+3 of each k-block (activation rows g, and g + 8), one word ahead; k runs on
+        // across slabs. Lanes of rows ≥ M read row M − 1 instead: they only feed D's columns ≥ M, which are never
+        // stored, so no lane branches.
+        st.XLow = ((long)Math.Min(g, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
+        st.XHigh = ((long)Math.Min(g + 8, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
         st.K = (kb * 16) + (4 * t);
         var quads4 = x.Cast<Float4>();
-        st.LoadX<TVariant>(quads4, s, g);
+        st.LoadX<TVariant>(quads4, s);
 
         // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
         var quads = packed.Cast<Quad>();
@@ -295,10 +297,10 @@ public sealed class TensorCoreGemv
                 nd = quads[id];
             }
 
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.X, cb.X, cc.X, cd.X, 0);
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.Y, cb.Y, cc.Y, cd.Y, 1);
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.Z, cb.Z, cc.Z, cd.Z, 2);
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, g, ca.W, cb.W, cc.W, cd.W, 3);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.X, cb.X, cc.X, cd.X, 0);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.Y, cb.Y, cc.Y, cd.Y, 1);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.Z, cb.Z, cc.Z, cd.Z, 2);
+            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.W, cb.W, cc.W, cd.W, 3);
             if (groupBlocks == 0 && --st.Left == 0)
             {
                 st.Flush<TMma>(upper);
@@ -375,19 +377,16 @@ public sealed class TensorCoreGemv
         // The open group's scales and zero points of rows g of tiles a–d; the next group's raw words.
         public float ScaleA, ScaleB, ScaleC, ScaleD, ZeroA, ZeroB, ZeroC, ZeroD;
         public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
-        public int Group, Left, TileA, TileB, TileC, TileD, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
+        public int Group, Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
 
         // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8.
         public Float4 X0, X1, X2, X3, Y0, Y1, Y2, Y3;
         public long XLow, XHigh;
         public int K;
 
-        public void Init(TensorCoreGemvShape s, int g, int t, int ta, int tb, int tc, int td)
+        public void Init(TensorCoreGemvShape s, int g, int block)
         {
-            TileA = ta;
-            TileB = tb;
-            TileC = tc;
-            TileD = td;
+            BlockIndex = block;
             ScaleWord = g >> 1;
             ScaleShift = 16 * (g & 1);
             ZeroWord = g >> 2;
@@ -407,17 +406,20 @@ public sealed class TensorCoreGemv
         /// <summary>Loads the raw words of group <paramref name="group"/> (clamped: past the end they go unused).</summary>
         public void PrefetchGroup(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int group)
         {
-            long gr = Math.Min(group, s.Groups - 1);
-            NextScaleA = scales[((((long)TileA * s.Groups) + gr) * 4) + ScaleWord];
-            NextScaleB = scales[((((long)TileB * s.Groups) + gr) * 4) + ScaleWord];
-            NextScaleC = scales[((((long)TileC * s.Groups) + gr) * 4) + ScaleWord];
-            NextScaleD = scales[((((long)TileD * s.Groups) + gr) * 4) + ScaleWord];
+            // The block's four tiles' words for this lane's row are adjacent: one 16-byte load each.
+            long at = ((long)BlockIndex * s.Groups) + Math.Min(group, s.Groups - 1);
+            var scale = scales.Cast<Quad>()[(at * 4) + ScaleWord];
+            NextScaleA = scale.X;
+            NextScaleB = scale.Y;
+            NextScaleC = scale.Z;
+            NextScaleD = scale.W;
             if (Symmetric == 0)
             {
-                NextZeroA = zeros[((((long)TileA * s.Groups) + gr) * 2) + ZeroWord];
-                NextZeroB = zeros[((((long)TileB * s.Groups) + gr) * 2) + ZeroWord];
-                NextZeroC = zeros[((((long)TileC * s.Groups) + gr) * 2) + ZeroWord];
-                NextZeroD = zeros[((((long)TileD * s.Groups) + gr) * 2) + ZeroWord];
+                var zero = zeros.Cast<Quad>()[(at * 2) + ZeroWord];
+                NextZeroA = zero.X;
+                NextZeroB = zero.Y;
+                NextZeroC = zero.Z;
+                NextZeroD = zero.W;
             }
         }
 
@@ -453,45 +455,15 @@ public sealed class TensorCoreGemv
             }
         }
 
-        /// <summary>Loads x for the next word's k-blocks (zeros for rows ≥ M and columns ≥ K) and advances.</summary>
-        public void LoadX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s, int g)
+        /// <summary>Loads x for the next word's k-blocks (zeros for columns ≥ K) and advances.</summary>
+        public void LoadX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s)
             where TVariant : struct, IVariant
         {
             int blocks = 8 / default(TVariant).Bits;
-            bool upper = default(TVariant).Upper;
-            bool low = g < s.M, high = upper && g + 8 < s.M;
-            X0 = X1 = X2 = X3 = default;
-            Y0 = Y1 = Y2 = Y3 = default;
-
-            // K is a multiple of 4, so each lane's four columns are all inside K or all past it.
-            if (low)
+            LoadRow(quads4, XLow, K, s.Cols, blocks, out X0, out X1, out X2, out X3);
+            if (default(TVariant).Upper)
             {
-                X0 = K < s.Cols ? quads4[XLow] : default;
-                if (blocks > 1)
-                {
-                    X1 = K + 16 < s.Cols ? quads4[XLow + 4] : default;
-                }
-
-                if (blocks > 2)
-                {
-                    X2 = K + 32 < s.Cols ? quads4[XLow + 8] : default;
-                    X3 = K + 48 < s.Cols ? quads4[XLow + 12] : default;
-                }
-            }
-
-            if (high)
-            {
-                Y0 = K < s.Cols ? quads4[XHigh] : default;
-                if (blocks > 1)
-                {
-                    Y1 = K + 16 < s.Cols ? quads4[XHigh + 4] : default;
-                }
-
-                if (blocks > 2)
-                {
-                    Y2 = K + 32 < s.Cols ? quads4[XHigh + 8] : default;
-                    Y3 = K + 48 < s.Cols ? quads4[XHigh + 12] : default;
-                }
+                LoadRow(quads4, XHigh, K, s.Cols, blocks, out Y0, out Y1, out Y2, out Y3);
             }
 
             XLow += 4 * blocks;
@@ -499,9 +471,19 @@ public sealed class TensorCoreGemv
             K += 16 * blocks;
         }
 
+        /// <summary>One activation row's four columns of up to 4 k-blocks from <paramref name="index"/> (lane column
+        /// <paramref name="k"/>): K is a multiple of 4, so each load is all inside K or all past it (then zeros).</summary>
+        private static void LoadRow(ArrayView<Float4> quads4, long index, int k, int cols, int blocks, out Float4 q0, out Float4 q1, out Float4 q2, out Float4 q3)
+        {
+            q0 = k < cols ? quads4[index] : default;
+            q1 = blocks > 1 && k + 16 < cols ? quads4[index + 4] : default;
+            q2 = blocks > 2 && k + 32 < cols ? quads4[index + 8] : default;
+            q3 = blocks > 2 && k + 48 < cols ? quads4[index + 12] : default;
+        }
+
         /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first and the
         /// next word's x loaded.</summary>
-        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int g, uint wa, uint wb, uint wc, uint wd, int w)
+        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
@@ -543,7 +525,7 @@ public sealed class TensorCoreGemv
                 }
             }
 
-            LoadX<TVariant>(quads4, s, g);
+            LoadX<TVariant>(quads4, s);
             int first = w * blocks;
             Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 0, first, x0, x1, y0, y1);
             if (blocks > 1)
