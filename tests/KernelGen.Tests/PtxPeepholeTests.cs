@@ -73,4 +73,15 @@ public sealed class PtxPeepholeTests
         Assert.NotNull(typeof(Accelerator).GetProperty("Backend", any));
         Assert.NotNull(typeof(PTXCompiledKernel).GetField("<PTXAssembly>k__BackingField", any));
     }
+
+    [Fact]
+    public void RegisterLimit_GoesBetweenTheEntrysParametersAndItsBody()
+    {
+        const string ptx = ".version 8.0\n.target sm_80\n.visible .entry Kernel_K(\n\t.param .b64 _a[8]\n)\n{\n\tret;\n}\n";
+        Assert.Equal(
+            ".version 8.0\n.target sm_80\n.visible .entry Kernel_K(\n\t.param .b64 _a[8]\n)\n.maxnreg 128\n{\n\tret;\n}\n",
+            PtxPeephole.LimitRegisters(ptx, 128));
+        Assert.Same(ptx, PtxPeephole.LimitRegisters(ptx, 0));
+        Assert.Equal(".version 8.0\n", PtxPeephole.LimitRegisters(".version 8.0\n", 64)); // no entry: unchanged
+    }
 }

@@ -46,17 +46,26 @@ internal static class PtxDump
 
             // The scheme-independent tensor-core GEMV and GEMM, compiled the same way and patched as they are loaded.
             var ptxMma = typeof(KernelGen.Backends.TensorCoreGemm).Assembly.GetType("KernelGen.Backends.TensorCoreMma+PtxMma")!;
+            // The GEMV's variants, named B{bits}G{k-blocks per group inside a slab, 0: groups span slabs}[Upper]: 4-bit
+            // g128 for M ≤ 8 and 9 ≤ M ≤ 16, 2-bit g64 (q2g64) and 8-bit per-channel (q8pcs) for 9 ≤ M ≤ 16.
             var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
-            foreach (var (type, name, variant) in new[] { (gemv, "GemvKernel", "B4"), (gemv, "GemvKernel", "B4Upper"), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", (string?)null) })
+            var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
+            var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, bool Upper)[]
             {
-                // The GEMV's 4-bit variants (groups spanning slabs, as g128) for M ≤ 8 and 9 ≤ M ≤ 16.
+                (gemv, "GemvKernel", 4, 0, false), (gemv, "GemvKernel", 4, 0, true), (gemv, "GemvKernel", 2, 4, false), (gemv, "GemvKernel", 8, 0, true),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 0, 0, false),
+            };
+            foreach (var (type, name, bits, groupBlocks, upper) in kernels)
+            {
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
-                var tc = variant is null
+                var tc = bits == 0
                     ? generic.MakeGenericMethod(ptxMma)
-                    : generic.MakeGenericMethod(ptxMma, (Type)type.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [4, 0, variant == "B4Upper"])!);
+                    : generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper])!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
-                var tcPath = Path.Combine(directory, $"{type.Name}.{name}{(variant is null ? string.Empty : "." + variant)}.ptx");
-                File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly);
+                string suffix = bits == 0 ? string.Empty : $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}";
+                var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
+                var ptx = KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly;
+                File.WriteAllText(tcPath, type == gemv ? KernelGen.Backends.PtxPeephole.LimitRegisters(ptx, KernelGen.Backends.TensorCoreGemv.MaxRegisters) : ptx);
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 

@@ -25,7 +25,7 @@ namespace KernelGen.Backends;
 /// load. Scales: f16 pairs, word <c>((block · Groups + group) · 4 + r / 2) · 4 + j</c> holds the scale of row r of
 /// tile 4·block + j, and of row r + 1 (r even: low half). Zero points (asymmetric schemes): one byte per row, word
 /// <c>((block · Groups + group) · 2 + r / 4) · 4 + j</c>, byte r % 4. Groups counts the groups of the padded K (the
-/// padding's scales are 0).
+/// padding's scales are 0); both arrays end with two spare groups of a block (zeros), so a kernel may load ahead.
 /// </para>
 /// </summary>
 public sealed class MmaPackedWeights
@@ -47,8 +47,10 @@ public sealed class MmaPackedWeights
         Slabs = (cols + SlabCols - 1) / SlabCols;
         Groups = ((Slabs * SlabCols) + groupSize - 1) / groupSize;
         Packed = new uint[(long)Tiles * Slabs * 32 * 4];
-        Scales = new uint[(long)Tiles * Groups * 4];
-        Zeros = symmetric ? Array.Empty<uint>() : new uint[(long)Tiles * Groups * 2];
+        // Two spare groups of a block at the end (zeros): a kernel that loads a group ahead reads up to two past the
+        // last one (the group after the last, then the one it prefetches when that opens).
+        Scales = new uint[((long)Tiles * Groups * 4) + (2 * TileBlock * 4)];
+        Zeros = symmetric ? Array.Empty<uint>() : new uint[((long)Tiles * Groups * 2) + (2 * TileBlock * 2)];
     }
 
     /// <summary>N.</summary>

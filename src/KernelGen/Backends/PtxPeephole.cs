@@ -158,7 +158,7 @@ public static partial class PtxPeephole
     /// applies <see cref="ForwardLocalStores"/> and loads it; the launcher's first argument is the stream. Null when
     /// this ILGPU does not expose what that needs (its backend and the compiled kernel's PTX are internal in 1.5.3 and
     /// reached by reflection): the caller then loads the kernel as ILGPU emits it.</summary>
-    internal static TDelegate? LoadPatched<TDelegate>(Accelerator accelerator, MethodInfo method)
+    internal static TDelegate? LoadPatched<TDelegate>(Accelerator accelerator, MethodInfo method, int maxRegisters = 0)
         where TDelegate : Delegate
     {
         const BindingFlags Any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
@@ -170,7 +170,26 @@ public static partial class PtxPeephole
         }
 
         var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        ptxField.SetValue(compiled, ForwardLocalStores(compiled.PTXAssembly, out _));
+        ptxField.SetValue(compiled, LimitRegisters(ForwardLocalStores(compiled.PTXAssembly, out _), maxRegisters));
         return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TDelegate>();
+    }
+
+    /// <summary>
+    /// Adds <c>.maxnreg</c> to the kernel entry when <paramref name="maxRegisters"/> &gt; 0, so that ptxas keeps the
+    /// kernel within that many registers per thread (and the occupancy they allow) instead of choosing more.
+    /// </summary>
+    public static string LimitRegisters(string ptx, int maxRegisters)
+    {
+        ArgumentNullException.ThrowIfNull(ptx);
+        if (maxRegisters <= 0)
+        {
+            return ptx;
+        }
+
+        int entry = ptx.IndexOf(".entry", StringComparison.Ordinal);
+        int body = entry < 0 ? -1 : ptx.IndexOf("\n)\n{", entry, StringComparison.Ordinal);
+        return body < 0
+            ? ptx
+            : string.Concat(ptx.AsSpan(0, body + 3), FormattableString.Invariant($".maxnreg {maxRegisters}\n"), ptx.AsSpan(body + 3));
     }
 }

@@ -37,6 +37,10 @@ public sealed class TensorCoreGemv
     /// <summary>Tiles of 8 rows per group (all its warps work on the same rows).</summary>
     public const int TilesPerGroup = MmaPackedWeights.TileBlock;
 
+    /// <summary>Registers per thread ptxas may use (KERNELGEN_GEMV_MAXNREG overrides; 0: no limit): 128 lets two groups of 256 threads share an SM (measured: variants that
+    /// took 140–168 registers ran at half that occupancy and slower; docs/perf/gemv.md).</summary>
+    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMV_MAXNREG"), out int r) ? r : 128;
+
     /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
     public const int WarpsPerGroup = 8;
 
@@ -93,14 +97,21 @@ public sealed class TensorCoreGemv
                 $"The tensor-core GEMV needs K to be a multiple of 4 and groups that span or divide a slab of {weights.SlabCols} columns; this weight has K = {weights.Cols} and groups of {weights.GroupSize}. Use the float32 GEMV (QuantLinear picks it when TensorCoreGemv.Supports is false)."), nameof(weights));
         }
 
+        if (weights.Scales.LongLength / 4 > int.MaxValue)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"A [{weights.Rows} × {weights.Cols}] weight in groups of {weights.GroupSize} has more scale words than the tensor-core GEMV indexes with 32 bits; use the float32 GEMV (UseTensorCores = false)."), nameof(weights));
+        }
+
         if (x.Length < (long)m * weights.Cols || y.Length < (long)m * weights.Rows)
         {
             throw new ArgumentException(FormattableString.Invariant(
                 $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
         }
 
-        // Groups spanning slabs are closed after whole slabs (per-channel: one group, padding included, whose codes
-        // and x are zero); groups inside a slab at fixed k-blocks.
+        // Groups spanning whole slabs are closed after slabs (per-channel: one group, padding included, whose codes and x
+        // are zero); groups inside a slab at fixed k-blocks, with no branch. (Closing one-slab groups such as g128 at
+        // 4 bits the second way measured the same at M = 1 and needed 143 registers at M > 8: gemv.md, v9.)
         bool wide = perChannel || weights.GroupSize % weights.SlabCols == 0;
         int slabsPerGroup = perChannel ? weights.Slabs : wide ? weights.GroupSize / weights.SlabCols : 0;
         int groupBlocks = wide ? 0 : weights.GroupSize / 16;
@@ -134,7 +145,7 @@ public sealed class TensorCoreGemv
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>>(accelerator, method)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>>(accelerator, method, MaxRegisters)
             : null;
         if (patched is not null)
         {
@@ -257,8 +268,12 @@ public sealed class TensorCoreGemv
             st.Group = kb / Math.Max(groupBlocks, 1); // ILGPU folds constants on both branches
         }
 
-        st.LoadGroup<TMma>(scales, zeros, s, st.Group);
-        st.PrefetchGroup(scales, zeros, s, st.Group + 1);
+        // A warp with no slabs starts past the end; clamped, so that its loads stay inside the arrays (which hold two
+        // spare groups).
+        st.StartGroups(Math.Min(st.Group, s.Groups - 1), s);
+        st.PrefetchGroup(scales, zeros);
+        st.TakeGroup<TMma>();
+        st.PrefetchGroup(scales, zeros);
 
         // x: this lane's columns 4t … 4t+3 of each k-block (activation rows g, and g + 8), one word ahead; k runs on
         // across slabs. Lanes of rows ≥ M read row M − 1 instead: they only feed D's columns ≥ M, which are never
@@ -315,27 +330,28 @@ public sealed class TensorCoreGemv
             st.Flush<TMma>(upper);
         }
 
-        // Sum the warps' partial results: 16 values per lane (tiles a–d at activation rows 2t, 2t+1, then + 8).
+        // Sum the warps' partial results: 16 values per lane (tiles a–d at activation rows 2t, 2t+1, then + 8), value i
+        // of lane l of warp w at (16·w + i)·32 + l.
         var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16);
-        int at = ((warp * 32) + lane) * 16;
-        partial[at + 0] = st.Sa0;
-        partial[at + 1] = st.Sa1;
-        partial[at + 2] = st.Sb0;
-        partial[at + 3] = st.Sb1;
-        partial[at + 4] = st.Sc0;
-        partial[at + 5] = st.Sc1;
-        partial[at + 6] = st.Sd0;
-        partial[at + 7] = st.Sd1;
+        int at = (warp * 16 * 32) + lane; // value i of this lane at at + 32·i: no bank conflicts
+        partial[at] = st.Sa0;
+        partial[at + 32] = st.Sa1;
+        partial[at + 64] = st.Sb0;
+        partial[at + 96] = st.Sb1;
+        partial[at + 128] = st.Sc0;
+        partial[at + 160] = st.Sc1;
+        partial[at + 192] = st.Sd0;
+        partial[at + 224] = st.Sd1;
         if (upper)
         {
-            partial[at + 8] = st.Ua0;
-            partial[at + 9] = st.Ua1;
-            partial[at + 10] = st.Ub0;
-            partial[at + 11] = st.Ub1;
-            partial[at + 12] = st.Uc0;
-            partial[at + 13] = st.Uc1;
-            partial[at + 14] = st.Ud0;
-            partial[at + 15] = st.Ud1;
+            partial[at + 256] = st.Ua0;
+            partial[at + 288] = st.Ua1;
+            partial[at + 320] = st.Ub0;
+            partial[at + 352] = st.Ub1;
+            partial[at + 384] = st.Uc0;
+            partial[at + 416] = st.Uc1;
+            partial[at + 448] = st.Ud0;
+            partial[at + 480] = st.Ud1;
         }
 
         Group.Barrier();
@@ -348,9 +364,9 @@ public sealed class TensorCoreGemv
             float c0 = 0, c1 = 0;
             for (int w = 0; w < WarpsPerGroup; w++)
             {
-                int from = (((w * 32) + lane) * 16) + (half * 8) + (tile * 2);
+                int from = (((w * 16) + (half * 8) + (tile * 2)) * 32) + lane;
                 c0 += partial[from];
-                c1 += partial[from + 1];
+                c1 += partial[from + 32];
             }
 
             y[((long)m0 * s.Rows) + row] = c0;
@@ -382,6 +398,9 @@ public sealed class TensorCoreGemv
         // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8.
         public Float4 X0, X1, X2, X3, Y0, Y1, Y2, Y3;
         public long XLow, XHigh;
+
+        // Quad indices of the next group's scale and zero words (32-bit: a scale array of 2^31 quads is 32 GiB).
+        public int ScaleAt, ZeroAt;
         public int K;
 
         public void Init(TensorCoreGemvShape s, int g, int block)
@@ -395,31 +414,33 @@ public sealed class TensorCoreGemv
             Bits = s.Bits;
         }
 
-        /// <summary>Loads group <paramref name="group"/>'s scales and zero points (clamped to the last group).</summary>
-        public void LoadGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int group)
-            where TMma : struct, TensorCoreMma.IMma
+        /// <summary>Points the group loads at <paramref name="group"/> of this block.</summary>
+        public void StartGroups(int group, TensorCoreGemvShape s)
         {
-            PrefetchGroup(scales, zeros, s, group);
-            TakeGroup<TMma>();
+            int at = (BlockIndex * s.Groups) + group;
+            ScaleAt = (at * 4) + ScaleWord;
+            ZeroAt = (at * 2) + ZeroWord;
         }
 
-        /// <summary>Loads the raw words of group <paramref name="group"/> (clamped: past the end they go unused).</summary>
-        public void PrefetchGroup(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, int group)
+        /// <summary>Loads the raw words of the next group in line and moves on: the block's four tiles' words for this
+        /// lane's row are adjacent, one 16-byte load each. Past the block's last group they are the next block's (or,
+        /// for the last block, the arrays' two spare groups) and go unused.</summary>
+        public void PrefetchGroup(ArrayView<uint> scales, ArrayView<uint> zeros)
         {
-            // The block's four tiles' words for this lane's row are adjacent: one 16-byte load each.
-            long at = ((long)BlockIndex * s.Groups) + Math.Min(group, s.Groups - 1);
-            var scale = scales.Cast<Quad>()[(at * 4) + ScaleWord];
+            var scale = scales.Cast<Quad>()[ScaleAt];
             NextScaleA = scale.X;
             NextScaleB = scale.Y;
             NextScaleC = scale.Z;
             NextScaleD = scale.W;
+            ScaleAt += 4;
             if (Symmetric == 0)
             {
-                var zero = zeros.Cast<Quad>()[(at * 2) + ZeroWord];
+                var zero = zeros.Cast<Quad>()[ZeroAt];
                 NextZeroA = zero.X;
                 NextZeroB = zero.Y;
                 NextZeroC = zero.Z;
                 NextZeroD = zero.W;
+                ZeroAt += 2;
             }
         }
 
@@ -428,9 +449,8 @@ public sealed class TensorCoreGemv
         public void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s)
             where TMma : struct, TensorCoreMma.IMma
         {
-            Group++;
             TakeGroup<TMma>();
-            PrefetchGroup(scales, zeros, s, Group + 1);
+            PrefetchGroup(scales, zeros);
         }
 
         /// <summary>The prefetched words become the open group's scales and zero points.</summary>
@@ -444,10 +464,11 @@ public sealed class TensorCoreGemv
             ScaleD = Interop.IntAsFloat((uint)mma.Widen(NextScaleD >> ScaleShift));
             if (Symmetric == 0)
             {
-                ZeroA = (NextZeroA >> ZeroShift) & 0xFF;
-                ZeroB = (NextZeroB >> ZeroShift) & 0xFF;
-                ZeroC = (NextZeroC >> ZeroShift) & 0xFF;
-                ZeroD = (NextZeroD >> ZeroShift) & 0xFF;
+                // 2^23 + byte as a float, minus 2^23: the byte, exactly, without an int-to-float conversion.
+                ZeroA = Interop.IntAsFloat(0x4B000000u | ((NextZeroA >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroB = Interop.IntAsFloat(0x4B000000u | ((NextZeroB >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroC = Interop.IntAsFloat(0x4B000000u | ((NextZeroC >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroD = Interop.IntAsFloat(0x4B000000u | ((NextZeroD >> ZeroShift) & 0xFF)) - 8388608f;
             }
             else
             {
