@@ -492,6 +492,22 @@ public sealed class TensorCoreGemv
             K += 16 * blocks;
         }
 
+        /// <summary>One activation row's x of up to 4 k-blocks as f16 pairs: k-block j's B registers are 2j and 2j + 1
+        /// (0 past <paramref name="blocks"/>).</summary>
+        private static void Pack<TMma>(int blocks, Float4 q0, Float4 q1, Float4 q2, Float4 q3, out uint p0, out uint p1, out uint p2, out uint p3, out uint p4, out uint p5, out uint p6, out uint p7)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            var mma = default(TMma);
+            p0 = mma.Pack(q0.A, q0.B);
+            p1 = mma.Pack(q0.C, q0.D);
+            p2 = blocks > 1 ? mma.Pack(q1.A, q1.B) : 0;
+            p3 = blocks > 1 ? mma.Pack(q1.C, q1.D) : 0;
+            p4 = blocks > 2 ? mma.Pack(q2.A, q2.B) : 0;
+            p5 = blocks > 2 ? mma.Pack(q2.C, q2.D) : 0;
+            p6 = blocks > 2 ? mma.Pack(q3.A, q3.B) : 0;
+            p7 = blocks > 2 ? mma.Pack(q3.C, q3.D) : 0;
+        }
+
         /// <summary>One activation row's four columns of up to 4 k-blocks from <paramref name="index"/> (lane column
         /// <paramref name="k"/>): K is a multiple of 4, so each load is all inside K or all past it (then zeros).</summary>
         private static void LoadRow(ArrayView<Float4> quads4, long index, int k, int cols, int blocks, out Float4 q0, out Float4 q1, out Float4 q2, out Float4 q3)
@@ -508,42 +524,12 @@ public sealed class TensorCoreGemv
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
-            var mma = default(TMma);
             int blocks = 8 / default(TVariant).Bits;
-            bool upper = default(TVariant).Upper;
-            uint x0 = mma.Pack(X0.A, X0.B), x1 = mma.Pack(X0.C, X0.D), x2 = 0, x3 = 0, x4 = 0, x5 = 0, x6 = 0, x7 = 0;
+            Pack<TMma>(blocks, X0, X1, X2, X3, out uint x0, out uint x1, out uint x2, out uint x3, out uint x4, out uint x5, out uint x6, out uint x7);
             uint y0 = 0, y1 = 0, y2 = 0, y3 = 0, y4 = 0, y5 = 0, y6 = 0, y7 = 0;
-            if (blocks > 1)
+            if (default(TVariant).Upper)
             {
-                x2 = mma.Pack(X1.A, X1.B);
-                x3 = mma.Pack(X1.C, X1.D);
-            }
-
-            if (blocks > 2)
-            {
-                x4 = mma.Pack(X2.A, X2.B);
-                x5 = mma.Pack(X2.C, X2.D);
-                x6 = mma.Pack(X3.A, X3.B);
-                x7 = mma.Pack(X3.C, X3.D);
-            }
-
-            if (upper)
-            {
-                y0 = mma.Pack(Y0.A, Y0.B);
-                y1 = mma.Pack(Y0.C, Y0.D);
-                if (blocks > 1)
-                {
-                    y2 = mma.Pack(Y1.A, Y1.B);
-                    y3 = mma.Pack(Y1.C, Y1.D);
-                }
-
-                if (blocks > 2)
-                {
-                    y4 = mma.Pack(Y2.A, Y2.B);
-                    y5 = mma.Pack(Y2.C, Y2.D);
-                    y6 = mma.Pack(Y3.A, Y3.B);
-                    y7 = mma.Pack(Y3.C, Y3.D);
-                }
+                Pack<TMma>(blocks, Y0, Y1, Y2, Y3, out y0, out y1, out y2, out y3, out y4, out y5, out y6, out y7);
             }
 
             LoadX<TVariant>(quads4, s);
