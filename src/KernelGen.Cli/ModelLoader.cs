@@ -48,13 +48,20 @@ internal static class ModelLoader
 
         if (modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
-            var gguf = GgufFile.Load(modelPath);
-            var weights = GgufLlama.LoadWeights(gguf);
-            return (weights, tokenizerPath is null ? GgufLlama.LoadTokenizer(gguf) : LoadTokenizer(tokenizerPath, weights.Config.VocabSize));
+            return LoadDecoder(GgufFile.Load(modelPath), tokenizerPath);
         }
 
         var llama2c = Llama2CCheckpoint.Load(modelPath);
         return (llama2c, LoadTokenizer(tokenizerPath ?? FindLlama2CTokenizer(modelPath), llama2c.Config.VocabSize));
+    }
+
+    /// <summary>A Llama decoder and its tokenizer from a GGUF already read (its metadata's tokenizer unless
+    /// <paramref name="tokenizerPath"/> is given).</summary>
+    public static (LlamaWeights Weights, ITextTokenizer Tokenizer) LoadDecoder(GgufFile gguf, string? tokenizerPath)
+    {
+        ArgumentNullException.ThrowIfNull(gguf);
+        var weights = GgufLlama.LoadWeights(gguf);
+        return (weights, tokenizerPath is null ? GgufLlama.LoadTokenizer(gguf) : LoadTokenizer(tokenizerPath, weights.Config.VocabSize));
     }
 
     /// <summary>A decoder's weights alone (a compressed copy under evaluation needs no tokenizer), with the bits per

@@ -53,14 +53,22 @@ internal static class RunCommand
         }
 
         var stopwatch = Stopwatch.StartNew();
+
+        // A GGUF is read once: the decoder comes from it, and a file in a generated scheme's layout runs the codes it
+        // stores.
+        GgufFile? gguf = null;
         var (weights, tokenizer) = ConsoleProgress.Run($"loading {Path.GetFileName(Path.TrimEndingDirectorySeparator(modelPath))}", report =>
         {
             report(0, "reading");
+            if (File.Exists(modelPath) && modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+            {
+                gguf = GgufFile.Load(modelPath);
+                return ModelLoader.LoadDecoder(gguf, tokenizerPath);
+            }
+
             return ModelLoader.LoadDecoder(modelPath, tokenizerPath);
         });
 
-        // A file in a generated scheme's layout runs the codes it stores.
-        var gguf = modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? GgufFile.Load(modelPath) : null;
         var stored = gguf is null ? null : GgufSchemeTensors.ReadScheme(gguf);
         if (stored is not null && scheme is not null && !string.Equals(scheme, stored.Name, StringComparison.OrdinalIgnoreCase))
         {
