@@ -73,9 +73,12 @@ public sealed class TensorCoreGemv
             return false;
         }
 
-        int slabCols = 512 / scheme.Bits;
-        return scheme.IsPerChannel || scheme.GroupSize % slabCols == 0 || slabCols % scheme.GroupSize == 0;
+        return GroupsFit(scheme.IsPerChannel, scheme.GroupSize, 512 / scheme.Bits);
     }
+
+    /// <summary>Whether group ends fall at slab ends or at fixed k-blocks inside a slab (per-channel: one group).</summary>
+    private static bool GroupsFit(bool perChannel, int groupSize, int slabCols)
+        => perChannel || groupSize % slabCols == 0 || slabCols % groupSize == 0;
 
     /// <summary>y[M, N] = x[M, K] · Wᵀ for 1 ≤ <paramref name="m"/> ≤ 16, W on the device as <paramref name="weights"/>
     /// describes it (its <see cref="MmaPackedWeights.Packed"/>, <see cref="MmaPackedWeights.Scales"/> and
@@ -91,7 +94,7 @@ public sealed class TensorCoreGemv
         }
 
         bool perChannel = weights.GroupSize == weights.Cols;
-        if (weights.Cols % 4 != 0 || !(perChannel || weights.GroupSize % weights.SlabCols == 0 || weights.SlabCols % weights.GroupSize == 0))
+        if (weights.Cols % 4 != 0 || !GroupsFit(perChannel, weights.GroupSize, weights.SlabCols))
         {
             throw new ArgumentException(FormattableString.Invariant(
                 $"The tensor-core GEMV needs K to be a multiple of 4 and groups that span or divide a slab of {weights.SlabCols} columns; this weight has K = {weights.Cols} and groups of {weights.GroupSize}. Use the float32 GEMV (QuantLinear picks it when TensorCoreGemv.Supports is false)."), nameof(weights));
@@ -257,20 +260,20 @@ public sealed class TensorCoreGemv
         st.Init(s, g, Grid.IdxX);
 
         // Groups: the one this warp's first slab opens (and, when groups span slabs, how many of its slabs are left).
-        int kb = slabStart * blocksPerSlab;
+        int kb = slabStart * blocksPerSlab, firstGroup;
         if (groupBlocks == 0)
         {
-            st.Group = slabStart / s.SlabsPerGroup;
+            firstGroup = slabStart / s.SlabsPerGroup;
             st.Left = s.SlabsPerGroup - (slabStart % s.SlabsPerGroup);
         }
         else
         {
-            st.Group = kb / Math.Max(groupBlocks, 1); // ILGPU folds constants on both branches
+            firstGroup = kb / Math.Max(groupBlocks, 1); // ILGPU folds constants on both branches
         }
 
         // A warp with no slabs starts past the end; clamped, so that its loads stay inside the arrays (which hold two
         // spare groups).
-        st.StartGroups(Math.Min(st.Group, s.Groups - 1), s);
+        st.StartGroups(Math.Min(firstGroup, s.Groups - 1), s);
         st.PrefetchGroup(scales, zeros);
         st.TakeGroup<TMma>();
         st.PrefetchGroup(scales, zeros);
@@ -393,7 +396,7 @@ public sealed class TensorCoreGemv
         // The open group's scales and zero points of rows g of tiles a–d; the next group's raw words.
         public float ScaleA, ScaleB, ScaleC, ScaleD, ZeroA, ZeroB, ZeroC, ZeroD;
         public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
-        public int Group, Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
+        public int Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
 
         // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8.
         public Float4 X0, X1, X2, X3, Y0, Y1, Y2, Y3;
@@ -603,29 +606,27 @@ public sealed class TensorCoreGemv
         public void Flush<TMma>(bool upper)
             where TMma : struct, TensorCoreMma.IMma
         {
-            float o0 = Low(Ones), o1 = High(Ones);
-            Sa0 += ScaleA * (Low(P0) - (ZeroA * o0));
-            Sa1 += ScaleA * (High(P0) - (ZeroA * o1));
-            Sb0 += ScaleB * (Low(Q0) - (ZeroB * o0));
-            Sb1 += ScaleB * (High(Q0) - (ZeroB * o1));
-            Sc0 += ScaleC * (Low(P1) - (ZeroC * o0));
-            Sc1 += ScaleC * (High(P1) - (ZeroC * o1));
-            Sd0 += ScaleD * (Low(Q1) - (ZeroD * o0));
-            Sd1 += ScaleD * (High(Q1) - (ZeroD * o1));
+            Close(P0, Q0, P1, Q1, Ones, ref Sa0, ref Sa1, ref Sb0, ref Sb1, ref Sc0, ref Sc1, ref Sd0, ref Sd1);
             P0 = Q0 = P1 = Q1 = Ones = 0;
             if (upper)
             {
-                float u0 = Low(OnesU), u1 = High(OnesU);
-                Ua0 += ScaleA * (Low(Pu0) - (ZeroA * u0));
-                Ua1 += ScaleA * (High(Pu0) - (ZeroA * u1));
-                Ub0 += ScaleB * (Low(Qu0) - (ZeroB * u0));
-                Ub1 += ScaleB * (High(Qu0) - (ZeroB * u1));
-                Uc0 += ScaleC * (Low(Pu1) - (ZeroC * u0));
-                Uc1 += ScaleC * (High(Pu1) - (ZeroC * u1));
-                Ud0 += ScaleD * (Low(Qu1) - (ZeroD * u0));
-                Ud1 += ScaleD * (High(Qu1) - (ZeroD * u1));
+                Close(Pu0, Qu0, Pu1, Qu1, OnesU, ref Ua0, ref Ua1, ref Ub0, ref Ub1, ref Uc0, ref Uc1, ref Ud0, ref Ud1);
                 Pu0 = Qu0 = Pu1 = Qu1 = OnesU = 0;
             }
+        }
+
+        /// <summary>One half of the activation rows: tile a–d results += scale · (sums − zero · Σx) at columns 2t, 2t+1.</summary>
+        private readonly void Close(ulong p0, ulong q0, ulong p1, ulong q1, ulong ones, ref float a0, ref float a1, ref float b0, ref float b1, ref float c0, ref float c1, ref float d0, ref float d1)
+        {
+            float o0 = Low(ones), o1 = High(ones);
+            a0 += ScaleA * (Low(p0) - (ZeroA * o0));
+            a1 += ScaleA * (High(p0) - (ZeroA * o1));
+            b0 += ScaleB * (Low(q0) - (ZeroB * o0));
+            b1 += ScaleB * (High(q0) - (ZeroB * o1));
+            c0 += ScaleC * (Low(p1) - (ZeroC * o0));
+            c1 += ScaleC * (High(p1) - (ZeroC * o1));
+            d0 += ScaleD * (Low(q1) - (ZeroD * o0));
+            d1 += ScaleD * (High(q1) - (ZeroD * o1));
         }
 
         private static float Low(ulong pair) => Interop.IntAsFloat((uint)pair);
