@@ -5,41 +5,55 @@ using KernelGen.Quantization;
 
 namespace KernelGen.Backends;
 
+/// <summary>Shape of one <see cref="TensorCoreGemm"/> launch (see <see cref="MmaPackedWeights"/> for the terms).</summary>
+/// <param name="Rows">N.</param>
+/// <param name="Tiles">Tiles of 8 weight rows (whole blocks of 4).</param>
+/// <param name="Slabs">Slabs per tile.</param>
+/// <param name="Groups">Groups per row of the padded K.</param>
+/// <param name="GroupBlocks">k-blocks per group (per-channel: K / 16).</param>
+/// <param name="KBlocks">k-blocks of the padded K (Slabs · 32 / b).</param>
+/// <param name="Symmetric">1 when the zero point is fixed at 2^(bits−1).</param>
+/// <param name="Bits">Bits per code: 2, 4 or 8.</param>
+/// <param name="M">Activation rows.</param>
+public readonly record struct TensorCoreGemmShape(int Rows, int Tiles, int Slabs, int Groups, int GroupBlocks, int KBlocks, int Symmetric, int Bits, int M);
+
 /// <summary>
-/// y[M, N] = x[M, K] · Wᵀ for M &gt; 16 (prefill) on tensor cores: each warp computes a 64 × 32 tile of y (four m16
-/// tiles of activation rows × four n8 tiles of weight rows) with <c>mma.sync.m16n8k16</c> (f16 inputs, f32
-/// accumulation), so every dequantized weight fragment serves 64 activation rows and every activation fragment 32
-/// weight rows. A block is four warps on the same activation rows and 128 consecutive weight rows (so the activation
-/// fragments come from L1 for three of them).
+/// y[M, N] = x[M, K] · Wᵀ for M &gt; 16 (prefill) on tensor cores, over the same <see cref="MmaPackedWeights"/> as
+/// <see cref="TensorCoreGemv"/>. Each warp computes a 32 × 64 tile of yᵀ: its block of 4 weight tiles (32 rows, two
+/// 16-row A operands of <c>mma.sync.m16n8k16</c>) against 64 activation rows (eight 8-row B operands), 16 mmas per
+/// 16-wide k-block for 8 decoded A registers and four 16-byte x loads. A block is <see cref="Warps"/> warps on
+/// consecutive weight blocks and the same 64 activation rows (so x comes from L1 for all but one), and the grid runs
+/// the activation blocks fastest, so a weight block is read from DRAM once and from L2 by the rest.
 /// <para>
-/// Numbers: A is x rounded to f16 (as for <see cref="TensorCoreGemv"/>); B is (code − zero) · scale rounded to f16 by
-/// one <c>sub.f16x2</c> and one <c>mul.rn.f16x2</c> (the code difference is exact, the product rounds once: relative
-/// error ≤ 2^−11 per weight, the price of keeping 64 f32 accumulators instead of 128 with per-group partial sums).
-/// The accumulation is f32 over all of K.
+/// Numbers: B is x rounded to f16 (staged once per call in fragment order by a small kernel); A is (code − zero) ·
+/// scale rounded to f16: one <c>lop3</c> to 1024 + code·2^s, one <c>fma.f16x2</c> to code − zero (exact), one
+/// <c>mul.rn.f16x2</c> by the scale (one rounding, relative error ≤ 2^−11 per weight). The accumulation is f32 over all
+/// of K, so groups need no flush.
 /// </para>
 /// <para>
-/// ILGPU 1.5.3 does not unroll loops and gives one output per inline-asm statement, so the 4 × 4 tile is written
-/// out, and each m16n8k16 is issued as two statements that each keep one half of D (rows g or g + 8): the tensor
-/// cores do twice the work they need to, which is cheaper than ILGPU's by-reference asm operands (they go through
-/// local memory: see docs/perf/gemm.md, v1 → v3).
+/// ILGPU does not unroll loops, so the word walk is written out per k-block (generic over the code width, which ILGPU
+/// folds), as in the GEMV.
 /// </para>
 /// </summary>
 public sealed class TensorCoreGemm
 {
-    /// <summary>Activation rows per warp (four m16 tiles).</summary>
+    /// <summary>Activation rows per warp (eight n8 B operands).</summary>
     public const int RowsM = 64;
 
-    /// <summary>Weight rows per warp (four n8 tiles).</summary>
-    public const int RowsN = 32;
+    /// <summary>Weight rows per warp (one block of 4 tiles).</summary>
+    public const int RowsN = MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock;
 
-    /// <summary>Warps per block, side by side along N.</summary>
+    /// <summary>Warps per block on CUDA, side by side along N on the same activation rows (elsewhere one: the CPU
+    /// accelerator's warp shuffles synchronize the whole block, so the tests run one warp per block).</summary>
     public const int Warps = 4;
 
-    private readonly Action<KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int> gemm;
+    private readonly Accelerator accelerator;
     private readonly int multiprocessors;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int> prepare;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
 
-    /// <summary>Compiles the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide).</summary>
+    /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
+    /// width is compiled on first use.</summary>
     public TensorCoreGemm(Accelerator accelerator)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
@@ -48,275 +62,401 @@ public sealed class TensorCoreGemm
             throw new NotSupportedException($"{accelerator.Name} has {accelerator.WarpSize}-lane warps; the mma fragments need 32.");
         }
 
-        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int>(PrepareKernel);
+        this.accelerator = accelerator;
         multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
+        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(PrepareKernel);
+    }
+
+    /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: when the weights can
+    /// be repacked (2-, 4- or 8-bit codes, groups of whole 16-wide k-blocks; K is always a multiple of the 32-wide
+    /// packing chunk).</summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols) => MmaPackedWeights.Supports(scheme, cols);
+
+    /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 64 and the weights'
+    /// padded K.</summary>
+    public static long FragmentLength(MmaPackedWeights weights, int m)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return (long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * KBlocks(weights) * 32 * 4;
+    }
+
+    private static int KBlocks(MmaPackedWeights weights) => weights.Slabs * weights.BlocksPerSlab;
+
+    /// <summary>y[M, N] = x[M, K] · Wᵀ, W on the device as <paramref name="weights"/> describes it (its
+    /// <see cref="MmaPackedWeights.Packed"/>, <see cref="MmaPackedWeights.Scales"/> and <see cref="MmaPackedWeights.Zeros"/>,
+    /// or one word when symmetric). <paramref name="fragments"/> is scratch of <see cref="FragmentLength"/> words.</summary>
+    /// <exception cref="ArgumentException">A buffer is too short, or the shape is beyond 32-bit indices; the message
+    /// says which.</exception>
+    public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, int m)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
+
+        int kBlocks = KBlocks(weights), mTiles = (m + RowsM - 1) / RowsM * (RowsM / 16);
+        if ((long)mTiles * kBlocks * 32 > int.MaxValue || (long)weights.Tiles * weights.Slabs * 32 > int.MaxValue || weights.Scales.LongLength / 4 > int.MaxValue)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs more than 32-bit indices in the tensor-core GEMM; split the batch or use the tiled GEMM (UseTensorCores = false)."));
+        }
+
+        if (x.Length < (long)m * weights.Cols || y.Length < (long)m * weights.Rows)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
+        }
+
+        if (fragments.Length < FragmentLength(weights, m))
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The fragment buffer holds {fragments.Length} words; M = {m}, K = {weights.Cols} needs {FragmentLength(weights, m)}."), nameof(fragments));
+        }
+
+        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, mTiles);
+        int groupBlocks = weights.GroupSize / 16;
+        var shape = new TensorCoreGemmShape(weights.Rows, weights.Tiles, weights.Slabs, weights.Groups, groupBlocks, kBlocks, weights.Symmetric ? 1 : 0, weights.Bits, m);
+        int warps = accelerator.AcceleratorType == AcceleratorType.Cuda ? Warps : 1;
+        int blocksN = (weights.Tiles / MmaPackedWeights.TileBlock + warps - 1) / warps, blocksM = (m + RowsM - 1) / RowsM;
+
+        // Too few output tiles to fill the card (small M or N): split the slabs across blocks, which add into a zeroed y.
+        int splits = Math.Clamp((2 * multiprocessors) / (blocksN * blocksM), 1, weights.Slabs);
+        if (splits > 1)
+        {
+            y.SubView(0, (long)m * weights.Rows).MemSetToZero();
+        }
+
+        var kernel = kernels.GetOrAdd(weights.Bits, static (bits, self) => self.Load(bits), this);
+        kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
+    }
+
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits)
+    {
+        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+        var width = bits switch { 2 => typeof(TensorCoreGemv.C2), 4 => typeof(TensorCoreGemv.C4), _ => typeof(TensorCoreGemv.C8) };
+        var method = typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), width);
+
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
-        var patched = accelerator.AcceleratorType == AcceleratorType.Cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>>(
-                accelerator, typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(TensorCoreMma.PtxMma)))
+        var patched = cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>>(accelerator, method, MaxRegisters)
             : null;
         if (patched is not null)
         {
-            gemm = (config, packed, scales, zeros, fragments, y, shape, splits) => patched(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape, splits);
+            return (config, packed, scales, zeros, fragments, y, shape, splits) => patched(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape, splits);
         }
-        else
-        {
-            gemm = accelerator.AcceleratorType == AcceleratorType.Cuda
-                ? accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreMma.PtxMma>)
-                : accelerator.LoadStreamKernel<ArrayView<uint>, ArrayView<ushort>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreShape, int>(GemmKernel<TensorCoreMma.EmulatedMma>);
-        }
+
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>>());
+        return (config, packed, scales, zeros, fragments, y, shape, splits) => launcher(config, packed, scales, zeros, fragments, y, shape, splits);
     }
 
-    /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: 2-, 4- or 8-bit codes
-    /// and groups of whole 32-wide k-block pairs (the loop takes two 16-wide k-blocks per step under one scale).</summary>
-    public static bool Supports(QuantSchemeInfo scheme, int cols)
+    /// <summary>Registers per thread ptxas may use (KERNELGEN_GEMM_MAXNREG overrides; 0: no limit).</summary>
+    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMM_MAXNREG"), out int r) ? r : 0;
+
+    /// <summary>x[M, K] → B fragments in f16, one 16-byte quad per (16-row tile, k-block, lane): lane (g, t) gets rows
+    /// 16·tile + g and + 8 at columns 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as
+    /// (row g: 4t, 4t+1), (row g + 8: 4t, 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3). Rows ≥ M and columns
+    /// ≥ K are 0.</summary>
+    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int mTiles)
     {
-        ArgumentNullException.ThrowIfNull(scheme);
-        int group = scheme.IsPerChannel ? cols : scheme.GroupSize;
-        return scheme.Bits is 2 or 4 or 8 && group % 32 == 0 && cols % 32 == 0;
+        var x = values.Cast<TensorCoreGemv.Float4>();
+        var fragments = words.Cast<TensorCoreGemv.Quad>();
+        int lane = index % 32, kb = (index / 32) % kBlocks, tile = index / 32 / kBlocks;
+        int g = lane >> 2, t = lane & 3, row = (tile * 16) + g, col = (kb * 16) + (4 * t);
+        var low = Load(x, row, col, k, m);
+        var high = Load(x, row + 8, col, k, m);
+        TensorCoreGemv.Quad quad;
+        quad.X = Fp16.FromFloat(low.A) | ((uint)Fp16.FromFloat(low.B) << 16);
+        quad.Y = Fp16.FromFloat(high.A) | ((uint)Fp16.FromFloat(high.B) << 16);
+        quad.Z = Fp16.FromFloat(low.C) | ((uint)Fp16.FromFloat(low.D) << 16);
+        quad.W = Fp16.FromFloat(high.C) | ((uint)Fp16.FromFloat(high.D) << 16);
+        fragments[index] = quad;
     }
 
-    /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 64.</summary>
-    public static long FragmentLength(int m, int cols) => (long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * (cols / 16) * 32 * 4;
+    private static TensorCoreGemv.Float4 Load(ArrayView<TensorCoreGemv.Float4> x, int row, int col, int k, int m)
+        => row < m && col < k ? x[(((long)row * k) + col) / 4] : default;
 
-    /// <summary>y[M, N] = x[M, K] · Wᵀ. <paramref name="fragments"/> is scratch of <see cref="FragmentLength"/> words.</summary>
-    public void Run(QuantDims dims, QuantSchemeInfo scheme, ArrayView<uint> packed, ArrayView<ushort> scales, ArrayView<uint> zeros,
-        ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, int m)
-    {
-        ArgumentNullException.ThrowIfNull(scheme);
-        if (m < 1 || !Supports(scheme, dims.Cols))
-        {
-            throw new ArgumentException($"The tensor-core GEMM takes M ≥ 1 rows of a 2-, 4- or 8-bit scheme with 32-aligned groups; got M = {m}, {scheme}.");
-        }
-
-        int k = dims.Cols, mTiles = (m + RowsM - 1) / RowsM * (RowsM / 16);
-        if (fragments.Length < FragmentLength(m, k))
-        {
-            throw new ArgumentException($"The fragment buffer holds {fragments.Length} words; M = {m}, K = {k} needs {FragmentLength(m, k)}.", nameof(fragments));
-        }
-
-        prepare(mTiles * (k / 16) * 32, x, fragments, k, m);
-        int group = scheme.IsPerChannel ? k : scheme.GroupSize;
-        var shape = new TensorCoreShape(dims.Rows, k, scheme.Bits, group, k / group, scheme.Symmetric ? 1 : 0, m);
-        int blocksN = (dims.Rows + (Warps * RowsN) - 1) / (Warps * RowsN), blocksM = (m + RowsM - 1) / RowsM;
-
-        // Too few output tiles to fill the card (small M or N): split K across blocks, which add into a zeroed y.
-        int splits = Math.Clamp((2 * multiprocessors) / (blocksN * blocksM), 1, k / 32);
-        if (splits > 1)
-        {
-            y.SubView(0, (long)m * dims.Rows).MemSetToZero();
-        }
-
-        gemm(new KernelConfig(new Index3D(blocksN, blocksM, splits), new Index3D(Warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
-    }
-
-    /// <summary>x[M, K] → A fragments in f16 for every m16 tile: word ((tile · K/16 + kb) · 32 + lane) · 4 + i holds, for
-    /// lane (g, t), rows 16·tile + g and + 8 at columns 16·kb + 2t, +1 and + 8, + 9 (i = 0…3, as mma's a0…a3). Rows ≥ M are 0.</summary>
-    internal static void PrepareKernel(Index1D index, ArrayView<float> x, ArrayView<uint> fragments, int k, int m)
-    {
-        int kBlocks = k / 16, lane = index % 32, kb = (index / 32) % kBlocks, tile = index / 32 / kBlocks;
-        int g = lane >> 2, t = lane & 3, row = (tile * 16) + g, col = (kb * 16) + (2 * t);
-        fragments[(index * 4) + 0] = Pair(x, row, col, k, m);
-        fragments[(index * 4) + 1] = Pair(x, row + 8, col, k, m);
-        fragments[(index * 4) + 2] = Pair(x, row, col + 8, k, m);
-        fragments[(index * 4) + 3] = Pair(x, row + 8, col + 8, k, m);
-    }
-
-    private static uint Pair(ArrayView<float> x, int row, int col, int k, int m)
-    {
-        if (row >= m)
-        {
-            return 0;
-        }
-
-        long at = ((long)row * k) + col;
-        return Fp16.FromFloat(x[at]) | ((uint)Fp16.FromFloat(x[at + 1]) << 16);
-    }
-
-    internal static void GemmKernel<TMma>(ArrayView<uint> packed, ArrayView<ushort> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreShape s, int splits)
+    /// <summary>
+    /// One warp: weight block <c>Grid.IdxY · Warps + warp</c> (tiles a–d; A operands ab and cd, rows g and g + 8 being
+    /// row g of two tiles) against activation rows 64·Grid.IdxX … + 63 (B operands 0–7, 8 rows each), over slab share
+    /// Grid.IdxZ. Per k-block: four 16-byte x loads, 8 decodes, 16 mmas; the next slab's weights and the next group's
+    /// scale and zero words are loaded a step ahead.
+    /// </summary>
+    internal static void GemmKernel<TMma, TBits>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits)
         where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
     {
+        int bits = default(TBits).Value, blocksPerSlab = 32 / bits;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
-        int n0 = ((Grid.IdxX * Warps) + Warp.WarpIdx) * RowsN;
-        int tile0 = Grid.IdxY * (RowsM / 16);
-        int kBlocks = s.Cols / 16;
-        int perSplit = ((kBlocks + splits - 1) / splits + 1) & ~1; // even: the loop takes two k-blocks per step (K % 32 = 0)
-        int kbStart = Math.Min(kBlocks, Grid.IdxZ * perSplit), kbEnd = Math.Min(kBlocks, kbStart + perSplit);
-        bool tile1 = (tile0 + 1) * 16 < s.M, tile2 = (tile0 + 2) * 16 < s.M, tile3 = (tile0 + 3) * 16 < s.M; // tile 0 always has rows
-        int wordsPerRow = s.Cols * s.Bits / 32;
-        uint mask = (1u << s.Bits) - 1;
-        int blocksPerGroup = s.GroupSize / 16;
+        int block = (Grid.IdxY * (Group.DimX / 32)) + Warp.WarpIdx;
+        int perSplit = (s.Slabs + splits - 1) / splits;
+        int slabStart = Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = Math.Min(s.Slabs, slabStart + perSplit);
+        if (block * MmaPackedWeights.TileBlock >= s.Tiles || slabStart >= slabEnd)
+        {
+            return; // past the last weight block, or a split with no slabs (its y stays as zeroed)
+        }
+
         var mma = default(TMma);
-        var quads = fragments.Cast<TensorCoreGemv.Quad>();
+        mma.Allocate();
+        var st = default(GemmState);
+        int kb = slabStart * blocksPerSlab;
+        st.Init<TMma>(scales, zeros, s, g, block, kb);
 
-        // This lane's B rows (weight rows n0 + 8j + g), clamped: rows past N compute values that are never stored.
-        int r0 = Math.Min(n0 + 0 + g, s.Rows - 1);
-        int r1 = Math.Min(n0 + 8 + g, s.Rows - 1);
-        int r2 = Math.Min(n0 + 16 + g, s.Rows - 1);
-        int r3 = Math.Min(n0 + 24 + g, s.Rows - 1);
-        long w0 = (long)r0 * wordsPerRow, w1 = (long)r1 * wordsPerRow, w2 = (long)r2 * wordsPerRow, w3 = (long)r3 * wordsPerRow;
+        // x: quad (tile · KBlocks + kb) · 32 + lane, four 16-row tiles KBlocks · 32 apart.
+        st.XAt = ((Grid.IdxX * (RowsM / 16) * s.KBlocks) + kb) * 32 + lane;
+        st.XStride = s.KBlocks * 32;
+        var xq = fragments.Cast<TensorCoreGemv.Quad>();
 
-        // Accumulators: m tile i, n tile j; p = rows g (columns 2t, 2t + 1), q = rows g + 8.
-        ulong p00 = 0, q00 = 0, p01 = 0, q01 = 0, p02 = 0, q02 = 0, p03 = 0, q03 = 0;
-        ulong p10 = 0, q10 = 0, p11 = 0, q11 = 0, p12 = 0, q12 = 0, p13 = 0, q13 = 0;
-        ulong p20 = 0, q20 = 0, p21 = 0, q21 = 0, p22 = 0, q22 = 0, p23 = 0, q23 = 0;
-        ulong p30 = 0, q30 = 0, p31 = 0, q31 = 0, p32 = 0, q32 = 0, p33 = 0, q33 = 0;
-        uint o0 = 0, c0 = 0, o1 = 0, c1 = 0, o2 = 0, c2 = 0, o3 = 0, c3 = 0;
-        for (int kb = kbStart; kb < kbEnd; kb += 2)
+        // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
+        var quads = packed.Cast<TensorCoreGemv.Quad>();
+        int step = s.Slabs * 32;
+        int ia = (((block * MmaPackedWeights.TileBlock) * s.Slabs) + slabStart) * 32 + lane;
+        var na = quads[ia];
+        var nb = quads[ia + step];
+        var nc = quads[ia + (2 * step)];
+        var nd = quads[ia + (3 * step)];
+        for (int slab = slabStart; slab < slabEnd; slab++)
         {
-            if (kb == kbStart || kb % blocksPerGroup == 0)
+            var ca = na;
+            var cb = nb;
+            var cc = nc;
+            var cd = nd;
+            if (slab + 1 < slabEnd)
             {
-                // A new group: each tile's zero offset (1024 + zero) and scale, as f16 pairs.
-                int group = kb / blocksPerGroup;
-                o0 = TensorCoreMma.Offset(zeros, s, r0, group);
-                c0 = ScalePair(scales, s, r0, group);
-                o1 = TensorCoreMma.Offset(zeros, s, r1, group);
-                c1 = ScalePair(scales, s, r1, group);
-                o2 = TensorCoreMma.Offset(zeros, s, r2, group);
-                c2 = ScalePair(scales, s, r2, group);
-                o3 = TensorCoreMma.Offset(zeros, s, r3, group);
-                c3 = ScalePair(scales, s, r3, group);
+                ia += 32;
+                na = quads[ia];
+                nb = quads[ia + step];
+                nc = quads[ia + (2 * step)];
+                nd = quads[ia + (3 * step)];
             }
 
-            // B: for k-blocks kb and kb + 1, codes k, k + 1 (low word) and k + 8, k + 9 (high word) of each tile's row,
-            // dequantized to f16.
-            int bit0 = (((kb + 0) * 16) + (2 * t)) * s.Bits, high0 = bit0 + (8 * s.Bits);
-            int lowWord0 = bit0 >> 5, highWord0 = high0 >> 5, lowShift0 = bit0 & 31, highShift0 = high0 & 31;
-            int bit1 = (((kb + 1) * 16) + (2 * t)) * s.Bits, high1 = bit1 + (8 * s.Bits);
-            int lowWord1 = bit1 >> 5, highWord1 = high1 >> 5, lowShift1 = bit1 & 31, highShift1 = high1 & 31;
-            uint b000 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + lowWord0] >> lowShift0, s.Bits, mask), o0, c0);
-            uint b001 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + highWord0] >> highShift0, s.Bits, mask), o0, c0);
-            uint b010 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + lowWord1] >> lowShift1, s.Bits, mask), o0, c0);
-            uint b011 = mma.Dequantize(TensorCoreMma.Codes(packed[w0 + highWord1] >> highShift1, s.Bits, mask), o0, c0);
-            uint b100 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + lowWord0] >> lowShift0, s.Bits, mask), o1, c1);
-            uint b101 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + highWord0] >> highShift0, s.Bits, mask), o1, c1);
-            uint b110 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + lowWord1] >> lowShift1, s.Bits, mask), o1, c1);
-            uint b111 = mma.Dequantize(TensorCoreMma.Codes(packed[w1 + highWord1] >> highShift1, s.Bits, mask), o1, c1);
-            uint b200 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + lowWord0] >> lowShift0, s.Bits, mask), o2, c2);
-            uint b201 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + highWord0] >> highShift0, s.Bits, mask), o2, c2);
-            uint b210 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + lowWord1] >> lowShift1, s.Bits, mask), o2, c2);
-            uint b211 = mma.Dequantize(TensorCoreMma.Codes(packed[w2 + highWord1] >> highShift1, s.Bits, mask), o2, c2);
-            uint b300 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + lowWord0] >> lowShift0, s.Bits, mask), o3, c3);
-            uint b301 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + highWord0] >> highShift0, s.Bits, mask), o3, c3);
-            uint b310 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + lowWord1] >> lowShift1, s.Bits, mask), o3, c3);
-            uint b311 = mma.Dequantize(TensorCoreMma.Codes(packed[w3 + highWord1] >> highShift1, s.Bits, mask), o3, c3);
-
-            int f0 = ((((tile0 + 0) * kBlocks) + kb) * 32 + lane) * 4;
-            var qa0 = quads[f0 / 4];
-            var qe0 = quads[(f0 / 4) + 32]; // one 16-byte load per lane and k-block
-            uint a00 = qa0.X, a01 = qa0.Y, a02 = qa0.Z, a03 = qa0.W;
-            uint e00 = qe0.X, e01 = qe0.Y, e02 = qe0.Z, e03 = qe0.W;
-            mma.MultiplyFull2(ref p00, ref q00, a00, a01, a02, a03, b000, b001, e00, e01, e02, e03, b010, b011);
-            mma.MultiplyFull2(ref p01, ref q01, a00, a01, a02, a03, b100, b101, e00, e01, e02, e03, b110, b111);
-            mma.MultiplyFull2(ref p02, ref q02, a00, a01, a02, a03, b200, b201, e00, e01, e02, e03, b210, b211);
-            mma.MultiplyFull2(ref p03, ref q03, a00, a01, a02, a03, b300, b301, e00, e01, e02, e03, b310, b311);
-
-            if (tile1)
-            {
-                int f1 = ((((tile0 + 1) * kBlocks) + kb) * 32 + lane) * 4;
-                var qa1 = quads[f1 / 4];
-                var qe1 = quads[(f1 / 4) + 32]; // one 16-byte load per lane and k-block
-                uint a10 = qa1.X, a11 = qa1.Y, a12 = qa1.Z, a13 = qa1.W;
-                uint e10 = qe1.X, e11 = qe1.Y, e12 = qe1.Z, e13 = qe1.W;
-                mma.MultiplyFull2(ref p10, ref q10, a10, a11, a12, a13, b000, b001, e10, e11, e12, e13, b010, b011);
-                mma.MultiplyFull2(ref p11, ref q11, a10, a11, a12, a13, b100, b101, e10, e11, e12, e13, b110, b111);
-                mma.MultiplyFull2(ref p12, ref q12, a10, a11, a12, a13, b200, b201, e10, e11, e12, e13, b210, b211);
-                mma.MultiplyFull2(ref p13, ref q13, a10, a11, a12, a13, b300, b301, e10, e11, e12, e13, b310, b311);
-            }
-
-            if (tile2)
-            {
-                int f2 = ((((tile0 + 2) * kBlocks) + kb) * 32 + lane) * 4;
-                var qa2 = quads[f2 / 4];
-                var qe2 = quads[(f2 / 4) + 32]; // one 16-byte load per lane and k-block
-                uint a20 = qa2.X, a21 = qa2.Y, a22 = qa2.Z, a23 = qa2.W;
-                uint e20 = qe2.X, e21 = qe2.Y, e22 = qe2.Z, e23 = qe2.W;
-                mma.MultiplyFull2(ref p20, ref q20, a20, a21, a22, a23, b000, b001, e20, e21, e22, e23, b010, b011);
-                mma.MultiplyFull2(ref p21, ref q21, a20, a21, a22, a23, b100, b101, e20, e21, e22, e23, b110, b111);
-                mma.MultiplyFull2(ref p22, ref q22, a20, a21, a22, a23, b200, b201, e20, e21, e22, e23, b210, b211);
-                mma.MultiplyFull2(ref p23, ref q23, a20, a21, a22, a23, b300, b301, e20, e21, e22, e23, b310, b311);
-            }
-
-            if (tile3)
-            {
-                int f3 = ((((tile0 + 3) * kBlocks) + kb) * 32 + lane) * 4;
-                var qa3 = quads[f3 / 4];
-                var qe3 = quads[(f3 / 4) + 32]; // one 16-byte load per lane and k-block
-                uint a30 = qa3.X, a31 = qa3.Y, a32 = qa3.Z, a33 = qa3.W;
-                uint e30 = qe3.X, e31 = qe3.Y, e32 = qe3.Z, e33 = qe3.W;
-                mma.MultiplyFull2(ref p30, ref q30, a30, a31, a32, a33, b000, b001, e30, e31, e32, e33, b010, b011);
-                mma.MultiplyFull2(ref p31, ref q31, a30, a31, a32, a33, b100, b101, e30, e31, e32, e33, b110, b111);
-                mma.MultiplyFull2(ref p32, ref q32, a30, a31, a32, a33, b200, b201, e30, e31, e32, e33, b210, b211);
-                mma.MultiplyFull2(ref p33, ref q33, a30, a31, a32, a33, b300, b301, e30, e31, e32, e33, b310, b311);
-            }
+            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.X, cb.X, cc.X, cd.X);
+            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.Y, cb.Y, cc.Y, cd.Y);
+            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.Z, cb.Z, cc.Z, cd.Z);
+            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.W, cb.W, cc.W, cd.W);
         }
 
-        Store(y, s, splits > 1, ((tile0 + 0) * 16) + g, n0 + 0 + (2 * t), p00, q00);
-        Store(y, s, splits > 1, ((tile0 + 0) * 16) + g, n0 + 8 + (2 * t), p01, q01);
-        Store(y, s, splits > 1, ((tile0 + 0) * 16) + g, n0 + 16 + (2 * t), p02, q02);
-        Store(y, s, splits > 1, ((tile0 + 0) * 16) + g, n0 + 24 + (2 * t), p03, q03);
-        Store(y, s, splits > 1, ((tile0 + 1) * 16) + g, n0 + 0 + (2 * t), p10, q10);
-        Store(y, s, splits > 1, ((tile0 + 1) * 16) + g, n0 + 8 + (2 * t), p11, q11);
-        Store(y, s, splits > 1, ((tile0 + 1) * 16) + g, n0 + 16 + (2 * t), p12, q12);
-        Store(y, s, splits > 1, ((tile0 + 1) * 16) + g, n0 + 24 + (2 * t), p13, q13);
-        Store(y, s, splits > 1, ((tile0 + 2) * 16) + g, n0 + 0 + (2 * t), p20, q20);
-        Store(y, s, splits > 1, ((tile0 + 2) * 16) + g, n0 + 8 + (2 * t), p21, q21);
-        Store(y, s, splits > 1, ((tile0 + 2) * 16) + g, n0 + 16 + (2 * t), p22, q22);
-        Store(y, s, splits > 1, ((tile0 + 2) * 16) + g, n0 + 24 + (2 * t), p23, q23);
-        Store(y, s, splits > 1, ((tile0 + 3) * 16) + g, n0 + 0 + (2 * t), p30, q30);
-        Store(y, s, splits > 1, ((tile0 + 3) * 16) + g, n0 + 8 + (2 * t), p31, q31);
-        Store(y, s, splits > 1, ((tile0 + 3) * 16) + g, n0 + 16 + (2 * t), p32, q32);
-        Store(y, s, splits > 1, ((tile0 + 3) * 16) + g, n0 + 24 + (2 * t), p33, q33);
+        // D of A ab: rows g of tiles a (p) and b (q); of cd: tiles c, d. B operand i: activation rows 8i + 2t, + 1.
+        bool add = splits > 1;
+        int rowA = (block * RowsN) + g, act = (Grid.IdxX * RowsM) + (2 * t);
+        st.Store(y, s, add, rowA, act);
     }
 
-    /// <summary>A row's group scale as an f16 pair (the scales are stored as f16 bits).</summary>
-    private static uint ScalePair(ArrayView<ushort> scales, TensorCoreShape s, int row, int group)
+    /// <summary>A warp's running state, in registers: the 64 f32 accumulators (as pairs), the open group's decode
+    /// constants for rows g of tiles a–d, the next group's raw words, and the x and group positions.</summary>
+    private struct GemmState
     {
-        uint half = scales[((long)row * s.GroupsPerRow) + group];
-        return half | (half << 16);
-    }
+        // Accumulators: A operand ab or cd, B operand 0–7; P rows g of tile a (c), Q of tile b (d).
+        public ulong Pab0, Qab0, Pab1, Qab1, Pab2, Qab2, Pab3, Qab3, Pab4, Qab4, Pab5, Qab5, Pab6, Qab6, Pab7, Qab7;
+        public ulong Pcd0, Qcd0, Pcd1, Qcd1, Pcd2, Qcd2, Pcd3, Qcd3, Pcd4, Qcd4, Pcd5, Qcd5, Pcd6, Qcd6, Pcd7, Qcd7;
 
-    /// <summary>D fragment → y: (m, n), (m, n + 1) from p; (m + 8, n), (m + 8, n + 1) from q; added atomically when K
-    /// is split across blocks.</summary>
-    private static void Store(ArrayView<float> y, TensorCoreShape s, bool add, int m, int n, ulong p, ulong q)
-    {
-        if (n < s.Rows)
+        // The open group: each tile's scale (an f16 pair) and −(1024·2^−s + zero) for the code positions s = 0, 2, 4, 6.
+        public uint ScaleA, ScaleB, ScaleC, ScaleD;
+        public uint A0, A2, A4, A6, B0, B2, B4, B6, C0, C2, C4, C6, D0, D2, D4, D6;
+
+        // The next group's raw scale and zero words; where they are; k-blocks left in the open group.
+        public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
+        public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
+
+        public int XAt, XStride;
+
+        /// <summary>Opens the group of k-block <paramref name="kb"/> and prefetches the one after it.</summary>
+        public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int kb)
+            where TMma : struct, TensorCoreMma.IMma
         {
-            if (m < s.M)
-            {
-                Put(y, ((long)m * s.Rows) + n, Interop.IntAsFloat((uint)p), add);
-            }
+            GroupBlocks = s.GroupBlocks;
+            Symmetric = s.Symmetric;
+            ScaleShift = 16 * (g & 1);
+            ZeroShift = 8 * (g & 3);
+            int at = (block * s.Groups) + (kb / s.GroupBlocks);
+            ScaleAt = (at * 4) + (g >> 1);
+            ZeroAt = (at * 2) + (g >> 2);
+            Left = s.GroupBlocks - (kb % s.GroupBlocks);
+            Prefetch(scales, zeros);
+            Take<TMma>(s.Bits);
+            Prefetch(scales, zeros);
+        }
 
-            if (m + 8 < s.M)
+        /// <summary>Loads the next group's words (the block's four tiles' words for this lane's row are adjacent: one
+        /// 16-byte load each); past the block's last group they are the next block's or the arrays' spare groups, unused.</summary>
+        private void Prefetch(ArrayView<uint> scales, ArrayView<uint> zeros)
+        {
+            var scale = scales.Cast<TensorCoreGemv.Quad>()[ScaleAt];
+            NextScaleA = scale.X;
+            NextScaleB = scale.Y;
+            NextScaleC = scale.Z;
+            NextScaleD = scale.W;
+            ScaleAt += 4;
+            if (Symmetric == 0)
             {
-                Put(y, ((long)(m + 8) * s.Rows) + n, Interop.IntAsFloat((uint)q), add);
+                var zero = zeros.Cast<TensorCoreGemv.Quad>()[ZeroAt];
+                NextZeroA = zero.X;
+                NextZeroB = zero.Y;
+                NextZeroC = zero.Z;
+                NextZeroD = zero.W;
+                ZeroAt += 2;
             }
         }
 
-        if (n + 1 < s.Rows)
+        /// <summary>The prefetched words become the open group's constants.</summary>
+        private void Take<TMma>(int bits)
+            where TMma : struct, TensorCoreMma.IMma
         {
-            if (m < s.M)
+            ScaleA = Duplicate(NextScaleA >> ScaleShift);
+            ScaleB = Duplicate(NextScaleB >> ScaleShift);
+            ScaleC = Duplicate(NextScaleC >> ScaleShift);
+            ScaleD = Duplicate(NextScaleD >> ScaleShift);
+            int half = 1 << (bits - 1);
+            int za = Symmetric != 0 ? half : (int)((NextZeroA >> ZeroShift) & 0xFF);
+            int zb = Symmetric != 0 ? half : (int)((NextZeroB >> ZeroShift) & 0xFF);
+            int zc = Symmetric != 0 ? half : (int)((NextZeroC >> ZeroShift) & 0xFF);
+            int zd = Symmetric != 0 ? half : (int)((NextZeroD >> ZeroShift) & 0xFF);
+            Biases<TMma>(bits, za, out A0, out A2, out A4, out A6);
+            Biases<TMma>(bits, zb, out B0, out B2, out B4, out B6);
+            Biases<TMma>(bits, zc, out C0, out C2, out C4, out C6);
+            Biases<TMma>(bits, zd, out D0, out D2, out D4, out D6);
+        }
+
+        /// <summary>−(1024·2^−s + zero) as f16 pairs for the positions s the code width uses (8-bit: 0; 4-bit: 0, 4;
+        /// 2-bit: 0, 2, 4, 6): exact integers below 2048.</summary>
+        private static void Biases<TMma>(int bits, int zero, out uint b0, out uint b2, out uint b4, out uint b6)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            var mma = default(TMma);
+            float f0 = -(1024 + zero), f2 = -(256 + zero), f4 = -(64 + zero), f6 = -(16 + zero);
+            b0 = mma.Pack(f0, f0);
+            b2 = bits == 2 ? mma.Pack(f2, f2) : 0;
+            b4 = bits <= 4 ? mma.Pack(f4, f4) : 0;
+            b6 = bits == 2 ? mma.Pack(f6, f6) : 0;
+        }
+
+        private static uint Duplicate(uint half) => (half & 0xFFFF) * 0x10001u;
+
+        /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
+        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd)
+            where TMma : struct, TensorCoreMma.IMma
+            where TBits : struct, TensorCoreGemv.IConstant
+        {
+            int blocks = 8 / default(TBits).Value;
+            Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 0);
+            if (blocks > 1)
             {
-                Put(y, ((long)m * s.Rows) + n + 1, Interop.IntAsFloat((uint)(p >> 32)), add);
+                Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 1);
             }
 
-            if (m + 8 < s.M)
+            if (blocks > 2)
             {
-                Put(y, ((long)(m + 8) * s.Rows) + n + 1, Interop.IntAsFloat((uint)(q >> 32)), add);
+                Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 2);
+                Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 3);
             }
         }
-    }
 
-    private static void Put(ArrayView<float> y, long at, float value, bool add)
-    {
-        if (add)
+        /// <summary>
+        /// k-block <paramref name="j"/> of the current words (as in <see cref="TensorCoreGemv"/>: its low pair is pair
+        /// 2j of the word at bit 2j·b, its high pair 2j + 1; within a byte at bit s, so one mask-and-or gives 1024 +
+        /// code·2^s): decode A ab and cd, load x, 16 mmas, and open the next group when this one ends.
+        /// </summary>
+        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int j)
+            where TMma : struct, TensorCoreMma.IMma
+            where TBits : struct, TensorCoreGemv.IConstant
         {
-            Atomic.Add(ref y[at], value);
+            int bits = default(TBits).Value;
+            int low = 2 * j * bits, high = low + bits;
+            int lowByte = low >> 3, highByte = high >> 3, lowShift = low & 7, highShift = high & 7;
+            uint mask = ((1u << bits) - 1) * 0x10001u;
+            uint lowMask = mask << lowShift, highMask = mask << highShift;
+            uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
+
+            var x0 = xq[XAt];
+            var x1 = xq[XAt + XStride];
+            var x2 = xq[XAt + (2 * XStride)];
+            var x3 = xq[XAt + (3 * XStride)];
+            XAt += 32;
+
+            uint a0 = mma.DecodeScaled(wa >> (8 * lowByte), lowMask, lowPower, Bias(A0, A2, A4, A6, lowShift), ScaleA);
+            uint a1 = mma.DecodeScaled(wb >> (8 * lowByte), lowMask, lowPower, Bias(B0, B2, B4, B6, lowShift), ScaleB);
+            uint a2 = mma.DecodeScaled(wa >> (8 * highByte), highMask, highPower, Bias(A0, A2, A4, A6, highShift), ScaleA);
+            uint a3 = mma.DecodeScaled(wb >> (8 * highByte), highMask, highPower, Bias(B0, B2, B4, B6, highShift), ScaleB);
+            uint c0 = mma.DecodeScaled(wc >> (8 * lowByte), lowMask, lowPower, Bias(C0, C2, C4, C6, lowShift), ScaleC);
+            uint c1 = mma.DecodeScaled(wd >> (8 * lowByte), lowMask, lowPower, Bias(D0, D2, D4, D6, lowShift), ScaleD);
+            uint c2 = mma.DecodeScaled(wc >> (8 * highByte), highMask, highPower, Bias(C0, C2, C4, C6, highShift), ScaleC);
+            uint c3 = mma.DecodeScaled(wd >> (8 * highByte), highMask, highPower, Bias(D0, D2, D4, D6, highShift), ScaleD);
+
+            // B operand 2i: rows 16i + g of x (quad words X, Z: slots 8 + 4i, + 2); 2i + 1: rows 16i + 8 + g (Y, W).
+            mma.Publish(a0, a1, a2, a3, c0, c1, c2, c3, x0, x1, x2, x3);
+            mma.MultiplyPublished(ref Pab0, ref Qab0, a0, a1, a2, a3, x0.X, x0.Z, 0, 8, 10);
+            mma.MultiplyPublished(ref Pab1, ref Qab1, a0, a1, a2, a3, x0.Y, x0.W, 0, 9, 11);
+            mma.MultiplyPublished(ref Pab2, ref Qab2, a0, a1, a2, a3, x1.X, x1.Z, 0, 12, 14);
+            mma.MultiplyPublished(ref Pab3, ref Qab3, a0, a1, a2, a3, x1.Y, x1.W, 0, 13, 15);
+            mma.MultiplyPublished(ref Pab4, ref Qab4, a0, a1, a2, a3, x2.X, x2.Z, 0, 16, 18);
+            mma.MultiplyPublished(ref Pab5, ref Qab5, a0, a1, a2, a3, x2.Y, x2.W, 0, 17, 19);
+            mma.MultiplyPublished(ref Pab6, ref Qab6, a0, a1, a2, a3, x3.X, x3.Z, 0, 20, 22);
+            mma.MultiplyPublished(ref Pab7, ref Qab7, a0, a1, a2, a3, x3.Y, x3.W, 0, 21, 23);
+            mma.MultiplyPublished(ref Pcd0, ref Qcd0, c0, c1, c2, c3, x0.X, x0.Z, 1, 8, 10);
+            mma.MultiplyPublished(ref Pcd1, ref Qcd1, c0, c1, c2, c3, x0.Y, x0.W, 1, 9, 11);
+            mma.MultiplyPublished(ref Pcd2, ref Qcd2, c0, c1, c2, c3, x1.X, x1.Z, 1, 12, 14);
+            mma.MultiplyPublished(ref Pcd3, ref Qcd3, c0, c1, c2, c3, x1.Y, x1.W, 1, 13, 15);
+            mma.MultiplyPublished(ref Pcd4, ref Qcd4, c0, c1, c2, c3, x2.X, x2.Z, 1, 16, 18);
+            mma.MultiplyPublished(ref Pcd5, ref Qcd5, c0, c1, c2, c3, x2.Y, x2.W, 1, 17, 19);
+            mma.MultiplyPublished(ref Pcd6, ref Qcd6, c0, c1, c2, c3, x3.X, x3.Z, 1, 20, 22);
+            mma.MultiplyPublished(ref Pcd7, ref Qcd7, c0, c1, c2, c3, x3.Y, x3.W, 1, 21, 23);
+            mma.Retire();
+
+            if (--Left == 0)
+            {
+                Take<TMma>(bits);
+                Prefetch(scales, zeros);
+                Left = GroupBlocks;
+            }
         }
-        else
+
+        private static uint Bias(uint b0, uint b2, uint b4, uint b6, int shift)
+            => shift == 0 ? b0 : shift == 2 ? b2 : shift == 4 ? b4 : b6;
+
+        /// <summary>D → y: B operand i covers activation rows <paramref name="act"/> + 8i (and + 1); P is weight row
+        /// <paramref name="row"/> of tile a (c: + 16), Q of tile b (d: + 16).</summary>
+        public readonly void Store(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act)
         {
-            y[at] = value;
+            Put(y, s, add, row, act, Pab0, Qab0);
+            Put(y, s, add, row, act + 8, Pab1, Qab1);
+            Put(y, s, add, row, act + 16, Pab2, Qab2);
+            Put(y, s, add, row, act + 24, Pab3, Qab3);
+            Put(y, s, add, row, act + 32, Pab4, Qab4);
+            Put(y, s, add, row, act + 40, Pab5, Qab5);
+            Put(y, s, add, row, act + 48, Pab6, Qab6);
+            Put(y, s, add, row, act + 56, Pab7, Qab7);
+            Put(y, s, add, row + 16, act, Pcd0, Qcd0);
+            Put(y, s, add, row + 16, act + 8, Pcd1, Qcd1);
+            Put(y, s, add, row + 16, act + 16, Pcd2, Qcd2);
+            Put(y, s, add, row + 16, act + 24, Pcd3, Qcd3);
+            Put(y, s, add, row + 16, act + 32, Pcd4, Qcd4);
+            Put(y, s, add, row + 16, act + 40, Pcd5, Qcd5);
+            Put(y, s, add, row + 16, act + 48, Pcd6, Qcd6);
+            Put(y, s, add, row + 16, act + 56, Pcd7, Qcd7);
+        }
+
+        /// <summary>p: weight row <paramref name="row"/> at activation rows act, act + 1; q: row + 8.</summary>
+        private static void Put(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act, ulong p, ulong q)
+        {
+            Value(y, s, add, act, row, (uint)p);
+            Value(y, s, add, act + 1, row, (uint)(p >> 32));
+            Value(y, s, add, act, row + 8, (uint)q);
+            Value(y, s, add, act + 1, row + 8, (uint)(q >> 32));
+        }
+
+        private static void Value(ArrayView<float> y, TensorCoreGemmShape s, bool add, int act, int row, uint bits)
+        {
+            if (act < s.M && row < s.Rows)
+            {
+                long at = ((long)act * s.Rows) + row;
+                if (add)
+                {
+                    Atomic.Add(ref y[at], Interop.IntAsFloat(bits));
+                }
+                else
+                {
+                    y[at] = Interop.IntAsFloat(bits);
+                }
+            }
         }
     }
 }

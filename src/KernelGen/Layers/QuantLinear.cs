@@ -109,7 +109,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
                 Device.TensorCores!.Run(fragmentOrder, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, y.View, x.Rows);
                 break;
             case MatrixKernel.TensorCoreGemm:
-                Device.TensorCoreGemm!.Run(dims, TScheme.Info, packed.View, scales.View, zeros.View, x.View, Fragments(TensorCoreGemm.FragmentLength(x.Rows, dims.Cols)), y.View, x.Rows);
+                var order = FragmentOrder();
+                Device.TensorCoreGemm!.Run(order, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, Fragments(TensorCoreGemm.FragmentLength(order, x.Rows)), y.View, x.Rows);
                 break;
             default:
                 kernels.Gemm(dims, packed.View, scales.View, zeros.View, x.View, y.View, x.Rows);
@@ -117,8 +118,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
         }
     }
 
-    /// <summary>The weights in mma fragment order, repacked and uploaded on the first batch that needs them (a layer that
-    /// only runs batches above 16 rows never pays for the copy).</summary>
+    /// <summary>The weights in mma fragment order (what both tensor-core kernels read), repacked and uploaded on the first
+    /// batch that runs on tensor cores (a layer that only runs the float32 kernels never pays for the copy).</summary>
     private MmaPackedWeights FragmentOrder()
     {
         if (mma is null)
