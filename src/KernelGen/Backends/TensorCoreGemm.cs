@@ -43,8 +43,9 @@ public sealed class TensorCoreGemm
     /// <summary>Weight rows per warp (one block of 4 tiles).</summary>
     public const int RowsN = MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock;
 
-    /// <summary>Warps per block on CUDA, side by side along N on the same activation rows (elsewhere one: the CPU
-    /// accelerator's warp shuffles synchronize the whole block, so the tests run one warp per block).</summary>
+    /// <summary>Warps per block on CUDA, side by side along N on the same activation rows (8 measured 1.4x slower at
+    /// M = 2048: at ~160 registers per thread an SM then holds one block, 8 warps, instead of three, 12). Elsewhere
+    /// one: the CPU accelerator synchronizes every warp of a block at each shuffle.</summary>
     public const int Warps = 4;
 
     private readonly Accelerator accelerator;
@@ -77,7 +78,7 @@ public sealed class TensorCoreGemm
     public static long FragmentLength(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return (long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * KBlocks(weights) * 32 * 4;
+        return (((long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * KBlocks(weights)) + 1) * 32 * 4; // + one k-block: x is loaded a k-block ahead
     }
 
     private static int KBlocks(MmaPackedWeights weights) => weights.Slabs * weights.BlocksPerSlab;
@@ -178,8 +179,8 @@ public sealed class TensorCoreGemm
     /// <summary>
     /// One warp: weight block <c>Grid.IdxY · Warps + warp</c> (tiles a–d; A operands ab and cd, rows g and g + 8 being
     /// row g of two tiles) against activation rows 64·Grid.IdxX … + 63 (B operands 0–7, 8 rows each), over slab share
-    /// Grid.IdxZ. Per k-block: four 16-byte x loads, 8 decodes, 16 mmas; the next slab's weights and the next group's
-    /// scale and zero words are loaded a step ahead.
+    /// Grid.IdxZ. Per k-block: 8 decodes, 16 mmas, and the next k-block's four 16-byte x loads; the next group's scale
+    /// and zero words are loaded a group ahead.
     /// </summary>
     internal static void GemmKernel<TMma, TBits>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits)
         where TMma : struct, TensorCoreMma.IMma
@@ -205,29 +206,20 @@ public sealed class TensorCoreGemm
         st.XAt = ((Grid.IdxX * (RowsM / 16) * s.KBlocks) + kb) * 32 + lane;
         st.XStride = s.KBlocks * 32;
         var xq = fragments.Cast<TensorCoreGemv.Quad>();
+        st.LoadX(xq);
 
-        // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
+        // Weights: one 16-byte load per tile and slab. (Loading the next slab's while this one is computed took 8 more
+        // registers, which left room for two blocks per SM instead of three: 1.3-1.6x slower; gemm.md, v8.)
         var quads = packed.Cast<TensorCoreGemv.Quad>();
         int step = s.Slabs * 32;
         int ia = (((block * MmaPackedWeights.TileBlock) * s.Slabs) + slabStart) * 32 + lane;
-        var na = quads[ia];
-        var nb = quads[ia + step];
-        var nc = quads[ia + (2 * step)];
-        var nd = quads[ia + (3 * step)];
         for (int slab = slabStart; slab < slabEnd; slab++)
         {
-            var ca = na;
-            var cb = nb;
-            var cc = nc;
-            var cd = nd;
-            if (slab + 1 < slabEnd)
-            {
-                ia += 32;
-                na = quads[ia];
-                nb = quads[ia + step];
-                nc = quads[ia + (2 * step)];
-                nd = quads[ia + (3 * step)];
-            }
+            var ca = quads[ia];
+            var cb = quads[ia + step];
+            var cc = quads[ia + (2 * step)];
+            var cd = quads[ia + (3 * step)];
+            ia += 32;
 
             st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.X, cb.X, cc.X, cd.X);
             st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.Y, cb.Y, cc.Y, cd.Y);
@@ -258,6 +250,20 @@ public sealed class TensorCoreGemm
         public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
 
         public int XAt, XStride;
+
+        // x of the next k-block: four 16-row tiles of activations.
+        public TensorCoreGemv.Quad X0, X1, X2, X3;
+
+        /// <summary>Loads the x quads of the k-block at <see cref="XAt"/> and moves on (the fragment buffer has one
+        /// spare k-block, so the load past a warp's last k-block stays inside it).</summary>
+        public void LoadX(ArrayView<TensorCoreGemv.Quad> xq)
+        {
+            X0 = xq[XAt];
+            X1 = xq[XAt + XStride];
+            X2 = xq[XAt + (2 * XStride)];
+            X3 = xq[XAt + (3 * XStride)];
+            XAt += 32;
+        }
 
         /// <summary>Opens the group of k-block <paramref name="kb"/> and prefetches the one after it.</summary>
         public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int kb)
@@ -366,11 +372,11 @@ public sealed class TensorCoreGemm
             uint lowMask = mask << lowShift, highMask = mask << highShift;
             uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
 
-            var x0 = xq[XAt];
-            var x1 = xq[XAt + XStride];
-            var x2 = xq[XAt + (2 * XStride)];
-            var x3 = xq[XAt + (3 * XStride)];
-            XAt += 32;
+            var x0 = X0;
+            var x1 = X1;
+            var x2 = X2;
+            var x3 = X3;
+            LoadX(xq);
 
             uint a0 = mma.DecodeScaled(wa >> (8 * lowByte), lowMask, lowPower, Bias(A0, A2, A4, A6, lowShift), ScaleA);
             uint a1 = mma.DecodeScaled(wb >> (8 * lowByte), lowMask, lowPower, Bias(B0, B2, B4, B6, lowShift), ScaleB);

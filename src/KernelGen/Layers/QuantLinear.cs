@@ -10,14 +10,16 @@ namespace KernelGen.Layers;
 /// <summary>
 /// A linear layer with quantized weights: y[M, N] = x[M, K] · Wᵀ, W being N × K (out × in features). Runs the
 /// scheme's GEMV when M = 1 (decode), the tensor-core GEMV for 2 ≤ M ≤ 16 on CUDA (see <see cref="UseTensorCores"/>),
-/// and its tiled GEMM otherwise (prefill). The packed weights live on the device.
+/// and its tiled GEMM otherwise (prefill). The packed weights live on the device, uploaded on the first batch in the
+/// order its kernel reads: row-major for the generated float32 kernels, mma fragment order for the tensor-core ones
+/// (a layer that only ever runs on tensor cores holds one copy).
 /// </summary>
 public sealed class QuantLinear<TScheme> : IDisposable
     where TScheme : struct, IQuantScheme
 {
-    private readonly MemoryBuffer1D<uint, Stride1D.Dense> packed;
-    private readonly MemoryBuffer1D<ushort, Stride1D.Dense> scales;
-    private readonly MemoryBuffer1D<uint, Stride1D.Dense> zeros;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? packed;
+    private MemoryBuffer1D<ushort, Stride1D.Dense>? scales;
+    private MemoryBuffer1D<uint, Stride1D.Dense>? zeros;
     private readonly QuantKernels kernels;
     private MmaPackedWeights? mma;
     private MemoryBuffer1D<uint, Stride1D.Dense>? mmaPacked;
@@ -25,7 +27,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
     private MemoryBuffer1D<uint, Stride1D.Dense>? mmaZeros;
     private MemoryBuffer1D<uint, Stride1D.Dense>? fragments;
 
-    /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/> and loads the scheme's kernels.</summary>
+    /// <summary>Loads the scheme's kernels on <paramref name="device"/>; <paramref name="weights"/> go to the device on
+    /// the first batch, in the order its kernel reads.</summary>
     public QuantLinear(ComputeDevice device, QuantizedMatrix<TScheme> weights)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -33,11 +36,21 @@ public sealed class QuantLinear<TScheme> : IDisposable
         Device = device;
         Weights = weights;
         kernels = device.GetKernels<TScheme>();
-        var accelerator = device.Accelerator;
-        packed = accelerator.Allocate1D(weights.Packed);
-        scales = accelerator.Allocate1D(weights.Scales);
-        // Symmetric schemes store no zero points; kernels still take a (never read) view.
-        zeros = weights.Zeros.Length > 0 ? accelerator.Allocate1D(weights.Zeros) : accelerator.Allocate1D<uint>(1);
+    }
+
+    /// <summary>The row-major codes, scales and zero points the generated float32 kernels read, uploaded on first use.</summary>
+    private (ArrayView<uint> Packed, ArrayView<ushort> Scales, ArrayView<uint> Zeros) RowMajor()
+    {
+        if (packed is null || scales is null || zeros is null)
+        {
+            var accelerator = Device.Accelerator;
+            packed = accelerator.Allocate1D(Weights.Packed);
+            scales = accelerator.Allocate1D(Weights.Scales);
+            // Symmetric schemes store no zero points; kernels still take a (never read) view.
+            zeros = Weights.Zeros.Length > 0 ? accelerator.Allocate1D(Weights.Zeros) : accelerator.Allocate1D<uint>(1);
+        }
+
+        return (packed.View, scales.View, zeros.View);
     }
 
     /// <summary>The device the layer runs on.</summary>
@@ -102,7 +115,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
         switch (KernelFor(x.Rows))
         {
             case MatrixKernel.Gemv:
-                kernels.Gemv(Device.Accelerator, dims, packed.View, scales.View, zeros.View, x.View, y.View);
+                var (gemvPacked, gemvScales, gemvZeros) = RowMajor();
+                kernels.Gemv(Device.Accelerator, dims, gemvPacked, gemvScales, gemvZeros, x.View, y.View);
                 break;
             case MatrixKernel.TensorCoreGemv:
                 var fragmentOrder = FragmentOrder();
@@ -113,7 +127,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
                 Device.TensorCoreGemm!.Run(order, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, Fragments(TensorCoreGemm.FragmentLength(order, x.Rows)), y.View, x.Rows);
                 break;
             default:
-                kernels.Gemm(dims, packed.View, scales.View, zeros.View, x.View, y.View, x.Rows);
+                var (gemmPacked, gemmScales, gemmZeros) = RowMajor();
+                kernels.Gemm(dims, gemmPacked, gemmScales, gemmZeros, x.View, y.View, x.Rows);
                 break;
         }
     }
@@ -166,7 +181,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public float[] DequantizeOnDevice()
     {
         using var output = Device.Accelerator.Allocate1D<float>((long)OutFeatures * InFeatures);
-        kernels.Dequantize(Weights.Dims, packed.View, scales.View, zeros.View, output.View);
+        var (codes, groupScales, zeroPoints) = RowMajor();
+        kernels.Dequantize(Weights.Dims, codes, groupScales, zeroPoints, output.View);
         return output.GetAsArray1D();
     }
 
@@ -181,9 +197,9 @@ public sealed class QuantLinear<TScheme> : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        packed.Dispose();
-        scales.Dispose();
-        zeros.Dispose();
+        packed?.Dispose();
+        scales?.Dispose();
+        zeros?.Dispose();
         mmaPacked?.Dispose();
         mmaScales?.Dispose();
         mmaZeros?.Dispose();
