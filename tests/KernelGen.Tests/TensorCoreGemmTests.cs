@@ -17,7 +17,7 @@ namespace KernelGen.Tests;
 /// </summary>
 public sealed class TensorCoreGemmTests : IDisposable
 {
-    private readonly Cpu32Accelerator cpu = new(1); // one warp per block off CUDA
+    private readonly Cpu32Accelerator cpu = new(TensorCoreGemm.Warps);
 
     private readonly Accelerator accelerator;
 

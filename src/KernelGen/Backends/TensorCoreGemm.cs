@@ -43,9 +43,9 @@ public sealed class TensorCoreGemm
     /// <summary>Weight rows per warp (one block of 4 tiles).</summary>
     public const int RowsN = MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock;
 
-    /// <summary>Warps per block on CUDA, side by side along N on the same activation rows (8 measured 1.4x slower at
-    /// M = 2048: at ~160 registers per thread an SM then holds one block, 8 warps, instead of three, 12). Elsewhere
-    /// one: the CPU accelerator synchronizes every warp of a block at each shuffle.</summary>
+    /// <summary>Warps per block, side by side along N on the same activation rows, each thread staging one x quad per
+    /// k-block (8 measured 1.4x slower at M = 2048: at ~160 registers per thread an SM then holds one block, 8 warps,
+    /// instead of three, 12).</summary>
     public const int Warps = 4;
 
     private readonly Accelerator accelerator;
@@ -78,7 +78,7 @@ public sealed class TensorCoreGemm
     public static long FragmentLength(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return (((long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * KBlocks(weights)) + 1) * 32 * 4; // + one k-block: x is loaded a k-block ahead
+        return (((long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * KBlocks(weights)) + 2) * 32 * 4; // + two k-blocks: x is loaded two k-blocks ahead
     }
 
     private static int KBlocks(MmaPackedWeights weights) => weights.Slabs * weights.BlocksPerSlab;
@@ -115,8 +115,7 @@ public sealed class TensorCoreGemm
         prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, mTiles);
         int groupBlocks = weights.GroupSize / 16;
         var shape = new TensorCoreGemmShape(weights.Rows, weights.Tiles, weights.Slabs, weights.Groups, groupBlocks, kBlocks, weights.Symmetric ? 1 : 0, weights.Bits, m);
-        int warps = accelerator.AcceleratorType == AcceleratorType.Cuda ? Warps : 1;
-        int blocksN = (weights.Tiles / MmaPackedWeights.TileBlock + warps - 1) / warps, blocksM = (m + RowsM - 1) / RowsM;
+        int blocksN = (weights.Tiles / MmaPackedWeights.TileBlock + Warps - 1) / Warps, blocksM = (m + RowsM - 1) / RowsM;
 
         // Too few output tiles to fill the card (small M or N): split the slabs across blocks, which add into a zeroed y.
         int splits = Math.Clamp((2 * multiprocessors) / (blocksN * blocksM), 1, weights.Slabs);
@@ -126,7 +125,7 @@ public sealed class TensorCoreGemm
         }
 
         var kernel = kernels.GetOrAdd(weights.Bits, static (bits, self) => self.Load(bits), this);
-        kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
+        kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(Warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
     }
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits)
@@ -188,13 +187,16 @@ public sealed class TensorCoreGemm
     {
         int bits = default(TBits).Value, blocksPerSlab = 32 / bits;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
-        int block = (Grid.IdxY * (Group.DimX / 32)) + Warp.WarpIdx;
         int perSplit = (s.Slabs + splits - 1) / splits;
         int slabStart = Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = Math.Min(s.Slabs, slabStart + perSplit);
-        if (block * MmaPackedWeights.TileBlock >= s.Tiles || slabStart >= slabEnd)
+        if (slabStart >= slabEnd)
         {
-            return; // past the last weight block, or a split with no slabs (its y stays as zeroed)
+            return; // a split with no slabs (the whole block): its y stays as zeroed
         }
+
+        // Warps past the last weight block compute the last one again (they share the block's barriers) and store nothing.
+        int blocks = s.Tiles / MmaPackedWeights.TileBlock, own = (Grid.IdxY * Warps) + Warp.WarpIdx;
+        int block = Math.Min(own, blocks - 1);
 
         var mma = default(TMma);
         mma.Allocate();
@@ -202,11 +204,18 @@ public sealed class TensorCoreGemm
         int kb = slabStart * blocksPerSlab;
         st.Init<TMma>(scales, zeros, s, g, block, kb);
 
-        // x: quad (tile · KBlocks + kb) · 32 + lane, four 16-row tiles KBlocks · 32 apart.
-        st.XAt = ((Grid.IdxX * (RowsM / 16) * s.KBlocks) + kb) * 32 + lane;
-        st.XStride = s.KBlocks * 32;
+        // x: the block's 4 warps share each k-block's 128 quads (four 16-row tiles × 32 lanes; quad
+        // (tile · KBlocks + kb) · 32 + lane): thread i loads quad i of k-block kb + 1 while kb is computed, and stores it
+        // into the other half of a two-k-block stage in shared memory before the block's one barrier per k-block.
+        var stage = SharedMemory.Allocate<uint>(2 * 128 * 4).Cast<TensorCoreGemv.Quad>();
         var xq = fragments.Cast<TensorCoreGemv.Quad>();
-        st.LoadX(xq);
+        int tid = Group.IdxX;
+        st.Thread = tid;
+        st.XAt = ((((Grid.IdxX * (RowsM / 16)) + (tid >> 5)) * s.KBlocks) + kb) * 32 + (tid & 31);
+        stage[tid] = xq[st.XAt];
+        st.Next = xq[st.XAt + 32];
+        st.XAt += 64;
+        Group.Barrier();
 
         // Weights: one 16-byte load per tile and slab. (Loading the next slab's while this one is computed took 8 more
         // registers, which left room for two blocks per SM instead of three: 1.3-1.6x slower; gemm.md, v8.)
@@ -221,16 +230,19 @@ public sealed class TensorCoreGemm
             var cd = quads[ia + (3 * step)];
             ia += 32;
 
-            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.X, cb.X, cc.X, cd.X);
-            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.Y, cb.Y, cc.Y, cd.Y);
-            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.Z, cb.Z, cc.Z, cd.Z);
-            st.Word<TMma, TBits>(mma, xq, scales, zeros, ca.W, cb.W, cc.W, cd.W);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.X, cb.X, cc.X, cd.X);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.Y, cb.Y, cc.Y, cd.Y);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.Z, cb.Z, cc.Z, cd.Z);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.W, cb.W, cc.W, cd.W);
         }
 
         // D of A ab: rows g of tiles a (p) and b (q); of cd: tiles c, d. B operand i: activation rows 8i + 2t, + 1.
         bool add = splits > 1;
         int rowA = (block * RowsN) + g, act = (Grid.IdxX * RowsM) + (2 * t);
-        st.Store(y, s, add, rowA, act);
+        if (own < blocks)
+        {
+            st.Store(y, s, add, rowA, act);
+        }
     }
 
     /// <summary>A warp's running state, in registers: the 64 f32 accumulators (as pairs), the open group's decode
@@ -249,21 +261,9 @@ public sealed class TensorCoreGemm
         public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
         public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
 
-        public int XAt, XStride;
-
-        // x of the next k-block: four 16-row tiles of activations.
-        public TensorCoreGemv.Quad X0, X1, X2, X3;
-
-        /// <summary>Loads the x quads of the k-block at <see cref="XAt"/> and moves on (the fragment buffer has one
-        /// spare k-block, so the load past a warp's last k-block stays inside it).</summary>
-        public void LoadX(ArrayView<TensorCoreGemv.Quad> xq)
-        {
-            X0 = xq[XAt];
-            X1 = xq[XAt + XStride];
-            X2 = xq[XAt + (2 * XStride)];
-            X3 = xq[XAt + (3 * XStride)];
-            XAt += 32;
-        }
+        // This thread's x quad: where the next load is, the next k-block's quad (in flight), the stage half being read.
+        public int XAt, Thread, Stage;
+        public TensorCoreGemv.Quad Next;
 
         /// <summary>Opens the group of k-block <paramref name="kb"/> and prefetches the one after it.</summary>
         public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int kb)
@@ -338,21 +338,21 @@ public sealed class TensorCoreGemm
         private static uint Duplicate(uint half) => (half & 0xFFFF) * 0x10001u;
 
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
-        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd)
+        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
         {
             int blocks = 8 / default(TBits).Value;
-            Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 0);
+            Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 0);
             if (blocks > 1)
             {
-                Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 1);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 1);
             }
 
             if (blocks > 2)
             {
-                Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 2);
-                Block<TMma, TBits>(mma, xq, scales, zeros, wa, wb, wc, wd, 3);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 2);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 3);
             }
         }
 
@@ -361,7 +361,7 @@ public sealed class TensorCoreGemm
         /// 2j of the word at bit 2j·b, its high pair 2j + 1; within a byte at bit s, so one mask-and-or gives 1024 +
         /// code·2^s): decode A ab and cd, load x, 16 mmas, and open the next group when this one ends.
         /// </summary>
-        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int j)
+        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int j)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
         {
@@ -372,11 +372,11 @@ public sealed class TensorCoreGemm
             uint lowMask = mask << lowShift, highMask = mask << highShift;
             uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
 
-            var x0 = X0;
-            var x1 = X1;
-            var x2 = X2;
-            var x3 = X3;
-            LoadX(xq);
+            int lane = Warp.LaneIdx, half = Stage;
+            var x0 = stage[half + lane];
+            var x1 = stage[half + 32 + lane];
+            var x2 = stage[half + 64 + lane];
+            var x3 = stage[half + 96 + lane];
 
             uint a0 = mma.DecodeScaled(wa >> (8 * lowByte), lowMask, lowPower, Bias(A0, A2, A4, A6, lowShift), ScaleA);
             uint a1 = mma.DecodeScaled(wb >> (8 * lowByte), lowMask, lowPower, Bias(B0, B2, B4, B6, lowShift), ScaleB);
@@ -406,6 +406,14 @@ public sealed class TensorCoreGemm
             mma.MultiplyPublished(ref Pcd6, ref Qcd6, c0, c1, c2, c3, x3.X, x3.Z, 1, 20, 22);
             mma.MultiplyPublished(ref Pcd7, ref Qcd7, c0, c1, c2, c3, x3.Y, x3.W, 1, 21, 23);
             mma.Retire();
+
+            // The next k-block's quad into the other half, the one after it loaded; one barrier (the half just read is
+            // written again only after the next barrier).
+            Stage = half ^ 128;
+            stage[Stage + Thread] = Next;
+            Next = xq[XAt];
+            XAt += 32;
+            Group.Barrier();
 
             if (--Left == 0)
             {
