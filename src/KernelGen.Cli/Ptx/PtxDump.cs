@@ -53,14 +53,14 @@ internal static class PtxDump
             var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, bool Upper)[]
             {
                 (gemv, "GemvKernel", 4, 0, false), (gemv, "GemvKernel", 4, 0, true), (gemv, "GemvKernel", 2, 4, false), (gemv, "GemvKernel", 8, 0, true),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, false),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, false),
             };
             foreach (var (type, name, bits, groupBlocks, upper) in kernels)
             {
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
                 var tc = type == gemv
                     ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper])!)
-                    : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType("C4", BindingFlags.NonPublic)!); // the GEMM is specialized by code width only
+                    : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!); // the GEMM is specialized by code width only
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
