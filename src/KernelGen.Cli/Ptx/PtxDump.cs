@@ -65,7 +65,7 @@ internal static class PtxDump
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
                 var ptx = KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly;
-                File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.LimitRegisters(ptx, type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : KernelGen.Backends.TensorCoreGemm.MaxRegisters));
+                File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.LimitRegisters(ptx, type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters)));
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 

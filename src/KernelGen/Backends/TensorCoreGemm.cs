@@ -21,9 +21,10 @@ public readonly record struct TensorCoreGemmShape(int Rows, int Tiles, int Slabs
 /// y[M, N] = x[M, K] · Wᵀ for M &gt; 16 (prefill) on tensor cores, over the same <see cref="MmaPackedWeights"/> as
 /// <see cref="TensorCoreGemv"/>. Each warp computes a 32 × 64 tile of yᵀ: its block of 4 weight tiles (32 rows, two
 /// 16-row A operands of <c>mma.sync.m16n8k16</c>) against 64 activation rows (eight 8-row B operands), 16 mmas per
-/// 16-wide k-block for 8 decoded A registers and four 16-byte x loads. A block is <see cref="Warps"/> warps on
-/// consecutive weight blocks and the same 64 activation rows (so x comes from L1 for all but one), and the grid runs
-/// the activation blocks fastest, so a weight block is read from DRAM once and from L2 by the rest.
+/// 16-wide k-block for 8 decoded A registers. A block is <see cref="Warps"/> warps on consecutive weight blocks and the
+/// same 64 activation rows, which it stages in shared memory a k-block at a time (each thread loads one 16-byte quad
+/// two k-blocks ahead; one barrier per k-block). The grid runs the activation blocks fastest, so a weight block is
+/// read from DRAM once and from L2 by the rest. (docs/perf/gemm.md, session 7: v9.)
 /// <para>
 /// Numbers: B is x rounded to f16 (staged once per call in fragment order by a small kernel); A is (code − zero) ·
 /// scale rounded to f16: one <c>lop3</c> to 1024 + code·2^s, one <c>fma.f16x2</c> to code − zero (exact), one
@@ -51,7 +52,7 @@ public sealed class TensorCoreGemm
     private readonly Accelerator accelerator;
     private readonly int multiprocessors;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width is compiled on first use.</summary>
@@ -124,11 +125,16 @@ public sealed class TensorCoreGemm
             y.SubView(0, (long)m * weights.Rows).MemSetToZero();
         }
 
-        var kernel = kernels.GetOrAdd(weights.Bits, static (bits, self) => self.Load(bits), this);
+        // A register cap buys a fourth block per SM at the price of a few spills: worth it once the grid fills the card
+        // three blocks per SM, for 4- and 8-bit codes (H100: 10-30 % faster at M = 128 and 2048 on large grids; smaller
+        // grids lost up to 13 % on an H200, and 2-bit, whose decode needs the most constants, lost 4-10 %; gemm.md, v11).
+        bool large = (long)blocksN * blocksM >= 3L * multiprocessors;
+        int registers = MaxRegisters >= 0 ? MaxRegisters : large && weights.Bits >= 4 ? 128 : 0;
+        var kernel = kernels.GetOrAdd((weights.Bits, registers), static (key, self) => self.Load(key.Bits, key.Registers), this);
         kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(Warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
     }
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits, int registers)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var width = bits switch { 2 => typeof(TensorCoreGemv.C2), 4 => typeof(TensorCoreGemv.C4), _ => typeof(TensorCoreGemv.C8) };
@@ -138,7 +144,7 @@ public sealed class TensorCoreGemm
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>>(accelerator, method, MaxRegisters)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>>(accelerator, method, registers)
             : null;
         if (patched is not null)
         {
@@ -149,8 +155,9 @@ public sealed class TensorCoreGemm
         return (config, packed, scales, zeros, fragments, y, shape, splits) => launcher(config, packed, scales, zeros, fragments, y, shape, splits);
     }
 
-    /// <summary>Registers per thread ptxas may use (KERNELGEN_GEMM_MAXNREG overrides; 0: no limit).</summary>
-    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMM_MAXNREG"), out int r) ? r : 0;
+    /// <summary>Registers per thread ptxas may use when KERNELGEN_GEMM_MAXNREG sets it (0: no limit); otherwise −1 and
+    /// <see cref="Run"/> caps large grids at 128 (four blocks per SM) and leaves small ones uncapped (~162, three).</summary>
+    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMM_MAXNREG"), out int r) ? r : -1;
 
     /// <summary>x[M, K] → B fragments in f16, one 16-byte quad per (16-row tile, k-block, lane): lane (g, t) gets rows
     /// 16·tile + g and + 8 at columns 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as
@@ -387,22 +394,23 @@ public sealed class TensorCoreGemm
             uint c2 = mma.DecodeScaled(wc >> (8 * highByte), highMask, highPower, Bias(C0, C2, C4, C6, highShift), ScaleC);
             uint c3 = mma.DecodeScaled(wd >> (8 * highByte), highMask, highPower, Bias(D0, D2, D4, D6, highShift), ScaleD);
 
-            // B operand 2i: rows 16i + g of x (quad words X, Z: slots 8 + 4i, + 2); 2i + 1: rows 16i + 8 + g (Y, W).
+            // B operand 2i: rows 16i + g of x (quad words X, Z: slots 8 + 4i, + 2); 2i + 1: rows 16i + 8 + g (Y, W). Each
+            // x quad's four mmas come together, so it is dead after them.
             mma.Publish(a0, a1, a2, a3, c0, c1, c2, c3, x0, x1, x2, x3);
             mma.MultiplyPublished(ref Pab0, ref Qab0, a0, a1, a2, a3, x0.X, x0.Z, 0, 8, 10);
             mma.MultiplyPublished(ref Pab1, ref Qab1, a0, a1, a2, a3, x0.Y, x0.W, 0, 9, 11);
-            mma.MultiplyPublished(ref Pab2, ref Qab2, a0, a1, a2, a3, x1.X, x1.Z, 0, 12, 14);
-            mma.MultiplyPublished(ref Pab3, ref Qab3, a0, a1, a2, a3, x1.Y, x1.W, 0, 13, 15);
-            mma.MultiplyPublished(ref Pab4, ref Qab4, a0, a1, a2, a3, x2.X, x2.Z, 0, 16, 18);
-            mma.MultiplyPublished(ref Pab5, ref Qab5, a0, a1, a2, a3, x2.Y, x2.W, 0, 17, 19);
-            mma.MultiplyPublished(ref Pab6, ref Qab6, a0, a1, a2, a3, x3.X, x3.Z, 0, 20, 22);
-            mma.MultiplyPublished(ref Pab7, ref Qab7, a0, a1, a2, a3, x3.Y, x3.W, 0, 21, 23);
             mma.MultiplyPublished(ref Pcd0, ref Qcd0, c0, c1, c2, c3, x0.X, x0.Z, 1, 8, 10);
             mma.MultiplyPublished(ref Pcd1, ref Qcd1, c0, c1, c2, c3, x0.Y, x0.W, 1, 9, 11);
+            mma.MultiplyPublished(ref Pab2, ref Qab2, a0, a1, a2, a3, x1.X, x1.Z, 0, 12, 14);
+            mma.MultiplyPublished(ref Pab3, ref Qab3, a0, a1, a2, a3, x1.Y, x1.W, 0, 13, 15);
             mma.MultiplyPublished(ref Pcd2, ref Qcd2, c0, c1, c2, c3, x1.X, x1.Z, 1, 12, 14);
             mma.MultiplyPublished(ref Pcd3, ref Qcd3, c0, c1, c2, c3, x1.Y, x1.W, 1, 13, 15);
+            mma.MultiplyPublished(ref Pab4, ref Qab4, a0, a1, a2, a3, x2.X, x2.Z, 0, 16, 18);
+            mma.MultiplyPublished(ref Pab5, ref Qab5, a0, a1, a2, a3, x2.Y, x2.W, 0, 17, 19);
             mma.MultiplyPublished(ref Pcd4, ref Qcd4, c0, c1, c2, c3, x2.X, x2.Z, 1, 16, 18);
             mma.MultiplyPublished(ref Pcd5, ref Qcd5, c0, c1, c2, c3, x2.Y, x2.W, 1, 17, 19);
+            mma.MultiplyPublished(ref Pab6, ref Qab6, a0, a1, a2, a3, x3.X, x3.Z, 0, 20, 22);
+            mma.MultiplyPublished(ref Pab7, ref Qab7, a0, a1, a2, a3, x3.Y, x3.W, 0, 21, 23);
             mma.MultiplyPublished(ref Pcd6, ref Qcd6, c0, c1, c2, c3, x3.X, x3.Z, 1, 20, 22);
             mma.MultiplyPublished(ref Pcd7, ref Qcd7, c0, c1, c2, c3, x3.Y, x3.W, 1, 21, 23);
             mma.Retire();

@@ -9,8 +9,8 @@ namespace KernelGen.Layers;
 
 /// <summary>
 /// A linear layer with quantized weights: y[M, N] = x[M, K] · Wᵀ, W being N × K (out × in features). Runs the
-/// scheme's GEMV when M = 1 (decode), the tensor-core GEMV for 2 ≤ M ≤ 16 on CUDA (see <see cref="UseTensorCores"/>),
-/// and its tiled GEMM otherwise (prefill). The packed weights live on the device, uploaded on the first batch in the
+/// tensor-core GEMV for M ≤ 16 and the tensor-core GEMM above on CUDA (see <see cref="UseTensorCores"/>), and
+/// otherwise the scheme's generated GEMV (M = 1) and tiled GEMM. The packed weights live on the device, uploaded on the first batch in the
 /// order its kernel reads: row-major for the generated float32 kernels, mma fragment order for the tensor-core ones
 /// (a layer that only ever runs on tensor cores holds one copy).
 /// </summary>
@@ -60,11 +60,11 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public QuantizedMatrix<TScheme> Weights { get; }
 
     /// <summary>
-    /// Whether the layer runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes): M ≤ 16,
-    /// decode (M = 1) included, by <see cref="TensorCoreGemv"/> over a copy of the weights in mma fragment order, made
-    /// on the first batch (weights read once for all rows; x rounded to f16, relative error ≤ 2^−11 per activation),
-    /// M &gt; 16 by <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true; false forces
-    /// the float32 kernels (the benchmark's baselines): the GEMV for M = 1, the tiled GEMM above.
+    /// Whether the layer runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes), over a
+    /// copy of the weights in mma fragment order made on the first such batch: M ≤ 16, decode (M = 1) included, by
+    /// <see cref="TensorCoreGemv"/> (x rounded to f16, relative error ≤ 2^−11 per activation), M &gt; 16 by
+    /// <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true; false forces the float32
+    /// kernels (the benchmark's baselines): the GEMV for M = 1, the tiled GEMM above.
     /// </summary>
     public bool UseTensorCores { get; set; } = true;
 
