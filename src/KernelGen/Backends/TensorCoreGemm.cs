@@ -265,7 +265,7 @@ public sealed class TensorCoreGemm
         public uint A0, A2, A4, A6, B0, B2, B4, B6, C0, C2, C4, C6, D0, D2, D4, D6;
 
         // The next group's raw scale and zero words; where they are; k-blocks left in the open group.
-        public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
+        public TensorCoreGemv.Quad NextScale, NextZero;
         public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
 
         // This thread's x quad: where the next load is, the next k-block's quad (in flight), the stage half being read.
@@ -293,19 +293,11 @@ public sealed class TensorCoreGemm
         /// 16-byte load each); past the block's last group they are the next block's or the arrays' spare groups, unused.</summary>
         private void Prefetch(ArrayView<uint> scales, ArrayView<uint> zeros)
         {
-            var scale = scales.Cast<TensorCoreGemv.Quad>()[ScaleAt];
-            NextScaleA = scale.X;
-            NextScaleB = scale.Y;
-            NextScaleC = scale.Z;
-            NextScaleD = scale.W;
+            NextScale = scales.Cast<TensorCoreGemv.Quad>()[ScaleAt];
             ScaleAt += 4;
             if (Symmetric == 0)
             {
-                var zero = zeros.Cast<TensorCoreGemv.Quad>()[ZeroAt];
-                NextZeroA = zero.X;
-                NextZeroB = zero.Y;
-                NextZeroC = zero.Z;
-                NextZeroD = zero.W;
+                NextZero = zeros.Cast<TensorCoreGemv.Quad>()[ZeroAt];
                 ZeroAt += 2;
             }
         }
@@ -314,15 +306,15 @@ public sealed class TensorCoreGemm
         private void Take<TMma>(int bits)
             where TMma : struct, TensorCoreMma.IMma
         {
-            ScaleA = Duplicate(NextScaleA >> ScaleShift);
-            ScaleB = Duplicate(NextScaleB >> ScaleShift);
-            ScaleC = Duplicate(NextScaleC >> ScaleShift);
-            ScaleD = Duplicate(NextScaleD >> ScaleShift);
+            ScaleA = Duplicate(NextScale.X >> ScaleShift);
+            ScaleB = Duplicate(NextScale.Y >> ScaleShift);
+            ScaleC = Duplicate(NextScale.Z >> ScaleShift);
+            ScaleD = Duplicate(NextScale.W >> ScaleShift);
             int half = 1 << (bits - 1);
-            int za = Symmetric != 0 ? half : (int)((NextZeroA >> ZeroShift) & 0xFF);
-            int zb = Symmetric != 0 ? half : (int)((NextZeroB >> ZeroShift) & 0xFF);
-            int zc = Symmetric != 0 ? half : (int)((NextZeroC >> ZeroShift) & 0xFF);
-            int zd = Symmetric != 0 ? half : (int)((NextZeroD >> ZeroShift) & 0xFF);
+            int za = Symmetric != 0 ? half : (int)((NextZero.X >> ZeroShift) & 0xFF);
+            int zb = Symmetric != 0 ? half : (int)((NextZero.Y >> ZeroShift) & 0xFF);
+            int zc = Symmetric != 0 ? half : (int)((NextZero.Z >> ZeroShift) & 0xFF);
+            int zd = Symmetric != 0 ? half : (int)((NextZero.W >> ZeroShift) & 0xFF);
             Biases<TMma>(bits, za, out A0, out A2, out A4, out A6);
             Biases<TMma>(bits, zb, out B0, out B2, out B4, out B6);
             Biases<TMma>(bits, zc, out C0, out C2, out C4, out C6);

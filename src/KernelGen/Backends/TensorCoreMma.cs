@@ -206,10 +206,7 @@ internal static class TensorCoreMma
                 int a = at + (((4 * g) + k) * Slots) + (4 * aSlot), c0 = at + (((8 * t) + k) * Slots), c1 = at + (((8 * t) + 4 + k) * Slots);
                 uint ra0 = exchange[a], ra1 = exchange[a + 1], ra2 = exchange[a + 2], ra3 = exchange[a + 3];
                 uint rb00 = exchange[c0 + bLow], rb01 = exchange[c0 + bHigh], rb10 = exchange[c1 + bLow], rb11 = exchange[c1 + bHigh];
-                p0 += Dot2(ra0, rb00) + Dot2(ra2, rb01);
-                p1 += Dot2(ra0, rb10) + Dot2(ra2, rb11);
-                q0 += Dot2(ra1, rb00) + Dot2(ra3, rb01);
-                q1 += Dot2(ra1, rb10) + Dot2(ra3, rb11);
+                Accumulate(ref p0, ref p1, ref q0, ref q1, ra0, ra1, ra2, ra3, rb00, rb01, rb10, rb11);
             }
 
             p = Interop.FloatAsInt(p0) | ((ulong)Interop.FloatAsInt(p1) << 32);
@@ -217,6 +214,16 @@ internal static class TensorCoreMma
         }
 
         public readonly void Retire() => Warp.Barrier();
+
+        /// <summary>One k-quarter of an mma for lane (g, t): A rows g (ra0, ra2) and g + 8 (ra1, ra3) against B columns
+        /// 2t (rb00, rb01) and 2t + 1 (rb10, rb11), k = 2q, 2q+1 from the first of each pair and 2q+8, 2q+9 from the second.</summary>
+        private static void Accumulate(ref float p0, ref float p1, ref float q0, ref float q1, uint ra0, uint ra1, uint ra2, uint ra3, uint rb00, uint rb01, uint rb10, uint rb11)
+        {
+            p0 += Dot2(ra0, rb00) + Dot2(ra2, rb01);
+            p1 += Dot2(ra0, rb10) + Dot2(ra2, rb11);
+            q0 += Dot2(ra1, rb00) + Dot2(ra3, rb01);
+            q1 += Dot2(ra1, rb10) + Dot2(ra3, rb11);
+        }
 
         public readonly void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
         {
@@ -229,10 +236,7 @@ internal static class TensorCoreMma
                 int aLane = (4 * g) + k, bLane0 = (8 * t) + k, bLane1 = (8 * t) + 4 + k;
                 uint ra0 = Warp.Shuffle(a0, aLane), ra1 = Warp.Shuffle(a1, aLane), ra2 = Warp.Shuffle(a2, aLane), ra3 = Warp.Shuffle(a3, aLane);
                 uint rb00 = Warp.Shuffle(b0, bLane0), rb01 = Warp.Shuffle(b1, bLane0), rb10 = Warp.Shuffle(b0, bLane1), rb11 = Warp.Shuffle(b1, bLane1);
-                p0 += Dot2(ra0, rb00) + Dot2(ra2, rb01);
-                p1 += Dot2(ra0, rb10) + Dot2(ra2, rb11);
-                q0 += Dot2(ra1, rb00) + Dot2(ra3, rb01);
-                q1 += Dot2(ra1, rb10) + Dot2(ra3, rb11);
+                Accumulate(ref p0, ref p1, ref q0, ref q1, ra0, ra1, ra2, ra3, rb00, rb01, rb10, rb11);
             }
 
             p = Interop.FloatAsInt(p0) | ((ulong)Interop.FloatAsInt(p1) << 32);
