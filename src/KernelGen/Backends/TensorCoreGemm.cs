@@ -51,7 +51,7 @@ public sealed class TensorCoreGemm
 
     private readonly Accelerator accelerator;
     private readonly int multiprocessors;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int> prepare;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
@@ -66,7 +66,7 @@ public sealed class TensorCoreGemm
 
         this.accelerator = accelerator;
         multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
-        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(PrepareKernel);
+        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int>(PrepareKernel);
     }
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: when the weights can
@@ -113,7 +113,7 @@ public sealed class TensorCoreGemm
                 $"The fragment buffer holds {fragments.Length} words; M = {m}, K = {weights.Cols} needs {FragmentLength(weights, m)}."), nameof(fragments));
         }
 
-        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, mTiles);
+        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks);
         int groupBlocks = weights.GroupSize / 16;
         var shape = new TensorCoreGemmShape(weights.Rows, weights.Tiles, weights.Slabs, weights.Groups, groupBlocks, kBlocks, weights.Symmetric ? 1 : 0, weights.Bits, m);
         int blocksN = (weights.Tiles / MmaPackedWeights.TileBlock + Warps - 1) / Warps, blocksM = (m + RowsM - 1) / RowsM;
@@ -163,7 +163,7 @@ public sealed class TensorCoreGemm
     /// 16·tile + g and + 8 at columns 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as
     /// (row g: 4t, 4t+1), (row g + 8: 4t, 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3). Rows ≥ M and columns
     /// ≥ K are 0.</summary>
-    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int mTiles)
+    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks)
     {
         var x = values.Cast<TensorCoreGemv.Float4>();
         var fragments = words.Cast<TensorCoreGemv.Quad>();

@@ -337,24 +337,10 @@ public sealed class TensorCoreGemv
         // of lane l of warp w at (16·w + i)·32 + l.
         var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16);
         int at = (warp * 16 * 32) + lane; // value i of this lane at at + 32·i: no bank conflicts
-        partial[at] = st.Sa0;
-        partial[at + 32] = st.Sa1;
-        partial[at + 64] = st.Sb0;
-        partial[at + 96] = st.Sb1;
-        partial[at + 128] = st.Sc0;
-        partial[at + 160] = st.Sc1;
-        partial[at + 192] = st.Sd0;
-        partial[at + 224] = st.Sd1;
+        Share(partial, at, st.Sa0, st.Sa1, st.Sb0, st.Sb1, st.Sc0, st.Sc1, st.Sd0, st.Sd1);
         if (upper)
         {
-            partial[at + 256] = st.Ua0;
-            partial[at + 288] = st.Ua1;
-            partial[at + 320] = st.Ub0;
-            partial[at + 352] = st.Ub1;
-            partial[at + 384] = st.Uc0;
-            partial[at + 416] = st.Uc1;
-            partial[at + 448] = st.Ud0;
-            partial[at + 480] = st.Ud1;
+            Share(partial, at + 256, st.Ua0, st.Ua1, st.Ub0, st.Ub1, st.Uc0, st.Uc1, st.Ud0, st.Ud1);
         }
 
         Group.Barrier();
@@ -380,6 +366,20 @@ public sealed class TensorCoreGemv
         }
     }
 
+    /// <summary>One activation-row half of a lane's results (tiles a–d, two rows each) into the warps' partial sums, 32
+    /// apart from <paramref name="at"/>.</summary>
+    private static void Share(ArrayView<float> partial, int at, float a0, float a1, float b0, float b1, float c0, float c1, float d0, float d1)
+    {
+        partial[at] = a0;
+        partial[at + 32] = a1;
+        partial[at + 64] = b0;
+        partial[at + 96] = b1;
+        partial[at + 128] = c0;
+        partial[at + 160] = c1;
+        partial[at + 192] = d0;
+        partial[at + 224] = d1;
+    }
+
     /// <summary>
     /// A warp's running state, in registers: the open group's mma sums (D of A·B for each 16-row A, packed pairs: p
     /// rows g of the first tile, q of the second), Σx from the all-ones mma, the f32 results, the open group's scales
@@ -395,7 +395,7 @@ public sealed class TensorCoreGemv
 
         // The open group's scales and zero points of rows g of tiles a–d; the next group's raw words.
         public float ScaleA, ScaleB, ScaleC, ScaleD, ZeroA, ZeroB, ZeroC, ZeroD;
-        public uint NextScaleA, NextScaleB, NextScaleC, NextScaleD, NextZeroA, NextZeroB, NextZeroC, NextZeroD;
+        public Quad NextScale, NextZero;
         public int Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
 
         // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8.
@@ -430,19 +430,11 @@ public sealed class TensorCoreGemv
         /// for the last block, the arrays' two spare groups) and go unused.</summary>
         public void PrefetchGroup(ArrayView<uint> scales, ArrayView<uint> zeros)
         {
-            var scale = scales.Cast<Quad>()[ScaleAt];
-            NextScaleA = scale.X;
-            NextScaleB = scale.Y;
-            NextScaleC = scale.Z;
-            NextScaleD = scale.W;
+            NextScale = scales.Cast<Quad>()[ScaleAt];
             ScaleAt += 4;
             if (Symmetric == 0)
             {
-                var zero = zeros.Cast<Quad>()[ZeroAt];
-                NextZeroA = zero.X;
-                NextZeroB = zero.Y;
-                NextZeroC = zero.Z;
-                NextZeroD = zero.W;
+                NextZero = zeros.Cast<Quad>()[ZeroAt];
                 ZeroAt += 2;
             }
         }
@@ -461,17 +453,17 @@ public sealed class TensorCoreGemv
             where TMma : struct, TensorCoreMma.IMma
         {
             var mma = default(TMma);
-            ScaleA = Interop.IntAsFloat((uint)mma.Widen(NextScaleA >> ScaleShift));
-            ScaleB = Interop.IntAsFloat((uint)mma.Widen(NextScaleB >> ScaleShift));
-            ScaleC = Interop.IntAsFloat((uint)mma.Widen(NextScaleC >> ScaleShift));
-            ScaleD = Interop.IntAsFloat((uint)mma.Widen(NextScaleD >> ScaleShift));
+            ScaleA = Interop.IntAsFloat((uint)mma.Widen(NextScale.X >> ScaleShift));
+            ScaleB = Interop.IntAsFloat((uint)mma.Widen(NextScale.Y >> ScaleShift));
+            ScaleC = Interop.IntAsFloat((uint)mma.Widen(NextScale.Z >> ScaleShift));
+            ScaleD = Interop.IntAsFloat((uint)mma.Widen(NextScale.W >> ScaleShift));
             if (Symmetric == 0)
             {
                 // 2^23 + byte as a float, minus 2^23: the byte, exactly, without an int-to-float conversion.
-                ZeroA = Interop.IntAsFloat(0x4B000000u | ((NextZeroA >> ZeroShift) & 0xFF)) - 8388608f;
-                ZeroB = Interop.IntAsFloat(0x4B000000u | ((NextZeroB >> ZeroShift) & 0xFF)) - 8388608f;
-                ZeroC = Interop.IntAsFloat(0x4B000000u | ((NextZeroC >> ZeroShift) & 0xFF)) - 8388608f;
-                ZeroD = Interop.IntAsFloat(0x4B000000u | ((NextZeroD >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroA = Interop.IntAsFloat(0x4B000000u | ((NextZero.X >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroB = Interop.IntAsFloat(0x4B000000u | ((NextZero.Y >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroC = Interop.IntAsFloat(0x4B000000u | ((NextZero.Z >> ZeroShift) & 0xFF)) - 8388608f;
+                ZeroD = Interop.IntAsFloat(0x4B000000u | ((NextZero.W >> ZeroShift) & 0xFF)) - 8388608f;
             }
             else
             {
