@@ -44,6 +44,15 @@ public sealed class TensorCoreGemmTests : IDisposable
     public void TwoBitSymmetricPerChannel() => Check<B2GPCS>(rows: 24, cols: 288, 18);
 
     [Fact]
+    public void EightBitAsymmetricG128_GroupsOfTwoSlabs_SplitsStartInsideAGroup() => Check<B8G128A>(rows: 40, cols: 768, 20);
+
+    [Fact]
+    public void FourBitAsymmetricG256_GroupsOfTwoSlabs() => Check<B4G256A>(rows: 40, cols: 1536, 20, 65);
+
+    [Fact]
+    public void TwoBitSymmetricG128_GroupsOfHalfASlab() => Check<B2G128S>(rows: 32, cols: 512, 24);
+
+    [Fact]
     public void BadArguments_SayWhat()
     {
         Assert.False(TensorCoreGemm.Supports(B3G32A.Info, 256));
@@ -83,3 +92,7 @@ public sealed class TensorCoreGemmTests : IDisposable
         }
     }
 }
+
+/// <summary>4-bit groups of 256: two slabs per group (the GEMM's per-slab group counter).</summary>
+[QuantScheme(Bits = 4, GroupSize = 256, Symmetric = false)]
+public partial struct B4G256A;

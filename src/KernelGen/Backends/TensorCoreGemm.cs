@@ -162,7 +162,9 @@ public sealed class TensorCoreGemm
     /// <summary>x[M, K] → B fragments in f16, one 16-byte quad per (16-row tile, k-block, lane): lane (g, t) gets rows
     /// 16·tile + g and + 8 at columns 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as
     /// (row g: 4t, 4t+1), (row g + 8: 4t, 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3). Rows ≥ M and columns
-    /// ≥ K are 0.</summary>
+    /// ≥ K are 0. (The order that makes each 8-row B operand two adjacent words, X Y and Z W, saves ptxas a few moves
+    /// per k-block and made 8- and 2-bit 4-7 % faster at M = 2048, but 4-bit 10 % slower: more spills under the
+    /// 128-register cap; gemm.md, session 8.)</summary>
     internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks)
     {
         var x = values.Cast<TensorCoreGemv.Float4>();
@@ -371,11 +373,12 @@ public sealed class TensorCoreGemm
             uint lowMask = mask << lowShift, highMask = mask << highShift;
             uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
 
-            int lane = Warp.LaneIdx, half = Stage;
-            var x0 = stage[half + lane];
-            var x1 = stage[half + 32 + lane];
-            var x2 = stage[half + 64 + lane];
-            var x3 = stage[half + 96 + lane];
+            // One base address and constant offsets, which ptxas folds into the loads.
+            var own = stage.SubView(Stage + Warp.LaneIdx, 97);
+            var x0 = own[0];
+            var x1 = own[32];
+            var x2 = own[64];
+            var x3 = own[96];
 
             uint a0 = mma.DecodeScaled(wa >> (8 * lowByte), lowMask, lowPower, Bias(A0, A2, A4, A6, lowShift), ScaleA);
             uint a1 = mma.DecodeScaled(wb >> (8 * lowByte), lowMask, lowPower, Bias(B0, B2, B4, B6, lowShift), ScaleB);
@@ -409,7 +412,7 @@ public sealed class TensorCoreGemm
 
             // The next k-block's quad into the other half, the one after it loaded; one barrier (the half just read is
             // written again only after the next barrier).
-            Stage = half ^ 128;
+            Stage ^= 128;
             stage[Stage + Thread] = Next;
             Next = xq[XAt];
             XAt += 32;
