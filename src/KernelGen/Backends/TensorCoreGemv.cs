@@ -250,8 +250,7 @@ public sealed class TensorCoreGemv
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;
         int tile0 = Grid.IdxX * TilesPerGroup;
 
-        // Tiles come in whole blocks of 4 (padding rows hold zero codes; their sums are never stored).
-        int ta = tile0, tb = tile0 + 1, tc = tile0 + 2, td = tile0 + 3;
+        // Tiles come in whole blocks of 4 (padding rows hold zero codes; their sums are never stored): tile0 … tile0 + 3.
         int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
         int blocksPerSlab = 32 / bits;
@@ -288,42 +287,73 @@ public sealed class TensorCoreGemv
         st.LoadX<TVariant>(quads4, s);
 
         // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
-        var quads = packed.Cast<Quad>();
-        long step = (long)s.Slabs * 32, offset = ((long)slabStart * 32) + lane;
-        long ia = ((long)ta * step) + offset, ib = ((long)tb * step) + offset, ic = ((long)tc * step) + offset, id = ((long)td * step) + offset;
-        Quad na = default, nb = default, nc = default, nd = default;
-        if (slabStart < slabEnd)
+        if (!upper)
         {
-            na = quads[ia];
-            nb = quads[ib];
-            nc = quads[ic];
-            nd = quads[id];
-        }
-
-        for (int slab = slabStart; slab < slabEnd; slab++)
-        {
-            Quad ca = na, cb = nb, cc = nc, cd = nd;
-            if (slab + 1 < slabEnd)
+            // M ≤ 8: two slabs per turn with two sets of quads, so no quad is copied across the loop's back edge (the
+            // single-slab loop's phi copies were ~35 moves per slab in the SASS; 3-6 % faster at M = 1; gemv.md, v14).
+            var tiles = packed.Cast<Quad>().SubView(((long)tile0 * s.Slabs * 32) + ((long)slabStart * 32) + lane);
+            int step = s.Slabs * 32, next = 0;
+            Quad pa = default, pb = default, pc = default, pd = default, qa = default, qb = default, qc = default, qd = default;
+            if (slabStart < slabEnd)
             {
-                ia += 32;
-                ib += 32;
-                ic += 32;
-                id += 32;
+                LoadTiles(tiles, next, step, out pa, out pb, out pc, out pd);
+            }
+
+            for (int slab = slabStart; slab < slabEnd; slab += 2)
+            {
+                bool second = slab + 1 < slabEnd;
+                if (second)
+                {
+                    LoadTiles(tiles, next + 32, step, out qa, out qb, out qc, out qd);
+                }
+
+                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, pa, pb, pc, pd);
+                if (!second)
+                {
+                    break;
+                }
+
+                if (slab + 2 < slabEnd)
+                {
+                    LoadTiles(tiles, next + 64, step, out pa, out pb, out pc, out pd);
+                }
+
+                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, qa, qb, qc, qd);
+                next += 64;
+            }
+        }
+        else
+        {
+            // M > 8: one slab per turn (the two-slab loop spilled 240-336 bytes under the register cap with the second
+            // set of accumulators and was 3-17 % slower).
+            var quads = packed.Cast<Quad>();
+            long step = (long)s.Slabs * 32, offset = ((long)slabStart * 32) + lane;
+            long ia = ((long)tile0 * step) + offset, ib = ((long)(tile0 + 1) * step) + offset, ic = ((long)(tile0 + 2) * step) + offset, id = ((long)(tile0 + 3) * step) + offset;
+            Quad na = default, nb = default, nc = default, nd = default;
+            if (slabStart < slabEnd)
+            {
                 na = quads[ia];
                 nb = quads[ib];
                 nc = quads[ic];
                 nd = quads[id];
             }
 
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.X, cb.X, cc.X, cd.X, 0);
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.Y, cb.Y, cc.Y, cd.Y, 1);
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.Z, cb.Z, cc.Z, cd.Z, 2);
-            st.Word<TMma, TVariant>(quads4, scales, zeros, s, ca.W, cb.W, cc.W, cd.W, 3);
-            if (groupBlocks == 0 && --st.Left == 0)
+            for (int slab = slabStart; slab < slabEnd; slab++)
             {
-                st.Flush<TMma>(upper);
-                st.NextGroup<TMma>(scales, zeros, s);
-                st.Left = s.SlabsPerGroup;
+                Quad ca = na, cb = nb, cc = nc, cd = nd;
+                if (slab + 1 < slabEnd)
+                {
+                    ia += 32;
+                    ib += 32;
+                    ic += 32;
+                    id += 32;
+                    na = quads[ia];
+                    nb = quads[ib];
+                    nc = quads[ic];
+                    nd = quads[id];
+                }
+
+                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, ca, cb, cc, cd);
             }
         }
 
@@ -364,6 +394,15 @@ public sealed class TensorCoreGemv
                 y[((long)(m0 + 1) * s.Rows) + row] = c1;
             }
         }
+    }
+
+    /// <summary>Tile a's quad at <paramref name="at"/> and tiles b–d's, <paramref name="step"/> quads apart.</summary>
+    private static void LoadTiles(ArrayView<Quad> tiles, int at, int step, out Quad a, out Quad b, out Quad c, out Quad d)
+    {
+        a = tiles[at];
+        b = tiles[at + step];
+        c = tiles[at + (2 * step)];
+        d = tiles[at + (3 * step)];
     }
 
     /// <summary>One activation-row half of a lane's results (tiles a–d, two rows each) into the warps' partial sums, 32
@@ -511,6 +550,24 @@ public sealed class TensorCoreGemv
             q1 = blocks > 1 && k + 16 < cols ? quads4[index + 4] : default;
             q2 = blocks > 2 && k + 32 < cols ? quads4[index + 8] : default;
             q3 = blocks > 2 && k + 48 < cols ? quads4[index + 12] : default;
+        }
+
+        /// <summary>One slab of the four tiles (a lane's quad of each), then, when groups span slabs and this was a
+        /// group's last, the flush.</summary>
+        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d)
+            where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
+        {
+            Word<TMma, TVariant>(quads4, scales, zeros, s, a.X, b.X, c.X, d.X, 0);
+            Word<TMma, TVariant>(quads4, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1);
+            Word<TMma, TVariant>(quads4, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2);
+            Word<TMma, TVariant>(quads4, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
+            if (default(TVariant).GroupBlocks == 0 && --Left == 0)
+            {
+                Flush<TMma>(default(TVariant).Upper);
+                NextGroup<TMma>(scales, zeros, s);
+                Left = s.SlabsPerGroup;
+            }
         }
 
         /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first and the
