@@ -262,9 +262,8 @@ public sealed class TensorCoreGemm
         public ulong Pab0, Qab0, Pab1, Qab1, Pab2, Qab2, Pab3, Qab3, Pab4, Qab4, Pab5, Qab5, Pab6, Qab6, Pab7, Qab7;
         public ulong Pcd0, Qcd0, Pcd1, Qcd1, Pcd2, Qcd2, Pcd3, Qcd3, Pcd4, Qcd4, Pcd5, Qcd5, Pcd6, Qcd6, Pcd7, Qcd7;
 
-        // The open group: each tile's scale (an f16 pair) and −(1024·2^−s + zero) for the code positions s = 0, 2, 4, 6.
-        public uint ScaleA, ScaleB, ScaleC, ScaleD;
-        public uint A0, A2, A4, A6, B0, B2, B4, B6, C0, C2, C4, C6, D0, D2, D4, D6;
+        // The open group's decode constants.
+        public GroupDecode Open;
 
         // The next group's raw scale and zero words; where they are; k-blocks left in the open group.
         public TensorCoreGemv.Quad NextScale, NextZero;
@@ -307,36 +306,7 @@ public sealed class TensorCoreGemm
         /// <summary>The prefetched words become the open group's constants.</summary>
         private void Take<TMma>(int bits)
             where TMma : struct, TensorCoreMma.IMma
-        {
-            ScaleA = Duplicate(NextScale.X >> ScaleShift);
-            ScaleB = Duplicate(NextScale.Y >> ScaleShift);
-            ScaleC = Duplicate(NextScale.Z >> ScaleShift);
-            ScaleD = Duplicate(NextScale.W >> ScaleShift);
-            int half = 1 << (bits - 1);
-            int za = Symmetric != 0 ? half : (int)((NextZero.X >> ZeroShift) & 0xFF);
-            int zb = Symmetric != 0 ? half : (int)((NextZero.Y >> ZeroShift) & 0xFF);
-            int zc = Symmetric != 0 ? half : (int)((NextZero.Z >> ZeroShift) & 0xFF);
-            int zd = Symmetric != 0 ? half : (int)((NextZero.W >> ZeroShift) & 0xFF);
-            Biases<TMma>(bits, za, out A0, out A2, out A4, out A6);
-            Biases<TMma>(bits, zb, out B0, out B2, out B4, out B6);
-            Biases<TMma>(bits, zc, out C0, out C2, out C4, out C6);
-            Biases<TMma>(bits, zd, out D0, out D2, out D4, out D6);
-        }
-
-        /// <summary>−(1024·2^−s + zero) as f16 pairs for the positions s the code width uses (8-bit: 0; 4-bit: 0, 4;
-        /// 2-bit: 0, 2, 4, 6): exact integers below 2048.</summary>
-        private static void Biases<TMma>(int bits, int zero, out uint b0, out uint b2, out uint b4, out uint b6)
-            where TMma : struct, TensorCoreMma.IMma
-        {
-            var mma = default(TMma);
-            float f0 = -(1024 + zero), f2 = -(256 + zero), f4 = -(64 + zero), f6 = -(16 + zero);
-            b0 = mma.Pack(f0, f0);
-            b2 = bits == 2 ? mma.Pack(f2, f2) : 0;
-            b4 = bits <= 4 ? mma.Pack(f4, f4) : 0;
-            b6 = bits == 2 ? mma.Pack(f6, f6) : 0;
-        }
-
-        private static uint Duplicate(uint half) => (half & 0xFFFF) * 0x10001u;
+            => Open.Take<TMma>(NextScale, NextZero, ScaleShift, ZeroShift, Symmetric != 0, bits);
 
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
         public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd)
@@ -358,20 +328,14 @@ public sealed class TensorCoreGemm
         }
 
         /// <summary>
-        /// k-block <paramref name="j"/> of the current words (as in <see cref="TensorCoreGemv"/>: its low pair is pair
-        /// 2j of the word at bit 2j·b, its high pair 2j + 1; within a byte at bit s, so one mask-and-or gives 1024 +
-        /// code·2^s): decode A ab and cd, load x, 16 mmas, and open the next group when this one ends.
+        /// k-block <paramref name="j"/> of the current words: load x, decode A ab and cd (<see cref="GroupDecode"/>), 16
+        /// mmas, and open the next group when this one ends.
         /// </summary>
         private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int j)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
         {
             int bits = default(TBits).Value;
-            int low = 2 * j * bits, high = low + bits;
-            int lowByte = low >> 3, highByte = high >> 3, lowShift = low & 7, highShift = high & 7;
-            uint mask = ((1u << bits) - 1) * 0x10001u;
-            uint lowMask = mask << lowShift, highMask = mask << highShift;
-            uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
 
             // One base address and constant offsets, which ptxas folds into the loads.
             var own = stage.SubView(Stage + Warp.LaneIdx, 97);
@@ -380,14 +344,7 @@ public sealed class TensorCoreGemm
             var x2 = own[64];
             var x3 = own[96];
 
-            uint a0 = mma.DecodeScaled(wa >> (8 * lowByte), lowMask, lowPower, Bias(A0, A2, A4, A6, lowShift), ScaleA);
-            uint a1 = mma.DecodeScaled(wb >> (8 * lowByte), lowMask, lowPower, Bias(B0, B2, B4, B6, lowShift), ScaleB);
-            uint a2 = mma.DecodeScaled(wa >> (8 * highByte), highMask, highPower, Bias(A0, A2, A4, A6, highShift), ScaleA);
-            uint a3 = mma.DecodeScaled(wb >> (8 * highByte), highMask, highPower, Bias(B0, B2, B4, B6, highShift), ScaleB);
-            uint c0 = mma.DecodeScaled(wc >> (8 * lowByte), lowMask, lowPower, Bias(C0, C2, C4, C6, lowShift), ScaleC);
-            uint c1 = mma.DecodeScaled(wd >> (8 * lowByte), lowMask, lowPower, Bias(D0, D2, D4, D6, lowShift), ScaleD);
-            uint c2 = mma.DecodeScaled(wc >> (8 * highByte), highMask, highPower, Bias(C0, C2, C4, C6, highShift), ScaleC);
-            uint c3 = mma.DecodeScaled(wd >> (8 * highByte), highMask, highPower, Bias(D0, D2, D4, D6, highShift), ScaleD);
+            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3);
 
             // B operand 2i: rows 16i + g of x (quad words X, Z: slots 8 + 4i, + 2); 2i + 1: rows 16i + 8 + g (Y, W). Each
             // x quad's four mmas come together, so it is dead after them.
@@ -425,9 +382,6 @@ public sealed class TensorCoreGemm
                 Left = GroupBlocks;
             }
         }
-
-        private static uint Bias(uint b0, uint b2, uint b4, uint b6, int shift)
-            => shift == 0 ? b0 : shift == 2 ? b2 : shift == 4 ? b4 : b6;
 
         /// <summary>D → y: B operand i covers activation rows <paramref name="act"/> + 8i (and + 1); P is weight row
         /// <paramref name="row"/> of tile a (c: + 16), Q of tile b (d: + 16).</summary>

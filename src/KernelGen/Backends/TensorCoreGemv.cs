@@ -25,11 +25,13 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 /// 16-byte load per tile and slab; the warps of a group split K and meet in shared memory. x is read in f32 and
 /// rounded to f16 in the kernel (one launch).
 /// <para>
-/// Exactness: A holds the codes, exact in f16 (1024 + code·2^s by one mask-and-or, then <c>fma.f16x2</c> by 2^−s and
-/// −1024·2^−s); the mma sums code · x in f32 per group, and the group's zero point and scale are applied in f32:
-/// scale · (Σ code·x − zero · Σx), with Σx from an mma whose A is all ones. B holds x rounded to f16 (relative error
-/// ≤ 2^−11): the only rounding beyond f32. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
-/// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles.
+/// Numbers, as in <see cref="TensorCoreGemm"/>: A is (code − zero) · scale rounded to f16 (one <c>lop3</c> to 1024 +
+/// code·2^s, one <c>fma.f16x2</c> to code − zero exactly, one <c>mul.rn.f16x2</c> by the group's scale: relative
+/// error ≤ 2^−11 per weight), B is x rounded to f16 (≤ 2^−11), and the mma accumulates in f32 over all of K, so a group
+/// end only loads the next group's constants. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
+/// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles. (Until session 8 the
+/// scale and zero point were applied per group in f32, with Σx from an all-ones mma: exact weights, but a flush per
+/// group and ~20 more registers; gemv.md, v15.)
 /// </para>
 /// </summary>
 public sealed class TensorCoreGemv
@@ -237,9 +239,8 @@ public sealed class TensorCoreGemv
     /// One warp: 4 tiles (32 weight rows) as two 16-row A operands, over its share of the slabs. Weights are A (rows g
     /// and g + 8 of each A are tile rows g of two tiles), x is B (column g = activation row g, and g + 8 with
     /// <see cref="IVariant.Upper"/>), so one mma covers 256 weights and M ≤ 8 costs what M = 1 does. The word walk is
-    /// written out (ILGPU does not unroll loops): per k-block and A, four mask-and-or decodes to 1024 + code·2^s and
-    /// four <c>fma.f16x2</c> to the exact code, then one mma. The zero point is taken out per group in f32:
-    /// Σ(q − z)·x = Σq·x − z·Σx, with Σx from one more mma whose A is all ones.
+    /// written out (ILGPU does not unroll loops): per k-block and A, four mask-and-or decodes to 1024 + code·2^s, four
+    /// <c>fma.f16x2</c> to code − zero and four <c>mul.f16x2</c> by the scale, then one mma.
     /// </summary>
     internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, TensorCoreGemvShape s)
         where TMma : struct, TensorCoreMma.IMma
@@ -357,20 +358,14 @@ public sealed class TensorCoreGemv
             }
         }
 
-        // Groups spanning slabs: this warp's share may end inside one (groups inside slabs always end with one).
-        if (groupBlocks == 0 && st.Left != s.SlabsPerGroup)
-        {
-            st.Flush<TMma>(upper);
-        }
-
         // Sum the warps' partial results: 16 values per lane (tiles a–d at activation rows 2t, 2t+1, then + 8), value i
         // of lane l of warp w at (16·w + i)·32 + l.
         var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16);
         int at = (warp * 16 * 32) + lane; // value i of this lane at at + 32·i: no bank conflicts
-        Share(partial, at, st.Sa0, st.Sa1, st.Sb0, st.Sb1, st.Sc0, st.Sc1, st.Sd0, st.Sd1);
+        Share(partial, at, st.P0, st.Q0, st.P1, st.Q1);
         if (upper)
         {
-            Share(partial, at + 256, st.Ua0, st.Ua1, st.Ub0, st.Ub1, st.Uc0, st.Uc1, st.Ud0, st.Ud1);
+            Share(partial, at + 256, st.Pu0, st.Qu0, st.Pu1, st.Qu1);
         }
 
         Group.Barrier();
@@ -405,35 +400,33 @@ public sealed class TensorCoreGemv
         d = tiles[at + (3 * step)];
     }
 
-    /// <summary>One activation-row half of a lane's results (tiles a–d, two rows each) into the warps' partial sums, 32
-    /// apart from <paramref name="at"/>.</summary>
-    private static void Share(ArrayView<float> partial, int at, float a0, float a1, float b0, float b1, float c0, float c1, float d0, float d1)
+    /// <summary>One activation-row half of a lane's results into the warps' partial sums, 32 apart from
+    /// <paramref name="at"/>: tiles a–d (D of A ab: p rows g of tile a, q of tile b; of cd: tiles c, d), activation
+    /// rows 2t and 2t + 1 each.</summary>
+    private static void Share(ArrayView<float> partial, int at, ulong p0, ulong q0, ulong p1, ulong q1)
     {
-        partial[at] = a0;
-        partial[at + 32] = a1;
-        partial[at + 64] = b0;
-        partial[at + 96] = b1;
-        partial[at + 128] = c0;
-        partial[at + 160] = c1;
-        partial[at + 192] = d0;
-        partial[at + 224] = d1;
+        partial[at] = Interop.IntAsFloat((uint)p0);
+        partial[at + 32] = Interop.IntAsFloat((uint)(p0 >> 32));
+        partial[at + 64] = Interop.IntAsFloat((uint)q0);
+        partial[at + 96] = Interop.IntAsFloat((uint)(q0 >> 32));
+        partial[at + 128] = Interop.IntAsFloat((uint)p1);
+        partial[at + 160] = Interop.IntAsFloat((uint)(p1 >> 32));
+        partial[at + 192] = Interop.IntAsFloat((uint)q1);
+        partial[at + 224] = Interop.IntAsFloat((uint)(q1 >> 32));
     }
 
     /// <summary>
-    /// A warp's running state, in registers: the open group's mma sums (D of A·B for each 16-row A, packed pairs: p
-    /// rows g of the first tile, q of the second), Σx from the all-ones mma, the f32 results, the open group's scales
-    /// and zero points (as floats) and the next group's raw words, and x one word ahead.
+    /// A warp's running state, in registers: the mma sums (D of A·B for each 16-row A, packed pairs: p rows g of the
+    /// first tile, q of the second), the open group's decode constants and the next group's raw words, and x one word
+    /// ahead.
     /// </summary>
     private struct State
     {
-        // mma sums of the open group: A0 = tiles a, b; A1 = tiles c, d; U: activation rows 8–15.
-        public ulong P0, Q0, P1, Q1, Pu0, Qu0, Pu1, Qu1, Ones, OnesU;
+        // The mma sums over all of K (the results): A0 = tiles a, b; A1 = tiles c, d; U: activation rows 8–15.
+        public ulong P0, Q0, P1, Q1, Pu0, Qu0, Pu1, Qu1;
 
-        // Results: tile a–d, row g, at activation rows 2t, 2t+1 (S) and 8 + 2t, 9 + 2t (U).
-        public float Sa0, Sa1, Sb0, Sb1, Sc0, Sc1, Sd0, Sd1, Ua0, Ua1, Ub0, Ub1, Uc0, Uc1, Ud0, Ud1;
-
-        // The open group's scales and zero points of rows g of tiles a–d; the next group's raw words.
-        public float ScaleA, ScaleB, ScaleC, ScaleD, ZeroA, ZeroB, ZeroC, ZeroD;
+        // The open group's decode constants; the next group's raw words.
+        public GroupDecode Open;
         public Quad NextScale, NextZero;
         public int Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
 
@@ -478,37 +471,19 @@ public sealed class TensorCoreGemv
             }
         }
 
-        /// <summary>Opens the next group: its prefetched words become the scales and zero points, and the one after it
-        /// is prefetched.</summary>
-        public void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s)
+        /// <summary>Opens the next group: its prefetched words become the decode constants, and the one after it is
+        /// prefetched.</summary>
+        public void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros)
             where TMma : struct, TensorCoreMma.IMma
         {
             TakeGroup<TMma>();
             PrefetchGroup(scales, zeros);
         }
 
-        /// <summary>The prefetched words become the open group's scales and zero points.</summary>
+        /// <summary>The prefetched words become the open group's decode constants.</summary>
         public void TakeGroup<TMma>()
             where TMma : struct, TensorCoreMma.IMma
-        {
-            var mma = default(TMma);
-            ScaleA = Interop.IntAsFloat((uint)mma.Widen(NextScale.X >> ScaleShift));
-            ScaleB = Interop.IntAsFloat((uint)mma.Widen(NextScale.Y >> ScaleShift));
-            ScaleC = Interop.IntAsFloat((uint)mma.Widen(NextScale.Z >> ScaleShift));
-            ScaleD = Interop.IntAsFloat((uint)mma.Widen(NextScale.W >> ScaleShift));
-            if (Symmetric == 0)
-            {
-                // 2^23 + byte as a float, minus 2^23: the byte, exactly, without an int-to-float conversion.
-                ZeroA = Interop.IntAsFloat(0x4B000000u | ((NextZero.X >> ZeroShift) & 0xFF)) - 8388608f;
-                ZeroB = Interop.IntAsFloat(0x4B000000u | ((NextZero.Y >> ZeroShift) & 0xFF)) - 8388608f;
-                ZeroC = Interop.IntAsFloat(0x4B000000u | ((NextZero.Z >> ZeroShift) & 0xFF)) - 8388608f;
-                ZeroD = Interop.IntAsFloat(0x4B000000u | ((NextZero.W >> ZeroShift) & 0xFF)) - 8388608f;
-            }
-            else
-            {
-                ZeroA = ZeroB = ZeroC = ZeroD = 1 << (Bits - 1);
-            }
-        }
+            => Open.Take<TMma>(NextScale, NextZero, ScaleShift, ZeroShift, Symmetric != 0, Bits);
 
         /// <summary>Loads x for the next word's k-blocks (zeros for columns ≥ K) and advances.</summary>
         public void LoadX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s)
@@ -564,8 +539,7 @@ public sealed class TensorCoreGemv
             Word<TMma, TVariant>(quads4, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
             if (default(TVariant).GroupBlocks == 0 && --Left == 0)
             {
-                Flush<TMma>(default(TVariant).Upper);
-                NextGroup<TMma>(scales, zeros, s);
+                NextGroup<TMma>(scales, zeros);
                 Left = s.SlabsPerGroup;
             }
         }
@@ -600,11 +574,9 @@ public sealed class TensorCoreGemv
         }
 
         /// <summary>
-        /// k-block <paramref name="j"/> of the current words: its low pair (k = 2t, 2t+1) is pair 2j of the word, at
-        /// bit 2j·b, its high pair (2t+8, 2t+9) pair 2j + 1; within a byte the pair's codes sit at bit s = position
-        /// mod 8, so <c>(word &gt;&gt; 8·byte) &amp; mask·2^s | 0x6400</c> is 1024 + code·2^s exactly, and
-        /// <c>fma(h, 2^−s, −1024·2^−s)</c> is the code. Then the mma and, when groups lie inside slabs and this is a
-        /// group's last k-block (<paramref name="index"/> in the slab), the flush.
+        /// k-block <paramref name="j"/> of the current words: decoded to scaled f16 weights (<see cref="GroupDecode"/>),
+        /// the mma(s), and, when groups lie inside slabs and this is a group's last k-block (<paramref name="index"/> in
+        /// the slab), the next group's constants.
         /// </summary>
         private void Block<TMma, TVariant>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int j, int index, uint x0, uint x1, uint y0, uint y1)
             where TMma : struct, TensorCoreMma.IMma
@@ -613,73 +585,20 @@ public sealed class TensorCoreGemv
             var mma = default(TMma);
             int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
             bool upper = default(TVariant).Upper;
-            int low = 2 * j * bits, high = low + bits;
-            int lowByte = low >> 3, highByte = high >> 3, lowShift = low & 7, highShift = high & 7;
-            uint mask = ((1u << bits) - 1) * 0x10001u;
-            uint lowMask = mask << lowShift, highMask = mask << highShift;
 
-            // f16 pairs: 2^−s and −1024·2^−s (exponent 15 − s and 25 − s).
-            uint lowScale = (uint)(15 - lowShift) << 10, highScale = (uint)(15 - highShift) << 10;
-            uint lowBias = 0x8000u | ((uint)(25 - lowShift) << 10), highBias = 0x8000u | ((uint)(25 - highShift) << 10);
-            lowScale *= 0x10001u;
-            highScale *= 0x10001u;
-            lowBias *= 0x10001u;
-            highBias *= 0x10001u;
-
-            uint a0 = mma.Decode(wa >> (8 * lowByte), lowMask, lowScale, lowBias);
-            uint a1 = mma.Decode(wb >> (8 * lowByte), lowMask, lowScale, lowBias);
-            uint a2 = mma.Decode(wa >> (8 * highByte), highMask, highScale, highBias);
-            uint a3 = mma.Decode(wb >> (8 * highByte), highMask, highScale, highBias);
-            uint c0 = mma.Decode(wc >> (8 * lowByte), lowMask, lowScale, lowBias);
-            uint c1 = mma.Decode(wd >> (8 * lowByte), lowMask, lowScale, lowBias);
-            uint c2 = mma.Decode(wc >> (8 * highByte), highMask, highScale, highBias);
-            uint c3 = mma.Decode(wd >> (8 * highByte), highMask, highScale, highBias);
+            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3);
             mma.Multiply(ref P0, ref Q0, a0, a1, a2, a3, x0, x1);
             mma.Multiply(ref P1, ref Q1, c0, c1, c2, c3, x0, x1);
-            mma.MultiplyOnes(ref Ones, x0, x1);
             if (upper)
             {
                 mma.Multiply(ref Pu0, ref Qu0, a0, a1, a2, a3, y0, y1);
                 mma.Multiply(ref Pu1, ref Qu1, c0, c1, c2, c3, y0, y1);
-                mma.MultiplyOnes(ref OnesU, y0, y1);
             }
 
             if (groupBlocks > 0 && ((index + 1) & (groupBlocks - 1)) == 0) // a power of two; no % (ILGPU folds it before the branch, dividing by 0)
             {
-                Flush<TMma>(upper);
-                NextGroup<TMma>(scales, zeros, s);
+                NextGroup<TMma>(scales, zeros);
             }
         }
-
-        /// <summary>Ends a group: result += scale · (Σq·x − zero · Σx) per row and activation row; sums reset.</summary>
-        public void Flush<TMma>(bool upper)
-            where TMma : struct, TensorCoreMma.IMma
-        {
-            Close(P0, Q0, P1, Q1, Ones, ref Sa0, ref Sa1, ref Sb0, ref Sb1, ref Sc0, ref Sc1, ref Sd0, ref Sd1);
-            P0 = Q0 = P1 = Q1 = Ones = 0;
-            if (upper)
-            {
-                Close(Pu0, Qu0, Pu1, Qu1, OnesU, ref Ua0, ref Ua1, ref Ub0, ref Ub1, ref Uc0, ref Uc1, ref Ud0, ref Ud1);
-                Pu0 = Qu0 = Pu1 = Qu1 = OnesU = 0;
-            }
-        }
-
-        /// <summary>One half of the activation rows: tile a–d results += scale · (sums − zero · Σx) at columns 2t, 2t+1.</summary>
-        private readonly void Close(ulong p0, ulong q0, ulong p1, ulong q1, ulong ones, ref float a0, ref float a1, ref float b0, ref float b1, ref float c0, ref float c1, ref float d0, ref float d1)
-        {
-            float o0 = Low(ones), o1 = High(ones);
-            a0 += ScaleA * (Low(p0) - (ZeroA * o0));
-            a1 += ScaleA * (High(p0) - (ZeroA * o1));
-            b0 += ScaleB * (Low(q0) - (ZeroB * o0));
-            b1 += ScaleB * (High(q0) - (ZeroB * o1));
-            c0 += ScaleC * (Low(p1) - (ZeroC * o0));
-            c1 += ScaleC * (High(p1) - (ZeroC * o1));
-            d0 += ScaleD * (Low(q1) - (ZeroD * o0));
-            d1 += ScaleD * (High(q1) - (ZeroD * o1));
-        }
-
-        private static float Low(ulong pair) => Interop.IntAsFloat((uint)pair);
-
-        private static float High(ulong pair) => Interop.IntAsFloat((uint)(pair >> 32));
     }
 }

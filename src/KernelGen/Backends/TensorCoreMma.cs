@@ -43,21 +43,10 @@ internal static class TensorCoreMma
         /// a1: rows g + 8; a2: rows g, k 2t + 8…; a3: rows g + 8, k 2t + 8…).</summary>
         void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1);
 
-        /// <summary>D rows g += ones · B: this lane's <paramref name="p"/> gets Σ_k B[k, 2t] and Σ_k B[k, 2t+1].</summary>
-        void MultiplyOnes(ref ulong p, uint b0, uint b1);
-
-        /// <summary>A code pair to f16: <c>((word &amp; mask) | 0x6400_6400)</c> (one <c>lop3</c>: 1024 + code·2^s per
-        /// half, exact) then <c>fma.rn.f16x2</c> by <paramref name="scale"/> (2^−s) and <paramref name="bias"/>
-        /// (−1024·2^−s): the code, exactly.</summary>
-        uint Decode(uint word, uint mask, uint scale, uint bias);
-
         /// <summary>A code pair to scaled f16 weights: <c>((word &amp; mask) | 0x6400_6400)</c> (one <c>lop3</c>: 1024 +
         /// code·2^s per half), then <c>fma.rn.f16x2</c> by <paramref name="power"/> (2^−s) and <paramref name="bias"/>
         /// (−(1024·2^−s + zero)): code − zero, exactly; then <c>mul.rn.f16x2</c> by <paramref name="scale"/> (one rounding).</summary>
         uint DecodeScaled(uint word, uint mask, uint power, uint bias, uint scale);
-
-        /// <summary>An f16 pair as two floats (<c>cvt.f32.f16</c>), the low half in the low word.</summary>
-        ulong Widen(uint halves);
     }
 
     /// <summary>The CUDA form: sub.f16x2 then mma.sync in one inline-PTX statement.</summary>
@@ -93,36 +82,10 @@ internal static class TensorCoreMma
             q = dq.Value;
         }
 
-        public void MultiplyOnes(ref ulong p, uint b0, uint b1)
-        {
-            CudaAsm.Emit(
-                "{ .reg .b32 kd<4>; .reg .b32 ko; mov.b32 ko, 0x3C003C00; mov.b64 {kd0, kd1}, %1; mov.b32 kd2, 0; mov.b32 kd3, 0; " +
-                "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {ko, ko, ko, ko}, {%2, %3}, {kd0, kd1, kd2, kd3}; " +
-                "mov.b64 %0, {kd0, kd1}; }",
-                out ulong d,
-                p,
-                b0,
-                b1);
-            p = d;
-        }
-
-        public uint Decode(uint word, uint mask, uint scale, uint bias)
-        {
-            // One lop3 (ptxas splits a C# and-then-or with two constants into two), and constants through registers:
-            // ILGPU writes constant operands as immediates, which fma.f16x2 does not take.
-            CudaAsm.Emit(
-                "{ .reg .b32 km, kt, ks, kb; mov.b32 km, %2; mov.b32 ks, %3; mov.b32 kb, %4; " +
-                "lop3.b32 kt, %1, km, 0x64006400, 0xEA; fma.rn.f16x2 %0, kt, ks, kb; }",
-                out uint d,
-                word,
-                mask,
-                scale,
-                bias);
-            return d;
-        }
-
         public uint DecodeScaled(uint word, uint mask, uint power, uint bias, uint scale)
         {
+            // One lop3 (ptxas splits a C# and-then-or with two constants into two), and constants through registers:
+            // ILGPU writes constant operands as immediates, which the f16x2 instructions do not take.
             CudaAsm.Emit(
                 "{ .reg .b32 km, kt, kp, kb, kc, ks; mov.b32 km, %2; mov.b32 kp, %3; mov.b32 kb, %4; mov.b32 ks, %5; " +
                 "lop3.b32 kt, %1, km, 0x64006400, 0xEA; fma.rn.f16x2 kc, kt, kp, kb; mul.rn.f16x2 %0, kc, ks; }",
@@ -138,16 +101,6 @@ internal static class TensorCoreMma
         public uint Pack(float low, float high)
         {
             CudaAsm.Emit("cvt.rn.f16x2.f32 %0, %2, %1;", out uint d, low, high);
-            return d;
-        }
-
-        public ulong Widen(uint halves)
-        {
-            CudaAsm.Emit(
-                "{ .reg .b16 kh<2>; .reg .f32 kf<2>; .reg .b32 kr<2>; mov.b32 {kh0, kh1}, %1; cvt.f32.f16 kf0, kh0; cvt.f32.f16 kf1, kh1; " +
-                "mov.b32 kr0, kf0; mov.b32 kr1, kf1; mov.b64 %0, {kr0, kr1}; }",
-                out ulong d,
-                halves);
             return d;
         }
     }
@@ -243,30 +196,6 @@ internal static class TensorCoreMma
             q = Interop.FloatAsInt(q0) | ((ulong)Interop.FloatAsInt(q1) << 32);
         }
 
-        public readonly void MultiplyOnes(ref ulong p, uint b0, uint b1)
-        {
-            // A is all ones: D's columns 2t, 2t+1 are B's column sums; only B is exchanged.
-            int t = Warp.LaneIdx & 3;
-            float c0 = Interop.IntAsFloat((uint)p), c1 = Interop.IntAsFloat((uint)(p >> 32));
-            for (int k = 0; k < 4; k++)
-            {
-                int bLane0 = (8 * t) + k, bLane1 = (8 * t) + 4 + k;
-                uint rb00 = Warp.Shuffle(b0, bLane0), rb01 = Warp.Shuffle(b1, bLane0), rb10 = Warp.Shuffle(b0, bLane1), rb11 = Warp.Shuffle(b1, bLane1);
-                c0 += Dot2(0x3C003C00u, rb00) + Dot2(0x3C003C00u, rb01);
-                c1 += Dot2(0x3C003C00u, rb10) + Dot2(0x3C003C00u, rb11);
-            }
-
-            p = Interop.FloatAsInt(c0) | ((ulong)Interop.FloatAsInt(c1) << 32);
-        }
-
-        public uint Decode(uint word, uint mask, uint scale, uint bias)
-        {
-            // Exact integers throughout, so f32 arithmetic gives the f16 results.
-            uint h = (word & mask) | 0x64006400u;
-            return Fp16.FromFloat((Fp16.ToFloat((ushort)h) * Fp16.ToFloat((ushort)scale)) + Fp16.ToFloat((ushort)bias))
-                | ((uint)Fp16.FromFloat((Fp16.ToFloat((ushort)(h >> 16)) * Fp16.ToFloat((ushort)(scale >> 16))) + Fp16.ToFloat((ushort)(bias >> 16))) << 16);
-        }
-
         public uint DecodeScaled(uint word, uint mask, uint power, uint bias, uint scale)
         {
             // code − zero is an exact small integer, so the f32 fma gives the f16 one; the product rounds once.
@@ -277,9 +206,6 @@ internal static class TensorCoreMma
         }
 
         public uint Pack(float low, float high) => Fp16.FromFloat(low) | ((uint)Fp16.FromFloat(high) << 16);
-
-        public ulong Widen(uint halves)
-            => Interop.FloatAsInt(Fp16.ToFloat((ushort)halves)) | ((ulong)Interop.FloatAsInt(Fp16.ToFloat((ushort)(halves >> 16))) << 32);
     }
 
     /// <summary>mul.rn.f16x2: the f32 product of two f16 values is exact (11 × 11 significant bits), so rounding it
