@@ -62,8 +62,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
     /// <summary>
     /// Whether the layer runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes), over a
     /// copy of the weights in mma fragment order made on the first such batch: M ≤ 16, decode (M = 1) included, by
-    /// <see cref="TensorCoreGemv"/> (x rounded to f16, relative error ≤ 2^−11 per activation), M &gt; 16 by
-    /// <see cref="TensorCoreGemm"/> (also each scaled weight rounded to f16). Default true; false forces the float32
+    /// <see cref="TensorCoreGemv"/>, M &gt; 16 by <see cref="TensorCoreGemm"/>; both round x and each scaled weight to
+    /// f16 (relative error ≤ 2^−11 each) and accumulate in f32. Default true; false forces the float32
     /// kernels (the benchmark's baselines): the GEMV for M = 1, the tiled GEMM above.
     /// </summary>
     public bool UseTensorCores { get; set; } = true;
