@@ -51,7 +51,7 @@ public sealed class TensorCoreGemm
 
     private readonly Accelerator accelerator;
     private readonly int multiprocessors;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int> prepare;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
@@ -66,7 +66,7 @@ public sealed class TensorCoreGemm
 
         this.accelerator = accelerator;
         multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
-        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int>(PrepareKernel);
+        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(PrepareKernel);
     }
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: when the weights can
@@ -113,7 +113,7 @@ public sealed class TensorCoreGemm
                 $"The fragment buffer holds {fragments.Length} words; M = {m}, K = {weights.Cols} needs {FragmentLength(weights, m)}."), nameof(fragments));
         }
 
-        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks);
+        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, AdjacentPairs(weights.Bits) ? 1 : 0);
         int groupBlocks = weights.GroupSize / 16;
         var shape = new TensorCoreGemmShape(weights.Rows, weights.Tiles, weights.Slabs, weights.Groups, groupBlocks, kBlocks, weights.Symmetric ? 1 : 0, weights.Bits, m);
         int blocksN = (weights.Tiles / MmaPackedWeights.TileBlock + Warps - 1) / Warps, blocksM = (m + RowsM - 1) / RowsM;
@@ -161,11 +161,10 @@ public sealed class TensorCoreGemm
 
     /// <summary>x[M, K] → B fragments in f16, one 16-byte quad per (16-row tile, k-block, lane): lane (g, t) gets rows
     /// 16·tile + g and + 8 at columns 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as
-    /// (row g: 4t, 4t+1), (row g + 8: 4t, 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3). Rows ≥ M and columns
-    /// ≥ K are 0. (The order that makes each 8-row B operand two adjacent words, X Y and Z W, saves ptxas a few moves
-    /// per k-block and made 8- and 2-bit 4-7 % faster at M = 2048, but 4-bit 10 % slower: more spills under the
-    /// 128-register cap; gemm.md, session 8.)</summary>
-    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks)
+    /// (row g: 4t, 4t+1), (row g + 8: 4t, 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3), or, when
+    /// <paramref name="pairs"/> is 1, with the middle two swapped, so that each 8-row B operand is two adjacent words
+    /// (<see cref="AdjacentPairs"/>). Rows ≥ M and columns ≥ K are 0.</summary>
+    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int pairs)
     {
         var x = values.Cast<TensorCoreGemv.Float4>();
         var fragments = words.Cast<TensorCoreGemv.Quad>();
@@ -173,12 +172,38 @@ public sealed class TensorCoreGemm
         int g = lane >> 2, t = lane & 3, row = (tile * 16) + g, col = (kb * 16) + (4 * t);
         var low = Load(x, row, col, k, m);
         var high = Load(x, row + 8, col, k, m);
+        uint lowFirst = Fp16.FromFloat(low.A) | ((uint)Fp16.FromFloat(low.B) << 16);
+        uint highFirst = Fp16.FromFloat(high.A) | ((uint)Fp16.FromFloat(high.B) << 16);
+        uint lowSecond = Fp16.FromFloat(low.C) | ((uint)Fp16.FromFloat(low.D) << 16);
         TensorCoreGemv.Quad quad;
-        quad.X = Fp16.FromFloat(low.A) | ((uint)Fp16.FromFloat(low.B) << 16);
-        quad.Y = Fp16.FromFloat(high.A) | ((uint)Fp16.FromFloat(high.B) << 16);
-        quad.Z = Fp16.FromFloat(low.C) | ((uint)Fp16.FromFloat(low.D) << 16);
+        quad.X = lowFirst;
+        quad.Y = pairs != 0 ? lowSecond : highFirst;
+        quad.Z = pairs != 0 ? highFirst : lowSecond;
         quad.W = Fp16.FromFloat(high.C) | ((uint)Fp16.FromFloat(high.D) << 16);
         fragments[index] = quad;
+    }
+
+    /// <summary>Whether the GEMM of <paramref name="bits"/>-bit codes stages x with each 8-row B operand as two adjacent
+    /// words (X Y, Z W), which the mma reads as a register pair without moves: 8- and 2-bit 3-4 % faster at M = 2048 on
+    /// an H100; 4-bit 10 % slower, its kernel spilling more under the 128-register cap (gemm.md, session 8).</summary>
+    internal static bool AdjacentPairs(int bits) => bits != 4;
+
+    /// <summary>A staged quad in the order the k-block's mmas read it (X Z: rows g; Y W: rows g + 8): as loaded, or with
+    /// the middle words swapped back when the stage holds <see cref="AdjacentPairs"/> order (a renaming: no
+    /// instructions).</summary>
+    private static TensorCoreGemv.Quad Operands(TensorCoreGemv.Quad quad, bool pairs)
+    {
+        if (!pairs)
+        {
+            return quad;
+        }
+
+        TensorCoreGemv.Quad result;
+        result.X = quad.X;
+        result.Y = quad.Z;
+        result.Z = quad.Y;
+        result.W = quad.W;
+        return result;
     }
 
     private static TensorCoreGemv.Float4 Load(ArrayView<TensorCoreGemv.Float4> x, int row, int col, int k, int m)
@@ -339,10 +364,11 @@ public sealed class TensorCoreGemm
 
             // One base address and constant offsets, which ptxas folds into the loads.
             var own = stage.SubView(Stage + Warp.LaneIdx, 97);
-            var x0 = own[0];
-            var x1 = own[32];
-            var x2 = own[64];
-            var x3 = own[96];
+            bool pairs = AdjacentPairs(bits);
+            var x0 = Operands(own[0], pairs);
+            var x1 = Operands(own[32], pairs);
+            var x2 = Operands(own[64], pairs);
+            var x3 = Operands(own[96], pairs);
 
             Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3);
 
