@@ -19,6 +19,7 @@ public sealed class PtxPeepholeTests
     [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
     [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C8, TensorCoreGemv.C2, TensorCoreGemv.C16>), null)]
     [InlineData(typeof(TensorCoreGemm), "GemmKernel", typeof(TensorCoreGemv.C4), null)]
+    [InlineData(typeof(TensorCoreGemm), "WarpGroupKernel", typeof(TensorCoreGemv.C4), null)]
     public void TensorCoreKernels_LoseEveryLocalMemoryRoundTrip(Type type, string kernel, Type variant, Type? second)
     {
         using var context = Context.Create(builder => builder.Cuda()); // the optimization level ComputeDevice uses
@@ -83,5 +84,44 @@ public sealed class PtxPeepholeTests
             PtxPeephole.LimitRegisters(ptx, 128));
         Assert.Same(ptx, PtxPeephole.LimitRegisters(ptx, 0));
         Assert.Equal(".version 8.0\n", PtxPeephole.LimitRegisters(".version 8.0\n", 64)); // no entry: unchanged
+    }
+
+    [Fact]
+    public void WarpGroupKernel_IsRetargetedWithItsSharedMemoryAndAccumulatorsBound()
+    {
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        var method = typeof(TensorCoreGemm).GetMethod("WarpGroupKernel", BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(typeof(TensorCoreMma.PtxMma), typeof(TensorCoreGemv.C4));
+        string ptx = PtxPeephole.ForwardLocalStores(((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly, out _);
+        Assert.Contains(PtxPeephole.SharedSymbol, ptx, StringComparison.Ordinal);
+
+        string patched = PtxPeephole.LimitRegisters(PtxPeephole.TargetWarpGroups(PtxPeephole.BindSharedSymbol(ptx)), 128);
+        Assert.DoesNotContain(PtxPeephole.SharedSymbol, patched, StringComparison.Ordinal);
+        Assert.Contains(".target sm_90a\n", patched, StringComparison.Ordinal);
+        Assert.DoesNotContain("sm_80", patched, StringComparison.Ordinal);
+        Assert.Contains(")\n.maxnreg 128\n{\n\t.reg .b32\tkgacc<64>;\n", patched, StringComparison.Ordinal); // declared once, first in the body
+        Assert.Single(patched.Split('\n'), l => l.Contains("kgacc<", StringComparison.Ordinal));
+        string shared = System.Text.RegularExpressions.Regex.Match(patched, @"\.shared \.align 128 \.b8 (__shared_alloca\d+)\[").Groups[1].Value;
+        Assert.Contains("mov.b64 ka, " + shared + ";", patched, StringComparison.Ordinal);
+
+        // 4-bit: a slab is 8 k-blocks, one mma each; the copies run ahead of them.
+        Assert.Equal(8, patched.Split('\n').Count(l => l.Contains("wgmma.mma_async.sync.aligned.m64n128k16", StringComparison.Ordinal)));
+        Assert.Contains("cp.async.cg.shared.global", patched, StringComparison.Ordinal);
+        Assert.Contains("fence.proxy.async.shared::cta;", patched, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SharedSymbol_NeedsExactlyOneSharedAllocation()
+    {
+        const string one = ".shared .align 16 .b8 __shared_alloca3[64];\n\tmov.b64 ka, __kernelgen_shared;";
+        Assert.Equal(".shared .align 128 .b8 __shared_alloca3[64];\n\tmov.b64 ka, __shared_alloca3;", PtxPeephole.BindSharedSymbol(one));
+        const string none = "\tmov.b64 ka, __kernelgen_shared;";
+        Assert.Contains("0 shared allocations", Assert.Throws<InvalidOperationException>(() => PtxPeephole.BindSharedSymbol(none)).Message, StringComparison.Ordinal);
+        const string two = ".shared .align 4 .b8 __shared_alloca0[4];\n.shared .align 16 .b8 __shared_alloca1[64];\n\tmov.b64 ka, __kernelgen_shared;";
+        Assert.Contains("2 shared allocations", Assert.Throws<InvalidOperationException>(() => PtxPeephole.BindSharedSymbol(two)).Message, StringComparison.Ordinal);
+        const string unused = ".shared .align 4 .b8 __shared_alloca0[4];\n";
+        Assert.Same(unused, PtxPeephole.BindSharedSymbol(unused));
+        Assert.Equal(".target sm_90a\n", PtxPeephole.TargetWarpGroups(".target sm_80\n")); // no accumulators: target only
     }
 }

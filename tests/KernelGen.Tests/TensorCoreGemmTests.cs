@@ -67,6 +67,8 @@ public sealed class TensorCoreGemmTests : IDisposable
         Assert.Contains("M = 21", shortX.Message);
     }
 
+    /// <summary>Both mma forms (mma.sync and the warpgroup form, emulated here; on CUDA the latter runs only on compute
+    /// capability 9.0) against float64, for each M in <paramref name="ms"/>.</summary>
     private void Check<TScheme>(int rows, int cols, params int[] ms)
         where TScheme : struct, IQuantScheme
     {
@@ -74,21 +76,24 @@ public sealed class TensorCoreGemmTests : IDisposable
         var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
         var w = matrix.Dequantize(); // (code − zero) · scale, exact in float
         var repacked = MmaPackedWeights.Create(matrix);
-        var gemm = new TensorCoreGemm(accelerator);
         using var packed = accelerator.Allocate1D(repacked.Packed);
         using var scales = accelerator.Allocate1D(repacked.Scales);
         using var zeros = repacked.Zeros.Length > 0 ? accelerator.Allocate1D(repacked.Zeros) : accelerator.Allocate1D<uint>(1);
-        foreach (int m in ms)
+        foreach (bool warpGroups in new[] { false, true })
         {
-            using var fragments = accelerator.Allocate1D<uint>(TensorCoreGemm.FragmentLength(repacked, m));
-            var x = TestData.Activations(random, m * cols);
-            using var input = accelerator.Allocate1D(x);
-            using var output = accelerator.Allocate1D<float>((long)m * rows);
-            output.MemSet(0xFF); // NaN: every element must be written
-            gemm.Run(repacked, packed.View, scales.View, zeros.View, input.View, fragments.View, output.View, m);
-            accelerator.Synchronize();
-            var y = output.GetAsArray1D();
-            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: true, TScheme.Info.ToString());
+            var gemm = new TensorCoreGemm(accelerator, warpGroups);
+            foreach (int m in ms)
+            {
+                using var fragments = accelerator.Allocate1D<uint>(TensorCoreGemm.FragmentLength(repacked, m));
+                var x = TestData.Activations(random, m * cols);
+                using var input = accelerator.Allocate1D(x);
+                using var output = accelerator.Allocate1D<float>((long)m * rows);
+                output.MemSet(0xFF); // NaN: every element must be written
+                gemm.Run(repacked, packed.View, scales.View, zeros.View, input.View, fragments.View, output.View, m);
+                accelerator.Synchronize();
+                var y = output.GetAsArray1D();
+                Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: true, $"{TScheme.Info} ({(warpGroups ? "wgmma" : "mma.sync")})");
+            }
         }
     }
 }

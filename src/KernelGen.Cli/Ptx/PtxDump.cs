@@ -50,10 +50,13 @@ internal static class PtxDump
             // g128 for M ≤ 8 and 9 ≤ M ≤ 16, 2-bit g64 (q2g64) and 8-bit per-channel (q8pcs) for 9 ≤ M ≤ 16.
             var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
             var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
+            // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
+            // it is loaded on an H100).
             var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, bool Upper)[]
             {
                 (gemv, "GemvKernel", 4, 0, false), (gemv, "GemvKernel", 4, 0, true), (gemv, "GemvKernel", 2, 4, false), (gemv, "GemvKernel", 8, 0, true),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, false),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, false),
             };
             foreach (var (type, name, bits, groupBlocks, upper) in kernels)
             {
@@ -65,6 +68,11 @@ internal static class PtxDump
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
                 var ptx = KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly;
+                if (name == "WarpGroupKernel")
+                {
+                    ptx = KernelGen.Backends.PtxPeephole.TargetWarpGroups(KernelGen.Backends.PtxPeephole.BindSharedSymbol(ptx));
+                }
+
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.LimitRegisters(ptx, type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters)));
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }

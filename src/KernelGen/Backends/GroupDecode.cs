@@ -11,11 +11,8 @@ namespace KernelGen.Backends;
 /// </summary>
 internal struct GroupDecode
 {
-    /// <summary>Each tile's scale, as an f16 pair.</summary>
-    public uint ScaleA, ScaleB, ScaleC, ScaleD;
-
-    /// <summary>−(1024·2^−s + zero) per tile for the code positions s = 0, 2, 4, 6 (those the width uses).</summary>
-    public uint A0, A2, A4, A6, B0, B2, B4, B6, C0, C2, C4, C6, D0, D2, D4, D6;
+    /// <summary>Tiles a, b (A operand ab) and c, d (cd).</summary>
+    public PairDecode Ab, Cd;
 
     /// <summary>Opens a group from its raw words: <paramref name="scales"/> holds the four tiles' f16 scale words
     /// (this lane's row at bit <paramref name="scaleShift"/>), <paramref name="zeros"/> their zero-point bytes (at bit
@@ -23,44 +20,65 @@ internal struct GroupDecode
     public void Take<TMma>(TensorCoreGemv.Quad scales, TensorCoreGemv.Quad zeros, int scaleShift, int zeroShift, bool symmetric, int bits)
         where TMma : struct, TensorCoreMma.IMma
     {
-        ScaleA = Duplicate(scales.X >> scaleShift);
-        ScaleB = Duplicate(scales.Y >> scaleShift);
-        ScaleC = Duplicate(scales.Z >> scaleShift);
-        ScaleD = Duplicate(scales.W >> scaleShift);
         int half = 1 << (bits - 1);
-        int za = symmetric ? half : (int)((zeros.X >> zeroShift) & 0xFF);
-        int zb = symmetric ? half : (int)((zeros.Y >> zeroShift) & 0xFF);
-        int zc = symmetric ? half : (int)((zeros.Z >> zeroShift) & 0xFF);
-        int zd = symmetric ? half : (int)((zeros.W >> zeroShift) & 0xFF);
-        Biases<TMma>(bits, za, out A0, out A2, out A4, out A6);
-        Biases<TMma>(bits, zb, out B0, out B2, out B4, out B6);
-        Biases<TMma>(bits, zc, out C0, out C2, out C4, out C6);
-        Biases<TMma>(bits, zd, out D0, out D2, out D4, out D6);
+        Ab.Take<TMma>(scales.X, scales.Y, zeros.X, zeros.Y, scaleShift, zeroShift, symmetric, half, bits);
+        Cd.Take<TMma>(scales.Z, scales.W, zeros.Z, zeros.W, scaleShift, zeroShift, symmetric, half, bits);
     }
 
-    /// <summary>
-    /// k-block <paramref name="j"/> of this lane's words of tiles a–d: its low pair (k = 2t, 2t+1) is pair 2j of the
-    /// word, at bit 2j·b, its high pair (2t+8, 2t+9) pair 2j + 1; within a byte a pair's codes sit at bit s = position
-    /// mod 8, so <c>(word &gt;&gt; 8·byte) &amp; mask·2^s | 0x6400</c> is 1024 + code·2^s. A operand ab is
-    /// <paramref name="a0"/>…<paramref name="a3"/> (rows g: tile a, rows g + 8: tile b), cd is <paramref name="c0"/>…
-    /// <paramref name="c3"/>.
-    /// </summary>
+    /// <summary>k-block <paramref name="j"/> of this lane's words of tiles a–d (<see cref="PairDecode.Decode"/>): A
+    /// operand ab is <paramref name="a0"/>…<paramref name="a3"/>, cd is <paramref name="c0"/>…<paramref name="c3"/>.</summary>
     public readonly void Decode<TMma>(TMma mma, int bits, int j, uint wa, uint wb, uint wc, uint wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3)
         where TMma : struct, TensorCoreMma.IMma
     {
-        int low = 2 * j * bits, high = low + bits;
-        int lowByte = low >> 3, highByte = high >> 3, lowShift = low & 7, highShift = high & 7;
+        Ab.Decode(mma, bits, j, wa, wb, out a0, out a1, out a2, out a3);
+        Cd.Decode(mma, bits, j, wc, wd, out c0, out c1, out c2, out c3);
+    }
+}
+
+/// <summary>
+/// The open group's decode constants for one lane's row g of two 8-row tiles (the rows g and g + 8 of one 16-row A
+/// operand), and the decode of one k-block into that operand (<see cref="GroupDecode"/>).
+/// </summary>
+internal struct PairDecode
+{
+    /// <summary>Each tile's scale, as an f16 pair.</summary>
+    public uint ScaleLow, ScaleHigh;
+
+    /// <summary>−(1024·2^−s + zero) per tile for the code positions s = 0, 2, 4, 6 (those the width uses).</summary>
+    public uint L0, L2, L4, L6, H0, H2, H4, H6;
+
+    /// <summary>Opens a group from the two tiles' raw words (<see cref="GroupDecode.Take"/>); <paramref name="half"/> is
+    /// 2^(bits−1), the zero point when <paramref name="symmetric"/>.</summary>
+    public void Take<TMma>(uint scaleLow, uint scaleHigh, uint zeroLow, uint zeroHigh, int scaleShift, int zeroShift, bool symmetric, int half, int bits)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        ScaleLow = Duplicate(scaleLow >> scaleShift);
+        ScaleHigh = Duplicate(scaleHigh >> scaleShift);
+        int zl = symmetric ? half : (int)((zeroLow >> zeroShift) & 0xFF);
+        int zh = symmetric ? half : (int)((zeroHigh >> zeroShift) & 0xFF);
+        Biases<TMma>(bits, zl, out L0, out L2, out L4, out L6);
+        Biases<TMma>(bits, zh, out H0, out H2, out H4, out H6);
+    }
+
+    /// <summary>
+    /// k-block <paramref name="j"/> of this lane's words of the two tiles: its low pair (k = 2t, 2t+1) is pair 2j of
+    /// the word, at bit 2j·b, its high pair (2t+8, 2t+9) pair 2j + 1; within a byte a pair's codes sit at bit s =
+    /// position mod 8, so <c>(word &gt;&gt; 8·byte) &amp; mask·2^s | 0x6400</c> is 1024 + code·2^s. The A operand is
+    /// <paramref name="a0"/>…<paramref name="a3"/> (rows g: tile <paramref name="low"/>, rows g + 8: tile
+    /// <paramref name="high"/>).
+    /// </summary>
+    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint low, uint high, out uint a0, out uint a1, out uint a2, out uint a3)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        int lowPair = 2 * j * bits, highPair = lowPair + bits;
+        int lowByte = lowPair >> 3, highByte = highPair >> 3, lowShift = lowPair & 7, highShift = highPair & 7;
         uint mask = ((1u << bits) - 1) * 0x10001u;
         uint lowMask = mask << lowShift, highMask = mask << highShift;
         uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
-        a0 = mma.DecodeScaled(wa >> (8 * lowByte), lowMask, lowPower, Bias(A0, A2, A4, A6, lowShift), ScaleA);
-        a1 = mma.DecodeScaled(wb >> (8 * lowByte), lowMask, lowPower, Bias(B0, B2, B4, B6, lowShift), ScaleB);
-        a2 = mma.DecodeScaled(wa >> (8 * highByte), highMask, highPower, Bias(A0, A2, A4, A6, highShift), ScaleA);
-        a3 = mma.DecodeScaled(wb >> (8 * highByte), highMask, highPower, Bias(B0, B2, B4, B6, highShift), ScaleB);
-        c0 = mma.DecodeScaled(wc >> (8 * lowByte), lowMask, lowPower, Bias(C0, C2, C4, C6, lowShift), ScaleC);
-        c1 = mma.DecodeScaled(wd >> (8 * lowByte), lowMask, lowPower, Bias(D0, D2, D4, D6, lowShift), ScaleD);
-        c2 = mma.DecodeScaled(wc >> (8 * highByte), highMask, highPower, Bias(C0, C2, C4, C6, highShift), ScaleC);
-        c3 = mma.DecodeScaled(wd >> (8 * highByte), highMask, highPower, Bias(D0, D2, D4, D6, highShift), ScaleD);
+        a0 = mma.DecodeScaled(low >> (8 * lowByte), lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift), ScaleLow);
+        a1 = mma.DecodeScaled(high >> (8 * lowByte), lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift), ScaleHigh);
+        a2 = mma.DecodeScaled(low >> (8 * highByte), highMask, highPower, Bias(L0, L2, L4, L6, highShift), ScaleLow);
+        a3 = mma.DecodeScaled(high >> (8 * highByte), highMask, highPower, Bias(H0, H2, H4, H6, highShift), ScaleHigh);
     }
 
     /// <summary>−(1024·2^−s + zero) as f16 pairs for the positions s the code width uses (8-bit: 0; 4-bit: 0, 4;

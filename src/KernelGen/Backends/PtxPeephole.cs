@@ -158,7 +158,7 @@ public static partial class PtxPeephole
     /// applies <see cref="ForwardLocalStores"/> and loads it; the launcher's first argument is the stream. Null when
     /// this ILGPU does not expose what that needs (its backend and the compiled kernel's PTX are internal in 1.5.3 and
     /// reached by reflection): the caller then loads the kernel as ILGPU emits it.</summary>
-    internal static TDelegate? LoadPatched<TDelegate>(Accelerator accelerator, MethodInfo method, int maxRegisters = 0)
+    internal static TDelegate? LoadPatched<TDelegate>(Accelerator accelerator, MethodInfo method, int maxRegisters = 0, bool warpGroup = false)
         where TDelegate : Delegate
     {
         const BindingFlags Any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
@@ -170,9 +170,75 @@ public static partial class PtxPeephole
         }
 
         var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        ptxField.SetValue(compiled, LimitRegisters(ForwardLocalStores(compiled.PTXAssembly, out _), maxRegisters));
+        string ptx = ForwardLocalStores(compiled.PTXAssembly, out _);
+        ptxField.SetValue(compiled, LimitRegisters(warpGroup ? TargetWarpGroups(BindSharedSymbol(ptx)) : ptx, maxRegisters));
         return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TDelegate>();
     }
+
+    /// <summary>The name of the warpgroup accumulator registers (<c>.reg .b32 name&lt;64&gt;</c>), which
+    /// <see cref="TargetWarpGroups"/> declares at the top of the kernel so that several asm statements share them.</summary>
+    internal const string Accumulators = "kgacc";
+
+    /// <summary>What inline PTX writes for the address of the kernel's shared memory (<see cref="BindSharedSymbol"/>).</summary>
+    internal const string SharedSymbol = "__kernelgen_shared";
+
+    [GeneratedRegex(@"^\s*\.shared\s+\.align\s+\d+\s+\.b8\s+(?<name>__shared_alloca\d+)\[\d+\];\s*$", RegexOptions.Multiline)]
+    private static partial Regex SharedDeclaration();
+
+    /// <summary>
+    /// Replaces <see cref="SharedSymbol"/> with the name ILGPU gave the kernel's shared allocation, which inline PTX
+    /// cannot know (ILGPU numbers them <c>__shared_alloca0</c>, …), and aligns that allocation to 128 bytes. The
+    /// kernel must have exactly one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The PTX uses the symbol and declares no or several shared allocations.</exception>
+    public static string BindSharedSymbol(string ptx)
+    {
+        ArgumentNullException.ThrowIfNull(ptx);
+        if (!ptx.Contains(SharedSymbol, StringComparison.Ordinal))
+        {
+            return ptx;
+        }
+
+        var declarations = SharedDeclaration().Matches(ptx);
+        if (declarations.Count != 1)
+        {
+            throw new InvalidOperationException(FormattableString.Invariant(
+                $"The kernel's inline PTX takes the address of its shared memory, but ILGPU declared {declarations.Count} shared allocations instead of one; keep one shared buffer in that kernel."));
+        }
+
+        // cp.async's 16-byte copies and wgmma's descriptors (addresses in 16-byte units) need the buffer 16-byte
+        // aligned; ILGPU aligns it to its widest access, which can be 4 when only the asm touches it.
+        var declaration = declarations[0];
+        string aligned = Regex.Replace(declaration.Value, @"\.align\s+\d+", ".align 128");
+        return string.Concat(ptx.AsSpan(0, declaration.Index), aligned, ptx.AsSpan(declaration.Index + declaration.Length))
+            .Replace(SharedSymbol, declaration.Groups["name"].Value, StringComparison.Ordinal);
+    }
+
+    /// <summary>Retargets PTX to <c>sm_90a</c>, the only target with <c>wgmma</c> (ILGPU 1.5.3 writes at most
+    /// <c>sm_80</c>-class targets; the driver compiles the text for the card, which must then be a compute capability
+    /// 9.0 device), and declares the <see cref="Accumulators"/> registers at the top of the kernel body when its asm
+    /// uses them.</summary>
+    public static string TargetWarpGroups(string ptx)
+    {
+        ArgumentNullException.ThrowIfNull(ptx);
+        ptx = TargetDirective().Replace(ptx, ".target sm_90a", 1);
+        if (ptx.Contains(Accumulators, StringComparison.Ordinal))
+        {
+            int entry = ptx.IndexOf(".entry", StringComparison.Ordinal);
+            int body = entry < 0 ? -1 : ptx.IndexOf("\n)\n{", entry, StringComparison.Ordinal);
+            if (body < 0)
+            {
+                throw new InvalidOperationException("The kernel's PTX has no entry body to declare the warpgroup accumulators in.");
+            }
+
+            ptx = string.Concat(ptx.AsSpan(0, body + 4), FormattableString.Invariant($"\n\t.reg .b32\t{Accumulators}<64>;"), ptx.AsSpan(body + 4));
+        }
+
+        return ptx;
+    }
+
+    [GeneratedRegex(@"\.target\s+sm_\d+a?")]
+    private static partial Regex TargetDirective();
 
     /// <summary>
     /// Adds <c>.maxnreg</c> to the kernel entry when <paramref name="maxRegisters"/> &gt; 0, so that ptxas keeps the

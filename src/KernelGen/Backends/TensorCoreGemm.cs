@@ -19,7 +19,9 @@ public readonly record struct TensorCoreGemmShape(int Rows, int Tiles, int Slabs
 
 /// <summary>
 /// y[M, N] = x[M, K] · Wᵀ for M &gt; 16 (prefill) on tensor cores, over the same <see cref="MmaPackedWeights"/> as
-/// <see cref="TensorCoreGemv"/>. Each warp computes a 32 × 64 tile of yᵀ: its block of 4 weight tiles (32 rows, two
+/// <see cref="TensorCoreGemv"/>, in one of two forms. On compute capability 9.0 the warpgroup form
+/// (<see cref="WarpGroupKernel"/>: <c>wgmma</c>, x through <c>cp.async</c>; docs/perf/gemm.md, session 9). Elsewhere
+/// the <c>mma.sync</c> form, described here: each warp computes a 32 × 64 tile of yᵀ: its block of 4 weight tiles (32 rows, two
 /// 16-row A operands of <c>mma.sync.m16n8k16</c>) against 64 activation rows (eight 8-row B operands), 16 mmas per
 /// 16-wide k-block for 8 decoded A registers. A block is <see cref="Warps"/> warps on consecutive weight blocks and the
 /// same 64 activation rows, which it stages in shared memory a k-block at a time (each thread loads one 16-byte quad
@@ -36,7 +38,7 @@ public readonly record struct TensorCoreGemmShape(int Rows, int Tiles, int Slabs
 /// folds), as in the GEMV.
 /// </para>
 /// </summary>
-public sealed class TensorCoreGemm
+public sealed partial class TensorCoreGemm
 {
     /// <summary>Activation rows per warp (eight n8 B operands).</summary>
     public const int RowsM = 64;
@@ -53,10 +55,19 @@ public sealed class TensorCoreGemm
     private readonly int multiprocessors;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
+    private readonly bool warpGroups;
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
-    /// width is compiled on first use.</summary>
+    /// width is compiled on first use. On a compute capability 9.0 CUDA device the products run as warpgroup mmas
+    /// (<c>wgmma</c>) unless KERNELGEN_GEMM_WGMMA=0; elsewhere, and then, as <c>mma.sync</c>.</summary>
     public TensorCoreGemm(Accelerator accelerator)
+        : this(accelerator, WarpGroupsAvailable(accelerator))
+    {
+    }
+
+    /// <summary>As the public constructor, choosing the mma form: <paramref name="warpGroups"/> runs the
+    /// <c>wgmma</c> form (emulated off CUDA, which is how the tests cover it).</summary>
+    internal TensorCoreGemm(Accelerator accelerator, bool warpGroups)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         if (accelerator.WarpSize != 32)
@@ -65,22 +76,35 @@ public sealed class TensorCoreGemm
         }
 
         this.accelerator = accelerator;
+        this.warpGroups = warpGroups;
         multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
         prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(PrepareKernel);
     }
+
+    /// <summary>Whether the GEMM on <paramref name="accelerator"/> runs as warpgroup mmas: a CUDA device of compute
+    /// capability 9.0 (sm_90a, where <c>wgmma</c> exists), with <see cref="PtxPeephole"/> enabled (it binds the
+    /// shared-memory address and the target) and KERNELGEN_GEMM_WGMMA not 0.</summary>
+    public static bool WarpGroupsAvailable(Accelerator accelerator)
+        => accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda
+            && cuda.Architecture is { Major: 9, Minor: 0 }
+            && PtxPeephole.Enabled
+            && Environment.GetEnvironmentVariable("KERNELGEN_GEMM_WGMMA") != "0";
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: when the weights can
     /// be repacked (2-, 4- or 8-bit codes, groups of whole 16-wide k-blocks; K is always a multiple of the 32-wide
     /// packing chunk).</summary>
     public static bool Supports(QuantSchemeInfo scheme, int cols) => MmaPackedWeights.Supports(scheme, cols);
 
-    /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 64 and the weights'
-    /// padded K.</summary>
+    /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 128 (either form's
+    /// activation block) and the weights' padded K.</summary>
     public static long FragmentLength(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return (((long)((m + RowsM - 1) / RowsM) * (RowsM / 16) * KBlocks(weights)) + 2) * 32 * 4; // + two k-blocks: x is loaded two k-blocks ahead
+        return (((long)MTiles(m) * KBlocks(weights)) + RingSlots) * 32 * 4; // x is copied up to RingSlots − 1 k-blocks ahead
     }
+
+    /// <summary>16-row tiles of x staged: M rounded up to 128.</summary>
+    private static int MTiles(int m) => (int)(((long)m + GroupRowsM - 1) / GroupRowsM * (GroupRowsM / 16));
 
     private static int KBlocks(MmaPackedWeights weights) => weights.Slabs * weights.BlocksPerSlab;
 
@@ -94,7 +118,7 @@ public sealed class TensorCoreGemm
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
 
-        int kBlocks = KBlocks(weights), mTiles = (m + RowsM - 1) / RowsM * (RowsM / 16);
+        int kBlocks = KBlocks(weights), mTiles = MTiles(m);
         if ((long)mTiles * kBlocks * 32 > int.MaxValue || (long)weights.Tiles * weights.Slabs * 32 > int.MaxValue || weights.Scales.LongLength / 4 > int.MaxValue)
         {
             throw new ArgumentException(FormattableString.Invariant(
@@ -113,10 +137,13 @@ public sealed class TensorCoreGemm
                 $"The fragment buffer holds {fragments.Length} words; M = {m}, K = {weights.Cols} needs {FragmentLength(weights, m)}."), nameof(fragments));
         }
 
-        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, AdjacentPairs(weights.Bits) ? 1 : 0);
         int groupBlocks = weights.GroupSize / 16;
         var shape = new TensorCoreGemmShape(weights.Rows, weights.Tiles, weights.Slabs, weights.Groups, groupBlocks, kBlocks, weights.Symmetric ? 1 : 0, weights.Bits, m);
-        int blocksN = (weights.Tiles / MmaPackedWeights.TileBlock + Warps - 1) / Warps, blocksM = (m + RowsM - 1) / RowsM;
+
+        // A block: mma.sync, 4 warps on 4 weight blocks (128 rows) × 64 activation rows; wgmma, one warpgroup on 2
+        // weight blocks (64 rows) × 128 activation rows.
+        int weightBlocks = weights.Tiles / MmaPackedWeights.TileBlock, perBlock = warpGroups ? GroupWeightBlocks : Warps;
+        int blocksN = (weightBlocks + perBlock - 1) / perBlock, blocksM = warpGroups ? (m + GroupRowsM - 1) / GroupRowsM : (m + RowsM - 1) / RowsM;
 
         // Too few output tiles to fill the card (small M or N): split the slabs across blocks, which add into a zeroed y.
         int splits = Math.Clamp((2 * multiprocessors) / (blocksN * blocksM), 1, weights.Slabs);
@@ -125,12 +152,14 @@ public sealed class TensorCoreGemm
             y.SubView(0, (long)m * weights.Rows).MemSetToZero();
         }
 
-        // A register cap buys a fourth block per SM at the price of a few spills: worth it once the grid fills the card
-        // three blocks per SM, for 4- and 8-bit codes (H100: 10-30 % faster at M = 128 and 2048 on large grids; smaller
-        // grids lost up to 13 % on an H200, and 2-bit, whose decode needs the most constants, lost 4-10 %; gemm.md, v11).
+        // mma.sync: a register cap buys a fourth block per SM at the price of a few spills: worth it once the grid fills
+        // the card three blocks per SM, for 4- and 8-bit codes (H100: 10-30 % faster at M = 128 and 2048 on large grids;
+        // smaller grids lost up to 13 % on an H200, and 2-bit, whose decode needs the most constants, lost 4-10 %;
+        // gemm.md, v11).
         bool large = (long)blocksN * blocksM >= 3L * multiprocessors;
-        int registers = MaxRegisters >= 0 ? MaxRegisters : large && weights.Bits >= 4 ? 128 : 0;
+        int registers = MaxRegisters >= 0 ? MaxRegisters : !warpGroups && large && weights.Bits >= 4 ? 128 : 0;
         var kernel = kernels.GetOrAdd((weights.Bits, registers), static (key, self) => self.Load(key.Bits, key.Registers), this);
+        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, warpGroups ? CanonicalLayout : AdjacentPairs(weights.Bits) ? 1 : 0);
         kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(Warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
     }
 
@@ -138,11 +167,28 @@ public sealed class TensorCoreGemm
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var width = bits switch { 2 => typeof(TensorCoreGemv.C2), 4 => typeof(TensorCoreGemv.C4), _ => typeof(TensorCoreGemv.C8) };
-        var method = typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+        var method = typeof(TensorCoreGemm).GetMethod(warpGroups ? nameof(WarpGroupKernel) : nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), width);
 
-        // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
-        // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
+        // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole) and, for
+        // wgmma, the shared-memory symbol bound and the target raised to sm_90a; mma.sync loads as ILGPU emits it when
+        // that is disabled or this ILGPU does not allow it; elsewhere the emulation.
+        if (warpGroups)
+        {
+            // The wgmma kernel takes x's device address for cp.async (0 in the emulation, which does not use it).
+            var patchedGroup = cuda
+                ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int, ulong>>(accelerator, method, registers, warpGroup: true)
+                    ?? throw new NotSupportedException("The wgmma GEMM needs its PTX patched as it loads, which this ILGPU does not allow; set KERNELGEN_GEMM_WGMMA=0 for the mma.sync GEMM.")
+                : null;
+            if (patchedGroup is not null)
+            {
+                return (config, packed, scales, zeros, fragments, y, shape, splits) => patchedGroup(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape, splits, (ulong)fragments.LoadEffectiveAddressAsPtr().ToInt64());
+            }
+
+            var emulated = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int, ulong>>());
+            return (config, packed, scales, zeros, fragments, y, shape, splits) => emulated(config, packed, scales, zeros, fragments, y, shape, splits, 0UL);
+        }
+
         var patched = cuda && PtxPeephole.Enabled
             ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>>(accelerator, method, registers)
             : null;
@@ -155,30 +201,51 @@ public sealed class TensorCoreGemm
         return (config, packed, scales, zeros, fragments, y, shape, splits) => launcher(config, packed, scales, zeros, fragments, y, shape, splits);
     }
 
+    /// <summary>The <see cref="PrepareKernel"/> layout for warpgroup mmas.</summary>
+    internal const int CanonicalLayout = 2;
+
     /// <summary>Registers per thread ptxas may use when KERNELGEN_GEMM_MAXNREG sets it (0: no limit); otherwise −1 and
     /// <see cref="Run"/> caps large grids at 128 (four blocks per SM) and leaves small ones uncapped (~162, three).</summary>
     public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMM_MAXNREG"), out int r) ? r : -1;
 
-    /// <summary>x[M, K] → B fragments in f16, one 16-byte quad per (16-row tile, k-block, lane): lane (g, t) gets rows
-    /// 16·tile + g and + 8 at columns 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as
-    /// (row g: 4t, 4t+1), (row g + 8: 4t, 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3), or, when
-    /// <paramref name="pairs"/> is 1, with the middle two swapped, so that each 8-row B operand is two adjacent words
-    /// (<see cref="AdjacentPairs"/>). Rows ≥ M and columns ≥ K are 0.</summary>
-    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int pairs)
+    /// <summary>x[M, K] → B operands in f16, one 16-byte quad per (16-row tile, k-block, lane) at
+    /// (tile · kBlocks + kb) · 32 + lane, so that each 64-row block's k-block is 128 quads that its 128 threads stage.
+    /// <paramref name="layout"/> 0 and 1 (mma.sync): lane (g, t) gets rows 16·tile + g and + 8 at columns
+    /// 16·kb + 4t … 4t + 3 (the column order of <see cref="MmaPackedWeights"/>) as (row g: 4t, 4t+1), (row g + 8: 4t,
+    /// 4t+1), (row g: 4t+2, 4t+3), (row g + 8: 4t+2, 4t+3), or, for 1, with the middle two swapped, so that each 8-row B
+    /// operand is two adjacent words (<see cref="AdjacentPairs"/>). <see cref="CanonicalLayout"/> (wgmma): quad c =
+    /// 32 · (tile mod 4) + lane of the block's k-block is row 8·(c / 16) + c mod 8 of the block at the mma's k
+    /// positions 0–7 (c / 8 even: columns 16·kb + 4j, 4j + 1 for j = 0…3) or 8–15 (odd: 4j + 2, 4j + 3), the
+    /// weights' column order; each 8 × 8 core matrix is 128 contiguous bytes, the two k-halves of 8 rows 128 bytes
+    /// apart and successive 8-row groups 256 (the K-major layout without swizzle: LBO 128, SBO 256). Rows ≥ M
+    /// and columns ≥ K are 0.</summary>
+    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int layout)
     {
         var x = values.Cast<TensorCoreGemv.Float4>();
         var fragments = words.Cast<TensorCoreGemv.Quad>();
         int lane = index % 32, kb = (index / 32) % kBlocks, tile = index / 32 / kBlocks;
-        int g = lane >> 2, t = lane & 3, row = (tile * 16) + g, col = (kb * 16) + (4 * t);
-        var low = Load(x, row, col, k, m);
-        var high = Load(x, row + 8, col, k, m);
+        TensorCoreGemv.Quad quad;
+        if (layout == CanonicalLayout)
+        {
+            int c = (32 * (tile & 3)) + lane, row = ((tile >> 2) * RowsM) + (8 * (c >> 4)) + (c & 7), col = kb * 16;
+            bool second = ((c >> 3) & 1) != 0;
+            quad.X = Pair(Load(x, row, col, k, m), second);
+            quad.Y = Pair(Load(x, row, col + 4, k, m), second);
+            quad.Z = Pair(Load(x, row, col + 8, k, m), second);
+            quad.W = Pair(Load(x, row, col + 12, k, m), second);
+            fragments[index] = quad;
+            return;
+        }
+
+        int g = lane >> 2, t = lane & 3, rowLow = (tile * 16) + g, colLow = (kb * 16) + (4 * t);
+        var low = Load(x, rowLow, colLow, k, m);
+        var high = Load(x, rowLow + 8, colLow, k, m);
         uint lowFirst = Fp16.FromFloat(low.A) | ((uint)Fp16.FromFloat(low.B) << 16);
         uint highFirst = Fp16.FromFloat(high.A) | ((uint)Fp16.FromFloat(high.B) << 16);
         uint lowSecond = Fp16.FromFloat(low.C) | ((uint)Fp16.FromFloat(low.D) << 16);
-        TensorCoreGemv.Quad quad;
         quad.X = lowFirst;
-        quad.Y = pairs != 0 ? lowSecond : highFirst;
-        quad.Z = pairs != 0 ? highFirst : lowSecond;
+        quad.Y = layout != 0 ? lowSecond : highFirst;
+        quad.Z = layout != 0 ? highFirst : lowSecond;
         quad.W = Fp16.FromFloat(high.C) | ((uint)Fp16.FromFloat(high.D) << 16);
         fragments[index] = quad;
     }
@@ -205,6 +272,12 @@ public sealed class TensorCoreGemm
         result.W = quad.W;
         return result;
     }
+
+    /// <summary>Columns 4j, 4j + 1 (<paramref name="second"/>: 4j + 2, 4j + 3) of four as an f16 pair.</summary>
+    private static uint Pair(TensorCoreGemv.Float4 four, bool second)
+        => second
+            ? Fp16.FromFloat(four.C) | ((uint)Fp16.FromFloat(four.D) << 16)
+            : Fp16.FromFloat(four.A) | ((uint)Fp16.FromFloat(four.B) << 16);
 
     private static TensorCoreGemv.Float4 Load(ArrayView<TensorCoreGemv.Float4> x, int row, int col, int k, int m)
         => row < m && col < k ? x[(((long)row * k) + col) / 4] : default;
@@ -432,7 +505,7 @@ public sealed class TensorCoreGemm
         }
 
         /// <summary>p: weight row <paramref name="row"/> at activation rows act, act + 1; q: row + 8.</summary>
-        private static void Put(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act, ulong p, ulong q)
+        internal static void Put(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act, ulong p, ulong q)
         {
             Value(y, s, add, act, row, (uint)p);
             Value(y, s, add, act + 1, row, (uint)(p >> 32));

@@ -35,6 +35,48 @@ internal static class TensorCoreMma
         /// <summary>Ends the published operands' use (the emulation's second barrier: every lane has read them).</summary>
         void Retire();
 
+        /// <summary>Starts the warpgroup form's accumulators at zero: 64 f32 per thread (D of a 64 × 128 tile), kept
+        /// where only <see cref="GroupMultiply"/> and <see cref="GroupResult"/> touch them (PTX: registers the kernel's
+        /// code does not see, so the mmas stay in flight across the k-block's other work; the emulation: shared
+        /// memory). Called once, by every thread, before the first <see cref="GroupMultiply"/>.</summary>
+        void GroupBegin();
+
+        /// <summary>Issues the warpgroup form's mma (<c>wgmma.mma_async.m64n128k16</c>, sm_90a), one call by each of the
+        /// block's four warps: the 64 × 16 A is the four warps' A operands (warp w: rows 16w … 16w + 15, in this warp's
+        /// registers <paramref name="a0"/>…<paramref name="a3"/>, published in slot 0 for the emulation), B is 128
+        /// activation rows × 16 k of f16 in shared memory in the canonical K-major layout without swizzle (see
+        /// <see cref="TensorCoreGemm.PrepareKernel"/>), from quad <paramref name="quad"/> of <paramref name="stage"/>,
+        /// which <paramref name="descriptor"/> addresses for the hardware. Returns once the previous call's mma has
+        /// completed (PTX: <c>wgmma.wait_group 1</c>), so the stage that one read may be written again; this one may
+        /// still be reading its stage and its A registers.</summary>
+        void GroupMultiply(uint a0, uint a1, uint a2, uint a3, ArrayView<TensorCoreGemv.Quad> stage, int quad, ulong descriptor);
+
+        /// <summary>Waits for the last mma and returns the accumulators: this warp's rows g (<paramref name="p0"/>…) and
+        /// g + 8 (<paramref name="q0"/>…) against activation rows 8i + 2t, + 1 (pair i), as sixteen m16n8 mmas would
+        /// hold them.</summary>
+        void GroupResult(out ulong p0, out ulong q0, out ulong p1, out ulong q1, out ulong p2, out ulong q2, out ulong p3, out ulong q3, out ulong p4, out ulong q4, out ulong p5, out ulong q5, out ulong p6, out ulong q6, out ulong p7, out ulong q7, out ulong p8, out ulong q8, out ulong p9, out ulong q9, out ulong p10, out ulong q10, out ulong p11, out ulong q11, out ulong p12, out ulong q12, out ulong p13, out ulong q13, out ulong p14, out ulong q14, out ulong p15, out ulong q15);
+
+        /// <summary>The shared-memory address of the kernel's one shared allocation (PTX; see
+        /// <see cref="PtxPeephole.BindSharedSymbol"/>), 0 in the emulation.</summary>
+        uint SharedBase();
+
+        /// <summary>Copies 16 bytes, quad <paramref name="from"/> of <paramref name="source"/> (a global buffer at
+        /// <paramref name="sourceAddress"/>) to quad <paramref name="to"/> of <paramref name="stage"/> (the kernel's shared
+        /// memory at <paramref name="sharedBase"/>), without registers: PTX's <c>cp.async.cg</c>, completed by
+        /// <see cref="WaitCopies"/>; the emulation copies at once.</summary>
+        void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress);
+
+        /// <summary>Closes this thread's group of <see cref="CopyAsync"/> copies (<c>cp.async.commit_group</c>).</summary>
+        void CommitCopies();
+
+        /// <summary>Waits until at most <paramref name="pending"/> (0 to 6, a constant) of this thread's latest copy
+        /// groups are still in flight (<c>cp.async.wait_group</c>).</summary>
+        void WaitCopies(int pending);
+
+        /// <summary>Orders this thread's shared-memory stores before the async proxy's reads (<c>wgmma</c>): PTX's
+        /// <c>fence.proxy.async.shared::cta</c>, nothing in the emulation.</summary>
+        void FenceAsync();
+
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
@@ -65,6 +107,133 @@ internal static class TensorCoreMma
 
         public void Retire()
         {
+        }
+
+        public void GroupBegin()
+            => CudaAsm.Emit(
+                "{ " +
+                "mov.b32 kgacc0, 0; mov.b32 kgacc1, 0; mov.b32 kgacc2, 0; mov.b32 kgacc3, 0; mov.b32 kgacc4, 0; mov.b32 kgacc5, 0; mov.b32 kgacc6, 0; mov.b32 kgacc7, 0; mov.b32 kgacc8, 0; mov.b32 kgacc9, 0; mov.b32 kgacc10, 0; mov.b32 kgacc11, 0; mov.b32 kgacc12, 0; mov.b32 kgacc13, 0; mov.b32 kgacc14, 0; mov.b32 kgacc15, 0; " +
+                "mov.b32 kgacc16, 0; mov.b32 kgacc17, 0; mov.b32 kgacc18, 0; mov.b32 kgacc19, 0; mov.b32 kgacc20, 0; mov.b32 kgacc21, 0; mov.b32 kgacc22, 0; mov.b32 kgacc23, 0; mov.b32 kgacc24, 0; mov.b32 kgacc25, 0; mov.b32 kgacc26, 0; mov.b32 kgacc27, 0; mov.b32 kgacc28, 0; mov.b32 kgacc29, 0; mov.b32 kgacc30, 0; mov.b32 kgacc31, 0; " +
+                "mov.b32 kgacc32, 0; mov.b32 kgacc33, 0; mov.b32 kgacc34, 0; mov.b32 kgacc35, 0; mov.b32 kgacc36, 0; mov.b32 kgacc37, 0; mov.b32 kgacc38, 0; mov.b32 kgacc39, 0; mov.b32 kgacc40, 0; mov.b32 kgacc41, 0; mov.b32 kgacc42, 0; mov.b32 kgacc43, 0; mov.b32 kgacc44, 0; mov.b32 kgacc45, 0; mov.b32 kgacc46, 0; mov.b32 kgacc47, 0; " +
+                "mov.b32 kgacc48, 0; mov.b32 kgacc49, 0; mov.b32 kgacc50, 0; mov.b32 kgacc51, 0; mov.b32 kgacc52, 0; mov.b32 kgacc53, 0; mov.b32 kgacc54, 0; mov.b32 kgacc55, 0; mov.b32 kgacc56, 0; mov.b32 kgacc57, 0; mov.b32 kgacc58, 0; mov.b32 kgacc59, 0; mov.b32 kgacc60, 0; mov.b32 kgacc61, 0; mov.b32 kgacc62, 0; mov.b32 kgacc63, 0; " +
+                "}"); // kgacc: PtxPeephole.Accumulators, declared by PtxPeephole.TargetWarpGroups
+
+        public void GroupMultiply(uint a0, uint a1, uint a2, uint a3, ArrayView<TensorCoreGemv.Quad> stage, int quad, ulong descriptor)
+            => CudaAsm.Emit(
+                "{ .reg .b32 kt; .reg .pred kp; mov.b32 kt, 1; setp.ne.b32 kp, kt, 0; wgmma.fence.sync.aligned; " +
+                "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {" +
+                "kgacc0, kgacc1, kgacc2, kgacc3, kgacc4, kgacc5, kgacc6, kgacc7, kgacc8, kgacc9, kgacc10, kgacc11, kgacc12, kgacc13, kgacc14, kgacc15, " +
+                "kgacc16, kgacc17, kgacc18, kgacc19, kgacc20, kgacc21, kgacc22, kgacc23, kgacc24, kgacc25, kgacc26, kgacc27, kgacc28, kgacc29, kgacc30, kgacc31, " +
+                "kgacc32, kgacc33, kgacc34, kgacc35, kgacc36, kgacc37, kgacc38, kgacc39, kgacc40, kgacc41, kgacc42, kgacc43, kgacc44, kgacc45, kgacc46, kgacc47, " +
+                "kgacc48, kgacc49, kgacc50, kgacc51, kgacc52, kgacc53, kgacc54, kgacc55, kgacc56, kgacc57, kgacc58, kgacc59, kgacc60, kgacc61, kgacc62, kgacc63}, {%0, %1, %2, %3}, %4, kp, 1, 1, 0; " +
+                "wgmma.commit_group.sync.aligned; wgmma.wait_group.sync.aligned 1; }",
+                a0,
+                a1,
+                a2,
+                a3,
+                descriptor);
+
+        public void GroupResult(out ulong p0, out ulong q0, out ulong p1, out ulong q1, out ulong p2, out ulong q2, out ulong p3, out ulong q3, out ulong p4, out ulong q4, out ulong p5, out ulong q5, out ulong p6, out ulong q6, out ulong p7, out ulong q7, out ulong p8, out ulong q8, out ulong p9, out ulong q9, out ulong p10, out ulong q10, out ulong p11, out ulong q11, out ulong p12, out ulong q12, out ulong p13, out ulong q13, out ulong p14, out ulong q14, out ulong p15, out ulong q15)
+        {
+            Output<ulong> op0 = default;
+            Output<ulong> oq0 = default;
+            Output<ulong> op1 = default;
+            Output<ulong> oq1 = default;
+            Output<ulong> op2 = default;
+            Output<ulong> oq2 = default;
+            Output<ulong> op3 = default;
+            Output<ulong> oq3 = default;
+            Output<ulong> op4 = default;
+            Output<ulong> oq4 = default;
+            Output<ulong> op5 = default;
+            Output<ulong> oq5 = default;
+            Output<ulong> op6 = default;
+            Output<ulong> oq6 = default;
+            Output<ulong> op7 = default;
+            Output<ulong> oq7 = default;
+            Output<ulong> op8 = default;
+            Output<ulong> oq8 = default;
+            Output<ulong> op9 = default;
+            Output<ulong> oq9 = default;
+            Output<ulong> op10 = default;
+            Output<ulong> oq10 = default;
+            Output<ulong> op11 = default;
+            Output<ulong> oq11 = default;
+            Output<ulong> op12 = default;
+            Output<ulong> oq12 = default;
+            Output<ulong> op13 = default;
+            Output<ulong> oq13 = default;
+            Output<ulong> op14 = default;
+            Output<ulong> oq14 = default;
+            Output<ulong> op15 = default;
+            Output<ulong> oq15 = default;
+            CudaAsm.EmitRef(
+                "{ wgmma.wait_group.sync.aligned 0; " +
+                "mov.b64 %0, {kgacc0, kgacc1}; mov.b64 %1, {kgacc2, kgacc3}; mov.b64 %2, {kgacc4, kgacc5}; mov.b64 %3, {kgacc6, kgacc7}; mov.b64 %4, {kgacc8, kgacc9}; mov.b64 %5, {kgacc10, kgacc11}; mov.b64 %6, {kgacc12, kgacc13}; mov.b64 %7, {kgacc14, kgacc15}; " +
+                "mov.b64 %8, {kgacc16, kgacc17}; mov.b64 %9, {kgacc18, kgacc19}; mov.b64 %10, {kgacc20, kgacc21}; mov.b64 %11, {kgacc22, kgacc23}; mov.b64 %12, {kgacc24, kgacc25}; mov.b64 %13, {kgacc26, kgacc27}; mov.b64 %14, {kgacc28, kgacc29}; mov.b64 %15, {kgacc30, kgacc31}; " +
+                "mov.b64 %16, {kgacc32, kgacc33}; mov.b64 %17, {kgacc34, kgacc35}; mov.b64 %18, {kgacc36, kgacc37}; mov.b64 %19, {kgacc38, kgacc39}; mov.b64 %20, {kgacc40, kgacc41}; mov.b64 %21, {kgacc42, kgacc43}; mov.b64 %22, {kgacc44, kgacc45}; mov.b64 %23, {kgacc46, kgacc47}; " +
+                "mov.b64 %24, {kgacc48, kgacc49}; mov.b64 %25, {kgacc50, kgacc51}; mov.b64 %26, {kgacc52, kgacc53}; mov.b64 %27, {kgacc54, kgacc55}; mov.b64 %28, {kgacc56, kgacc57}; mov.b64 %29, {kgacc58, kgacc59}; mov.b64 %30, {kgacc60, kgacc61}; mov.b64 %31, {kgacc62, kgacc63}; }",
+                ref op0, ref oq0, ref op1, ref oq1, ref op2, ref oq2, ref op3, ref oq3, ref op4, ref oq4, ref op5, ref oq5, ref op6, ref oq6, ref op7, ref oq7, ref op8, ref oq8, ref op9, ref oq9, ref op10, ref oq10, ref op11, ref oq11, ref op12, ref oq12, ref op13, ref oq13, ref op14, ref oq14, ref op15, ref oq15);
+            p0 = op0.Value;
+            q0 = oq0.Value;
+            p1 = op1.Value;
+            q1 = oq1.Value;
+            p2 = op2.Value;
+            q2 = oq2.Value;
+            p3 = op3.Value;
+            q3 = oq3.Value;
+            p4 = op4.Value;
+            q4 = oq4.Value;
+            p5 = op5.Value;
+            q5 = oq5.Value;
+            p6 = op6.Value;
+            q6 = oq6.Value;
+            p7 = op7.Value;
+            q7 = oq7.Value;
+            p8 = op8.Value;
+            q8 = oq8.Value;
+            p9 = op9.Value;
+            q9 = oq9.Value;
+            p10 = op10.Value;
+            q10 = oq10.Value;
+            p11 = op11.Value;
+            q11 = oq11.Value;
+            p12 = op12.Value;
+            q12 = oq12.Value;
+            p13 = op13.Value;
+            q13 = oq13.Value;
+            p14 = op14.Value;
+            q14 = oq14.Value;
+            p15 = op15.Value;
+            q15 = oq15.Value;
+        }
+
+        public uint SharedBase()
+        {
+            CudaAsm.Emit("{ .reg .b64 ka; mov.b64 ka, " + PtxPeephole.SharedSymbol + "; cvt.u32.u64 %0, ka; }", out uint address);
+            return address;
+        }
+
+        public void FenceAsync() => CudaAsm.Emit("fence.proxy.async.shared::cta;");
+
+        public void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
+            => CudaAsm.Emit("cp.async.cg.shared.global [%0], [%1], 16;", sharedBase + ((uint)to * 16), sourceAddress + ((ulong)(uint)from * 16));
+
+        public void CommitCopies() => CudaAsm.Emit("cp.async.commit_group;");
+
+        public void WaitCopies(int pending)
+        {
+            // The count is an immediate: one statement per value (ILGPU folds the constant argument).
+            switch (pending)
+            {
+                case 0: CudaAsm.Emit("cp.async.wait_group 0;"); break;
+                case 1: CudaAsm.Emit("cp.async.wait_group 1;"); break;
+                case 2: CudaAsm.Emit("cp.async.wait_group 2;"); break;
+                case 3: CudaAsm.Emit("cp.async.wait_group 3;"); break;
+                case 4: CudaAsm.Emit("cp.async.wait_group 4;"); break;
+                case 5: CudaAsm.Emit("cp.async.wait_group 5;"); break;
+                default: CudaAsm.Emit("cp.async.wait_group 6;"); break;
+            }
         }
 
         public void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
@@ -120,6 +289,8 @@ internal static class TensorCoreMma
 
         private ArrayView<uint> exchange;
 
+        private ArrayView<float> accumulators;
+
         public void Allocate() => exchange = SharedMemory.Allocate<uint>(MaxWarps * 32 * Slots);
 
         public readonly void Publish(uint a0, uint a1, uint a2, uint a3, uint c0, uint c1, uint c2, uint c3, TensorCoreGemv.Quad x0, TensorCoreGemv.Quad x1, TensorCoreGemv.Quad x2, TensorCoreGemv.Quad x3)
@@ -167,6 +338,113 @@ internal static class TensorCoreMma
         }
 
         public readonly void Retire() => Warp.Barrier();
+
+        public void GroupBegin()
+        {
+            accumulators = SharedMemory.Allocate<float>(MaxWarps * 32 * 64);
+            int own = ((Warp.WarpIdx * 32) + Warp.LaneIdx) * 64;
+            for (int i = 0; i < 64; i++)
+            {
+                accumulators[own + i] = 0;
+            }
+        }
+
+        public readonly void GroupMultiply(uint a0, uint a1, uint a2, uint a3, ArrayView<TensorCoreGemv.Quad> stage, int quad, ulong descriptor)
+        {
+            // Warp w's rows of the 64-row A are its own operand, so each warp computes its m16 slice: A from the
+            // published slot 0, B read from the stage in the canonical layout (8-row group i: quads quad + 16i +
+            // 8·(k ≥ 8) + n), D in the thread's 64 accumulators (pair i: p at 4i, q at 4i + 2).
+            int own = ((Warp.WarpIdx * 32) + Warp.LaneIdx) * 64;
+            for (int i = 0; i < 16; i++)
+            {
+                ulong p = Interop.FloatAsInt(accumulators[own + (4 * i)]) | ((ulong)Interop.FloatAsInt(accumulators[own + (4 * i) + 1]) << 32);
+                ulong q = Interop.FloatAsInt(accumulators[own + (4 * i) + 2]) | ((ulong)Interop.FloatAsInt(accumulators[own + (4 * i) + 3]) << 32);
+                Chunk(ref p, ref q, stage, quad + (16 * i));
+                accumulators[own + (4 * i)] = Interop.IntAsFloat((uint)p);
+                accumulators[own + (4 * i) + 1] = Interop.IntAsFloat((uint)(p >> 32));
+                accumulators[own + (4 * i) + 2] = Interop.IntAsFloat((uint)q);
+                accumulators[own + (4 * i) + 3] = Interop.IntAsFloat((uint)(q >> 32));
+            }
+        }
+
+        public readonly void GroupResult(out ulong p0, out ulong q0, out ulong p1, out ulong q1, out ulong p2, out ulong q2, out ulong p3, out ulong q3, out ulong p4, out ulong q4, out ulong p5, out ulong q5, out ulong p6, out ulong q6, out ulong p7, out ulong q7, out ulong p8, out ulong q8, out ulong p9, out ulong q9, out ulong p10, out ulong q10, out ulong p11, out ulong q11, out ulong p12, out ulong q12, out ulong p13, out ulong q13, out ulong p14, out ulong q14, out ulong p15, out ulong q15)
+        {
+            int own = ((Warp.WarpIdx * 32) + Warp.LaneIdx) * 64;
+            p0 = Pair(0 + own);
+            q0 = Pair(2 + own);
+            p1 = Pair(4 + own);
+            q1 = Pair(6 + own);
+            p2 = Pair(8 + own);
+            q2 = Pair(10 + own);
+            p3 = Pair(12 + own);
+            q3 = Pair(14 + own);
+            p4 = Pair(16 + own);
+            q4 = Pair(18 + own);
+            p5 = Pair(20 + own);
+            q5 = Pair(22 + own);
+            p6 = Pair(24 + own);
+            q6 = Pair(26 + own);
+            p7 = Pair(28 + own);
+            q7 = Pair(30 + own);
+            p8 = Pair(32 + own);
+            q8 = Pair(34 + own);
+            p9 = Pair(36 + own);
+            q9 = Pair(38 + own);
+            p10 = Pair(40 + own);
+            q10 = Pair(42 + own);
+            p11 = Pair(44 + own);
+            q11 = Pair(46 + own);
+            p12 = Pair(48 + own);
+            q12 = Pair(50 + own);
+            p13 = Pair(52 + own);
+            q13 = Pair(54 + own);
+            p14 = Pair(56 + own);
+            q14 = Pair(58 + own);
+            p15 = Pair(60 + own);
+            q15 = Pair(62 + own);
+        }
+
+        private readonly ulong Pair(int at) => Interop.FloatAsInt(accumulators[at]) | ((ulong)Interop.FloatAsInt(accumulators[at + 1]) << 32);
+
+        private readonly void Chunk(ref ulong p, ref ulong q, ArrayView<TensorCoreGemv.Quad> stage, int quad)
+        {
+            int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, at = Warp.WarpIdx * 32 * Slots;
+            float p0 = Interop.IntAsFloat((uint)p), p1 = Interop.IntAsFloat((uint)(p >> 32));
+            float q0 = Interop.IntAsFloat((uint)q), q1 = Interop.IntAsFloat((uint)(q >> 32));
+            for (int k = 0; k < 4; k++)
+            {
+                // k-pairs k (columns 2k, 2k + 1) and k + 4 (2k + 8, 2k + 9): A from lane 4g + k, B word k of row n's quads.
+                int a = at + (((4 * g) + k) * Slots);
+                uint ra0 = exchange[a], ra1 = exchange[a + 1], ra2 = exchange[a + 2], ra3 = exchange[a + 3];
+                var low0 = stage[quad + (2 * t)];
+                var high0 = stage[quad + 8 + (2 * t)];
+                var low1 = stage[quad + (2 * t) + 1];
+                var high1 = stage[quad + 8 + (2 * t) + 1];
+                Accumulate(ref p0, ref p1, ref q0, ref q1, ra0, ra1, ra2, ra3, Word(low0, k), Word(high0, k), Word(low1, k), Word(high1, k));
+            }
+
+            p = Interop.FloatAsInt(p0) | ((ulong)Interop.FloatAsInt(p1) << 32);
+            q = Interop.FloatAsInt(q0) | ((ulong)Interop.FloatAsInt(q1) << 32);
+        }
+
+        private static uint Word(TensorCoreGemv.Quad quad, int k) => k == 0 ? quad.X : k == 1 ? quad.Y : k == 2 ? quad.Z : quad.W;
+
+        public readonly uint SharedBase() => 0;
+
+        public readonly void FenceAsync()
+        {
+        }
+
+        public readonly void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
+            => stage[to] = source[from];
+
+        public readonly void CommitCopies()
+        {
+        }
+
+        public readonly void WaitCopies(int pending)
+        {
+        }
 
         /// <summary>One k-quarter of an mma for lane (g, t): A rows g (ra0, ra2) and g + 8 (ra1, ra3) against B columns
         /// 2t (rb00, rb01) and 2t + 1 (rb10, rb11), k = 2q, 2q+1 from the first of each pair and 2q+8, 2q+9 from the second.</summary>

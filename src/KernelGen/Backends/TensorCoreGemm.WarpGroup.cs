@@ -1,0 +1,257 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace KernelGen.Backends;
+
+/// <summary>
+/// The warpgroup form of the GEMM (compute capability 9.0: <c>wgmma.mma_async</c>). A block is one warpgroup (four
+/// warps) on two weight blocks (64 weight rows) against 128 activation rows: warp w decodes tiles a, b (w even) or
+/// c, d (w odd) of weight block w / 2, a 16-row A operand in registers, and the warpgroup multiplies the four operands
+/// (64 × 16) by the k-block's 128 × 16 x, staged in shared memory in the canonical K-major layout, with one
+/// <c>wgmma.m64n128k16</c>. Each warp decodes half of what a warp of the mma.sync form decodes per k-block for twice
+/// the activation rows, and loads no B fragments at all. (docs/perf/gemm.md, session 9.)
+/// </summary>
+public sealed partial class TensorCoreGemm
+{
+    /// <summary>Activation rows per warpgroup block (two 64-row blocks of staged x).</summary>
+    public const int GroupRowsM = 128;
+
+    /// <summary>k-block slots of the shared x ring, a power of two (cp.async runs RingSlots − 1 k-blocks ahead).</summary>
+    internal const int RingSlots = 8;
+
+    /// <summary>Weight blocks (of four 8-row tiles) per warpgroup block.</summary>
+    internal const int GroupWeightBlocks = 2;
+
+    /// <summary>
+    /// One warpgroup: weight blocks 2·Grid.IdxY and + 1 against activation rows 128·Grid.IdxX … + 127, over slab share
+    /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and the next k-block's two 16-byte x quads
+    /// per thread; the next group's scale and zero words are loaded a group ahead.
+    /// </summary>
+    internal static void WarpGroupKernel<TMma, TBits>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits, ulong xAddress)
+        where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
+    {
+        int bits = default(TBits).Value, blocksPerSlab = 32 / bits;
+        int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+        int perSplit = (s.Slabs + splits - 1) / splits;
+        int slabStart = System.Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = System.Math.Min(s.Slabs, slabStart + perSplit);
+        if (slabStart >= slabEnd)
+        {
+            return; // a split with no slabs (the whole block): its y stays as zeroed
+        }
+
+        // Warps past the last weight block decode the last one again (the warpgroup's mma needs all four) and store
+        // nothing.
+        int pair = Warp.WarpIdx & 1, blocks = s.Tiles / MmaPackedWeights.TileBlock, own = (Grid.IdxY * GroupWeightBlocks) + (Warp.WarpIdx >> 1);
+        int block = System.Math.Min(own, blocks - 1);
+
+        var mma = default(TMma);
+        mma.Allocate();
+        mma.GroupBegin();
+        var st = default(WarpGroupState);
+        int kb = slabStart * blocksPerSlab;
+        st.Init<TMma>(scales, zeros, s, g, block, pair, kb);
+
+        // x: thread i copies quad i of the k-block of both 64-row blocks (quad (tile · KBlocks + kb) · 32 + lane, the
+        // second block 4 · KBlocks · 32 quads on) with cp.async into a ring of RingSlots k-block slots of 256 quads (the
+        // 128 rows' canonical layout), up to RingSlots − 1 k-blocks ahead, two k-blocks per barrier. wgmma reads the slots through the async proxy; its descriptor
+        // addresses them (LBO 128 bytes between the k-halves, SBO 256 between 8-row groups, no swizzle), the k-block's
+        // slot at quad Stage.
+        var stage = SharedMemory.Allocate<uint>(RingSlots * 256 * 4).Cast<TensorCoreGemv.Quad>();
+        var xq = fragments.Cast<TensorCoreGemv.Quad>();
+        int tid = Group.IdxX;
+        st.Thread = tid;
+        st.Second = 4 * s.KBlocks * 32;
+        st.XAddress = xAddress;
+        st.XAt = ((((Grid.IdxX * (GroupRowsM / 16)) + (tid >> 5)) * s.KBlocks) + kb) * 32 + (tid & 31);
+        st.SharedBase = mma.SharedBase();
+        st.Descriptor = (8UL << 16) | (16UL << 32) | ((st.SharedBase >> 4) & 0x3FFF);
+        for (int ahead = 0; ahead < RingSlots - 1; ahead++)
+        {
+            st.Fetch(mma, stage, xq);
+        }
+
+        mma.WaitCopies(RingSlots - 3); // the first two k-blocks' copies
+        mma.FenceAsync();
+        Group.Barrier();
+
+        // Weights: one 16-byte load per tile and slab, a slab ahead (the last slab loads itself again).
+        var quads = packed.Cast<TensorCoreGemv.Quad>();
+        int step = s.Slabs * 32;
+        int ia = ((((block * MmaPackedWeights.TileBlock) + (2 * pair)) * s.Slabs) + slabStart) * 32 + lane;
+        var low = quads[ia];
+        var high = quads[ia + step];
+        for (int slab = slabStart; slab < slabEnd; slab++)
+        {
+            int next = slab + 1 < slabEnd ? ia + 32 : ia;
+            var nextLow = quads[next];
+            var nextHigh = quads[next + step];
+
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.X, high.X, 0);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.Z, high.Z, 2);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.W, high.W, 3);
+            low = nextLow;
+            high = nextHigh;
+            ia = next;
+        }
+
+        // D: rows g of the warp's first tile (P) and second (Q); pair i: activation rows 8i + 2t, + 1.
+        int row = (((block * MmaPackedWeights.TileBlock) + (2 * pair)) * MmaPackedWeights.TileRows) + g, act = (Grid.IdxX * GroupRowsM) + (2 * t);
+        WarpGroupState.Store(mma, y, s, splits > 1, own < blocks, row, act);
+    }
+
+    /// <summary>A scale or zero-point word pair: this lane's row of the warp's two tiles.</summary>
+    internal struct Duo
+    {
+        public uint X, Y;
+    }
+
+    /// <summary>A warp's running state in the warpgroup form (the accumulators are the mma's, <see cref="TensorCoreMma.IMma.GroupBegin"/>):
+    /// the open group's decode constants for rows g of its two tiles, the next group's raw words, and the x and group
+    /// positions.</summary>
+    private struct WarpGroupState
+    {
+        public PairDecode Open;
+
+        // The next group's raw scale and zero words; where they are (in pairs); k-blocks left in the open group.
+        public Duo NextScale, NextZero;
+        public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
+
+        // This thread's x copies: where the next are (the second 64-row block Second quads on), the slot being read
+        // (Stage) and the next to fill (Fill), in quads; the addresses of x and of the ring, and the ring's descriptor
+        // without the slot's offset.
+        public int XAt, Second, Thread, Stage, Fill;
+        public ulong XAddress, Descriptor;
+        public uint SharedBase;
+
+        /// <summary>Starts the copies of the next k-block's two quads into slot Fill, as one group.</summary>
+        public void Fetch<TMma>(TMma mma, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<TensorCoreGemv.Quad> xq)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            mma.CopyAsync(stage, Fill + Thread, SharedBase, xq, XAt, XAddress);
+            mma.CopyAsync(stage, Fill + 128 + Thread, SharedBase, xq, XAt + Second, XAddress);
+            mma.CommitCopies();
+            XAt += 32;
+            Fill = (Fill + 256) & ((RingSlots * 256) - 1);
+        }
+
+        /// <summary>Opens the group of k-block <paramref name="kb"/> and prefetches the one after it.</summary>
+        public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int pair, int kb)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            GroupBlocks = s.GroupBlocks;
+            Symmetric = s.Symmetric;
+            ScaleShift = 16 * (g & 1);
+            ZeroShift = 8 * (g & 3);
+            int at = (block * s.Groups) + (kb / s.GroupBlocks);
+            ScaleAt = (((at * 4) + (g >> 1)) * 2) + pair;
+            ZeroAt = (((at * 2) + (g >> 2)) * 2) + pair;
+            Left = s.GroupBlocks - (kb % s.GroupBlocks);
+            Prefetch(scales, zeros);
+            Take<TMma>(s.Bits);
+            Prefetch(scales, zeros);
+        }
+
+        /// <summary>Loads the next group's words (the two tiles' words for this lane's row are adjacent: one 8-byte
+        /// load each); past the block's last group they are the next block's or the arrays' spare groups, unused.</summary>
+        private void Prefetch(ArrayView<uint> scales, ArrayView<uint> zeros)
+        {
+            NextScale = scales.Cast<Duo>()[ScaleAt];
+            ScaleAt += 8;
+            if (Symmetric == 0)
+            {
+                NextZero = zeros.Cast<Duo>()[ZeroAt];
+                ZeroAt += 4;
+            }
+        }
+
+        private void Take<TMma>(int bits)
+            where TMma : struct, TensorCoreMma.IMma
+            => Open.Take<TMma>(NextScale.X, NextScale.Y, NextZero.X, NextZero.Y, ScaleShift, ZeroShift, Symmetric != 0, 1 << (bits - 1), bits);
+
+        /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
+        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int word)
+            where TMma : struct, TensorCoreMma.IMma
+            where TBits : struct, TensorCoreGemv.IConstant
+        {
+            // The block synchronizes after every second k-block of the slab (an odd word of 8-bit codes, whose words are
+            // one k-block; an odd k-block of the word otherwise): constants here.
+            int blocks = 8 / default(TBits).Value;
+            Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 0, blocks == 1 && (word & 1) != 0);
+            if (blocks > 1)
+            {
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 1, true);
+            }
+
+            if (blocks > 2)
+            {
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 2, false);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 3, true);
+            }
+        }
+
+        /// <summary>k-block <paramref name="j"/> of the current words: decode the A operand, the warpgroup's mma, stage
+        /// the next k-block, and open the next group when this one ends.</summary>
+        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int j, bool sync)
+            where TMma : struct, TensorCoreMma.IMma
+            where TBits : struct, TensorCoreGemv.IConstant
+        {
+            int bits = default(TBits).Value;
+            Open.Decode(mma, bits, j, low, high, out uint a0, out uint a1, out uint a2, out uint a3);
+            mma.Publish(a0, a1, a2, a3, 0, 0, 0, 0, default, default, default, default);
+            mma.GroupMultiply(a0, a1, a2, a3, stage, Stage, Descriptor + (ulong)Stage); // the descriptor's address is in 16-byte units, as Stage is
+            mma.Retire();
+
+            // After every second k-block (kb odd, counting from the split's first): the next two k-blocks' copies are
+            // complete (those after them, up to 3, may be in flight); once every thread is past the barrier, every
+            // warp's part of the previous k-block's mma has completed too (GroupMultiply waits for it), so the slots of
+            // k-blocks kb − 2 and kb − 1 take k-blocks kb − 2 + RingSlots and kb − 1 + RingSlots. This k-block's mma
+            // runs on meanwhile.
+            if (sync)
+            {
+                mma.WaitCopies(RingSlots - 5);
+                mma.FenceAsync();
+                Group.Barrier();
+                Fetch(mma, stage, xq);
+                Fetch(mma, stage, xq);
+            }
+
+            Stage = (Stage + 256) & ((RingSlots * 256) - 1);
+
+            if (--Left == 0)
+            {
+                Take<TMma>(bits);
+                Prefetch(scales, zeros);
+                Left = GroupBlocks;
+            }
+        }
+
+        /// <summary>D → y (after the last mma): pair i covers activation rows <paramref name="act"/> + 8i (and + 1);
+        /// p is weight row <paramref name="row"/>, q row + 8.</summary>
+        public static void Store<TMma>(TMma mma, ArrayView<float> y, TensorCoreGemmShape s, bool add, bool own, int row, int act)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            mma.GroupResult(out ulong p0, out ulong q0, out ulong p1, out ulong q1, out ulong p2, out ulong q2, out ulong p3, out ulong q3, out ulong p4, out ulong q4, out ulong p5, out ulong q5, out ulong p6, out ulong q6, out ulong p7, out ulong q7, out ulong p8, out ulong q8, out ulong p9, out ulong q9, out ulong p10, out ulong q10, out ulong p11, out ulong q11, out ulong p12, out ulong q12, out ulong p13, out ulong q13, out ulong p14, out ulong q14, out ulong p15, out ulong q15);
+            if (own)
+            {
+                GemmState.Put(y, s, add, row, act + 0, p0, q0);
+                GemmState.Put(y, s, add, row, act + 8, p1, q1);
+                GemmState.Put(y, s, add, row, act + 16, p2, q2);
+                GemmState.Put(y, s, add, row, act + 24, p3, q3);
+                GemmState.Put(y, s, add, row, act + 32, p4, q4);
+                GemmState.Put(y, s, add, row, act + 40, p5, q5);
+                GemmState.Put(y, s, add, row, act + 48, p6, q6);
+                GemmState.Put(y, s, add, row, act + 56, p7, q7);
+                GemmState.Put(y, s, add, row, act + 64, p8, q8);
+                GemmState.Put(y, s, add, row, act + 72, p9, q9);
+                GemmState.Put(y, s, add, row, act + 80, p10, q10);
+                GemmState.Put(y, s, add, row, act + 88, p11, q11);
+                GemmState.Put(y, s, add, row, act + 96, p12, q12);
+                GemmState.Put(y, s, add, row, act + 104, p13, q13);
+                GemmState.Put(y, s, add, row, act + 112, p14, q14);
+                GemmState.Put(y, s, add, row, act + 120, p15, q15);
+            }
+        }
+    }
+}
