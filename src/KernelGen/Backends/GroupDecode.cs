@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace KernelGen.Backends;
 
@@ -98,4 +99,51 @@ internal struct PairDecode
 
     private static uint Bias(uint b0, uint b2, uint b4, uint b6, int shift)
         => shift == 0 ? b0 : shift == 2 ? b2 : shift == 4 ? b4 : b6;
+}
+
+/// <summary>
+/// A lane's stream of group words in <see cref="MmaPackedWeights"/> order for the GEMM's kernels: the next group's raw
+/// scale and zero words (<typeparamref name="TWord"/>: all four tiles' words as a quad, or two tiles' as a pair), where
+/// they are, this lane's bit positions in them, and the k-blocks left in the open group.
+/// </summary>
+internal struct GroupWords<TWord>
+    where TWord : unmanaged
+{
+    /// <summary>The next group's raw words (prefetched).</summary>
+    public TWord NextScale, NextZero;
+
+    /// <summary>Where the next group's words are (in <typeparamref name="TWord"/>s); this lane's bit positions.</summary>
+    public int ScaleAt, ZeroAt, ScaleShift, ZeroShift;
+
+    /// <summary>k-blocks left in the open group; per group; 1 when the zero point is fixed (no zero words).</summary>
+    public int Left, GroupBlocks, Symmetric;
+
+    /// <summary>Positions the stream at the group of k-block <paramref name="kb"/> of weight block
+    /// <paramref name="block"/> for row g of its tiles: a group's scale words are 4 quads (a pair of rows each), its zero
+    /// words 2 (four rows each), and a <typeparamref name="TWord"/> is 1/<paramref name="perQuad"/> of a quad, part
+    /// <paramref name="part"/>.</summary>
+    public void Start(TensorCoreGemmShape s, int g, int block, int kb, int perQuad, int part)
+    {
+        GroupBlocks = s.GroupBlocks;
+        Symmetric = s.Symmetric;
+        ScaleShift = 16 * (g & 1);
+        ZeroShift = 8 * (g & 3);
+        int at = (block * s.Groups) + (kb / s.GroupBlocks);
+        ScaleAt = (((at * 4) + (g >> 1)) * perQuad) + part;
+        ZeroAt = (((at * 2) + (g >> 2)) * perQuad) + part;
+        Left = s.GroupBlocks - (kb % s.GroupBlocks);
+    }
+
+    /// <summary>Loads the next group's words (one load each); past the block's last group they are the next block's or
+    /// the arrays' spare groups, unused.</summary>
+    public void Prefetch(ArrayView<uint> scales, ArrayView<uint> zeros, int perQuad)
+    {
+        NextScale = scales.Cast<TWord>()[ScaleAt];
+        ScaleAt += 4 * perQuad;
+        if (Symmetric == 0)
+        {
+            NextZero = zeros.Cast<TWord>()[ZeroAt];
+            ZeroAt += 2 * perQuad;
+        }
+    }
 }

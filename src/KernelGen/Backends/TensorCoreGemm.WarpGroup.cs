@@ -114,9 +114,9 @@ public sealed partial class TensorCoreGemm
     {
         public PairDecode Open;
 
-        // The next group's raw scale and zero words; where they are (in pairs); k-blocks left in the open group.
-        public Duo NextScale, NextZero;
-        public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
+        // The group words' stream, in word pairs (the next group's raw words, where they are, k-blocks left in the open
+        // group).
+        public GroupWords<Duo> Words;
 
         // This thread's x copies: where the next are (the second 64-row block Second quads on), the slot being read
         // (Stage) and the next to fill (Fill), in quads; the addresses of x and of the ring, and the ring's descriptor
@@ -140,35 +140,15 @@ public sealed partial class TensorCoreGemm
         public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int pair, int kb)
             where TMma : struct, TensorCoreMma.IMma
         {
-            GroupBlocks = s.GroupBlocks;
-            Symmetric = s.Symmetric;
-            ScaleShift = 16 * (g & 1);
-            ZeroShift = 8 * (g & 3);
-            int at = (block * s.Groups) + (kb / s.GroupBlocks);
-            ScaleAt = (((at * 4) + (g >> 1)) * 2) + pair;
-            ZeroAt = (((at * 2) + (g >> 2)) * 2) + pair;
-            Left = s.GroupBlocks - (kb % s.GroupBlocks);
-            Prefetch(scales, zeros);
+            Words.Start(s, g, block, kb, 2, pair);
+            Words.Prefetch(scales, zeros, 2);
             Take<TMma>(s.Bits);
-            Prefetch(scales, zeros);
-        }
-
-        /// <summary>Loads the next group's words (the two tiles' words for this lane's row are adjacent: one 8-byte
-        /// load each); past the block's last group they are the next block's or the arrays' spare groups, unused.</summary>
-        private void Prefetch(ArrayView<uint> scales, ArrayView<uint> zeros)
-        {
-            NextScale = scales.Cast<Duo>()[ScaleAt];
-            ScaleAt += 8;
-            if (Symmetric == 0)
-            {
-                NextZero = zeros.Cast<Duo>()[ZeroAt];
-                ZeroAt += 4;
-            }
+            Words.Prefetch(scales, zeros, 2);
         }
 
         private void Take<TMma>(int bits)
             where TMma : struct, TensorCoreMma.IMma
-            => Open.Take<TMma>(NextScale.X, NextScale.Y, NextZero.X, NextZero.Y, ScaleShift, ZeroShift, Symmetric != 0, 1 << (bits - 1), bits);
+            => Open.Take<TMma>(Words.NextScale.X, Words.NextScale.Y, Words.NextZero.X, Words.NextZero.Y, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, 1 << (bits - 1), bits);
 
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
         public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int word)
@@ -219,11 +199,11 @@ public sealed partial class TensorCoreGemm
 
             Stage = (Stage + 256) & ((RingSlots * 256) - 1);
 
-            if (--Left == 0)
+            if (--Words.Left == 0)
             {
                 Take<TMma>(bits);
-                Prefetch(scales, zeros);
-                Left = GroupBlocks;
+                Words.Prefetch(scales, zeros, 2);
+                Words.Left = Words.GroupBlocks;
             }
         }
 

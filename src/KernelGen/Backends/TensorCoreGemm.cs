@@ -363,9 +363,8 @@ public sealed partial class TensorCoreGemm
         // The open group's decode constants.
         public GroupDecode Open;
 
-        // The next group's raw scale and zero words; where they are; k-blocks left in the open group.
-        public TensorCoreGemv.Quad NextScale, NextZero;
-        public int ScaleAt, ZeroAt, ScaleShift, ZeroShift, Left, GroupBlocks, Symmetric;
+        // The group words' stream (the next group's raw words, where they are, k-blocks left in the open group).
+        public GroupWords<TensorCoreGemv.Quad> Words;
 
         // This thread's x quad: where the next load is, the next k-block's quad (in flight), the stage half being read.
         public int XAt, Thread, Stage;
@@ -375,36 +374,16 @@ public sealed partial class TensorCoreGemm
         public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int kb)
             where TMma : struct, TensorCoreMma.IMma
         {
-            GroupBlocks = s.GroupBlocks;
-            Symmetric = s.Symmetric;
-            ScaleShift = 16 * (g & 1);
-            ZeroShift = 8 * (g & 3);
-            int at = (block * s.Groups) + (kb / s.GroupBlocks);
-            ScaleAt = (at * 4) + (g >> 1);
-            ZeroAt = (at * 2) + (g >> 2);
-            Left = s.GroupBlocks - (kb % s.GroupBlocks);
-            Prefetch(scales, zeros);
+            Words.Start(s, g, block, kb, 1, 0);
+            Words.Prefetch(scales, zeros, 1);
             Take<TMma>(s.Bits);
-            Prefetch(scales, zeros);
-        }
-
-        /// <summary>Loads the next group's words (the block's four tiles' words for this lane's row are adjacent: one
-        /// 16-byte load each); past the block's last group they are the next block's or the arrays' spare groups, unused.</summary>
-        private void Prefetch(ArrayView<uint> scales, ArrayView<uint> zeros)
-        {
-            NextScale = scales.Cast<TensorCoreGemv.Quad>()[ScaleAt];
-            ScaleAt += 4;
-            if (Symmetric == 0)
-            {
-                NextZero = zeros.Cast<TensorCoreGemv.Quad>()[ZeroAt];
-                ZeroAt += 2;
-            }
+            Words.Prefetch(scales, zeros, 1);
         }
 
         /// <summary>The prefetched words become the open group's constants.</summary>
         private void Take<TMma>(int bits)
             where TMma : struct, TensorCoreMma.IMma
-            => Open.Take<TMma>(NextScale, NextZero, ScaleShift, ZeroShift, Symmetric != 0, bits);
+            => Open.Take<TMma>(Words.NextScale, Words.NextZero, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, bits);
 
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
         public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd)
@@ -474,11 +453,11 @@ public sealed partial class TensorCoreGemm
             XAt += 32;
             Group.Barrier();
 
-            if (--Left == 0)
+            if (--Words.Left == 0)
             {
                 Take<TMma>(bits);
-                Prefetch(scales, zeros);
-                Left = GroupBlocks;
+                Words.Prefetch(scales, zeros, 1);
+                Words.Left = Words.GroupBlocks;
             }
         }
 
