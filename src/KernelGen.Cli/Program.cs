@@ -16,7 +16,7 @@ public static class Program
           quantize MODEL --type q8_0|q4_0 [--method rtn|rtn-clip|gptq --calib FILE] -o OUT.gguf: a GGUF llama.cpp reads
           eval    BASE --compare Q1 [Q2 ...] --text FILE [--tasks FILE] --report DIR: where compression hurts, decoder or encoder (see 'kernelgen eval')
           embed   MODEL TEXT...: sentence embeddings with a BERT-family encoder (ONNX or Hugging Face directory)
-          ptx     SCHEME DIR: write a built-in scheme's kernels as PTX (sm_80, as on an H100), no GPU needed
+          ptx     SCHEME DIR: write a built-in scheme's kernels as PTX as an H100 loads them (sm_80; the wgmma GEMM sm_90a), no GPU needed
         """;
 
     public static int Main(string[] args)
