@@ -16,7 +16,8 @@ public sealed partial class TensorCoreGemm
     /// <summary>Activation rows per warpgroup block (two 64-row blocks of staged x).</summary>
     public const int GroupRowsM = 128;
 
-    /// <summary>k-block slots of the shared x ring, a power of two (cp.async runs RingSlots − 1 k-blocks ahead).</summary>
+    /// <summary>k-block slots of the shared x ring, a power of two (cp.async runs up to RingSlots − 1 k-blocks
+    /// ahead).</summary>
     internal const int RingSlots = 8;
 
     /// <summary>Weight blocks (of four 8-row tiles) per warpgroup block.</summary>
@@ -24,8 +25,9 @@ public sealed partial class TensorCoreGemm
 
     /// <summary>
     /// One warpgroup: weight blocks 2·Grid.IdxY and + 1 against activation rows 128·Grid.IdxX … + 127, over slab share
-    /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and the next k-block's two 16-byte x quads
-    /// per thread; the next group's scale and zero words are loaded a group ahead.
+    /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and two 16-byte x quads per thread copied
+    /// into the ring ahead of use; per two k-blocks one barrier; the weights are loaded a slab ahead and the next
+    /// group's scale and zero words a group ahead.
     /// </summary>
     internal static void WarpGroupKernel<TMma, TBits>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits, ulong xAddress)
         where TMma : struct, TensorCoreMma.IMma
@@ -53,10 +55,10 @@ public sealed partial class TensorCoreGemm
         st.Init<TMma>(scales, zeros, s, g, block, pair, kb);
 
         // x: thread i copies quad i of the k-block of both 64-row blocks (quad (tile · KBlocks + kb) · 32 + lane, the
-        // second block 4 · KBlocks · 32 quads on) with cp.async into a ring of RingSlots k-block slots of 256 quads (the
-        // 128 rows' canonical layout), up to RingSlots − 1 k-blocks ahead, two k-blocks per barrier. wgmma reads the slots through the async proxy; its descriptor
-        // addresses them (LBO 128 bytes between the k-halves, SBO 256 between 8-row groups, no swizzle), the k-block's
-        // slot at quad Stage.
+        // second block 4 · KBlocks · 32 quads on) with cp.async into a ring of RingSlots k-block slots of 256 quads
+        // (the 128 rows' canonical layout), up to RingSlots − 1 k-blocks ahead, two k-blocks per barrier. wgmma reads
+        // the slots through the async proxy; its descriptor addresses them (LBO 128 bytes between the k-halves, SBO 256
+        // between 8-row groups, no swizzle), the k-block's slot at quad Stage.
         var stage = SharedMemory.Allocate<uint>(RingSlots * 256 * 4).Cast<TensorCoreGemv.Quad>();
         var xq = fragments.Cast<TensorCoreGemv.Quad>();
         int tid = Group.IdxX;
@@ -107,9 +109,9 @@ public sealed partial class TensorCoreGemm
         public uint X, Y;
     }
 
-    /// <summary>A warp's running state in the warpgroup form (the accumulators are the mma's, <see cref="TensorCoreMma.IMma.GroupBegin"/>):
-    /// the open group's decode constants for rows g of its two tiles, the next group's raw words, and the x and group
-    /// positions.</summary>
+    /// <summary>A warp's running state in the warpgroup form (the accumulators are the mma's,
+    /// <see cref="TensorCoreMma.IMma.GroupBegin"/>): the open group's decode constants for rows g of its two tiles, the
+    /// group words' stream, and the x positions.</summary>
     private struct WarpGroupState
     {
         public PairDecode Open;
@@ -171,8 +173,9 @@ public sealed partial class TensorCoreGemm
             }
         }
 
-        /// <summary>k-block <paramref name="j"/> of the current words: decode the A operand, the warpgroup's mma, stage
-        /// the next k-block, and open the next group when this one ends.</summary>
+        /// <summary>k-block <paramref name="j"/> of the current words: decode the A operand, the warpgroup's mma, at a
+        /// <paramref name="sync"/> point the barrier and the refill of two ring slots, and open the next group when
+        /// this one ends.</summary>
         private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int j, bool sync)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
