@@ -67,13 +67,10 @@ internal static class PtxDump
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
-                var ptx = KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.ForwardLocalStores(tcCompiled.PTXAssembly, out _) : tcCompiled.PTXAssembly;
-                if (name == "WarpGroupKernel")
-                {
-                    ptx = KernelGen.Backends.PtxPeephole.TargetWarpGroups(KernelGen.Backends.PtxPeephole.BindSharedSymbol(ptx));
-                }
-
-                File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.LimitRegisters(ptx, type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters)));
+                int registers = type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
+                File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled
+                    ? KernelGen.Backends.PtxPeephole.Patch(tcCompiled.PTXAssembly, registers, warpGroup: name == "WarpGroupKernel")
+                    : KernelGen.Backends.PtxPeephole.LimitRegisters(tcCompiled.PTXAssembly, registers));
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 

@@ -170,9 +170,24 @@ public static partial class PtxPeephole
         }
 
         var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        string ptx = ForwardLocalStores(compiled.PTXAssembly, out _);
-        ptxField.SetValue(compiled, LimitRegisters(warpGroup ? TargetWarpGroups(BindSharedSymbol(ptx)) : ptx, maxRegisters));
+        ptxField.SetValue(compiled, Patch(compiled.PTXAssembly, maxRegisters, warpGroup));
         return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TDelegate>();
+    }
+
+    /// <summary>Every rewrite a tensor-core kernel loads with, in order: <see cref="ForwardLocalStores"/>; for a
+    /// <paramref name="warpGroup"/> kernel <see cref="BindSharedSymbol"/> and <see cref="TargetWarpGroups"/>; then
+    /// <see cref="LimitRegisters"/>.</summary>
+    public static string Patch(string ptx, int maxRegisters, bool warpGroup)
+    {
+        string forwarded = ForwardLocalStores(ptx, out _);
+        return LimitRegisters(warpGroup ? TargetWarpGroups(BindSharedSymbol(forwarded)) : forwarded, maxRegisters);
+    }
+
+    /// <summary>Where the kernel entry's body starts: the index of its parameter list's closing <c>\n)\n{</c>, or −1.</summary>
+    private static int EntryBody(string ptx)
+    {
+        int entry = ptx.IndexOf(".entry", StringComparison.Ordinal);
+        return entry < 0 ? -1 : ptx.IndexOf("\n)\n{", entry, StringComparison.Ordinal);
     }
 
     /// <summary>The name of the warpgroup accumulator registers (<c>.reg .b32 name&lt;64&gt;</c>), which
@@ -224,8 +239,7 @@ public static partial class PtxPeephole
         ptx = TargetDirective().Replace(ptx, ".target sm_90a", 1);
         if (ptx.Contains(Accumulators, StringComparison.Ordinal))
         {
-            int entry = ptx.IndexOf(".entry", StringComparison.Ordinal);
-            int body = entry < 0 ? -1 : ptx.IndexOf("\n)\n{", entry, StringComparison.Ordinal);
+            int body = EntryBody(ptx);
             if (body < 0)
             {
                 throw new InvalidOperationException("The kernel's PTX has no entry body to declare the warpgroup accumulators in.");
@@ -252,8 +266,7 @@ public static partial class PtxPeephole
             return ptx;
         }
 
-        int entry = ptx.IndexOf(".entry", StringComparison.Ordinal);
-        int body = entry < 0 ? -1 : ptx.IndexOf("\n)\n{", entry, StringComparison.Ordinal);
+        int body = EntryBody(ptx);
         return body < 0
             ? ptx
             : string.Concat(ptx.AsSpan(0, body + 3), FormattableString.Invariant($".maxnreg {maxRegisters}\n"), ptx.AsSpan(body + 3));
