@@ -33,10 +33,17 @@ internal sealed record BenchOptions
     /// <summary>Also time every tensor-core case (M ≥ 2) with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
     public bool CompareTiled { get; init; }
 
+    /// <summary>What the device does when each timed launch's start event is recorded (<c>--start</c>).</summary>
+    public TimedStart Start { get; init; } = TimedStart.Spin;
+
     public const string Usage = """
         usage: kernelgen bench [--device cpu|opencl|cuda|auto] [--shapes 4096x4096,8192x8192,...] [--m 1,16,128,2048]
                                [--schemes q4g128,q4g128s,q8pcs,q3g128,q2g64] [--reps 30] [--warmup 5] [--json FILE] [--compare-tiled]
-        Checks each case on the device against a float64 CPU reference, then times it with device events.
+                               [--start spin|flush|idle]
+        Checks each case on the device against a float64 CPU reference, then times it with device events around each
+        launch, the launch queued behind a one-thread spin kernel so that the events bracket the kernel, not the host's
+        launch latency (flush: behind a 256 MiB clear, as triton.testing.do_bench times the peers; idle: from an idle
+        device, host latency included).
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -57,12 +64,21 @@ internal sealed record BenchOptions
                 "--max-tflop" => options with { MaxTeraFlop = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--json" => options with { JsonPath = Value() },
                 "--compare-tiled" => options with { CompareTiled = true },
+                "--start" => options with { Start = ParseStart(Value()) },
                 _ => throw new ArgumentException($"Unknown option '{name}'.\n{Usage}"),
             };
         }
 
         return options;
     }
+
+    private static TimedStart ParseStart(string text) => text switch
+    {
+        "spin" => TimedStart.Spin,
+        "flush" => TimedStart.Flush,
+        "idle" => TimedStart.Idle,
+        _ => throw new ArgumentException($"--start: '{text}' is not spin, flush or idle.\n{Usage}"),
+    };
 
     private static (int N, int K) ParseShape(string text)
     {
@@ -79,4 +95,22 @@ internal sealed record BenchOptions
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0
             ? value
             : throw new ArgumentException($"{option}: '{text}' is not a positive integer.");
+}
+
+/// <summary>What the device is doing when a timed launch's start event is recorded.</summary>
+internal enum TimedStart
+{
+    /// <summary>Running a one-thread spin kernel (tens of µs, no memory traffic) queued just before: the host's launch
+    /// latency is hidden and L2 is left as the previous launch left it (the weights rotate among copies larger than
+    /// L2, so they are not in it).</summary>
+    Spin,
+
+    /// <summary>Clearing 256 MiB queued just before, as <c>triton.testing.do_bench</c> (torch_anchors.py) times the
+    /// peers: latency hidden and L2 emptied, but of dirty lines the timed kernel's reads must write back (measured on
+    /// an H100: 0–9 % slower than <see cref="Spin"/> on weights over 30 MB).</summary>
+    Flush,
+
+    /// <summary>Idle (the only method until session 10): the time includes the host's launch latency (measured on an
+    /// H100: ~4 µs on a 4096² GEMV).</summary>
+    Idle,
 }

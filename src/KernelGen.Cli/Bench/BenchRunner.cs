@@ -22,7 +22,8 @@ internal sealed record BenchResult(
 /// <summary>
 /// <c>kernelgen bench</c>: for each scheme, shape and M, checks the device result against a float64 CPU reference
 /// (sampled rows), then times the layer with device events (profiling markers) after warm-up, rotating among copies
-/// of the weights so that they are read from memory, not from L2. Reports µs, GB/s over all bytes moved, % of the
+/// of the weights so that they are read from memory, not from L2, each timed launch queued behind a short spin kernel
+/// so that the events bracket the kernel and not the host's launch latency (<see cref="TimedStart"/>). Reports µs, GB/s over all bytes moved, % of the
 /// device-copy ceiling measured in the same run, TFLOP/s.
 /// </summary>
 internal static class BenchRunner
@@ -30,19 +31,28 @@ internal static class BenchRunner
     /// <summary>Weights are copied until the copies exceed this, 2.5× the H100's 50 MB L2.</summary>
     private const long RotationBytes = 128L << 20;
 
+    /// <summary>Bytes cleared before each timed launch with <see cref="TimedStart.Flush"/>: triton's do_bench clears 256 MiB.</summary>
+    private const long FlushBytes = 256L << 20;
+
+    /// <summary>Dependent multiply-adds of the spin kernel (<see cref="TimedStart.Spin"/>): tens of µs on a GPU, longer
+    /// than a launch takes on the host.</summary>
+    private const int SpinSteps = 8192;
+
     public static int Run(BenchOptions options)
     {
         using var device = ComputeDevice.Create(ComputeDevice.ParseKind(options.Device, "--device"), enableProfiling: true);
         Console.WriteLine($"device  {device}");
         double copyGbs = MeasureCopyCeiling(device);
         Console.WriteLine(FormattableString.Invariant($"copy ceiling  {copyGbs:F0} GB/s (1 GiB device-to-device, read + write, median of 10)"));
+        using var before = new BeforeStart(device.Accelerator, options.Start);
+        Console.WriteLine($"timing  {before.Description}");
 
         var results = new List<BenchResult>();
         foreach (var scheme in options.Schemes)
         {
             foreach (var (n, k) in options.Shapes)
             {
-                results.AddRange(SchemeRegistry.Visit(scheme, new CaseVisitor(device, options, n, k, copyGbs)));
+                results.AddRange(SchemeRegistry.Visit(scheme, new CaseVisitor(device, options, n, k, copyGbs, before)));
             }
         }
 
@@ -61,6 +71,7 @@ internal static class BenchRunner
                 device = device.Name,
                 kind = device.Kind.ToString(),
                 copyCeilingGigabytesPerSecond = copyGbs,
+                timing = before.Description,
                 date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
                 results,
             };
@@ -102,10 +113,12 @@ internal static class BenchRunner
         return 2.0 * count * sizeof(float) / (Median(times) * 1e-3) / 1e9;
     }
 
-    /// <summary>Milliseconds between two device events around <paramref name="launch"/>.</summary>
-    internal static double Time(Accelerator accelerator, Action launch)
+    /// <summary>Milliseconds between two device events around <paramref name="launch"/>, after <paramref name="before"/>
+    /// has queued its work (if any) on the same stream.</summary>
+    internal static double Time(Accelerator accelerator, Action launch, BeforeStart? before = null)
     {
         var stream = accelerator.DefaultStream;
+        before?.Queue();
         using var start = stream.AddProfilingMarker();
         launch();
         using var end = stream.AddProfilingMarker();
@@ -126,9 +139,11 @@ internal static class BenchRunner
         private readonly int n;
         private readonly int k;
         private readonly double copyGbs;
+        private readonly BeforeStart before;
 
-        public CaseVisitor(ComputeDevice device, BenchOptions options, int n, int k, double copyGbs)
+        public CaseVisitor(ComputeDevice device, BenchOptions options, int n, int k, double copyGbs, BeforeStart before)
         {
+            this.before = before;
             this.device = device;
             this.options = options;
             this.n = n;
@@ -210,7 +225,7 @@ internal static class BenchRunner
             for (int i = 0; i < options.Repetitions; i++)
             {
                 var layer = layers[i % layers.Count];
-                times.Add(Time(accelerator, () => layer.Forward(input, output)));
+                times.Add(Time(accelerator, () => layer.Forward(input, output), before));
             }
 
             double ms = Median(times);
@@ -302,6 +317,64 @@ internal static class BenchRunner
 
             double error = double.IsFinite(diff) ? Math.Sqrt(diff / norm) : double.PositiveInfinity;
             return (error, columns.Length * batchRows.Length);
+        }
+    }
+
+    /// <summary>The work queued before each timed launch's start event (<see cref="TimedStart"/>).</summary>
+    internal sealed class BeforeStart : IDisposable
+    {
+        private readonly TimedStart start;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense>? buffer;
+        private readonly Action<Index1D, ArrayView<float>, int>? spin;
+
+        public BeforeStart(Accelerator accelerator, TimedStart start)
+        {
+            this.start = start;
+            if (start == TimedStart.Flush)
+            {
+                buffer = accelerator.Allocate1D<float>(FlushBytes / sizeof(float));
+            }
+            else if (start == TimedStart.Spin)
+            {
+                buffer = accelerator.Allocate1D<float>(1);
+                buffer.MemSetToZero();
+                spin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int>(SpinKernel);
+                spin(1, buffer.View, SpinSteps); // compiled here, not inside a timed launch
+                accelerator.Synchronize();
+            }
+        }
+
+        public string Description => start switch
+        {
+            TimedStart.Spin => "each launch queued behind a one-thread spin kernel (host launch latency hidden, L2 untouched; weights rotate)",
+            TimedStart.Flush => "each launch queued behind a 256 MiB clear (L2 flushed, host launch latency hidden), as triton's do_bench",
+            _ => "from an idle device (host launch latency included)",
+        };
+
+        public void Queue()
+        {
+            if (start == TimedStart.Flush)
+            {
+                buffer!.View.MemSetToZero();
+            }
+            else if (start == TimedStart.Spin)
+            {
+                spin!(1, buffer!.View, SpinSteps);
+            }
+        }
+
+        public void Dispose() => buffer?.Dispose();
+
+        /// <summary>One thread's chain of dependent multiply-adds, stored so that it is not removed.</summary>
+        private static void SpinKernel(Index1D index, ArrayView<float> sink, int steps)
+        {
+            float v = sink[0] + index;
+            for (int i = 0; i < steps; i++)
+            {
+                v = (v * 0.999f) + 0.001f;
+            }
+
+            sink[0] = v;
         }
     }
 }
