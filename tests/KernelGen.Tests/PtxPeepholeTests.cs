@@ -19,7 +19,7 @@ public sealed class PtxPeepholeTests
     [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
     [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C8, TensorCoreGemv.C2, TensorCoreGemv.C16>), null)]
     [InlineData(typeof(TensorCoreGemm), "GemmKernel", typeof(TensorCoreGemv.C4), null)]
-    [InlineData(typeof(TensorCoreGemm), "WarpGroupKernel", typeof(TensorCoreGemv.C4), null)]
+    [InlineData(typeof(TensorCoreGemm), "WarpGroupKernel", typeof(TensorCoreGemv.C4), typeof(TensorCoreGemv.C0))]
     public void TensorCoreKernels_LoseEveryLocalMemoryRoundTrip(Type type, string kernel, Type variant, Type? second)
     {
         using var context = Context.Create(builder => builder.Cuda()); // the optimization level ComputeDevice uses
@@ -92,7 +92,7 @@ public sealed class PtxPeepholeTests
         using var context = Context.Create(builder => builder.Cuda());
         using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var method = typeof(TensorCoreGemm).GetMethod("WarpGroupKernel", BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(typeof(TensorCoreMma.PtxMma), typeof(TensorCoreGemv.C4));
+            .MakeGenericMethod(typeof(TensorCoreMma.PtxMma), typeof(TensorCoreGemv.C4), typeof(TensorCoreGemv.C0));
         string ptx = PtxPeephole.ForwardLocalStores(((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly, out _);
         Assert.Contains(PtxPeephole.SharedSymbol, ptx, StringComparison.Ordinal);
 

@@ -53,6 +53,21 @@ public sealed class TensorCoreGemmTests : IDisposable
     public void TwoBitSymmetricG128_GroupsOfHalfASlab() => Check<B2G128S>(rows: 32, cols: 512, 24);
 
     [Fact]
+    public void TwoBitAsymmetricG64_GroupsOfAQuarterSlab() => Check<B2G64A>(rows: 40, cols: 512, 20);
+
+    [Fact]
+    public void GroupEnds_AreConstantWhereGroupsAndSlabsAlign()
+    {
+        // Slabs are 16, 8 and 4 k-blocks at 2, 4 and 8 bits: spanning slabs → 0, dividing one → its k-blocks, else −1.
+        Assert.Equal(0, TensorCoreGemm.GroupEnds(4, 8));
+        Assert.Equal(0, TensorCoreGemm.GroupEnds(8, 512)); // per-channel, K = 8192
+        Assert.Equal(4, TensorCoreGemm.GroupEnds(2, 4));
+        Assert.Equal(2, TensorCoreGemm.GroupEnds(8, 2));
+        Assert.Equal(-1, TensorCoreGemm.GroupEnds(8, 6)); // per-channel, K = 96
+        Assert.Equal(-1, TensorCoreGemm.GroupEnds(4, 3));
+    }
+
+    [Fact]
     public void BadArguments_SayWhat()
     {
         Assert.False(TensorCoreGemm.Supports(B3G32A.Info, 256));
@@ -101,3 +116,7 @@ public sealed class TensorCoreGemmTests : IDisposable
 /// <summary>4-bit groups of 256: two slabs per group (the GEMM's per-slab group counter).</summary>
 [QuantScheme(Bits = 4, GroupSize = 256, Symmetric = false)]
 public partial struct B4G256A;
+
+/// <summary>2-bit groups of 64: four per slab (group ends at fixed k-blocks, as q2g64).</summary>
+[QuantScheme(Bits = 2, GroupSize = 64, Symmetric = false)]
+public partial struct B2G64A;

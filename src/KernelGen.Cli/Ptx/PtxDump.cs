@@ -63,7 +63,9 @@ internal static class PtxDump
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
                 var tc = type == gemv
                     ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper])!)
-                    : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!); // the GEMM is specialized by code width only
+                    : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (g128: at slab ends), mma.sync by width
+                        ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType("C0", BindingFlags.NonPublic)!)
+                        : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");

@@ -24,14 +24,39 @@ public sealed partial class TensorCoreGemm
     internal const int GroupWeightBlocks = 2;
 
     /// <summary>
+    /// Where groups end, as a kernel specialization (<see cref="WarpGroupKernel"/>'s TGroups): <see cref="TensorCoreGemv.C0"/>
+    /// when a group spans whole slabs (per-channel included; checked once per slab), C2, C4 or C8 when a group of that many
+    /// k-blocks divides a slab (its ends are fixed k-blocks of the slab: no check at all), and
+    /// <see cref="TensorCoreGemv.CRuntime"/> otherwise (a counter per k-block). The counter per k-block and the moves
+    /// around its branch were ~12 of the ~58 instructions per k-block and warp (H100 SASS, gemm.md session 10).
+    /// </summary>
+    internal static int GroupEnds(int bits, int groupBlocks)
+    {
+        int perSlab = 32 / bits;
+        return groupBlocks % perSlab == 0 ? 0 : groupBlocks is 2 or 4 or 8 && perSlab % groupBlocks == 0 ? groupBlocks : -1;
+    }
+
+    /// <summary>The constant type of a <see cref="GroupEnds"/> value.</summary>
+    internal static System.Type GroupEndsType(int groupEnds) => groupEnds switch
+    {
+        0 => typeof(TensorCoreGemv.C0),
+        2 => typeof(TensorCoreGemv.C2),
+        4 => typeof(TensorCoreGemv.C4),
+        8 => typeof(TensorCoreGemv.C8),
+        _ => typeof(TensorCoreGemv.CRuntime),
+    };
+
+    /// <summary>
     /// One warpgroup: weight blocks 2·Grid.IdxY and + 1 against activation rows 128·Grid.IdxX … + 127, over slab share
     /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and two 16-byte x quads per thread copied
     /// into the ring ahead of use; per two k-blocks one barrier; the weights are loaded a slab ahead and the next
-    /// group's scale and zero words a group ahead.
+    /// group's scale and zero words a group ahead. Group ends as <typeparamref name="TGroups"/> says
+    /// (<see cref="GroupEnds"/>).
     /// </summary>
-    internal static void WarpGroupKernel<TMma, TBits>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits, ulong xAddress)
+    internal static void WarpGroupKernel<TMma, TBits, TGroups>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits, ulong xAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TBits : struct, TensorCoreGemv.IConstant
+        where TGroups : struct, TensorCoreGemv.IConstant
     {
         int bits = default(TBits).Value, blocksPerSlab = 32 / bits;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
@@ -77,7 +102,8 @@ public sealed partial class TensorCoreGemm
         mma.FenceAsync();
         Group.Barrier();
 
-        // Weights: one 16-byte load per tile and slab, a slab ahead (the last slab loads itself again).
+        // Weights: one 16-byte load per tile and slab, a slab ahead (the last slab loads itself again). (Through
+        // ld.global.nc instead of ILGPU's generic loads: 8-bit per-channel 25 % slower at M = 2048; gemm.md, v19b.)
         var quads = packed.Cast<TensorCoreGemv.Quad>();
         int step = s.Slabs * 32;
         int ia = ((((block * MmaPackedWeights.TileBlock) + (2 * pair)) * s.Slabs) + slabStart) * 32 + lane;
@@ -89,10 +115,15 @@ public sealed partial class TensorCoreGemm
             var nextLow = quads[next];
             var nextHigh = quads[next + step];
 
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.X, high.X, 0);
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1);
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.Z, high.Z, 2);
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, low.W, high.W, 3);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.X, high.X, 0);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Z, high.Z, 2);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.W, high.W, 3);
+            if (default(TGroups).Value == 0)
+            {
+                st.SlabEnd<TMma>(scales, zeros, bits, blocksPerSlab);
+            }
+
             low = nextLow;
             high = nextHigh;
             ia = next;
@@ -152,33 +183,57 @@ public sealed partial class TensorCoreGemm
             where TMma : struct, TensorCoreMma.IMma
             => Open.Take<TMma>(Words.NextScale.X, Words.NextScale.Y, Words.NextZero.X, Words.NextZero.Y, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, 1 << (bits - 1), bits);
 
+        /// <summary>Opens the next group and prefetches the one after it.</summary>
+        private void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, int bits)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            Take<TMma>(bits);
+            Words.Prefetch(scales, zeros, 2);
+        }
+
+        /// <summary>After a slab, when groups span whole slabs: the k-blocks left in the open group (a multiple of the
+        /// slab's, <see cref="GroupWords{TWord}.Start"/> counting from the split's first slab) fall by a slab's, and the
+        /// next group opens when none are left.</summary>
+        public void SlabEnd<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, int bits, int blocksPerSlab)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            Words.Left -= blocksPerSlab;
+            if (Words.Left == 0)
+            {
+                NextGroup<TMma>(scales, zeros, bits);
+                Words.Left = Words.GroupBlocks;
+            }
+        }
+
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
-        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int word)
+        public void Word<TMma, TBits, TGroups>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int word)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
+            where TGroups : struct, TensorCoreGemv.IConstant
         {
             // The block synchronizes after every second k-block of the slab (an odd word of 8-bit codes, whose words are
             // one k-block; an odd k-block of the word otherwise): constants here.
             int blocks = 8 / default(TBits).Value;
-            Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 0, blocks == 1 && (word & 1) != 0);
+            Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 0, blocks == 1 && (word & 1) != 0, word * blocks);
             if (blocks > 1)
             {
-                Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 1, true);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 1, true, (word * blocks) + 1);
             }
 
             if (blocks > 2)
             {
-                Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 2, false);
-                Block<TMma, TBits>(mma, xq, stage, scales, zeros, low, high, 3, true);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 2, false, (word * blocks) + 2);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 3, true, (word * blocks) + 3);
             }
         }
 
         /// <summary>k-block <paramref name="j"/> of the current words: decode the A operand, the warpgroup's mma, at a
         /// <paramref name="sync"/> point the barrier and the refill of two ring slots, and open the next group when
-        /// this one ends.</summary>
-        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int j, bool sync)
+        /// this one ends (k-block <paramref name="index"/> of the slab, a constant: <see cref="GroupEnds"/>).</summary>
+        private void Block<TMma, TBits, TGroups>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int j, bool sync, int index)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
+            where TGroups : struct, TensorCoreGemv.IConstant
         {
             int bits = default(TBits).Value;
             Open.Decode(mma, bits, j, low, high, out uint a0, out uint a1, out uint a2, out uint a3);
@@ -202,11 +257,18 @@ public sealed partial class TensorCoreGemm
 
             Stage = (Stage + 256) & ((RingSlots * 256) - 1);
 
-            if (--Words.Left == 0)
+            int groupEnds = default(TGroups).Value;
+            if (groupEnds < 0)
             {
-                Take<TMma>(bits);
-                Words.Prefetch(scales, zeros, 2);
-                Words.Left = Words.GroupBlocks;
+                if (--Words.Left == 0)
+                {
+                    NextGroup<TMma>(scales, zeros, bits);
+                    Words.Left = Words.GroupBlocks;
+                }
+            }
+            else if (groupEnds > 0 && (index + 1) % System.Math.Max(groupEnds, 1) == 0) // ILGPU folds the remainder before the condition
+            {
+                NextGroup<TMma>(scales, zeros, bits);
             }
         }
 

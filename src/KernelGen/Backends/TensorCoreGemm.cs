@@ -54,7 +54,7 @@ public sealed partial class TensorCoreGemm
     private readonly Accelerator accelerator;
     private readonly int multiprocessors;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers, int GroupEnds), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
     private readonly bool warpGroups;
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
@@ -158,17 +158,20 @@ public sealed partial class TensorCoreGemm
         // gemm.md, v11).
         bool large = (long)blocksN * blocksM >= 3L * multiprocessors;
         int registers = MaxRegisters >= 0 ? MaxRegisters : !warpGroups && large && weights.Bits >= 4 ? 128 : 0;
-        var kernel = kernels.GetOrAdd((weights.Bits, registers), static (key, self) => self.Load(key.Bits, key.Registers), this);
+        int groupEnds = warpGroups ? GroupEnds(weights.Bits, groupBlocks) : 0;
+        var kernel = kernels.GetOrAdd((weights.Bits, registers, groupEnds), static (key, self) => self.Load(key.Bits, key.Registers, key.GroupEnds), this);
         prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, warpGroups ? CanonicalLayout : AdjacentPairs(weights.Bits) ? 1 : 0);
         kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(Warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
     }
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits, int registers)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits, int registers, int groupEnds)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var width = bits switch { 2 => typeof(TensorCoreGemv.C2), 4 => typeof(TensorCoreGemv.C4), _ => typeof(TensorCoreGemv.C8) };
-        var method = typeof(TensorCoreGemm).GetMethod(warpGroups ? nameof(WarpGroupKernel) : nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), width);
+        var mma = cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma);
+        var method = warpGroups
+            ? typeof(TensorCoreGemm).GetMethod(nameof(WarpGroupKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(mma, width, GroupEndsType(groupEnds))
+            : typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(mma, width);
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole) and, for
         // wgmma, the shared-memory symbol bound and the target raised to sm_90a; mma.sync loads as ILGPU emits it when

@@ -149,17 +149,21 @@ public sealed class TensorCoreGemv
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
+        // The kernel takes the weights' device address for ld.global.nc (the emulation reads the view).
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>>(accelerator, method, MaxRegisters)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, MaxRegisters)
             : null;
         if (patched is not null)
         {
-            return (config, packed, scales, zeros, x, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, x, y, shape);
+            return (config, packed, scales, zeros, x, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, x, y, shape, Address(packed));
         }
 
-        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>>());
-        return (config, packed, scales, zeros, x, y, shape) => launcher(config, packed, scales, zeros, x, y, shape);
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape, ulong>>());
+        return (config, packed, scales, zeros, x, y, shape) => launcher(config, packed, scales, zeros, x, y, shape, cuda ? Address(packed) : 0UL);
     }
+
+    /// <summary>A device view's address, for the kernels' inline loads.</summary>
+    private static ulong Address(ArrayView<uint> view) => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <summary>A compile-time integer (ILGPU specializes generic kernels per type, so these fold to constants).</summary>
     internal interface IConstant
@@ -192,6 +196,12 @@ public sealed class TensorCoreGemv
         public int Value => 16;
     }
 
+    /// <summary>"Known only at run time": the kernel reads the value from its arguments.</summary>
+    internal readonly struct CRuntime : IConstant
+    {
+        public int Value => -1;
+    }
+
     /// <summary>What a kernel is specialized for: the code width (so the word walk is constant), the k-blocks per
     /// group when groups lie inside a slab (0 when they span slabs), and whether activation rows 8–15 exist (so M ≤ 8
     /// carries no second set of accumulators).</summary>
@@ -202,6 +212,11 @@ public sealed class TensorCoreGemv
         int GroupBlocks { get; }
 
         bool Upper { get; }
+
+        /// <summary>Whether the weights are read with <see cref="TensorCoreMma.IMma.LoadStreaming"/> (ld.global.nc,
+        /// not through L1) instead of ILGPU's generic loads: measured per variant on an H100 (gemv.md, v16): 4-bit 1–7 %
+        /// faster, 8-bit 9 % faster at M &gt; 8 and 5 % slower at M ≤ 8, 2-bit 3–5 % slower.</summary>
+        bool Streaming { get; }
     }
 
     /// <summary><see cref="IVariant"/> from three constants (rows: 8 or 16).</summary>
@@ -215,6 +230,8 @@ public sealed class TensorCoreGemv
         public int GroupBlocks => default(TGroup).Value;
 
         public bool Upper => default(TRows).Value > 8;
+
+        public bool Streaming => Bits == 4 || (Bits == 8 && Upper);
     }
 
     /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
@@ -242,7 +259,7 @@ public sealed class TensorCoreGemv
     /// written out (ILGPU does not unroll loops): per k-block and A, four mask-and-or decodes to 1024 + code·2^s, four
     /// <c>fma.f16x2</c> to code − zero and four <c>mul.f16x2</c> by the scale, then one mma.
     /// </summary>
-    internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, TensorCoreGemvShape s)
+    internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, TensorCoreGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
@@ -292,12 +309,14 @@ public sealed class TensorCoreGemv
         {
             // M ≤ 8: two slabs per turn with two sets of quads, so no quad is copied across the loop's back edge (the
             // single-slab loop's phi copies were ~35 moves per slab in the SASS; 3-6 % faster at M = 1; gemv.md, v14).
-            var tiles = packed.Cast<Quad>().SubView(((long)tile0 * s.Slabs * 32) + ((long)slabStart * 32) + lane);
+            long first = ((long)tile0 * s.Slabs * 32) + ((long)slabStart * 32) + lane;
+            var tiles = packed.Cast<Quad>().SubView(first);
+            ulong tilesAddress = packedAddress + ((ulong)first * 16);
             int step = s.Slabs * 32, next = 0;
             Quad pa = default, pb = default, pc = default, pd = default, qa = default, qb = default, qc = default, qd = default;
             if (slabStart < slabEnd)
             {
-                LoadTiles(tiles, next, step, out pa, out pb, out pc, out pd);
+                LoadTiles<TMma, TVariant>(tiles, tilesAddress, next, step, out pa, out pb, out pc, out pd);
             }
 
             for (int slab = slabStart; slab < slabEnd; slab += 2)
@@ -305,7 +324,7 @@ public sealed class TensorCoreGemv
                 bool second = slab + 1 < slabEnd;
                 if (second)
                 {
-                    LoadTiles(tiles, next + 32, step, out qa, out qb, out qc, out qd);
+                    LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 32, step, out qa, out qb, out qc, out qd);
                 }
 
                 st.Slab<TMma, TVariant>(quads4, scales, zeros, s, pa, pb, pc, pd);
@@ -316,7 +335,7 @@ public sealed class TensorCoreGemv
 
                 if (slab + 2 < slabEnd)
                 {
-                    LoadTiles(tiles, next + 64, step, out pa, out pb, out pc, out pd);
+                    LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 64, step, out pa, out pb, out pc, out pd);
                 }
 
                 st.Slab<TMma, TVariant>(quads4, scales, zeros, s, qa, qb, qc, qd);
@@ -333,10 +352,10 @@ public sealed class TensorCoreGemv
             Quad na = default, nb = default, nc = default, nd = default;
             if (slabStart < slabEnd)
             {
-                na = quads[ia];
-                nb = quads[ib];
-                nc = quads[ic];
-                nd = quads[id];
+                na = Load<TMma, TVariant>(quads, ia, packedAddress);
+                nb = Load<TMma, TVariant>(quads, ib, packedAddress);
+                nc = Load<TMma, TVariant>(quads, ic, packedAddress);
+                nd = Load<TMma, TVariant>(quads, id, packedAddress);
             }
 
             for (int slab = slabStart; slab < slabEnd; slab++)
@@ -348,10 +367,10 @@ public sealed class TensorCoreGemv
                     ib += 32;
                     ic += 32;
                     id += 32;
-                    na = quads[ia];
-                    nb = quads[ib];
-                    nc = quads[ic];
-                    nd = quads[id];
+                    na = Load<TMma, TVariant>(quads, ia, packedAddress);
+                    nb = Load<TMma, TVariant>(quads, ib, packedAddress);
+                    nc = Load<TMma, TVariant>(quads, ic, packedAddress);
+                    nd = Load<TMma, TVariant>(quads, id, packedAddress);
                 }
 
                 st.Slab<TMma, TVariant>(quads4, scales, zeros, s, ca, cb, cc, cd);
@@ -391,14 +410,24 @@ public sealed class TensorCoreGemv
         }
     }
 
-    /// <summary>Tile a's quad at <paramref name="at"/> and tiles b–d's, <paramref name="step"/> quads apart.</summary>
-    private static void LoadTiles(ArrayView<Quad> tiles, int at, int step, out Quad a, out Quad b, out Quad c, out Quad d)
+    /// <summary>Tile a's quad at <paramref name="at"/> and tiles b–d's, <paramref name="step"/> quads apart
+    /// (<paramref name="address"/>: the device address of <paramref name="tiles"/>).</summary>
+    private static void LoadTiles<TMma, TVariant>(ArrayView<Quad> tiles, ulong address, int at, int step, out Quad a, out Quad b, out Quad c, out Quad d)
+        where TMma : struct, TensorCoreMma.IMma
+        where TVariant : struct, IVariant
     {
-        a = tiles[at];
-        b = tiles[at + step];
-        c = tiles[at + (2 * step)];
-        d = tiles[at + (3 * step)];
+        a = Load<TMma, TVariant>(tiles, at, address);
+        b = Load<TMma, TVariant>(tiles, at + step, address);
+        c = Load<TMma, TVariant>(tiles, at + (2 * step), address);
+        d = Load<TMma, TVariant>(tiles, at + (3 * step), address);
     }
+
+    /// <summary>Quad <paramref name="index"/> of <paramref name="quads"/> (device address <paramref name="address"/>),
+    /// loaded as <see cref="IVariant.Streaming"/> says.</summary>
+    private static Quad Load<TMma, TVariant>(ArrayView<Quad> quads, long index, ulong address)
+        where TMma : struct, TensorCoreMma.IMma
+        where TVariant : struct, IVariant
+        => default(TVariant).Streaming ? default(TMma).LoadStreaming(quads, index, address) : quads[index];
 
     /// <summary>One activation-row half of a lane's results into the warps' partial sums, 32 apart from
     /// <paramref name="at"/>: tiles a–d (D of A ab: p rows g of tile a, q of tile b; of cd: tiles c, d), activation

@@ -77,6 +77,11 @@ internal static class TensorCoreMma
         /// <c>fence.proxy.async.shared::cta</c>, nothing in the emulation.</summary>
         void FenceAsync();
 
+        /// <summary>Quad <paramref name="index"/> of <paramref name="source"/>, whose device address is
+        /// <paramref name="address"/>: on CUDA one <c>ld.global.nc.L1::no_allocate.v4.u32</c> (ILGPU's own loads are
+        /// generic, <c>LD.E</c> in the SASS, and go through L1), elsewhere the view's element.</summary>
+        TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address);
+
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
@@ -215,6 +220,14 @@ internal static class TensorCoreMma
         }
 
         public void FenceAsync() => CudaAsm.Emit("fence.proxy.async.shared::cta;");
+
+        public TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address)
+        {
+            Output<uint> x = default, y = default, z = default, w = default;
+            Input<ulong> at = address + ((ulong)index * 16);
+            CudaAsm.EmitRef("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];", ref x, ref y, ref z, ref w, ref at);
+            return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
+        }
 
         public void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
             => CudaAsm.Emit("cp.async.cg.shared.global [%0], [%1], 16;", sharedBase + ((uint)to * 16), sourceAddress + ((ulong)(uint)from * 16));
@@ -437,6 +450,8 @@ internal static class TensorCoreMma
 
         public readonly void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
             => stage[to] = source[from];
+
+        public readonly TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address) => source[index];
 
         public readonly void CommitCopies()
         {
