@@ -17,7 +17,7 @@ namespace KernelGen.Tests;
 /// </summary>
 public sealed class TensorCoreGemmTests : IDisposable
 {
-    private readonly Cpu32Accelerator cpu = new(TensorCoreGemm.Warps);
+    private readonly Cpu32Accelerator cpu = new(Math.Max(TensorCoreGemm.Warps, TensorCoreGemm.GroupWarps));
 
     private readonly Accelerator accelerator;
 

@@ -57,19 +57,20 @@ internal static class PtxDump
                 (gemv, "GemvKernel", 4, 0, false), (gemv, "GemvKernel", 4, 0, true), (gemv, "GemvKernel", 2, 4, false), (gemv, "GemvKernel", 8, 0, true),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, false),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, false),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, false),
             };
             foreach (var (type, name, bits, groupBlocks, upper) in kernels)
             {
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
                 var tc = type == gemv
                     ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper])!)
-                    : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (g128: at slab ends), mma.sync by width
-                        ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType("C0", BindingFlags.NonPublic)!)
+                    : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (0: at slab ends; 4: q2g64), mma.sync by width
+                        ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType($"C{groupBlocks}", BindingFlags.NonPublic)!)
                         : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
-                string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : $".B{bits}";
+                string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
-                int registers = type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
+                int registers = type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled
                     ? KernelGen.Backends.PtxPeephole.Patch(tcCompiled.PTXAssembly, registers, warpGroup: name == "WarpGroupKernel")
                     : KernelGen.Backends.PtxPeephole.LimitRegisters(tcCompiled.PTXAssembly, registers));

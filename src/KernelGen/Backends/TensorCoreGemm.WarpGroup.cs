@@ -4,11 +4,11 @@ using ILGPU.Runtime;
 namespace KernelGen.Backends;
 
 /// <summary>
-/// The warpgroup form of the GEMM (compute capability 9.0: <c>wgmma.mma_async</c>). A block is one warpgroup (four
-/// warps) on two weight blocks (64 weight rows) against 128 activation rows: warp w decodes tiles a, b (w even) or
-/// c, d (w odd) of weight block w / 2, a 16-row A operand in registers, and the warpgroup multiplies the four operands
-/// (64 × 16) by the k-block's 128 × 16 x, staged in shared memory in the canonical K-major layout, with one
-/// <c>wgmma.m64n128k16</c>. Each warp decodes half of what a warp of the mma.sync form decodes per k-block for twice
+/// The warpgroup form of the GEMM (compute capability 9.0: <c>wgmma.mma_async</c>). A block is two warpgroups (eight
+/// warps) on four weight blocks (128 weight rows) against 128 activation rows: warp w decodes tiles a, b (w even) or
+/// c, d (w odd) of weight block w / 2, a 16-row A operand in registers, and each warpgroup multiplies its four operands
+/// (64 × 16) by the k-block's 128 × 16 x, staged once for both in shared memory in the canonical K-major layout, with
+/// one <c>wgmma.m64n128k16</c>. Each warp decodes half of what a warp of the mma.sync form decodes per k-block for twice
 /// the activation rows, and loads no B fragments at all. (docs/perf/gemm.md, session 9.)
 /// </summary>
 public sealed partial class TensorCoreGemm
@@ -20,8 +20,15 @@ public sealed partial class TensorCoreGemm
     /// ahead).</summary>
     internal const int RingSlots = 8;
 
-    /// <summary>Weight blocks (of four 8-row tiles) per warpgroup block.</summary>
-    internal const int GroupWeightBlocks = 2;
+    /// <summary>Warpgroups per block: each on its own 64 weight rows, both reading the same x ring (so L2 serves each
+    /// k-block of x once per 128 weight rows, not per 64: gemm.md, v20).</summary>
+    public const int WarpGroups = 2;
+
+    /// <summary>Warps per block of the warpgroup form.</summary>
+    public const int GroupWarps = 4 * WarpGroups;
+
+    /// <summary>Weight blocks (of four 8-row tiles) per warpgroup block: two per warpgroup.</summary>
+    internal const int GroupWeightBlocks = 2 * WarpGroups;
 
     /// <summary>
     /// Where groups end, as a kernel specialization (<see cref="WarpGroupKernel"/>'s TGroups): <see cref="TensorCoreGemv.C0"/>
@@ -47,8 +54,8 @@ public sealed partial class TensorCoreGemm
     };
 
     /// <summary>
-    /// One warpgroup: weight blocks 2·Grid.IdxY and + 1 against activation rows 128·Grid.IdxX … + 127, over slab share
-    /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and two 16-byte x quads per thread copied
+    /// Two warpgroups: weight blocks 4·Grid.IdxY … + 3 against activation rows 128·Grid.IdxX … + 127, over slab share
+    /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and one 16-byte x quad per thread copied
     /// into the ring ahead of use; per two k-blocks one barrier; the weights are loaded a slab ahead and the next
     /// group's scale and zero words a group ahead. Group ends as <typeparamref name="TGroups"/> says
     /// (<see cref="GroupEnds"/>).
@@ -79,8 +86,8 @@ public sealed partial class TensorCoreGemm
         int kb = slabStart * blocksPerSlab;
         st.Init<TMma>(scales, zeros, s, g, block, pair, kb);
 
-        // x: thread i copies quad i of the k-block of both 64-row blocks (quad (tile · KBlocks + kb) · 32 + lane, the
-        // second block 4 · KBlocks · 32 quads on) with cp.async into a ring of RingSlots k-block slots of 256 quads
+        // x: thread i copies quad i of the k-block (quad (tile · KBlocks + kb) · 32 + lane of tile i / 32 of the 128
+        // rows: the first 64-row block, then the second) with cp.async into a ring of RingSlots k-block slots of 256 quads
         // (the 128 rows' canonical layout), up to RingSlots − 1 k-blocks ahead, two k-blocks per barrier. wgmma reads
         // the slots through the async proxy; its descriptor addresses them (LBO 128 bytes between the k-halves, SBO 256
         // between 8-row groups, no swizzle), the k-block's slot at quad Stage.
@@ -88,7 +95,6 @@ public sealed partial class TensorCoreGemm
         var xq = fragments.Cast<TensorCoreGemv.Quad>();
         int tid = Group.IdxX;
         st.Thread = tid;
-        st.Second = 4 * s.KBlocks * 32;
         st.XAddress = xAddress;
         st.XAt = ((((Grid.IdxX * (GroupRowsM / 16)) + (tid >> 5)) * s.KBlocks) + kb) * 32 + (tid & 31);
         st.SharedBase = mma.SharedBase();
@@ -151,19 +157,17 @@ public sealed partial class TensorCoreGemm
         // group).
         public GroupWords<Duo> Words;
 
-        // This thread's x copies: where the next are (the second 64-row block Second quads on), the slot being read
-        // (Stage) and the next to fill (Fill), in quads; the addresses of x and of the ring, and the ring's descriptor
-        // without the slot's offset.
-        public int XAt, Second, Thread, Stage, Fill;
+        // This thread's x copies: where the next is, the slot being read (Stage) and the next to fill (Fill), in quads;
+        // the addresses of x and of the ring, and the ring's descriptor without the slot's offset.
+        public int XAt, Thread, Stage, Fill;
         public ulong XAddress, Descriptor;
         public uint SharedBase;
 
-        /// <summary>Starts the copies of the next k-block's two quads into slot Fill, as one group.</summary>
+        /// <summary>Starts the copy of this thread's quad of the next k-block into slot Fill, as one group.</summary>
         public void Fetch<TMma>(TMma mma, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<TensorCoreGemv.Quad> xq)
             where TMma : struct, TensorCoreMma.IMma
         {
             mma.CopyAsync(stage, Fill + Thread, SharedBase, xq, XAt, XAddress);
-            mma.CopyAsync(stage, Fill + 128 + Thread, SharedBase, xq, XAt + Second, XAddress);
             mma.CommitCopies();
             XAt += 32;
             Fill = (Fill + 256) & ((RingSlots * 256) - 1);

@@ -140,8 +140,8 @@ public sealed partial class TensorCoreGemm
         int groupBlocks = weights.GroupSize / 16;
         var shape = new TensorCoreGemmShape(weights.Rows, weights.Tiles, weights.Slabs, weights.Groups, groupBlocks, kBlocks, weights.Symmetric ? 1 : 0, weights.Bits, m);
 
-        // A block: mma.sync, 4 warps on 4 weight blocks (128 rows) × 64 activation rows; wgmma, one warpgroup on 2
-        // weight blocks (64 rows) × 128 activation rows.
+        // A block: mma.sync, 4 warps on 4 weight blocks (128 rows) × 64 activation rows; wgmma, two warpgroups on 4
+        // weight blocks (128 rows) × 128 activation rows.
         int weightBlocks = weights.Tiles / MmaPackedWeights.TileBlock, perBlock = warpGroups ? GroupWeightBlocks : Warps;
         int blocksN = (weightBlocks + perBlock - 1) / perBlock, blocksM = warpGroups ? (m + GroupRowsM - 1) / GroupRowsM : (m + RowsM - 1) / RowsM;
 
@@ -156,12 +156,13 @@ public sealed partial class TensorCoreGemm
         // the card three blocks per SM, for 4- and 8-bit codes (H100: 10-30 % faster at M = 128 and 2048 on large grids;
         // smaller grids lost up to 13 % on an H200, and 2-bit, whose decode needs the most constants, lost 4-10 %;
         // gemm.md, v11).
+        // wgmma: 128 always, so that two blocks of 256 threads share an SM (the 2-bit decode needs more otherwise).
         bool large = (long)blocksN * blocksM >= 3L * multiprocessors;
-        int registers = MaxRegisters >= 0 ? MaxRegisters : !warpGroups && large && weights.Bits >= 4 ? 128 : 0;
+        int registers = MaxRegisters >= 0 ? MaxRegisters : warpGroups ? 128 : large && weights.Bits >= 4 ? 128 : 0;
         int groupEnds = warpGroups ? GroupEnds(weights.Bits, groupBlocks) : 0;
         var kernel = kernels.GetOrAdd((weights.Bits, registers, groupEnds), static (key, self) => self.Load(key.Bits, key.Registers, key.GroupEnds), this);
         prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, warpGroups ? CanonicalLayout : AdjacentPairs(weights.Bits) ? 1 : 0);
-        kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D(Warps * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
+        kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D((warpGroups ? GroupWarps : Warps) * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
     }
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits, int registers, int groupEnds)
