@@ -31,7 +31,8 @@ public sealed partial class TensorCoreGemm
     internal const int GroupWeightBlocks = 2 * WarpGroups;
 
     /// <summary>
-    /// Where groups end, as a kernel specialization (<see cref="WarpGroupKernel"/>'s TGroups): <see cref="TensorCoreGemv.C0"/>
+    /// Where groups end, as a kernel specialization (<see cref="WarpGroupKernel"/>'s TGroups, the value's
+    /// <see cref="TensorCoreGemv.ConstantType"/>): <see cref="TensorCoreGemv.C0"/>
     /// when a group spans whole slabs (per-channel included; checked once per slab), C2, C4 or C8 when a group of that many
     /// k-blocks divides a slab (its ends are fixed k-blocks of the slab: no check at all), and
     /// <see cref="TensorCoreGemv.CRuntime"/> otherwise (a counter per k-block). The counter per k-block and the moves
@@ -42,16 +43,6 @@ public sealed partial class TensorCoreGemm
         int perSlab = 32 / bits;
         return groupBlocks % perSlab == 0 ? 0 : groupBlocks is 2 or 4 or 8 && perSlab % groupBlocks == 0 ? groupBlocks : -1;
     }
-
-    /// <summary>The constant type of a <see cref="GroupEnds"/> value.</summary>
-    internal static System.Type GroupEndsType(int groupEnds) => groupEnds switch
-    {
-        0 => typeof(TensorCoreGemv.C0),
-        2 => typeof(TensorCoreGemv.C2),
-        4 => typeof(TensorCoreGemv.C4),
-        8 => typeof(TensorCoreGemv.C8),
-        _ => typeof(TensorCoreGemv.CRuntime),
-    };
 
     /// <summary>
     /// Two warpgroups: weight blocks 4·Grid.IdxY … + 3 against activation rows 128·Grid.IdxX … + 127, over slab share

@@ -168,10 +168,10 @@ public sealed partial class TensorCoreGemm
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int> Load(int bits, int registers, int groupEnds)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
-        var width = bits switch { 2 => typeof(TensorCoreGemv.C2), 4 => typeof(TensorCoreGemv.C4), _ => typeof(TensorCoreGemv.C8) };
+        var width = TensorCoreGemv.ConstantType(bits);
         var mma = cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma);
         var method = warpGroups
-            ? typeof(TensorCoreGemm).GetMethod(nameof(WarpGroupKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(mma, width, GroupEndsType(groupEnds))
+            ? typeof(TensorCoreGemm).GetMethod(nameof(WarpGroupKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(mma, width, TensorCoreGemv.ConstantType(groupEnds))
             : typeof(TensorCoreGemm).GetMethod(nameof(GemmKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(mma, width);
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole) and, for
@@ -186,7 +186,7 @@ public sealed partial class TensorCoreGemm
                 : null;
             if (patchedGroup is not null)
             {
-                return (config, packed, scales, zeros, fragments, y, shape, splits) => patchedGroup(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape, splits, (ulong)fragments.LoadEffectiveAddressAsPtr().ToInt64());
+                return (config, packed, scales, zeros, fragments, y, shape, splits) => patchedGroup(accelerator.DefaultStream, config, packed, scales, zeros, fragments, y, shape, splits, TensorCoreGemv.Address(fragments));
             }
 
             var emulated = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int, ulong>>());

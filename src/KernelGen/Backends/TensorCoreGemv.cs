@@ -128,18 +128,20 @@ public sealed class TensorCoreGemv
     /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
     /// slabs) and M &gt; 8.</summary>
     internal static Type VariantType(int bits, int groupBlocks, bool upper)
-    {
-        static Type Constant(int value) => value switch
-        {
-            0 => typeof(C0),
-            2 => typeof(C2),
-            4 => typeof(C4),
-            8 => typeof(C8),
-            _ => typeof(C16),
-        };
+        => typeof(Variant<,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), upper ? typeof(C16) : typeof(C8));
 
-        return typeof(Variant<,,>).MakeGenericType(Constant(bits), Constant(groupBlocks), upper ? typeof(C16) : typeof(C8));
-    }
+    /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 2, 4, 8, 16, or −1:
+    /// <see cref="CRuntime"/>), for the kernels' specializations.</summary>
+    internal static Type ConstantType(int value) => value switch
+    {
+        0 => typeof(C0),
+        2 => typeof(C2),
+        4 => typeof(C4),
+        8 => typeof(C8),
+        16 => typeof(C16),
+        -1 => typeof(CRuntime),
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, "No kernel is specialized for this constant."),
+    };
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, bool upper)
     {
@@ -162,8 +164,8 @@ public sealed class TensorCoreGemv
         return (config, packed, scales, zeros, x, y, shape) => launcher(config, packed, scales, zeros, x, y, shape, cuda ? Address(packed) : 0UL);
     }
 
-    /// <summary>A device view's address, for the kernels' inline loads.</summary>
-    private static ulong Address(ArrayView<uint> view) => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
+    /// <summary>A device view's address, for the kernels' inline PTX (loads, cp.async).</summary>
+    internal static ulong Address(ArrayView<uint> view) => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <summary>A compile-time integer (ILGPU specializes generic kernels per type, so these fold to constants).</summary>
     internal interface IConstant
