@@ -51,13 +51,14 @@ public static class Awq
     /// <param name="sample">Calibration inputs, count × cols.</param>
     /// <param name="count">Sample rows.</param>
     /// <param name="grid">α values (default <see cref="Grid"/>).</param>
-    /// <param name="clipSearch">After α, choose each group's range by its output error on (up to <see cref="ClipRows"/> of) the sample
-    /// inputs (AWQ's auto-clip, <see cref="ClipSearch"/>); false keeps min–max ranges, so α = 0 is exactly RTN.</param>
+    /// <param name="clipSearch">Choose each group's range by its output error on (up to <see cref="ClipRows"/> of) the
+    /// sample inputs (AWQ's auto-clip, <see cref="ClipSearch"/>), with each α scored on the layer so clipped; false
+    /// keeps min–max ranges, so α = 0 is exactly RTN.</param>
     public static AwqResult<TScheme> Quantize<TScheme>(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, bool clipSearch = false)
         where TScheme : struct, IQuantScheme
     {
         var layer = weights.ToArray();
-        var (scales, alpha, _) = SearchScales<TScheme>([(layer, rows)], cols, meanAbsolute, sample, count, grid);
+        var (scales, alpha, _) = SearchScales<TScheme>([(layer, rows)], cols, meanAbsolute, sample, count, grid, clipSearch: clipSearch);
         return new AwqResult<TScheme>(QuantizeScaled<TScheme>(layer, rows, cols, scales, sample, count, clipSearch), scales, alpha);
     }
 
@@ -75,9 +76,11 @@ public static class Awq
     /// <param name="grid">α values (default <see cref="Grid"/>).</param>
     /// <param name="weightMeans">Per-channel weight means (<see cref="WeightMeans{TScheme}"/>); when given, the
     /// weight-aware form is searched too.</param>
+    /// <param name="clipSearch">Score each α with the layers quantized as they will be deployed, after the clip
+    /// search on the sample (<see cref="QuantizeScaledWeights"/>), rather than with min–max ranges.</param>
     /// <returns>The scales (normalized so that max·min = 1), the α that gave them, and whether they are the
     /// weight-aware form.</returns>
-    public static (float[] Scales, double Alpha, bool WeightAware) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, ReadOnlySpan<double> weightMeans = default)
+    public static (float[] Scales, double Alpha, bool WeightAware) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, ReadOnlySpan<float> sample, int count, ReadOnlySpan<double> grid = default, ReadOnlySpan<double> weightMeans = default, bool clipSearch = false)
         where TScheme : struct, IQuantScheme
     {
         ArgumentNullException.ThrowIfNull(layers);
@@ -106,7 +109,7 @@ public static class Awq
             }
 
             return loss;
-        }, grid, weightMeans);
+        }, grid, weightMeans, clipSearch ? sample : default, clipSearch ? count : 0);
     }
 
     /// <summary>
@@ -115,7 +118,7 @@ public static class Awq
     /// error to minimize, e.g. that of the module the layers feed (AWQ measures q, k, v by the attention output).
     /// With <paramref name="weightMeans"/>, each α is also tried in the weight-aware form (<see cref="Scales"/>).
     /// </summary>
-    public static (float[] Scales, double Alpha, bool WeightAware) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, Func<float[][], double> loss, ReadOnlySpan<double> grid = default, ReadOnlySpan<double> weightMeans = default)
+    public static (float[] Scales, double Alpha, bool WeightAware) SearchScales<TScheme>(IReadOnlyList<(float[] Weights, int Rows)> layers, int cols, ReadOnlySpan<double> meanAbsolute, Func<float[][], double> loss, ReadOnlySpan<double> grid = default, ReadOnlySpan<double> weightMeans = default, ReadOnlySpan<float> clipSample = default, int clipCount = 0)
         where TScheme : struct, IQuantScheme
     {
         ArgumentNullException.ThrowIfNull(layers);
@@ -157,7 +160,9 @@ public static class Awq
                     scaled[i] = w[i] * scales[i % cols];
                 }
 
-                effective[l] = QuantizedMatrix<TScheme>.Quantize(scaled.AsSpan(0, w.Length), rows, cols).Dequantize();
+                effective[l] = (clipCount > 0
+                    ? QuantizeScaledWeights<TScheme>(scaled.AsSpan(0, w.Length), rows, cols, scales, clipSample, clipCount, clipSearch: true)
+                    : QuantizedMatrix<TScheme>.Quantize(scaled.AsSpan(0, w.Length), rows, cols)).Dequantize();
                 for (int i = 0; i < effective[l].Length; i++)
                 {
                     effective[l][i] /= scales[i % cols];

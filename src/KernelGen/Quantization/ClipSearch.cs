@@ -43,10 +43,6 @@ public static class ClipSearch
         var codes = new byte[(long)rows * cols];
         var scales = new ushort[(long)rows * dims.GroupsPerRow];
         var zeros = info.Symmetric ? Array.Empty<byte>() : new byte[scales.Length];
-        var group = new double[groupSize];
-        var shrunk = new double[groupSize];
-        var trial = new byte[groupSize];
-        var error = new double[groupSize];
 
         // Per group of input channels, the Gram matrix of the sample's inputs (shared by every row).
         double[][]? gram = null;
@@ -85,46 +81,58 @@ public static class ClipSearch
             }
         }
 
-        for (int r = 0; r < rows; r++)
-        {
-            for (int g = 0; g < dims.GroupsPerRow; g++)
+        // Rows are independent (each writes only its own codes and parameters): searched in parallel, each worker
+        // with its own scratch, so the result does not depend on the schedule.
+        int groupsPerRow = dims.GroupsPerRow;
+        var weightArray = weights.ToArray();
+        System.Threading.Tasks.Parallel.For(
+            0,
+            rows,
+            () => (Group: new double[groupSize], Shrunk: new double[groupSize], Trial: new byte[groupSize], Error: new double[groupSize]),
+            (r, _, scratch) =>
             {
-                int start = g * groupSize;
-                for (int i = 0; i < groupSize; i++)
+                var (group, shrunk, trial, error) = scratch;
+                for (int g = 0; g < groupsPerRow; g++)
                 {
-                    group[i] = weights[(r * cols) + start + i];
-                }
-
-                double best = double.PositiveInfinity;
-                for (int step = 0; step <= steps; step++)
-                {
-                    double alpha = steps == 0 ? 1 : 1 - (maxShrink * step / steps);
+                    int start = g * groupSize;
                     for (int i = 0; i < groupSize; i++)
                     {
-                        shrunk[i] = group[i] * alpha;
+                        group[i] = weightArray[(r * cols) + start + i];
                     }
 
-                    var (bits, scale, inverse, zero) = quantizer.Parameters(shrunk, r, g);
-                    for (int i = 0; i < groupSize; i++)
+                    double best = double.PositiveInfinity;
+                    for (int step = 0; step <= steps; step++)
                     {
-                        trial[i] = quantizer.Code(group[i], inverse, zero);
-                        error[i] = group[i] - (scale * (trial[i] - zero));
-                    }
-
-                    double loss = gram is null ? SquaredNorm(error) : QuadraticForm(gram[g], error);
-                    if (loss < best)
-                    {
-                        best = loss;
-                        trial.CopyTo(codes.AsSpan((r * cols) + start, groupSize));
-                        scales[(r * dims.GroupsPerRow) + g] = bits;
-                        if (!info.Symmetric)
+                        double alpha = steps == 0 ? 1 : 1 - (maxShrink * step / steps);
+                        for (int i = 0; i < groupSize; i++)
                         {
-                            zeros[(r * dims.GroupsPerRow) + g] = (byte)zero;
+                            shrunk[i] = group[i] * alpha;
+                        }
+
+                        var (bits, scale, inverse, zero) = quantizer.Parameters(shrunk, r, g);
+                        for (int i = 0; i < groupSize; i++)
+                        {
+                            trial[i] = quantizer.Code(group[i], inverse, zero);
+                            error[i] = group[i] - (scale * (trial[i] - zero));
+                        }
+
+                        double loss = gram is null ? SquaredNorm(error) : QuadraticForm(gram[g], error);
+                        if (loss < best)
+                        {
+                            best = loss;
+                            trial.CopyTo(codes.AsSpan((r * cols) + start, groupSize));
+                            scales[(r * groupsPerRow) + g] = bits;
+                            if (!info.Symmetric)
+                            {
+                                zeros[(r * groupsPerRow) + g] = (byte)zero;
+                            }
                         }
                     }
                 }
-            }
-        }
+
+                return scratch;
+            },
+            _ => { });
 
         return QuantizedMatrix<TScheme>.FromCodes(rows, cols, codes, scales, zeros);
     }
@@ -146,13 +154,7 @@ public static class ClipSearch
         double sum = 0;
         for (int i = 0; i < n; i++)
         {
-            double row = 0;
-            for (int j = 0; j < n; j++)
-            {
-                row += m[(i * n) + j] * d[j];
-            }
-
-            sum += d[i] * row;
+            sum += d[i] * VectorMath.Dot(m.AsSpan(i * n, n), d);
         }
 
         return sum;

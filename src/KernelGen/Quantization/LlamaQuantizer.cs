@@ -200,8 +200,8 @@ public static class LlamaQuantizer
             }
 
             var (s, alpha, _) = inspect is null
-                ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid, weightMeans)
-                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(working, sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans);
+                ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid, weightMeans, clipSearch)
+                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(working, sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans, clipSearch ? sample : default, clipSearch ? capture.SampleCount : 0);
             foreach (var name in consumers)
             {
                 alphas[name] = alpha;
