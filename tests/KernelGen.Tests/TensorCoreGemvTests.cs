@@ -11,7 +11,8 @@ namespace KernelGen.Tests;
 /// The tensor-core GEMV over weights in mma fragment order: the repacking is lossless (every code, scale and zero point read back from the fragment
 /// order equals the matrix's), and the kernel, on ILGPU's CPU accelerator with 32-lane warps where its mma is emulated
 /// in PTX's fragment layout, agrees with a float64 reference over the numbers the tensor cores read: activations rounded
-/// to f16 and each weight rounded to f16 after its scale is applied. The shapes cover
+/// to f16 and each weight rounded to f16 after its scale is applied (or exact, where the kernel scales each group's
+/// sums instead). The weights reach the mma from registers or through shared memory (cp.async). The shapes cover
 /// padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
 /// warps with no slabs, and M on both sides of 8.
 /// </summary>
@@ -41,6 +42,12 @@ public sealed class TensorCoreGemvTests : IDisposable
 
     [Fact]
     public void TwoBitSymmetricG128() => Check<B2G128S>(rows: 20, cols: 512, 7, 16);
+
+    [Fact]
+    public void FourBitAsymmetricG128_WeightsThroughSharedMemory() => Check<B4G128A>(rows: 40, cols: 512, stages: 2, 1, 9);
+
+    [Fact]
+    public void TwoBitAsymmetricG32_ThreeStages_PaddedK() => Check<B2G32A>(rows: 40, cols: 608, stages: 3, 1, 12);
 
     [Fact]
     public void Repacking_KeepsEveryCodeScaleAndZero()
@@ -111,13 +118,20 @@ public sealed class TensorCoreGemvTests : IDisposable
 
     private void Check<TScheme>(int rows, int cols, params int[] batches)
         where TScheme : struct, IQuantScheme
+        => Check<TScheme>(rows, cols, null, batches);
+
+    /// <summary>Checks the GEMV with <paramref name="stages"/> slabs in flight through shared memory (null: as the
+    /// kernel picks per variant) against the reference over the numbers it reads: weights rounded to f16 after their
+    /// scale, or, where the kernel scales each group's f32 sums instead, exact.</summary>
+    private void Check<TScheme>(int rows, int cols, int? stages, params int[] batches)
+        where TScheme : struct, IQuantScheme
     {
         var accelerator = cpu.Accelerator;
         var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(TensorCoreGemvTests));
         var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
         var w = matrix.Dequantize();
         var packed = MmaPackedWeights.Create(matrix);
-        var gemv = new TensorCoreGemv(accelerator);
+        var gemv = new TensorCoreGemv(accelerator, stages);
         using var codes = accelerator.Allocate1D(packed.Packed);
         using var scales = accelerator.Allocate1D(packed.Scales);
         using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
@@ -130,7 +144,7 @@ public sealed class TensorCoreGemvTests : IDisposable
             gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, output.View, m);
             accelerator.Synchronize();
             var y = output.GetAsArray1D();
-            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: true, TScheme.Info.ToString());
+            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: !gemv.ScalesAfter(packed, m), $"{TScheme.Info} stages {stages?.ToString() ?? "auto"}");
         }
     }
 }

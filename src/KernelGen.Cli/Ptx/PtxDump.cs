@@ -63,7 +63,7 @@ internal static class PtxDump
             {
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
                 var tc = type == gemv
-                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper])!)
+                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper, KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper])!])!)
                     : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (0: at slab ends; 4: q2g64), mma.sync by width
                         ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType($"C{groupBlocks}", BindingFlags.NonPublic)!)
                         : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);

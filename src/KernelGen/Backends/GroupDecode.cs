@@ -27,12 +27,13 @@ internal struct GroupDecode
     }
 
     /// <summary>k-block <paramref name="j"/> of this lane's words of tiles a–d (<see cref="PairDecode.Decode"/>): A
-    /// operand ab is <paramref name="a0"/>…<paramref name="a3"/>, cd is <paramref name="c0"/>…<paramref name="c3"/>.</summary>
-    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint wa, uint wb, uint wc, uint wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3)
+    /// operand ab is <paramref name="a0"/>…<paramref name="a3"/>, cd is <paramref name="c0"/>…<paramref name="c3"/>;
+    /// unscaled (code − zero) unless <paramref name="scaled"/> (a constant).</summary>
+    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint wa, uint wb, uint wc, uint wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, bool scaled = true)
         where TMma : struct, TensorCoreMma.IMma
     {
-        Ab.Decode(mma, bits, j, wa, wb, out a0, out a1, out a2, out a3);
-        Cd.Decode(mma, bits, j, wc, wd, out c0, out c1, out c2, out c3);
+        Ab.Decode(mma, bits, j, wa, wb, out a0, out a1, out a2, out a3, scaled);
+        Cd.Decode(mma, bits, j, wc, wd, out c0, out c1, out c2, out c3, scaled);
     }
 }
 
@@ -66,9 +67,9 @@ internal struct PairDecode
     /// the word, at bit 2j·b, its high pair (2t+8, 2t+9) pair 2j + 1; within a byte a pair's codes sit at bit s =
     /// position mod 8, so <c>(word &gt;&gt; 8·byte) &amp; mask·2^s | 0x6400</c> is 1024 + code·2^s. The A operand is
     /// <paramref name="a0"/>…<paramref name="a3"/> (rows g: tile <paramref name="low"/>, rows g + 8: tile
-    /// <paramref name="high"/>).
+    /// <paramref name="high"/>); code − zero without the scale unless <paramref name="scaled"/> (a constant).
     /// </summary>
-    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint low, uint high, out uint a0, out uint a1, out uint a2, out uint a3)
+    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint low, uint high, out uint a0, out uint a1, out uint a2, out uint a3, bool scaled = true)
         where TMma : struct, TensorCoreMma.IMma
     {
         int lowPair = 2 * j * bits, highPair = lowPair + bits;
@@ -76,6 +77,15 @@ internal struct PairDecode
         uint mask = ((1u << bits) - 1) * 0x10001u;
         uint lowMask = mask << lowShift, highMask = mask << highShift;
         uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
+        if (!scaled)
+        {
+            a0 = mma.Decode(low >> (8 * lowByte), lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift));
+            a1 = mma.Decode(high >> (8 * lowByte), lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift));
+            a2 = mma.Decode(low >> (8 * highByte), highMask, highPower, Bias(L0, L2, L4, L6, highShift));
+            a3 = mma.Decode(high >> (8 * highByte), highMask, highPower, Bias(H0, H2, H4, H6, highShift));
+            return;
+        }
+
         a0 = mma.DecodeScaled(low >> (8 * lowByte), lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift), ScaleLow);
         a1 = mma.DecodeScaled(high >> (8 * lowByte), lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift), ScaleHigh);
         a2 = mma.DecodeScaled(low >> (8 * highByte), highMask, highPower, Bias(L0, L2, L4, L6, highShift), ScaleLow);

@@ -174,13 +174,14 @@ public static partial class PtxPeephole
         return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TDelegate>();
     }
 
-    /// <summary>Every rewrite a tensor-core kernel loads with, in order: <see cref="ForwardLocalStores"/>; for a
-    /// <paramref name="warpGroup"/> kernel <see cref="BindSharedSymbol"/> and <see cref="TargetWarpGroups"/>; then
-    /// <see cref="LimitRegisters"/>.</summary>
+    /// <summary>Every rewrite a tensor-core kernel loads with, in order: <see cref="ForwardLocalStores"/>,
+    /// <see cref="BindSharedSymbol"/> (where the kernel's asm takes its shared memory's address), for a
+    /// <paramref name="warpGroup"/> kernel <see cref="TargetWarpGroups"/>, then <see cref="LimitRegisters"/>.</summary>
     public static string Patch(string ptx, int maxRegisters, bool warpGroup)
     {
         string forwarded = ForwardLocalStores(ptx, out _);
-        return LimitRegisters(warpGroup ? TargetWarpGroups(BindSharedSymbol(forwarded)) : forwarded, maxRegisters);
+        string bound = BindSharedSymbol(forwarded);
+        return LimitRegisters(warpGroup ? TargetWarpGroups(bound) : bound, maxRegisters);
     }
 
     /// <summary>Where the kernel entry's body starts: the index of its parameter list's closing <c>\n)\n{</c>, or −1.</summary>

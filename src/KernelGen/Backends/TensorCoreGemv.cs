@@ -22,13 +22,15 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 /// <see cref="MmaPackedWeights"/> order. The weights are the mma's A operand (16 rows: two tiles) and x its B (one
 /// column per activation row), so one <c>mma.sync.m16n8k16</c> covers 256 weights and every M ≤ 8 costs what M = 1
 /// does (9–16 takes a second mma per A). Each warp streams 4 tiles (32 weight rows) over its share of K with one
-/// 16-byte load per tile and slab; the warps of a group split K and meet in shared memory. x is read in f32 and
+/// 16-byte load per tile and slab, into registers or (<see cref="Stages"/>) with <c>cp.async</c> through shared memory;
+/// the warps of a group split K and meet in shared memory. x is read in f32 and
 /// rounded to f16 in the kernel (one launch).
 /// <para>
 /// Numbers, as in <see cref="TensorCoreGemm"/>: A is (code − zero) · scale rounded to f16 (one <c>lop3</c> to 1024 +
 /// code·2^s, one <c>fma.f16x2</c> to code − zero exactly, one <c>mul.rn.f16x2</c> by the group's scale: relative
 /// error ≤ 2^−11 per weight), B is x rounded to f16 (≤ 2^−11), and the mma accumulates in f32 over all of K, so a group
-/// end only loads the next group's constants. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
+/// end only loads the next group's constants. Where groups span whole slabs and M ≤ 8 (<see cref="IVariant.ScaleAfter"/>),
+/// A is code − zero alone (exact) and each group's f32 sums are multiplied by its scales when it closes. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
 /// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles. (Until session 8 the
 /// scale and zero point were applied per group in f32, with Σx from an all-ones mma: exact weights, but a flush per
 /// group and ~20 more registers; gemv.md, v15.)
@@ -46,14 +48,29 @@ public sealed class TensorCoreGemv
     /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
     public const int WarpsPerGroup = 8;
 
+    /// <summary>Slabs of weights each warp keeps in flight through <c>cp.async</c> into shared memory (2 or 3; 2 KiB
+    /// per warp and slab), 0 to load them into registers, or −1: per kernel variant, as measured (<see cref="StagesFor"/>;
+    /// KERNELGEN_GEMV_STAGES overrides).</summary>
+    public static readonly int Stages = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMV_STAGES"), out int st) && st is 0 or 2 or 3 ? st : -1;
+
     private readonly Accelerator accelerator;
+    private readonly int stages;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, bool Upper), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
-    public TensorCoreGemv(Accelerator accelerator)
+    /// <param name="accelerator">The device.</param>
+    /// <param name="stages">Slabs in flight per warp through shared memory (0, 2 or 3, or −1: <see cref="StagesFor"/>);
+    /// <see cref="Stages"/> when null.</param>
+    public TensorCoreGemv(Accelerator accelerator, int? stages = null)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
+        if (stages is not (null or -1 or 0 or 2 or 3))
+        {
+            throw new ArgumentOutOfRangeException(nameof(stages), stages, "The GEMV keeps 0 (registers), 2 or 3 slabs in flight per warp, or −1 (per variant).");
+        }
+
+        this.stages = stages ?? Stages;
         if (accelerator.WarpSize != 32)
         {
             throw new NotSupportedException($"{accelerator.Name} has {accelerator.WarpSize}-lane warps; the mma fragments need 32.");
@@ -114,28 +131,56 @@ public sealed class TensorCoreGemv
                 $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
         }
 
-        // Groups spanning whole slabs are closed after slabs (per-channel: one group, padding included, whose codes and x
-        // are zero); groups inside a slab at fixed k-blocks, with no branch. (Closing one-slab groups such as g128 at
-        // 4 bits the second way measured the same at M = 1 and needed 143 registers at M > 8: gemv.md, v9.)
-        bool wide = perChannel || weights.GroupSize % weights.SlabCols == 0;
-        int slabsPerGroup = perChannel ? weights.Slabs : wide ? weights.GroupSize / weights.SlabCols : 0;
-        int groupBlocks = wide ? 0 : weights.GroupSize / 16;
+        var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
         var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, m > 8), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Upper), this);
         kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, y, shape);
     }
 
+    /// <summary>
+    /// Groups spanning whole slabs are closed after slabs (per-channel: one group, padding included, whose codes and x
+    /// are zero); groups inside a slab at fixed k-blocks, with no branch. (Closing one-slab groups such as g128 at
+    /// 4 bits the second way measured the same at M = 1 and needed 143 registers at M > 8: gemv.md, v9.) Returns the
+    /// slabs per group (0 for groups inside a slab) and k-blocks per group inside a slab (0 for groups spanning slabs).
+    /// </summary>
+    private static (int SlabsPerGroup, int GroupBlocks) GroupForm(MmaPackedWeights weights)
+    {
+        bool perChannel = weights.GroupSize == weights.Cols;
+        bool wide = perChannel || weights.GroupSize % weights.SlabCols == 0;
+        return (perChannel ? weights.Slabs : wide ? weights.GroupSize / weights.SlabCols : 0, wide ? 0 : weights.GroupSize / 16);
+    }
+
+    /// <summary>Whether <see cref="Run"/> with <paramref name="m"/> rows applies the scales to each group's f32 sums
+    /// (<see cref="IVariant.ScaleAfter"/>: weights exact) rather than rounding every scaled weight to f16.</summary>
+    internal bool ScalesAfter(MmaPackedWeights weights, int m)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        int bits = weights.Bits, groupBlocks = GroupForm(weights).GroupBlocks;
+        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, m > 8, StagesOf(bits, m > 8)))!;
+        return variant.ScaleAfter;
+    }
+
+    /// <summary>This instance's stages for a variant: the constructor's, or <see cref="StagesFor"/>.</summary>
+    private int StagesOf(int bits, bool upper) => stages < 0 ? StagesFor(bits, upper) : stages;
+
+    /// <summary>Slabs in flight per warp for a variant, as measured on an H100 (gemv.md, v22 and v25): through shared
+    /// memory (2) for 2-bit codes at M &gt; 8 (14–20 % faster); in registers (0) otherwise (M ≤ 8: level or slower;
+    /// 4-bit M &gt; 8: level on large shapes, 3–5 % slower on small ones, also with <see cref="IVariant.ScaleAfter"/>;
+    /// 8-bit M &gt; 8: 7–10 % slower).</summary>
+    internal static int StagesFor(int bits, bool upper) => upper && bits == 2 ? 2 : 0;
+
     /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
     /// slabs) and M &gt; 8.</summary>
-    internal static Type VariantType(int bits, int groupBlocks, bool upper)
-        => typeof(Variant<,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), upper ? typeof(C16) : typeof(C8));
+    internal static Type VariantType(int bits, int groupBlocks, bool upper, int stages)
+        => typeof(Variant<,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), upper ? typeof(C16) : typeof(C8), ConstantType(stages));
 
-    /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 2, 4, 8, 16, or −1:
+    /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 2, 3, 4, 8, 16, or −1:
     /// <see cref="CRuntime"/>), for the kernels' specializations.</summary>
     internal static Type ConstantType(int value) => value switch
     {
         0 => typeof(C0),
         2 => typeof(C2),
+        3 => typeof(C3),
         4 => typeof(C4),
         8 => typeof(C8),
         16 => typeof(C16),
@@ -147,7 +192,7 @@ public sealed class TensorCoreGemv
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, upper));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, upper, StagesOf(bits, upper)));
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
@@ -165,7 +210,9 @@ public sealed class TensorCoreGemv
     }
 
     /// <summary>A device view's address, for the kernels' inline PTX (loads, cp.async).</summary>
-    internal static ulong Address(ArrayView<uint> view) => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
+    internal static ulong Address<T>(ArrayView<T> view)
+        where T : unmanaged
+        => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <summary>A compile-time integer (ILGPU specializes generic kernels per type, so these fold to constants).</summary>
     internal interface IConstant
@@ -181,6 +228,11 @@ public sealed class TensorCoreGemv
     internal readonly struct C2 : IConstant
     {
         public int Value => 2;
+    }
+
+    internal readonly struct C3 : IConstant
+    {
+        public int Value => 3;
     }
 
     internal readonly struct C4 : IConstant
@@ -219,14 +271,27 @@ public sealed class TensorCoreGemv
         /// not through L1) instead of ILGPU's generic loads: measured per variant on an H100 (gemv.md, v16): 4-bit 1–7 %
         /// faster, 8-bit 9 % faster at M &gt; 8 and 5 % slower at M ≤ 8, 2-bit 3–5 % slower.</summary>
         bool Streaming { get; }
+
+        /// <summary>Slabs in flight per warp through <c>cp.async</c> and shared memory; 0: loaded into registers.</summary>
+        int Stages { get; }
+
+        /// <summary>Whether the weights are decoded to code − zero only and each group's mma sums are multiplied by its
+        /// scales in f32 when the group closes (<see cref="State.Flush"/>), instead of every weight by its scale in f16
+        /// (4 <c>mul.f16x2</c> per A and k-block). Measured on an H100 (gemv.md, v23): 4-bit g128 at M = 1 7–9 % faster,
+        /// 2-bit g64 (groups inside a slab: a flush every 4 k-blocks) 1–11 % slower. So: M ≤ 8 (the M &gt; 8 kernel has
+        /// no registers left for the group sums) with groups spanning whole slabs.</summary>
+        bool ScaleAfter { get; }
     }
 
-    /// <summary><see cref="IVariant"/> from three constants (rows: 8 or 16).</summary>
-    internal readonly struct Variant<TBits, TGroup, TRows> : IVariant
+    /// <summary><see cref="IVariant"/> from four constants (rows: 8 or 16).</summary>
+    internal readonly struct Variant<TBits, TGroup, TRows, TStages> : IVariant
         where TBits : struct, IConstant
         where TGroup : struct, IConstant
         where TRows : struct, IConstant
+        where TStages : struct, IConstant
     {
+        public int Stages => default(TStages).Value;
+
         public int Bits => default(TBits).Value;
 
         public int GroupBlocks => default(TGroup).Value;
@@ -234,6 +299,8 @@ public sealed class TensorCoreGemv
         public bool Upper => default(TRows).Value > 8;
 
         public bool Streaming => Bits == 4 || (Bits == 8 && Upper);
+
+        public bool ScaleAfter => GroupBlocks == 0 && (!Upper || Stages > 0);
     }
 
     /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
@@ -307,6 +374,53 @@ public sealed class TensorCoreGemv
         st.LoadX<TVariant>(quads4, s);
 
         // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
+        if (default(TVariant).Stages > 0)
+        {
+            // Through shared memory: each lane copies its quad of each tile with cp.async into this warp's ring of
+            // Stages slabs (tile j of stage i at quad 128·i + 32·j + lane, conflict-free), Stages − 1 slabs ahead, and
+            // reads back only its own quads, so no barrier is needed. The weights in flight take no registers.
+            int stageCount = default(TVariant).Stages;
+            var ring = SharedMemory.Allocate<Quad>(WarpsPerGroup * 128 * default(TVariant).Stages);
+            var mma = default(TMma);
+            uint sharedBase = mma.SharedBase();
+            long first = ((long)tile0 * s.Slabs * 32) + ((long)slabStart * 32) + lane;
+            var tiles = packed.Cast<Quad>().SubView(first);
+            ulong tilesAddress = packedAddress + ((ulong)first * 16);
+            int step = s.Slabs * 32, own = (warp * stageCount * 128) + lane;
+            for (int ahead = 0; ahead < stageCount - 1; ahead++)
+            {
+                if (slabStart + ahead < slabEnd)
+                {
+                    Fetch(mma, tiles, tilesAddress, 32 * ahead, step, ring, own + (128 * ahead), sharedBase);
+                }
+
+                mma.CommitCopies();
+            }
+
+            int read = 0, fill = stageCount - 1;
+            for (int slab = slabStart; slab < slabEnd; slab++)
+            {
+                if (slab + stageCount - 1 < slabEnd)
+                {
+                    Fetch(mma, tiles, tilesAddress, 32 * (slab - slabStart + stageCount - 1), step, ring, own + (128 * fill), sharedBase);
+                }
+
+                mma.CommitCopies();
+                mma.WaitCopies(stageCount - 1);
+                int at = own + (128 * read);
+                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96]);
+                read = read + 1 == stageCount ? 0 : read + 1;
+                fill = fill + 1 == stageCount ? 0 : fill + 1;
+            }
+
+            // The ring holds the warps' partial sums next (16 KiB of its 16 KiB per stage).
+            mma.WaitCopies(0);
+            Group.Barrier();
+            st.Close<TMma, TVariant>();
+            Reduce<TVariant>(ring.Cast<float>(), y, s, tile0, lane, warp, g, t, st);
+            return;
+        }
+
         if (!upper)
         {
             // M ≤ 8: two slabs per turn with two sets of quads, so no quad is copied across the loop's back edge (the
@@ -379,9 +493,16 @@ public sealed class TensorCoreGemv
             }
         }
 
-        // Sum the warps' partial results: 16 values per lane (tiles a–d at activation rows 2t, 2t+1, then + 8), value i
-        // of lane l of warp w at (16·w + i)·32 + l.
-        var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16);
+        st.Close<TMma, TVariant>();
+        Reduce<TVariant>(SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16), y, s, tile0, lane, warp, g, t, st);
+    }
+
+    /// <summary>Sums the warps' partial results in <paramref name="partial"/> (shared, 16 values per lane: tiles a–d at
+    /// activation rows 2t, 2t+1, then + 8; value i of lane l of warp w at (16·w + i)·32 + l) and stores y.</summary>
+    private static void Reduce<TVariant>(ArrayView<float> partial, ArrayView<float> y, TensorCoreGemvShape s, int tile0, int lane, int warp, int g, int t, State st)
+        where TVariant : struct, IVariant
+    {
+        bool upper = default(TVariant).Upper;
         int at = (warp * 16 * 32) + lane; // value i of this lane at at + 32·i: no bank conflicts
         Share(partial, at, st.P0, st.Q0, st.P1, st.Q1);
         if (upper)
@@ -410,6 +531,18 @@ public sealed class TensorCoreGemv
                 y[((long)(m0 + 1) * s.Rows) + row] = c1;
             }
         }
+    }
+
+    /// <summary>cp.async of tile a's quad at <paramref name="at"/> and tiles b–d's, <paramref name="step"/> quads apart, to
+    /// quads <paramref name="to"/>, + 32, + 64, + 96 of <paramref name="ring"/> (shared memory at
+    /// <paramref name="sharedBase"/>).</summary>
+    private static void Fetch<TMma>(TMma mma, ArrayView<Quad> tiles, ulong address, int at, int step, ArrayView<Quad> ring, int to, uint sharedBase)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        mma.CopyAsync(ring, to, sharedBase, tiles, at, address);
+        mma.CopyAsync(ring, to + 32, sharedBase, tiles, at + step, address);
+        mma.CopyAsync(ring, to + 64, sharedBase, tiles, at + (2 * step), address);
+        mma.CopyAsync(ring, to + 96, sharedBase, tiles, at + (3 * step), address);
     }
 
     /// <summary>Tile a's quad at <paramref name="at"/> and tiles b–d's, <paramref name="step"/> quads apart
@@ -455,6 +588,9 @@ public sealed class TensorCoreGemv
     {
         // The mma sums over all of K (the results): A0 = tiles a, b; A1 = tiles c, d; U: activation rows 8–15.
         public ulong P0, Q0, P1, Q1, Pu0, Qu0, Pu1, Qu1;
+
+        // With IVariant.ScaleAfter: the open group's sums of (code − zero)·x, added to P0…Q1 times the scales by Flush.
+        public ulong G0, H0, G1, H1, Gu0, Hu0, Gu1, Hu1;
 
         // The open group's decode constants; the next group's raw words.
         public GroupDecode Open;
@@ -570,6 +706,7 @@ public sealed class TensorCoreGemv
             Word<TMma, TVariant>(quads4, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
             if (default(TVariant).GroupBlocks == 0 && --Left == 0)
             {
+                Flush<TMma, TVariant>();
                 NextGroup<TMma>(scales, zeros);
                 Left = s.SlabsPerGroup;
             }
@@ -617,10 +754,24 @@ public sealed class TensorCoreGemv
             int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
             bool upper = default(TVariant).Upper;
 
-            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3);
-            mma.Multiply(ref P0, ref Q0, a0, a1, a2, a3, x0, x1);
-            mma.Multiply(ref P1, ref Q1, c0, c1, c2, c3, x0, x1);
-            if (upper)
+            bool after = default(TVariant).ScaleAfter;
+            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, scaled: !after);
+            if (after)
+            {
+                mma.Multiply(ref G0, ref H0, a0, a1, a2, a3, x0, x1);
+                mma.Multiply(ref G1, ref H1, c0, c1, c2, c3, x0, x1);
+            }
+            else
+            {
+                mma.Multiply(ref P0, ref Q0, a0, a1, a2, a3, x0, x1);
+                mma.Multiply(ref P1, ref Q1, c0, c1, c2, c3, x0, x1);
+            }
+            if (upper && after)
+            {
+                mma.Multiply(ref Gu0, ref Hu0, a0, a1, a2, a3, y0, y1);
+                mma.Multiply(ref Gu1, ref Hu1, c0, c1, c2, c3, y0, y1);
+            }
+            else if (upper)
             {
                 mma.Multiply(ref Pu0, ref Qu0, a0, a1, a2, a3, y0, y1);
                 mma.Multiply(ref Pu1, ref Qu1, c0, c1, c2, c3, y0, y1);
@@ -628,8 +779,59 @@ public sealed class TensorCoreGemv
 
             if (groupBlocks > 0 && ((index + 1) & (groupBlocks - 1)) == 0) // a power of two; no % (ILGPU folds it before the branch, dividing by 0)
             {
+                Flush<TMma, TVariant>();
                 NextGroup<TMma>(scales, zeros);
             }
+        }
+
+        /// <summary>With <see cref="IVariant.ScaleAfter"/>: the open group's sums times its scales (this lane's rows g
+        /// of tiles a–d, in f32) into the results, and the group sums cleared.</summary>
+        public void Flush<TMma, TVariant>()
+            where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
+        {
+            if (!default(TVariant).ScaleAfter)
+            {
+                return;
+            }
+
+            var mma = default(TMma);
+            float sa = mma.HalfToFloat(Open.Ab.ScaleLow), sb = mma.HalfToFloat(Open.Ab.ScaleHigh);
+            float sc = mma.HalfToFloat(Open.Cd.ScaleLow), sd = mma.HalfToFloat(Open.Cd.ScaleHigh);
+            P0 = Fma(P0, sa, G0);
+            Q0 = Fma(Q0, sb, H0);
+            P1 = Fma(P1, sc, G1);
+            Q1 = Fma(Q1, sd, H1);
+            G0 = 0;
+            H0 = 0;
+            G1 = 0;
+            H1 = 0;
+            if (default(TVariant).Upper)
+            {
+                Pu0 = Fma(Pu0, sa, Gu0);
+                Qu0 = Fma(Qu0, sb, Hu0);
+                Pu1 = Fma(Pu1, sc, Gu1);
+                Qu1 = Fma(Qu1, sd, Hu1);
+                Gu0 = 0;
+                Hu0 = 0;
+                Gu1 = 0;
+                Hu1 = 0;
+            }
+        }
+
+        /// <summary>After the warp's last slab: its last (possibly partial) group's sums into the results.</summary>
+        public void Close<TMma, TVariant>()
+            where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
+            => Flush<TMma, TVariant>();
+
+        /// <summary>Both floats of <paramref name="sum"/> plus <paramref name="scale"/> times those of
+        /// <paramref name="group"/>.</summary>
+        private static ulong Fma(ulong sum, float scale, ulong group)
+        {
+            float low = Interop.IntAsFloat((uint)sum) + (scale * Interop.IntAsFloat((uint)group));
+            float high = Interop.IntAsFloat((uint)(sum >> 32)) + (scale * Interop.IntAsFloat((uint)(group >> 32)));
+            return Interop.FloatAsInt(low) | ((ulong)Interop.FloatAsInt(high) << 32);
         }
     }
 }

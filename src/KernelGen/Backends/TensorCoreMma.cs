@@ -94,6 +94,13 @@ internal static class TensorCoreMma
         /// code·2^s per half), then <c>fma.rn.f16x2</c> by <paramref name="power"/> (2^−s) and <paramref name="bias"/>
         /// (−(1024·2^−s + zero)): code − zero, exactly; then <c>mul.rn.f16x2</c> by <paramref name="scale"/> (one rounding).</summary>
         uint DecodeScaled(uint word, uint mask, uint power, uint bias, uint scale);
+
+        /// <summary><see cref="DecodeScaled"/> without the scale: code − zero per half, exactly (one <c>lop3</c>, one
+        /// <c>fma.rn.f16x2</c>), for kernels that apply the scale to the mma's f32 sums instead.</summary>
+        uint Decode(uint word, uint mask, uint power, uint bias);
+
+        /// <summary>The low half of <paramref name="pair"/> as a float (<c>cvt.f32.f16</c>).</summary>
+        float HalfToFloat(uint pair);
     }
 
     /// <summary>The CUDA form: sub.f16x2 then mma.sync in one inline-PTX statement.</summary>
@@ -278,6 +285,25 @@ internal static class TensorCoreMma
                 bias,
                 scale);
             return d;
+        }
+
+        public uint Decode(uint word, uint mask, uint power, uint bias)
+        {
+            CudaAsm.Emit(
+                "{ .reg .b32 km, kt, kp, kb; mov.b32 km, %2; mov.b32 kp, %3; mov.b32 kb, %4; " +
+                "lop3.b32 kt, %1, km, 0x64006400, 0xEA; fma.rn.f16x2 %0, kt, kp, kb; }",
+                out uint d,
+                word,
+                mask,
+                power,
+                bias);
+            return d;
+        }
+
+        public float HalfToFloat(uint pair)
+        {
+            CudaAsm.Emit("{ .reg .b16 kl, kh; mov.b32 {kl, kh}, %1; cvt.f32.f16 %0, kl; }", out float f, pair);
+            return f;
         }
 
         public uint Pack(float low, float high)
@@ -497,6 +523,15 @@ internal static class TensorCoreMma
                 | ((uint)Fp16.FromFloat((Fp16.ToFloat((ushort)(h >> 16)) * Fp16.ToFloat((ushort)(power >> 16))) + Fp16.ToFloat((ushort)(bias >> 16))) << 16);
             return MultiplyHalves(d, scale);
         }
+
+        public readonly uint Decode(uint word, uint mask, uint power, uint bias)
+        {
+            uint h = (word & mask) | 0x64006400u;
+            return Fp16.FromFloat((Fp16.ToFloat((ushort)h) * Fp16.ToFloat((ushort)power)) + Fp16.ToFloat((ushort)bias))
+                | ((uint)Fp16.FromFloat((Fp16.ToFloat((ushort)(h >> 16)) * Fp16.ToFloat((ushort)(power >> 16))) + Fp16.ToFloat((ushort)(bias >> 16))) << 16);
+        }
+
+        public readonly float HalfToFloat(uint pair) => Fp16.ToFloat((ushort)pair);
 
         public uint Pack(float low, float high) => Fp16.FromFloat(low) | ((uint)Fp16.FromFloat(high) << 16);
     }
