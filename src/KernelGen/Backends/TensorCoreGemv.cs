@@ -416,7 +416,7 @@ public sealed class TensorCoreGemv
             // The ring holds the warps' partial sums next (16 KiB of its 16 KiB per stage).
             mma.WaitCopies(0);
             Group.Barrier();
-            st.Close<TMma, TVariant>();
+            st.Flush<TMma, TVariant>(); // the last (possibly partial) group
             Reduce<TVariant>(ring.Cast<float>(), y, s, tile0, lane, warp, g, t, st);
             return;
         }
@@ -493,7 +493,7 @@ public sealed class TensorCoreGemv
             }
         }
 
-        st.Close<TMma, TVariant>();
+        st.Flush<TMma, TVariant>(); // the last (possibly partial) group
         Reduce<TVariant>(SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16), y, s, tile0, lane, warp, g, t, st);
     }
 
@@ -798,32 +798,26 @@ public sealed class TensorCoreGemv
             var mma = default(TMma);
             float sa = mma.HalfToFloat(Open.Ab.ScaleLow), sb = mma.HalfToFloat(Open.Ab.ScaleHigh);
             float sc = mma.HalfToFloat(Open.Cd.ScaleLow), sd = mma.HalfToFloat(Open.Cd.ScaleHigh);
-            P0 = Fma(P0, sa, G0);
-            Q0 = Fma(Q0, sb, H0);
-            P1 = Fma(P1, sc, G1);
-            Q1 = Fma(Q1, sd, H1);
-            G0 = 0;
-            H0 = 0;
-            G1 = 0;
-            H1 = 0;
+            Drain(ref P0, ref Q0, ref P1, ref Q1, ref G0, ref H0, ref G1, ref H1, sa, sb, sc, sd);
             if (default(TVariant).Upper)
             {
-                Pu0 = Fma(Pu0, sa, Gu0);
-                Qu0 = Fma(Qu0, sb, Hu0);
-                Pu1 = Fma(Pu1, sc, Gu1);
-                Qu1 = Fma(Qu1, sd, Hu1);
-                Gu0 = 0;
-                Hu0 = 0;
-                Gu1 = 0;
-                Hu1 = 0;
+                Drain(ref Pu0, ref Qu0, ref Pu1, ref Qu1, ref Gu0, ref Hu0, ref Gu1, ref Hu1, sa, sb, sc, sd);
             }
         }
 
-        /// <summary>After the warp's last slab: its last (possibly partial) group's sums into the results.</summary>
-        public void Close<TMma, TVariant>()
-            where TMma : struct, TensorCoreMma.IMma
-            where TVariant : struct, IVariant
-            => Flush<TMma, TVariant>();
+        /// <summary>One activation-row half: each result pair (tiles a–d) plus its tile's scale times the group's sums,
+        /// which are cleared.</summary>
+        private static void Drain(ref ulong p0, ref ulong q0, ref ulong p1, ref ulong q1, ref ulong g0, ref ulong h0, ref ulong g1, ref ulong h1, float sa, float sb, float sc, float sd)
+        {
+            p0 = Fma(p0, sa, g0);
+            q0 = Fma(q0, sb, h0);
+            p1 = Fma(p1, sc, g1);
+            q1 = Fma(q1, sd, h1);
+            g0 = 0;
+            h0 = 0;
+            g1 = 0;
+            h1 = 0;
+        }
 
         /// <summary>Both floats of <paramref name="sum"/> plus <paramref name="scale"/> times those of
         /// <paramref name="group"/>.</summary>
