@@ -210,9 +210,7 @@ public sealed class TensorCoreGemv
     }
 
     /// <summary>A device view's address, for the kernels' inline PTX (loads, cp.async).</summary>
-    internal static ulong Address<T>(ArrayView<T> view)
-        where T : unmanaged
-        => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
+    internal static ulong Address(ArrayView<uint> view) => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <summary>A compile-time integer (ILGPU specializes generic kernels per type, so these fold to constants).</summary>
     internal interface IConstant
@@ -413,7 +411,7 @@ public sealed class TensorCoreGemv
                 fill = fill + 1 == stageCount ? 0 : fill + 1;
             }
 
-            // The ring holds the warps' partial sums next (16 KiB of its 16 KiB per stage).
+            // The ring (16 KiB per stage) holds the warps' 16 KiB of partial sums next.
             mma.WaitCopies(0);
             Group.Barrier();
             st.Flush<TMma, TVariant>(); // the last (possibly partial) group
