@@ -14,7 +14,7 @@ namespace KernelGen.Tests;
 /// to f16 and each weight rounded to f16 after its scale is applied (or exact, where the kernel scales each group's
 /// sums instead). The weights reach the mma from registers or through shared memory (cp.async). The shapes cover
 /// padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
-/// warps with no slabs, and M on both sides of 8.
+/// warps with no slabs, M on both sides of 8, and M = 1, whose x goes through shared memory, over several turns.
 /// </summary>
 public sealed class TensorCoreGemvTests : IDisposable
 {
@@ -48,6 +48,22 @@ public sealed class TensorCoreGemvTests : IDisposable
     /// wraps and groups of two slabs start mid-warp; M = 12 scales both row halves' group sums.</summary>
     [Fact]
     public void EightBitAsymmetricG128_WeightsThroughSharedMemory_RingWraps() => Check<B8G128A>(rows: 8, cols: 1152, stages: 2, 2, 12);
+
+    /// <summary>M = 1 stages x through shared memory two slabs per turn (<see cref="TensorCoreGemv.SharedX"/>): 37 slabs
+    /// give warps 5 slabs each (three turns, the last of one slab) and the last warp 2; M = 2 runs the other variant
+    /// on the same weights.</summary>
+    [Fact]
+    public void FourBitAsymmetricG128_SharedX_SeveralTurns() => Check<B4G128A>(rows: 8, cols: 4736, 1, 2);
+
+    /// <summary>x through shared memory with 2-bit codes (two shared loads per word; groups inside a slab): K = 6112
+    /// pads to 24 slabs of 256, so the last warp's last turn reads x past K, which must count as zeros.</summary>
+    [Fact]
+    public void TwoBitAsymmetricG32_SharedX_PaddedK() => Check<B2G32A>(rows: 8, cols: 6112, 1);
+
+    /// <summary>x through shared memory with 8-bit codes (one shared load per two words): K = 1184 pads to 19 slabs of
+    /// 64, three per warp (two turns, the second of one slab), the last warp one.</summary>
+    [Fact]
+    public void EightBitPerChannelSymmetric_SharedX_PaddedK() => Check<B8GPCS>(rows: 8, cols: 1184, 1);
 
     [Fact]
     public void Repacking_KeepsEveryCodeScaleAndZero()

@@ -46,29 +46,31 @@ internal static class PtxDump
 
             // The scheme-independent tensor-core GEMV and GEMM, compiled the same way and patched as they are loaded.
             var ptxMma = typeof(KernelGen.Backends.TensorCoreGemm).Assembly.GetType("KernelGen.Backends.TensorCoreMma+PtxMma")!;
-            // The GEMV's variants, named B{bits}G{k-blocks per group inside a slab, 0: groups span slabs}[Upper]: 4-bit
-            // g128 for M ≤ 8 and 9 ≤ M ≤ 16, 2-bit g64 (q2g64) and 8-bit per-channel (q8pcs) for 9 ≤ M ≤ 16.
+            // The GEMV's variants, named B{bits}G{k-blocks per group inside a slab, 0: groups span slabs}[Single|Upper]:
+            // 4-bit g128 for M = 1 (x through shared memory), 2 ≤ M ≤ 8 and 9 ≤ M ≤ 16, 2-bit g64 (q2g64) for M = 1 and
+            // M ≤ 8, 8-bit per-channel (q8pcs) for M = 1 and 9 ≤ M ≤ 16.
             var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
             var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
             // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
             // it is loaded on an H100).
-            var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, bool Upper)[]
+            var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, int Rows)[]
             {
-                (gemv, "GemvKernel", 4, 0, false), (gemv, "GemvKernel", 4, 0, true), (gemv, "GemvKernel", 2, 4, false), (gemv, "GemvKernel", 8, 0, true),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, false),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, false), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, false),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, false),
+                (gemv, "GemvKernel", 4, 0, 1), (gemv, "GemvKernel", 4, 0, 8), (gemv, "GemvKernel", 4, 0, 16), (gemv, "GemvKernel", 2, 4, 1), (gemv, "GemvKernel", 2, 4, 8), (gemv, "GemvKernel", 8, 0, 1), (gemv, "GemvKernel", 8, 0, 16),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, 0),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, 0),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, 0),
             };
-            foreach (var (type, name, bits, groupBlocks, upper) in kernels)
+            foreach (var (type, name, bits, groupBlocks, rows) in kernels)
             {
+                bool upper = rows > 8;
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
                 var tc = type == gemv
-                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, upper, KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper])!])!)
+                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper])!])!)
                     : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (0: at slab ends; 4: q2g64), mma.sync by width
                         ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType($"C{groupBlocks}", BindingFlags.NonPublic)!)
                         : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
-                string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
+                string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : rows == 1 ? "Single" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
                 int registers = type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled

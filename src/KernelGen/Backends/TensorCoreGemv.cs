@@ -53,9 +53,13 @@ public sealed class TensorCoreGemv
     /// KERNELGEN_GEMV_STAGES overrides).</summary>
     public static readonly int Stages = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMV_STAGES"), out int st) && st is 0 or 2 or 3 ? st : -1;
 
+    /// <summary>Whether M = 1 runs the variant that stages x through shared memory (<see cref="IVariant.SharedX"/>);
+    /// KERNELGEN_GEMV_SHAREDX=0 runs it as M ≤ 8 does (for comparisons).</summary>
+    public static readonly bool SharedX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SHAREDX") != "0";
+
     private readonly Accelerator accelerator;
     private readonly int stages;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, bool Upper), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
@@ -133,7 +137,7 @@ public sealed class TensorCoreGemv
 
         var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
-        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, m > 8), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Upper), this);
+        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m)), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows), this);
         kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, y, shape);
     }
 
@@ -156,9 +160,13 @@ public sealed class TensorCoreGemv
     {
         ArgumentNullException.ThrowIfNull(weights);
         int bits = weights.Bits, groupBlocks = GroupForm(weights).GroupBlocks;
-        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, m > 8, StagesOf(bits, m > 8)))!;
+        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(bits, m > 8)))!;
         return variant.ScaleAfter;
     }
+
+    /// <summary>The kernel variant's activation rows for <paramref name="m"/>: 1 (x through shared memory,
+    /// <see cref="IVariant.SharedX"/>, unless <see cref="SharedX"/> is off), 8 or 16.</summary>
+    private int RowsFor(int m) => m == 1 && SharedX && (accelerator.AcceleratorType != AcceleratorType.Cuda || PtxPeephole.Enabled) ? 1 : m > 8 ? 16 : 8;
 
     /// <summary>This instance's stages for a variant: the constructor's, or <see cref="StagesFor"/>.</summary>
     private int StagesOf(int bits, bool upper) => stages < 0 ? StagesFor(bits, upper) : stages;
@@ -170,15 +178,16 @@ public sealed class TensorCoreGemv
     internal static int StagesFor(int bits, bool upper) => upper && bits == 2 ? 2 : 0;
 
     /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
-    /// slabs) and M &gt; 8.</summary>
-    internal static Type VariantType(int bits, int groupBlocks, bool upper, int stages)
-        => typeof(Variant<,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), upper ? typeof(C16) : typeof(C8), ConstantType(stages));
+    /// slabs), activation rows (1, 8 or 16) and stages.</summary>
+    internal static Type VariantType(int bits, int groupBlocks, int rows, int stages)
+        => typeof(Variant<,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), ConstantType(rows), ConstantType(stages));
 
-    /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 2, 3, 4, 8, 16, or −1:
+    /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 1, 2, 3, 4, 8, 16, or −1:
     /// <see cref="CRuntime"/>), for the kernels' specializations.</summary>
     internal static Type ConstantType(int value) => value switch
     {
         0 => typeof(C0),
+        1 => typeof(C1),
         2 => typeof(C2),
         3 => typeof(C3),
         4 => typeof(C4),
@@ -188,11 +197,12 @@ public sealed class TensorCoreGemv
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, "No kernel is specialized for this constant."),
     };
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, bool upper)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows)
     {
+        bool upper = rows > 8;
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, upper, StagesOf(bits, upper)));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, StagesOf(bits, upper)));
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
@@ -221,6 +231,11 @@ public sealed class TensorCoreGemv
     internal readonly struct C0 : IConstant
     {
         public int Value => 0;
+    }
+
+    internal readonly struct C1 : IConstant
+    {
+        public int Value => 1;
     }
 
     internal readonly struct C2 : IConstant
@@ -279,9 +294,15 @@ public sealed class TensorCoreGemv
         /// 2-bit g64 (groups inside a slab: a flush every 4 k-blocks) 1–11 % slower. So: M ≤ 8 (the M &gt; 8 kernel has
         /// no registers left for the group sums) with groups spanning whole slabs.</summary>
         bool ScaleAfter { get; }
+
+        /// <summary>M = 1 only, weights in registers: each warp stages x for two slabs at a time in shared memory as f16,
+        /// laid out so that one <c>ld.shared.v4</c> gives a lane the B registers of two k-blocks. Replaces, per slab of
+        /// 4-bit codes, 8 bounds-tested 16-byte global loads and 16 conversions per lane with 4 shared loads; a turn of two
+        /// slabs costs each lane 8/b global loads, their conversions and stores, and one warp barrier.</summary>
+        bool SharedX { get; }
     }
 
-    /// <summary><see cref="IVariant"/> from four constants (rows: 8 or 16).</summary>
+    /// <summary><see cref="IVariant"/> from four constants (rows: 1, 8 or 16).</summary>
     internal readonly struct Variant<TBits, TGroup, TRows, TStages> : IVariant
         where TBits : struct, IConstant
         where TGroup : struct, IConstant
@@ -295,6 +316,8 @@ public sealed class TensorCoreGemv
         public int GroupBlocks => default(TGroup).Value;
 
         public bool Upper => default(TRows).Value > 8;
+
+        public bool SharedX => default(TRows).Value == 1 && Stages == 0;
 
         public bool Streaming => Bits == 4 || (Bits == 8 && Upper);
 
@@ -362,14 +385,32 @@ public sealed class TensorCoreGemv
         st.TakeGroup<TMma>();
         st.PrefetchGroup(scales, zeros);
 
-        // x: this lane's columns 4t … 4t+3 of each k-block (activation rows g, and g + 8), one word ahead; k runs on
-        // across slabs. Lanes of rows ≥ M read row M − 1 instead: they only feed D's columns ≥ M, which are never
-        // stored, so no lane branches.
-        st.XLow = ((long)Math.Min(g, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
-        st.XHigh = ((long)Math.Min(g + 8, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
-        st.K = (kb * 16) + (4 * t);
         var quads4 = x.Cast<Float4>();
-        st.LoadX<TVariant>(quads4, s);
+        var xStage = default(ArrayView<Quad>);
+        if (default(TVariant).SharedX)
+        {
+            // x through shared memory (M = 1): this warp's 2 KiB of the block's buffer (which holds its partial sums at
+            // the end) as two slots of two slabs' x in f16. Lane l loads float4s l, l + 32, … of a turn's columns and
+            // stores each as 4 halves at 64·(l >> 3) + 16·(l & 3) + 8·((l >> 2) & 1) + 256·i (k-block pair, lane t,
+            // the pair's half); lane t reads k-block pair p at 64·p + 16·t: its B registers of both k-blocks.
+            xStage = SharedMemory.Allocate<Quad>(WarpsPerGroup * 128);
+            st.XBase = default(TMma).SharedBase() + (uint)(warp * 2048);
+            st.XStore = (uint)((64 * (lane >> 3)) + (16 * t) + (8 * ((lane >> 2) & 1)));
+            st.XRead = (uint)(16 * t);
+            st.XLow = (kb * 4) + lane;
+            st.K = (kb * 16) + (4 * lane);
+            st.FetchX<TVariant>(quads4, s);
+        }
+        else
+        {
+            // x: this lane's columns 4t … 4t+3 of each k-block (activation rows g, and g + 8), one word ahead; k runs on
+            // across slabs. Lanes of rows ≥ M read row M − 1 instead: they only feed D's columns ≥ M, which are never
+            // stored, so no lane branches.
+            st.XLow = ((long)Math.Min(g, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
+            st.XHigh = ((long)Math.Min(g + 8, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
+            st.K = (kb * 16) + (4 * t);
+            st.LoadX<TVariant>(quads4, s);
+        }
 
         // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
         if (default(TVariant).Stages > 0)
@@ -406,7 +447,7 @@ public sealed class TensorCoreGemv
                 mma.CommitCopies();
                 mma.WaitCopies(stageCount - 1);
                 int at = own + (128 * read);
-                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96]);
+                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96]);
                 read = read + 1 == stageCount ? 0 : read + 1;
                 fill = fill + 1 == stageCount ? 0 : fill + 1;
             }
@@ -435,13 +476,18 @@ public sealed class TensorCoreGemv
 
             for (int slab = slabStart; slab < slabEnd; slab += 2)
             {
+                if (default(TVariant).SharedX)
+                {
+                    st.StageX<TMma, TVariant>(xStage, quads4, s);
+                }
+
                 bool second = slab + 1 < slabEnd;
                 if (second)
                 {
                     LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 32, step, out qa, out qb, out qc, out qd);
                 }
 
-                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, pa, pb, pc, pd);
+                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, pa, pb, pc, pd);
                 if (!second)
                 {
                     break;
@@ -452,7 +498,7 @@ public sealed class TensorCoreGemv
                     LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 64, step, out pa, out pb, out pc, out pd);
                 }
 
-                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, qa, qb, qc, qd);
+                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, qa, qb, qc, qd);
                 next += 64;
             }
         }
@@ -487,11 +533,19 @@ public sealed class TensorCoreGemv
                     nd = Load<TMma, TVariant>(quads, id, packedAddress);
                 }
 
-                st.Slab<TMma, TVariant>(quads4, scales, zeros, s, ca, cb, cc, cd);
+                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, ca, cb, cc, cd);
             }
         }
 
         st.Flush<TMma, TVariant>(); // the last (possibly partial) group
+        if (default(TVariant).SharedX)
+        {
+            // Each warp's partial sums overwrite its own x slots, once all its lanes have read them.
+            Warp.Barrier();
+            Reduce<TVariant>(xStage.Cast<float>(), y, s, tile0, lane, warp, g, t, st);
+            return;
+        }
+
         Reduce<TVariant>(SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16), y, s, tile0, lane, warp, g, t, st);
     }
 
@@ -595,9 +649,14 @@ public sealed class TensorCoreGemv
         public Quad NextScale, NextZero;
         public int Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
 
-        // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8.
+        // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8; with
+        // IVariant.SharedX, X0… are this lane's float4s of the next turn (XLow the first one's index, K its column).
         public Float4 X0, X1, X2, X3, Y0, Y1, Y2, Y3;
         public long XLow, XHigh;
+
+        // With IVariant.SharedX: this warp's slots (shared address), the slot to fill next (0 or one slot's bytes),
+        // this lane's store and read offsets in a slot, the current slab's read address, and the odd 8-bit word's B.
+        public uint XBase, XFlip, XStore, XRead, XAt, XSpare0, XSpare1;
 
         // Quad indices of the next group's scale and zero words (32-bit: a scale array of 2^31 quads is 32 GiB).
         public int ScaleAt, ZeroAt;
@@ -666,6 +725,48 @@ public sealed class TensorCoreGemv
             K += 16 * blocks;
         }
 
+        /// <summary>With <see cref="IVariant.SharedX"/>: this lane's float4s of the next turn's columns (two slabs:
+        /// 1024/b columns, 8/b float4s per lane, 128 columns apart; zeros past K) and advances.</summary>
+        public void FetchX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s)
+            where TVariant : struct, IVariant
+        {
+            int blocks = 8 / default(TVariant).Bits;
+            X0 = K < s.Cols ? quads4[XLow] : default;
+            X1 = blocks > 1 && K + 128 < s.Cols ? quads4[XLow + 32] : default;
+            X2 = blocks > 2 && K + 256 < s.Cols ? quads4[XLow + 64] : default;
+            X3 = blocks > 2 && K + 384 < s.Cols ? quads4[XLow + 96] : default;
+            XLow += 32 * blocks;
+            K += 128 * blocks;
+        }
+
+        /// <summary>With <see cref="IVariant.SharedX"/>, at the start of a turn: the fetched float4s as f16 into the
+        /// next slot, a warp barrier (the slot's lanes have stored; and every lane has read the slot before it, the last
+        /// turn's), the reads pointed at it, and the next turn's x fetched.</summary>
+        public void StageX<TMma, TVariant>(ArrayView<Quad> xStage, ArrayView<Float4> quads4, TensorCoreGemvShape s)
+            where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
+        {
+            var mma = default(TMma);
+            int bits = default(TVariant).Bits, blocks = 8 / bits;
+            uint slot = XBase + XFlip, at = slot + XStore;
+            mma.StoreShared(xStage, at, mma.Pack(X0.A, X0.B), mma.Pack(X0.C, X0.D));
+            if (blocks > 1)
+            {
+                mma.StoreShared(xStage, at + 256, mma.Pack(X1.A, X1.B), mma.Pack(X1.C, X1.D));
+            }
+
+            if (blocks > 2)
+            {
+                mma.StoreShared(xStage, at + 512, mma.Pack(X2.A, X2.B), mma.Pack(X2.C, X2.D));
+                mma.StoreShared(xStage, at + 768, mma.Pack(X3.A, X3.B), mma.Pack(X3.C, X3.D));
+            }
+
+            Warp.Barrier();
+            XAt = slot + XRead;
+            XFlip ^= (uint)(2048 / bits);
+            FetchX<TVariant>(quads4, s);
+        }
+
         /// <summary>One activation row's x of up to 4 k-blocks as f16 pairs: k-block j's B registers are 2j and 2j + 1
         /// (0 past <paramref name="blocks"/>).</summary>
         private static void Pack<TMma>(int blocks, Float4 q0, Float4 q1, Float4 q2, Float4 q3, out uint p0, out uint p1, out uint p2, out uint p3, out uint p4, out uint p5, out uint p6, out uint p7)
@@ -694,14 +795,19 @@ public sealed class TensorCoreGemv
 
         /// <summary>One slab of the four tiles (a lane's quad of each), then, when groups span slabs and this was a
         /// group's last, the flush.</summary>
-        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d)
+        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
-            Word<TMma, TVariant>(quads4, scales, zeros, s, a.X, b.X, c.X, d.X, 0);
-            Word<TMma, TVariant>(quads4, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1);
-            Word<TMma, TVariant>(quads4, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2);
-            Word<TMma, TVariant>(quads4, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
+            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.X, b.X, c.X, d.X, 0);
+            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1);
+            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2);
+            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
+            if (default(TVariant).SharedX)
+            {
+                XAt += (uint)(1024 / default(TVariant).Bits); // the slab's 32/b k-blocks: 16/b pairs of 64 bytes
+            }
+
             if (default(TVariant).GroupBlocks == 0 && --Left == 0)
             {
                 Flush<TMma, TVariant>();
@@ -712,19 +818,50 @@ public sealed class TensorCoreGemv
 
         /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first and the
         /// next word's x loaded.</summary>
-        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w)
+        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
             int blocks = 8 / default(TVariant).Bits;
-            Pack<TMma>(blocks, X0, X1, X2, X3, out uint x0, out uint x1, out uint x2, out uint x3, out uint x4, out uint x5, out uint x6, out uint x7);
+            uint x0, x1, x2 = 0, x3 = 0, x4 = 0, x5 = 0, x6 = 0, x7 = 0;
             uint y0 = 0, y1 = 0, y2 = 0, y3 = 0, y4 = 0, y5 = 0, y6 = 0, y7 = 0;
-            if (default(TVariant).Upper)
+            if (default(TVariant).SharedX)
             {
-                Pack<TMma>(blocks, Y0, Y1, Y2, Y3, out y0, out y1, out y2, out y3, out y4, out y5, out y6, out y7);
+                // The word's k-blocks w·(8/b) … from pair w·(4/b) of the slab: one quad per pair (8-bit: half of one).
+                var mma = default(TMma);
+                if (blocks == 1)
+                {
+                    if ((w & 1) == 0)
+                    {
+                        var q = mma.LoadShared(xStage, XAt + (uint)(32 * w));
+                        (x0, x1, XSpare0, XSpare1) = (q.X, q.Y, q.Z, q.W);
+                    }
+                    else
+                    {
+                        (x0, x1) = (XSpare0, XSpare1);
+                    }
+                }
+                else
+                {
+                    var q = mma.LoadShared(xStage, XAt + (uint)(32 * w * blocks));
+                    (x0, x1, x2, x3) = (q.X, q.Y, q.Z, q.W);
+                    if (blocks > 2)
+                    {
+                        var r = mma.LoadShared(xStage, XAt + (uint)(32 * w * blocks) + 64);
+                        (x4, x5, x6, x7) = (r.X, r.Y, r.Z, r.W);
+                    }
+                }
             }
+            else
+            {
+                Pack<TMma>(blocks, X0, X1, X2, X3, out x0, out x1, out x2, out x3, out x4, out x5, out x6, out x7);
+                if (default(TVariant).Upper)
+                {
+                    Pack<TMma>(blocks, Y0, Y1, Y2, Y3, out y0, out y1, out y2, out y3, out y4, out y5, out y6, out y7);
+                }
 
-            LoadX<TVariant>(quads4, s);
+                LoadX<TVariant>(quads4, s);
+            }
             int first = w * blocks;
             Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 0, first, x0, x1, y0, y1);
             if (blocks > 1)

@@ -66,6 +66,15 @@ internal static class TensorCoreMma
         /// <see cref="WaitCopies"/>; the emulation copies at once.</summary>
         void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress);
 
+        /// <summary>The quad at byte <paramref name="address"/> of the kernel's shared memory (from <see cref="SharedBase"/>),
+        /// which is <paramref name="stage"/>: PTX's <c>ld.shared.v4.u32</c> at a 32-bit address (ILGPU's view loads
+        /// compute 64-bit generic addresses); the emulation reads the view.</summary>
+        TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address);
+
+        /// <summary>Stores <paramref name="low"/>, <paramref name="high"/> at byte <paramref name="address"/> (a multiple
+        /// of 8) of the kernel's shared memory, <paramref name="stage"/>: <c>st.shared.v2.u32</c>.</summary>
+        void StoreShared(ArrayView<TensorCoreGemv.Quad> stage, uint address, uint low, uint high);
+
         /// <summary>Closes this thread's group of <see cref="CopyAsync"/> copies (<c>cp.async.commit_group</c>).</summary>
         void CommitCopies();
 
@@ -240,6 +249,17 @@ internal static class TensorCoreMma
             => CudaAsm.Emit("cp.async.cg.shared.global [%0], [%1], 16;", sharedBase + ((uint)to * 16), sourceAddress + ((ulong)(uint)from * 16));
 
         public void CommitCopies() => CudaAsm.Emit("cp.async.commit_group;");
+
+        public TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address)
+        {
+            Output<uint> x = default, y = default, z = default, w = default;
+            Input<uint> at = address;
+            CudaAsm.EmitRef("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];", ref x, ref y, ref z, ref w, ref at);
+            return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
+        }
+
+        public void StoreShared(ArrayView<TensorCoreGemv.Quad> stage, uint address, uint low, uint high)
+            => CudaAsm.Emit("st.shared.v2.u32 [%0], {%1, %2};", address, low, high);
 
         public void WaitCopies(int pending)
         {
@@ -478,6 +498,15 @@ internal static class TensorCoreMma
             => stage[to] = source[from];
 
         public readonly TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address) => source[index];
+
+        public readonly TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address) => stage[(int)(address / 16)];
+
+        public readonly void StoreShared(ArrayView<TensorCoreGemv.Quad> stage, uint address, uint low, uint high)
+        {
+            var words = stage.Cast<uint>();
+            words[(int)(address / 4)] = low;
+            words[(int)(address / 4) + 1] = high;
+        }
 
         public readonly void CommitCopies()
         {
