@@ -15,15 +15,17 @@ namespace KernelGen.Tests;
 /// is float64 over the numbers the tensor cores read: x rounded to f16 and each weight rounded to f16 after its scale
 /// is applied (<c>mul.rn.f16x2</c>), so only the f32 accumulation differs.
 /// </summary>
-public sealed class TensorCoreGemmTests : IDisposable
+public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kernels>
 {
-    private readonly Cpu32Accelerator cpu = new(Math.Max(TensorCoreGemm.Warps, TensorCoreGemm.GroupWarps));
+    private readonly Kernels kernels;
 
     private readonly Accelerator accelerator;
 
-    public TensorCoreGemmTests() => accelerator = cpu.Accelerator;
-
-    public void Dispose() => cpu.Dispose();
+    public TensorCoreGemmTests(Kernels kernels)
+    {
+        this.kernels = kernels;
+        accelerator = kernels.Accelerator;
+    }
 
     [Fact]
     public void FourBitAsymmetricG128_SplitK_PaddedTiles() => Check<B4G128A>(rows: 72, cols: 384, 17, 70);
@@ -96,7 +98,7 @@ public sealed class TensorCoreGemmTests : IDisposable
         using var zeros = repacked.Zeros.Length > 0 ? accelerator.Allocate1D(repacked.Zeros) : accelerator.Allocate1D<uint>(1);
         foreach (bool warpGroups in new[] { false, true })
         {
-            var gemm = new TensorCoreGemm(accelerator, warpGroups);
+            var gemm = warpGroups ? kernels.WarpGroups : kernels.MmaSync;
             foreach (int m in ms)
             {
                 using var fragments = accelerator.Allocate1D<uint>(TensorCoreGemm.FragmentLength(repacked, m));
@@ -110,6 +112,27 @@ public sealed class TensorCoreGemmTests : IDisposable
                 Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: true, $"{TScheme.Info} ({(warpGroups ? "wgmma" : "mma.sync")})");
             }
         }
+    }
+
+    /// <summary>One CPU accelerator and one GEMM per form for the whole class, so that tests sharing a kernel variant
+    /// compile it once (the tests run one at a time).</summary>
+    public sealed class Kernels : IDisposable
+    {
+        private readonly Cpu32Accelerator cpu = new(Math.Max(TensorCoreGemm.Warps, TensorCoreGemm.GroupWarps));
+
+        public Kernels()
+        {
+            MmaSync = new TensorCoreGemm(cpu.Accelerator, false);
+            WarpGroups = new TensorCoreGemm(cpu.Accelerator, true);
+        }
+
+        public Accelerator Accelerator => cpu.Accelerator;
+
+        public TensorCoreGemm MmaSync { get; }
+
+        public TensorCoreGemm WarpGroups { get; }
+
+        public void Dispose() => cpu.Dispose();
     }
 }
 

@@ -16,11 +16,11 @@ namespace KernelGen.Tests;
 /// padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
 /// warps with no slabs, M on both sides of 8, and M = 1, whose x goes through shared memory, over several turns.
 /// </summary>
-public sealed class TensorCoreGemvTests : IDisposable
+public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kernels>
 {
-    private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
+    private readonly Kernels kernels;
 
-    public void Dispose() => cpu.Dispose();
+    public TensorCoreGemvTests(Kernels kernels) => this.kernels = kernels;
 
     [Fact]
     public void FourBitAsymmetricG128_PaddedTiles_WarpsWithoutSlabs() => Check<B4G128A>(rows: 40, cols: 256, 1, 3, 8, 9, 16);
@@ -83,9 +83,9 @@ public sealed class TensorCoreGemvTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => MmaPackedWeights.Create(matrix));
         Assert.Contains("2-, 4- or 8-bit codes", e.Message);
         var packed = MmaPackedWeights.Create(QuantizedMatrix<B4G32S>.Quantize(TestData.Weights(TestData.CreateRandom("m17"), 8, 64, 32), 8, 64));
-        var gemv = new TensorCoreGemv(cpu.Accelerator);
-        using var buffer = cpu.Accelerator.Allocate1D<uint>(packed.Packed.Length);
-        using var io = cpu.Accelerator.Allocate1D<float>(17 * 64);
+        var gemv = kernels.Gemv(null);
+        using var buffer = kernels.Accelerator.Allocate1D<uint>(packed.Packed.Length);
+        using var io = kernels.Accelerator.Allocate1D<float>(17 * 64);
         var m = Assert.Throws<ArgumentOutOfRangeException>(() => gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, io.View, 17));
         Assert.Contains("1 to 16 activation rows", m.Message);
 
@@ -142,12 +142,12 @@ public sealed class TensorCoreGemvTests : IDisposable
     private void Check<TScheme>(int rows, int cols, int? stages, params int[] batches)
         where TScheme : struct, IQuantScheme
     {
-        var accelerator = cpu.Accelerator;
+        var accelerator = kernels.Accelerator;
         var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(TensorCoreGemvTests));
         var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
         var w = matrix.Dequantize();
         var packed = MmaPackedWeights.Create(matrix);
-        var gemv = new TensorCoreGemv(accelerator, stages);
+        var gemv = kernels.Gemv(stages);
         using var codes = accelerator.Allocate1D(packed.Packed);
         using var scales = accelerator.Allocate1D(packed.Scales);
         using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
@@ -162,5 +162,29 @@ public sealed class TensorCoreGemvTests : IDisposable
             var y = output.GetAsArray1D();
             Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: !gemv.ScalesAfter(packed, m), $"{TScheme.Info} stages {stages?.ToString() ?? "auto"}");
         }
+    }
+
+    /// <summary>One CPU accelerator and one GEMV per stage setting for the whole class: each kernel variant takes
+    /// ~40 s to compile for the CPU accelerator, so tests that share a variant compile it once (the tests run one at a
+    /// time).</summary>
+    public sealed class Kernels : IDisposable
+    {
+        private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
+        private readonly System.Collections.Generic.Dictionary<int, TensorCoreGemv> gemvs = new();
+
+        public Accelerator Accelerator => cpu.Accelerator;
+
+        public TensorCoreGemv Gemv(int? stages)
+        {
+            int key = stages ?? int.MinValue;
+            if (!gemvs.TryGetValue(key, out var gemv))
+            {
+                gemvs[key] = gemv = new TensorCoreGemv(cpu.Accelerator, stages);
+            }
+
+            return gemv;
+        }
+
+        public void Dispose() => cpu.Dispose();
     }
 }
