@@ -714,10 +714,10 @@ public sealed class TensorCoreGemv
             where TVariant : struct, IVariant
         {
             int blocks = 8 / default(TVariant).Bits;
-            LoadRow(quads4, XLow, K, s.Cols, blocks, out X0, out X1, out X2, out X3);
+            LoadRow(quads4, XLow, K, s.Cols, blocks, 4, out X0, out X1, out X2, out X3);
             if (default(TVariant).Upper)
             {
-                LoadRow(quads4, XHigh, K, s.Cols, blocks, out Y0, out Y1, out Y2, out Y3);
+                LoadRow(quads4, XHigh, K, s.Cols, blocks, 4, out Y0, out Y1, out Y2, out Y3);
             }
 
             XLow += 4 * blocks;
@@ -731,10 +731,7 @@ public sealed class TensorCoreGemv
             where TVariant : struct, IVariant
         {
             int blocks = 8 / default(TVariant).Bits;
-            X0 = K < s.Cols ? quads4[XLow] : default;
-            X1 = blocks > 1 && K + 128 < s.Cols ? quads4[XLow + 32] : default;
-            X2 = blocks > 2 && K + 256 < s.Cols ? quads4[XLow + 64] : default;
-            X3 = blocks > 2 && K + 384 < s.Cols ? quads4[XLow + 96] : default;
+            LoadRow(quads4, XLow, K, s.Cols, blocks, 32, out X0, out X1, out X2, out X3);
             XLow += 32 * blocks;
             K += 128 * blocks;
         }
@@ -749,16 +746,17 @@ public sealed class TensorCoreGemv
             var mma = default(TMma);
             int bits = default(TVariant).Bits, blocks = 8 / bits;
             uint slot = XBase + XFlip, at = slot + XStore;
-            mma.StoreShared(xStage, at, mma.Pack(X0.A, X0.B), mma.Pack(X0.C, X0.D));
+            Pack<TMma>(blocks, X0, X1, X2, X3, out uint p0, out uint p1, out uint p2, out uint p3, out uint p4, out uint p5, out uint p6, out uint p7);
+            mma.StoreShared(xStage, at, p0, p1);
             if (blocks > 1)
             {
-                mma.StoreShared(xStage, at + 256, mma.Pack(X1.A, X1.B), mma.Pack(X1.C, X1.D));
+                mma.StoreShared(xStage, at + 256, p2, p3);
             }
 
             if (blocks > 2)
             {
-                mma.StoreShared(xStage, at + 512, mma.Pack(X2.A, X2.B), mma.Pack(X2.C, X2.D));
-                mma.StoreShared(xStage, at + 768, mma.Pack(X3.A, X3.B), mma.Pack(X3.C, X3.D));
+                mma.StoreShared(xStage, at + 512, p4, p5);
+                mma.StoreShared(xStage, at + 768, p6, p7);
             }
 
             Warp.Barrier();
@@ -783,14 +781,16 @@ public sealed class TensorCoreGemv
             p7 = blocks > 2 ? mma.Pack(q3.C, q3.D) : 0;
         }
 
-        /// <summary>One activation row's four columns of up to 4 k-blocks from <paramref name="index"/> (lane column
-        /// <paramref name="k"/>): K is a multiple of 4, so each load is all inside K or all past it (then zeros).</summary>
-        private static void LoadRow(ArrayView<Float4> quads4, long index, int k, int cols, int blocks, out Float4 q0, out Float4 q1, out Float4 q2, out Float4 q3)
+        /// <summary>Up to 4 float4s of one activation row, <paramref name="stride"/> float4s apart, from
+        /// <paramref name="index"/> (column <paramref name="k"/>): a lane's four columns of up to 4 k-blocks (stride 4),
+        /// or its share of a <see cref="IVariant.SharedX"/> turn (stride 32). K is a multiple of 4, so each load is all
+        /// inside K or all past it (then zeros).</summary>
+        private static void LoadRow(ArrayView<Float4> quads4, long index, int k, int cols, int blocks, int stride, out Float4 q0, out Float4 q1, out Float4 q2, out Float4 q3)
         {
             q0 = k < cols ? quads4[index] : default;
-            q1 = blocks > 1 && k + 16 < cols ? quads4[index + 4] : default;
-            q2 = blocks > 2 && k + 32 < cols ? quads4[index + 8] : default;
-            q3 = blocks > 2 && k + 48 < cols ? quads4[index + 12] : default;
+            q1 = blocks > 1 && k + (4 * stride) < cols ? quads4[index + stride] : default;
+            q2 = blocks > 2 && k + (8 * stride) < cols ? quads4[index + (2 * stride)] : default;
+            q3 = blocks > 2 && k + (12 * stride) < cols ? quads4[index + (3 * stride)] : default;
         }
 
         /// <summary>One slab of the four tiles (a lane's quad of each), then, when groups span slabs and this was a
@@ -862,6 +862,7 @@ public sealed class TensorCoreGemv
 
                 LoadX<TVariant>(quads4, s);
             }
+
             int first = w * blocks;
             Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 0, first, x0, x1, y0, y1);
             if (blocks > 1)
