@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using ILGPU;
 using ILGPU.Runtime;
 using KernelGen.Backends;
@@ -14,7 +15,8 @@ namespace KernelGen.Tests;
 /// to f16 and each weight rounded to f16 after its scale is applied (or exact, where the kernel scales each group's
 /// sums instead). The weights reach the mma from registers or through shared memory (cp.async). The shapes cover
 /// padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
-/// warps with no slabs, M on both sides of 8, and M = 1, whose x goes through shared memory, over several turns.
+/// warps with no slabs, M on both sides of 8 (above 8 with x in f32 and as B fragments from a first launch), and M = 1,
+/// whose x goes through shared memory, over several turns.
 /// </summary>
 public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kernels>
 {
@@ -23,13 +25,13 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     public TensorCoreGemvTests(Kernels kernels) => this.kernels = kernels;
 
     [Fact]
-    public void FourBitAsymmetricG128_PaddedTiles_WarpsWithoutSlabs() => Check<B4G128A>(rows: 40, cols: 256, 1, 3, 8, 9, 16);
+    public void FourBitAsymmetricG128_PaddedTiles_WarpsWithoutSlabs() => CheckPrepared<B4G128A>(rows: 40, cols: 256, 1, 3, 8, 9, 16);
 
     [Fact]
     public void FourBitSymmetricG32_GroupsInsideASlab() => Check<B4G32S>(rows: 40, cols: 512, 1, 9);
 
     [Fact]
-    public void FourBitPerChannelAsymmetric_GroupSpansWarps() => Check<B4GPCA>(rows: 16, cols: 1024, 2, 16);
+    public void FourBitPerChannelAsymmetric_GroupSpansWarps() => CheckPrepared<B4GPCA>(rows: 16, cols: 1024, 2, 16);
 
     [Fact]
     public void EightBitPerChannelSymmetric_PaddedK() => Check<B8GPCS>(rows: 33, cols: 160, 1, 12);
@@ -38,10 +40,10 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     public void EightBitAsymmetricG128_UnevenSplit() => Check<B8G128A>(rows: 48, cols: 640, 5, 16);
 
     [Fact]
-    public void TwoBitAsymmetricG32_PaddedK() => Check<B2G32A>(rows: 40, cols: 96, 1, 10);
+    public void TwoBitAsymmetricG32_PaddedK() => CheckPrepared<B2G32A>(rows: 40, cols: 96, 1, 10);
 
     [Fact]
-    public void TwoBitSymmetricG128() => Check<B2G128S>(rows: 20, cols: 512, 7, 16);
+    public void TwoBitSymmetricG128() => CheckPrepared<B2G128S>(rows: 20, cols: 512, 7, 16);
 
     /// <summary>Weights through a 2-slab shared-memory ring (2-bit M &gt; 8 runs this way; TwoBitAsymmetricG32_PaddedK
     /// covers it with one slab per warp): 18 slabs of 64 columns give warps 3, 3, 3, 3, 3, 3, 0, 0 slabs, so the ring
@@ -51,14 +53,14 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
 
     /// <summary>M = 1 stages x through shared memory two slabs per turn (<see cref="TensorCoreGemv.SharedX"/>): 37 slabs
     /// give warps 5 slabs each (three turns, the last of one slab) and the last warp 2; M = 2 runs the other variant
-    /// on the same weights.</summary>
+    /// on the same weights, and M = 16 reads x as B fragments over the same slabs.</summary>
     [Fact]
-    public void FourBitAsymmetricG128_SharedX_SeveralTurns() => Check<B4G128A>(rows: 8, cols: 4736, 1, 2);
+    public void FourBitAsymmetricG128_SharedX_SeveralTurns() => CheckPrepared<B4G128A>(rows: 8, cols: 4736, 1, 2, 16);
 
     /// <summary>x through shared memory with 2-bit codes (two shared loads per word; groups inside a slab): K = 6112
     /// pads to 24 slabs of 256, so the last warp's last turn reads x past K, which must count as zeros.</summary>
     [Fact]
-    public void TwoBitAsymmetricG32_SharedX_PaddedK() => Check<B2G32A>(rows: 8, cols: 6112, 1);
+    public void TwoBitAsymmetricG32_SharedX_PaddedK() => CheckPrepared<B2G32A>(rows: 8, cols: 6112, 1);
 
     /// <summary>x through shared memory with 8-bit codes (one shared load per two words): K = 1184 pads to 19 slabs of
     /// 64, three per warp (two turns, the second of one slab), the last warp one.</summary>
@@ -86,8 +88,10 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         var gemv = kernels.Gemv(null);
         using var buffer = kernels.Accelerator.Allocate1D<uint>(packed.Packed.Length);
         using var io = kernels.Accelerator.Allocate1D<float>(17 * 64);
-        var m = Assert.Throws<ArgumentOutOfRangeException>(() => gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, io.View, 17));
+        var m = Assert.Throws<ArgumentOutOfRangeException>(() => gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, buffer.View, io.View, 17));
         Assert.Contains("1 to 16 activation rows", m.Message);
+        var f = Assert.Throws<ArgumentException>(() => kernels.Gemv(null, prepareX: true).Run(packed, buffer.View, buffer.View, buffer.View, io.View, buffer.View.SubView(0, 1), io.View, 16));
+        Assert.Contains("fragment buffer holds 1 words; M = 16, K = 64 needs", f.Message);
 
         // The GEMV also needs K to be a multiple of 4 (x is read four floats at a time; every packed K is, being a
         // multiple of 32).
@@ -134,12 +138,24 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
 
     private void Check<TScheme>(int rows, int cols, params int[] batches)
         where TScheme : struct, IQuantScheme
-        => Check<TScheme>(rows, cols, null, batches);
+        => Check<TScheme>(rows, cols, null, null, batches);
+
+    private void Check<TScheme>(int rows, int cols, int? stages, params int[] batches)
+        where TScheme : struct, IQuantScheme
+        => Check<TScheme>(rows, cols, stages, null, batches);
+
+    /// <summary>As <see cref="Check{TScheme}(int, int, int[])"/>, with M &gt; 8 reading x as B fragments from a first
+    /// launch (<see cref="TensorCoreGemv.PreparesX"/>; large 2- and 4-bit weights run this way, and these 2- and 4-bit
+    /// tests share that GEMV's kernels).</summary>
+    private void CheckPrepared<TScheme>(int rows, int cols, params int[] batches)
+        where TScheme : struct, IQuantScheme
+        => Check<TScheme>(rows, cols, null, true, batches);
 
     /// <summary>Checks the GEMV with <paramref name="stages"/> slabs in flight through shared memory (null: as the
-    /// kernel picks per variant) against the reference over the numbers it reads: weights rounded to f16 after their
-    /// scale, or, where the kernel scales each group's f32 sums instead, exact.</summary>
-    private void Check<TScheme>(int rows, int cols, int? stages, params int[] batches)
+    /// kernel picks per variant) and x converted first or not (<paramref name="prepareX"/>; null: as the GEMV picks,
+    /// which for these small weights is not) against the reference over the numbers it reads: weights rounded to f16
+    /// after their scale, or, where the kernel scales each group's f32 sums instead, exact.</summary>
+    private void Check<TScheme>(int rows, int cols, int? stages, bool? prepareX, params int[] batches)
         where TScheme : struct, IQuantScheme
     {
         var accelerator = kernels.Accelerator;
@@ -147,7 +163,8 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
         var w = matrix.Dequantize();
         var packed = MmaPackedWeights.Create(matrix);
-        var gemv = kernels.Gemv(stages);
+        var gemv = kernels.Gemv(stages, prepareX);
+        Assert.Equal(prepareX == true && batches.Any(m => m > 8), batches.Any(m => gemv.PreparesX(packed, m)));
         using var codes = accelerator.Allocate1D(packed.Packed);
         using var scales = accelerator.Allocate1D(packed.Scales);
         using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
@@ -157,29 +174,30 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
             using var input = accelerator.Allocate1D(x);
             using var output = accelerator.Allocate1D<float>((long)m * rows);
             output.MemSet(0xFF); // NaN: every element must be written
-            gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, output.View, m);
+            using var fragments = accelerator.Allocate1D<uint>(Math.Max(1, gemv.FragmentLength(packed, m)));
+            fragments.MemSet(0xFF); // NaN halves: the kernel must read only what the first launch wrote, or spare words it ignores
+            gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, fragments.View, output.View, m);
             accelerator.Synchronize();
             var y = output.GetAsArray1D();
-            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: !gemv.ScalesAfter(packed, m), $"{TScheme.Info} stages {stages?.ToString() ?? "auto"}");
+            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: !gemv.ScalesAfter(packed, m), $"{TScheme.Info} stages {stages?.ToString() ?? "auto"} prepared x {gemv.PreparesX(packed, m)}");
         }
     }
 
-    /// <summary>One CPU accelerator and one GEMV per stage setting for the whole class: each kernel variant takes
+    /// <summary>One CPU accelerator and one GEMV per stage and x setting for the whole class: each kernel variant takes
     /// ~40 s to compile for the CPU accelerator, so tests that share a variant compile it once (the tests run one at a
     /// time).</summary>
     public sealed class Kernels : IDisposable
     {
         private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
-        private readonly System.Collections.Generic.Dictionary<int, TensorCoreGemv> gemvs = new();
+        private readonly System.Collections.Generic.Dictionary<(int?, bool?), TensorCoreGemv> gemvs = new();
 
         public Accelerator Accelerator => cpu.Accelerator;
 
-        public TensorCoreGemv Gemv(int? stages)
+        public TensorCoreGemv Gemv(int? stages, bool? prepareX = null)
         {
-            int key = stages ?? int.MinValue;
-            if (!gemvs.TryGetValue(key, out var gemv))
+            if (!gemvs.TryGetValue((stages, prepareX), out var gemv))
             {
-                gemvs[key] = gemv = new TensorCoreGemv(cpu.Accelerator, stages);
+                gemvs[(stages, prepareX)] = gemv = new TensorCoreGemv(cpu.Accelerator, stages, prepareX);
             }
 
             return gemv;

@@ -48,7 +48,8 @@ internal static class PtxDump
             var ptxMma = typeof(KernelGen.Backends.TensorCoreGemm).Assembly.GetType("KernelGen.Backends.TensorCoreMma+PtxMma")!;
             // The GEMV's variants, named B{bits}G{k-blocks per group inside a slab, 0: groups span slabs}[Single|Upper]:
             // 4-bit g128 for M = 1 (x through shared memory), 2 ≤ M ≤ 8 and 9 ≤ M ≤ 16, 2-bit g64 (q2g64) for M = 1 and
-            // M ≤ 8, 8-bit per-channel (q8pcs) for M = 1 and 9 ≤ M ≤ 16.
+            // M ≤ 8, 8-bit per-channel (q8pcs) for M = 1 and 9 ≤ M ≤ 16; at 9 ≤ M ≤ 16 4-bit reads x as B fragments
+            // (what large 2- and 4-bit weights run), 8-bit in f32.
             var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
             var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
             // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
@@ -65,7 +66,7 @@ internal static class PtxDump
                 bool upper = rows > 8;
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
                 var tc = type == gemv
-                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper])!])!)
+                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper])!, upper && bits <= 4])!)
                     : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (0: at slab ends; 4: q2g64), mma.sync by width
                         ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType($"C{groupBlocks}", BindingFlags.NonPublic)!)
                         : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);

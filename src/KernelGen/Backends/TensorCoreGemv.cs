@@ -23,8 +23,11 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 /// column per activation row), so one <c>mma.sync.m16n8k16</c> covers 256 weights and every M ≤ 8 costs what M = 1
 /// does (9–16 takes a second mma per A). Each warp streams 4 tiles (32 weight rows) over its share of K with one
 /// 16-byte load per tile and slab, into registers or (<see cref="Stages"/>) with <c>cp.async</c> through shared memory;
-/// the warps of a group split K and meet in shared memory. x is read in f32 and
-/// rounded to f16 in the kernel (one launch).
+/// the warps of a group split K and meet in shared memory. x is read in f32 and rounded to f16 in the kernel (one
+/// launch), except where M &gt; 8 on large weights (<see cref="PreparesX"/>): there a first launch writes it in f16 as the
+/// mma's B fragments (<see cref="TensorCoreGemm.PrepareKernel"/>), so that a lane loads each k-block's B registers of
+/// both row halves with one 16-byte load, without conversions or bounds tests, and x's bytes through L2 (read once per
+/// block of 32 rows: at 4 bits, four times the weights' in f32) halve.
 /// <para>
 /// Numbers, as in <see cref="TensorCoreGemm"/>: A is (code − zero) · scale rounded to f16 (one <c>lop3</c> to 1024 +
 /// code·2^s, one <c>fma.f16x2</c> to code − zero exactly, one <c>mul.rn.f16x2</c> by the group's scale: relative
@@ -57,16 +60,25 @@ public sealed class TensorCoreGemv
     /// KERNELGEN_GEMV_SHAREDX=0 runs it as M ≤ 8 does (for comparisons).</summary>
     public static readonly bool SharedX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SHAREDX") != "0";
 
+    /// <summary>Whether M &gt; 8 with 2- or 4-bit codes converts x to B fragments in a first launch
+    /// (<see cref="IVariant.PreparedX"/>): null (KERNELGEN_GEMV_PREPAREX unset) where <see cref="PreparesX"/> finds it
+    /// pays, false (0) never, true (1) always.</summary>
+    public static readonly bool? PrepareX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_PREPAREX") switch { "0" => false, "1" => true, _ => null };
+
     private readonly Accelerator accelerator;
     private readonly int stages;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
+    private readonly bool? prepareX;
+    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>> prepare;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, bool Prepared), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
     /// <param name="accelerator">The device.</param>
     /// <param name="stages">Slabs in flight per warp through shared memory (0, 2 or 3, or −1: <see cref="StagesFor"/>);
     /// <see cref="Stages"/> when null.</param>
-    public TensorCoreGemv(Accelerator accelerator, int? stages = null)
+    /// <param name="prepareX">Whether M &gt; 8 with 2- or 4-bit codes converts x in a first launch: always, never, or
+    /// (null) as <see cref="PrepareX"/> and <see cref="PreparesX"/> say.</param>
+    public TensorCoreGemv(Accelerator accelerator, int? stages = null, bool? prepareX = null)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         if (stages is not (null or -1 or 0 or 2 or 3))
@@ -81,6 +93,31 @@ public sealed class TensorCoreGemv
         }
 
         this.accelerator = accelerator;
+        this.prepareX = prepareX ?? PrepareX;
+        prepare = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(TensorCoreGemm.PrepareKernel));
+    }
+
+    /// <summary>Words of the fragment buffer <see cref="Run"/> needs for <paramref name="m"/> activation rows where it
+    /// converts x first (<see cref="PreparesX"/>): x's 16 rows in f16 over the weights' padded K, and four k-blocks more,
+    /// which the kernel reads one word ahead past its last; 0 elsewhere.</summary>
+    public long FragmentLength(MmaPackedWeights weights, int m)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return PreparesX(weights, m) ? ((long)(weights.Slabs * weights.BlocksPerSlab) + 4) * 32 * 4 : 0;
+    }
+
+    /// <summary>
+    /// Whether <see cref="Run"/> with <paramref name="m"/> rows converts x to B fragments in a first launch
+    /// (<see cref="IVariant.PreparedX"/>): only for M &gt; 8 with 2- or 4-bit codes, and there, where the constructor or
+    /// <see cref="PrepareX"/> does not say, with at least 32 MiB of codes. Measured on an H100 (gemv.md, v28), at M = 16: 4-bit
+    /// 28672×8192 and 8192×28672 23–25 % faster, 2-bit 15–22 %, 8192² level; the second launch costs ~2–3 µs, so
+    /// 4096² was 16–30 % slower, and 8-bit (x in f32 twice its codes' bytes, not 4 or 8 times) lost up to 12 %.
+    /// (M ≤ 8 converted as well was slower everywhere but 28672×8192: fewer rows to save on, the same launch.)
+    /// </summary>
+    public bool PreparesX(MmaPackedWeights weights, int m)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return RowsFor(m) > 8 && weights.Bits <= 4 && (prepareX ?? weights.Packed.LongLength * sizeof(uint) >= 32L << 20);
     }
 
     /// <summary>
@@ -105,10 +142,11 @@ public sealed class TensorCoreGemv
 
     /// <summary>y[M, N] = x[M, K] · Wᵀ for 1 ≤ <paramref name="m"/> ≤ 16, W on the device as <paramref name="weights"/>
     /// describes it (its <see cref="MmaPackedWeights.Packed"/>, <see cref="MmaPackedWeights.Scales"/> and
-    /// <see cref="MmaPackedWeights.Zeros"/>, or one word when symmetric).</summary>
-    /// <exception cref="ArgumentException">The weights' scheme or K is not one <see cref="Supports"/> takes, or x or y
-    /// is too short; the message says which.</exception>
-    public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, int m)
+    /// <see cref="MmaPackedWeights.Zeros"/>, or one word when symmetric). <paramref name="fragments"/> is scratch of
+    /// <see cref="FragmentLength"/> words (none at M = 1).</summary>
+    /// <exception cref="ArgumentException">The weights' scheme or K is not one <see cref="Supports"/> takes, or x, y or
+    /// the fragment buffer is too short; the message says which.</exception>
+    public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (m < 1 || m > 16)
@@ -135,10 +173,25 @@ public sealed class TensorCoreGemv
                 $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
         }
 
+        long fragmentLength = FragmentLength(weights, m);
+        if (fragments.Length < fragmentLength)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The fragment buffer holds {fragments.Length} words; M = {m}, K = {weights.Cols} needs {fragmentLength} (TensorCoreGemv.FragmentLength)."), nameof(fragments));
+        }
+
         var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
-        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m)), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows), this);
-        kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, y, shape);
+        bool prepared = PreparesX(weights, m);
+        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m), prepared), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Prepared), this);
+        if (prepared)
+        {
+            // x as B fragments, one quad per k-block and lane: rows g and g + 8 (the GEMM's layout 1).
+            int kBlocks = weights.Slabs * weights.BlocksPerSlab;
+            prepare.Value(kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, 1);
+        }
+
+        kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, fragments, y, shape);
     }
 
     /// <summary>
@@ -160,7 +213,7 @@ public sealed class TensorCoreGemv
     {
         ArgumentNullException.ThrowIfNull(weights);
         int bits = weights.Bits, groupBlocks = GroupForm(weights).GroupBlocks;
-        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(bits, m > 8)))!;
+        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(bits, m > 8), PreparesX(weights, m)))!;
         return variant.ScaleAfter;
     }
 
@@ -178,9 +231,9 @@ public sealed class TensorCoreGemv
     internal static int StagesFor(int bits, bool upper) => upper && bits == 2 ? 2 : 0;
 
     /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
-    /// slabs), activation rows (1, 8 or 16) and stages.</summary>
-    internal static Type VariantType(int bits, int groupBlocks, int rows, int stages)
-        => typeof(Variant<,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), ConstantType(rows), ConstantType(stages));
+    /// slabs), activation rows (1, 8 or 16), stages and whether x comes as B fragments (rows 16 only).</summary>
+    internal static Type VariantType(int bits, int groupBlocks, int rows, int stages, bool prepared)
+        => typeof(Variant<,,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), ConstantType(rows), ConstantType(stages), ConstantType(prepared ? 1 : 0));
 
     /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 1, 2, 3, 4, 8, 16, or −1:
     /// <see cref="CRuntime"/>), for the kernels' specializations.</summary>
@@ -197,26 +250,26 @@ public sealed class TensorCoreGemv
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, "No kernel is specialized for this constant."),
     };
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, bool prepared)
     {
         bool upper = rows > 8;
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, StagesOf(bits, upper)));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, StagesOf(bits, upper), prepared));
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         // The kernel takes the weights' device address for ld.global.nc (the emulation reads the view).
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, MaxRegisters)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, MaxRegisters)
             : null;
         if (patched is not null)
         {
-            return (config, packed, scales, zeros, x, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, x, y, shape, Address(packed));
+            return (config, packed, scales, zeros, x, fragments, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, x, fragments, y, shape, Address(packed));
         }
 
-        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<float>, TensorCoreGemvShape, ulong>>());
-        return (config, packed, scales, zeros, x, y, shape) => launcher(config, packed, scales, zeros, x, y, shape, cuda ? Address(packed) : 0UL);
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>());
+        return (config, packed, scales, zeros, x, fragments, y, shape) => launcher(config, packed, scales, zeros, x, fragments, y, shape, cuda ? Address(packed) : 0UL);
     }
 
     /// <summary>A device view's address, for the kernels' inline PTX (loads, cp.async).</summary>
@@ -300,15 +353,23 @@ public sealed class TensorCoreGemv
         /// 4-bit codes, 8 bounds-tested 16-byte global loads and 16 conversions per lane with 4 shared loads; a turn of two
         /// slabs costs each lane 8/b global loads, their conversions and stores, and one warp barrier.</summary>
         bool SharedX { get; }
+
+        /// <summary>M &gt; 8 only: x comes as B fragments in f16 (<see cref="TensorCoreGemm.PrepareKernel"/>'s layout 1),
+        /// one 16-byte load per k-block and lane for both row halves, instead of two float4 loads (bounds-tested) and four
+        /// conversions.</summary>
+        bool PreparedX { get; }
     }
 
-    /// <summary><see cref="IVariant"/> from four constants (rows: 1, 8 or 16).</summary>
-    internal readonly struct Variant<TBits, TGroup, TRows, TStages> : IVariant
+    /// <summary><see cref="IVariant"/> from five constants (rows: 1, 8 or 16; prepared: 0 or 1).</summary>
+    internal readonly struct Variant<TBits, TGroup, TRows, TStages, TPrepared> : IVariant
         where TBits : struct, IConstant
         where TGroup : struct, IConstant
         where TRows : struct, IConstant
         where TStages : struct, IConstant
+        where TPrepared : struct, IConstant
     {
+        public bool PreparedX => Upper && default(TPrepared).Value == 1;
+
         public int Stages => default(TStages).Value;
 
         public int Bits => default(TBits).Value;
@@ -349,7 +410,7 @@ public sealed class TensorCoreGemv
     /// written out (ILGPU does not unroll loops): per k-block and A, four mask-and-or decodes to 1024 + code·2^s, four
     /// <c>fma.f16x2</c> to code − zero and four <c>mul.f16x2</c> by the scale, then one mma.
     /// </summary>
-    internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<float> y, TensorCoreGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TVariant>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
@@ -386,6 +447,7 @@ public sealed class TensorCoreGemv
         st.PrefetchGroup(scales, zeros);
 
         var quads4 = x.Cast<Float4>();
+        var xq = fragments.Cast<Quad>();
         var xStage = default(ArrayView<Quad>);
         if (default(TVariant).SharedX)
         {
@@ -401,6 +463,13 @@ public sealed class TensorCoreGemv
             st.K = (kb * 16) + (4 * lane);
             st.FetchX<TVariant>(quads4, s);
         }
+        else if (default(TVariant).PreparedX)
+        {
+            // x as B fragments (Run's first launch): this lane's quad of each k-block (rows g and g + 8), one word ahead;
+            // k runs on across slabs, and past the last k-block into the buffer's spare ones.
+            st.XQuad = (kb * 32) + lane;
+            st.LoadX<TVariant>(quads4, xq, s);
+        }
         else
         {
             // x: this lane's columns 4t … 4t+3 of each k-block (activation rows g, and g + 8), one word ahead; k runs on
@@ -409,7 +478,7 @@ public sealed class TensorCoreGemv
             st.XLow = ((long)Math.Min(g, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
             st.XHigh = ((long)Math.Min(g + 8, s.M - 1) * s.Cols / 4) + (kb * 4) + t;
             st.K = (kb * 16) + (4 * t);
-            st.LoadX<TVariant>(quads4, s);
+            st.LoadX<TVariant>(quads4, xq, s);
         }
 
         // Weights: one 16-byte load per tile and slab, the next slab's while this one is computed.
@@ -447,7 +516,7 @@ public sealed class TensorCoreGemv
                 mma.CommitCopies();
                 mma.WaitCopies(stageCount - 1);
                 int at = own + (128 * read);
-                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96]);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96]);
                 read = read + 1 == stageCount ? 0 : read + 1;
                 fill = fill + 1 == stageCount ? 0 : fill + 1;
             }
@@ -487,7 +556,7 @@ public sealed class TensorCoreGemv
                     LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 32, step, out qa, out qb, out qc, out qd);
                 }
 
-                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, pa, pb, pc, pd);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, pa, pb, pc, pd);
                 if (!second)
                 {
                     break;
@@ -498,7 +567,7 @@ public sealed class TensorCoreGemv
                     LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 64, step, out pa, out pb, out pc, out pd);
                 }
 
-                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, qa, qb, qc, qd);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, qa, qb, qc, qd);
                 next += 64;
             }
         }
@@ -533,7 +602,7 @@ public sealed class TensorCoreGemv
                     nd = Load<TMma, TVariant>(quads, id, packedAddress);
                 }
 
-                st.Slab<TMma, TVariant>(quads4, xStage, scales, zeros, s, ca, cb, cc, cd);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ca, cb, cc, cd);
             }
         }
 
@@ -650,9 +719,13 @@ public sealed class TensorCoreGemv
         public int Left, BlockIndex, ScaleWord, ScaleShift, ZeroWord, ZeroShift, Symmetric, Bits;
 
         // x (f32, this lane's four columns of each k-block) of the next word's k-blocks, rows g and g + 8; with
-        // IVariant.SharedX, X0… are this lane's float4s of the next turn (XLow the first one's index, K its column).
+        // IVariant.SharedX, X0… are this lane's float4s of the next turn (XLow the first one's index, K its column);
+        // with IVariant.PreparedX, XA… are the next word's B fragments, one quad per k-block (rows g: X, Y; g + 8: Z,
+        // W), XQuad the next one's index.
         public Float4 X0, X1, X2, X3, Y0, Y1, Y2, Y3;
         public long XLow, XHigh;
+        public Quad XA, XB, XC, XD;
+        public int XQuad;
 
         // With IVariant.SharedX: this warp's slots (shared address), the slot to fill next (0 or one slot's bytes),
         // this lane's store and read offsets in a slot, the current slab's read address, and the odd 8-bit word's B.
@@ -709,11 +782,22 @@ public sealed class TensorCoreGemv
             where TMma : struct, TensorCoreMma.IMma
             => Open.Take<TMma>(NextScale, NextZero, ScaleShift, ZeroShift, Symmetric != 0, Bits);
 
-        /// <summary>Loads x for the next word's k-blocks (zeros for columns ≥ K) and advances.</summary>
-        public void LoadX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s)
+        /// <summary>Loads x for the next word's k-blocks (zeros for columns ≥ K; with <see cref="IVariant.PreparedX"/>,
+        /// their B fragments) and advances.</summary>
+        public void LoadX<TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, TensorCoreGemvShape s)
             where TVariant : struct, IVariant
         {
             int blocks = 8 / default(TVariant).Bits;
+            if (default(TVariant).PreparedX)
+            {
+                XA = fragments[XQuad];
+                XB = blocks > 1 ? fragments[XQuad + 32] : default;
+                XC = blocks > 2 ? fragments[XQuad + 64] : default;
+                XD = blocks > 2 ? fragments[XQuad + 96] : default;
+                XQuad += 32 * blocks;
+                return;
+            }
+
             LoadRow(quads4, XLow, K, s.Cols, blocks, 4, out X0, out X1, out X2, out X3);
             if (default(TVariant).Upper)
             {
@@ -795,14 +879,14 @@ public sealed class TensorCoreGemv
 
         /// <summary>One slab of the four tiles (a lane's quad of each), then, when groups span slabs and this was a
         /// group's last, the flush.</summary>
-        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d)
+        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
-            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.X, b.X, c.X, d.X, 0);
-            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1);
-            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2);
-            Word<TMma, TVariant>(quads4, xStage, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.X, b.X, c.X, d.X, 0);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
             if (default(TVariant).SharedX)
             {
                 XAt += (uint)(1024 / default(TVariant).Bits); // the slab's 32/b k-blocks: 16/b pairs of 64 bytes
@@ -816,9 +900,9 @@ public sealed class TensorCoreGemv
             }
         }
 
-        /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first and the
-        /// next word's x loaded.</summary>
-        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w)
+        /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first (unless
+        /// it already is) and the next word's x loaded.</summary>
+        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
@@ -854,13 +938,24 @@ public sealed class TensorCoreGemv
             }
             else
             {
-                Pack<TMma>(blocks, X0, X1, X2, X3, out x0, out x1, out x2, out x3, out x4, out x5, out x6, out x7);
-                if (default(TVariant).Upper)
+                if (default(TVariant).PreparedX)
                 {
-                    Pack<TMma>(blocks, Y0, Y1, Y2, Y3, out y0, out y1, out y2, out y3, out y4, out y5, out y6, out y7);
+                    // One quad per k-block: rows g (B of the first mma) and g + 8 (of the second).
+                    (x0, x1, y0, y1) = (XA.X, XA.Y, XA.Z, XA.W);
+                    (x2, x3, y2, y3) = (XB.X, XB.Y, XB.Z, XB.W);
+                    (x4, x5, y4, y5) = (XC.X, XC.Y, XC.Z, XC.W);
+                    (x6, x7, y6, y7) = (XD.X, XD.Y, XD.Z, XD.W);
+                }
+                else
+                {
+                    Pack<TMma>(blocks, X0, X1, X2, X3, out x0, out x1, out x2, out x3, out x4, out x5, out x6, out x7);
+                    if (default(TVariant).Upper)
+                    {
+                        Pack<TMma>(blocks, Y0, Y1, Y2, Y3, out y0, out y1, out y2, out y3, out y4, out y5, out y6, out y7);
+                    }
                 }
 
-                LoadX<TVariant>(quads4, s);
+                LoadX<TVariant>(quads4, fragments, s);
             }
 
             int first = w * blocks;

@@ -120,7 +120,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
                 break;
             case MatrixKernel.TensorCoreGemv:
                 var fragmentOrder = FragmentOrder();
-                Device.TensorCores!.Run(fragmentOrder, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, y.View, x.Rows);
+                Device.TensorCores!.Run(fragmentOrder, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, Fragments(Device.TensorCores.FragmentLength(fragmentOrder, x.Rows)), y.View, x.Rows);
                 break;
             case MatrixKernel.TensorCoreGemm:
                 var order = FragmentOrder();
@@ -150,13 +150,13 @@ public sealed class QuantLinear<TScheme> : IDisposable
         return mma;
     }
 
-    /// <summary>The tensor-core GEMM's f16 copy of x: one buffer, grown to the largest batch seen.</summary>
+    /// <summary>The tensor-core kernels' f16 copy of x (B fragments): one buffer, grown to the largest batch seen.</summary>
     private ArrayView<uint> Fragments(long length)
     {
         if (fragments is null || fragments.Length < length)
         {
             fragments?.Dispose();
-            fragments = Device.Accelerator.Allocate1D<uint>(length);
+            fragments = Device.Accelerator.Allocate1D<uint>(Math.Max(length, 1)); // the GEMV at M = 1 needs none
         }
 
         return fragments.View;
