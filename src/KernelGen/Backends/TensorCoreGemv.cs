@@ -344,8 +344,9 @@ public sealed class TensorCoreGemv
         /// <summary>Whether the weights are decoded to code − zero only and each group's mma sums are multiplied by its
         /// scales in f32 when the group closes (<see cref="State.Flush"/>), instead of every weight by its scale in f16
         /// (4 <c>mul.f16x2</c> per A and k-block). Measured on an H100 (gemv.md, v23): 4-bit g128 at M = 1 7–9 % faster,
-        /// 2-bit g64 (groups inside a slab: a flush every 4 k-blocks) 1–11 % slower. So: M ≤ 8 (the M &gt; 8 kernel has
-        /// no registers left for the group sums) with groups spanning whole slabs.</summary>
+        /// 2-bit g64 (groups inside a slab: a flush every 4 k-blocks) 1–11 % slower. So: groups spanning whole slabs, at
+        /// M ≤ 8, and at M &gt; 8 where x in flight takes fewer registers (<see cref="PreparedX"/>: v29) or the weights do
+        /// (<see cref="Stages"/>); the M &gt; 8 kernel with x in f32 has no registers left for the group sums.</summary>
         bool ScaleAfter { get; }
 
         /// <summary>M = 1 only, weights in registers: each warp stages x for two slabs at a time in shared memory as f16,
@@ -382,7 +383,7 @@ public sealed class TensorCoreGemv
 
         public bool Streaming => Bits == 4 || (Bits == 8 && Upper);
 
-        public bool ScaleAfter => GroupBlocks == 0 && (!Upper || Stages > 0);
+        public bool ScaleAfter => GroupBlocks == 0 && (!Upper || Stages > 0 || PreparedX);
     }
 
     /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
