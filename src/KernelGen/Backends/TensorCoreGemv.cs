@@ -32,7 +32,7 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 /// Numbers, as in <see cref="TensorCoreGemm"/>: A is (code − zero) · scale rounded to f16 (one <c>lop3</c> to 1024 +
 /// code·2^s, one <c>fma.f16x2</c> to code − zero exactly, one <c>mul.rn.f16x2</c> by the group's scale: relative
 /// error ≤ 2^−11 per weight), B is x rounded to f16 (≤ 2^−11), and the mma accumulates in f32 over all of K, so a group
-/// end only loads the next group's constants. Where groups span whole slabs and M ≤ 8 (<see cref="IVariant.ScaleAfter"/>),
+/// end only loads the next group's constants. Where groups span whole slabs and M ≤ 8, or M &gt; 8 with x prepared (<see cref="IVariant.ScaleAfter"/>),
 /// A is code − zero alone (exact) and each group's f32 sums are multiplied by its scales when it closes. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
 /// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles. (Until session 8 the
 /// scale and zero point were applied per group in f32, with Σx from an all-ones mma: exact weights, but a flush per
@@ -143,7 +143,7 @@ public sealed class TensorCoreGemv
     /// <summary>y[M, N] = x[M, K] · Wᵀ for 1 ≤ <paramref name="m"/> ≤ 16, W on the device as <paramref name="weights"/>
     /// describes it (its <see cref="MmaPackedWeights.Packed"/>, <see cref="MmaPackedWeights.Scales"/> and
     /// <see cref="MmaPackedWeights.Zeros"/>, or one word when symmetric). <paramref name="fragments"/> is scratch of
-    /// <see cref="FragmentLength"/> words (none at M = 1).</summary>
+    /// <see cref="FragmentLength"/> words (0 where x is not converted first: M ≤ 8, and small or 8-bit weights).</summary>
     /// <exception cref="ArgumentException">The weights' scheme or K is not one <see cref="Supports"/> takes, or x, y or
     /// the fragment buffer is too short; the message says which.</exception>
     public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, int m)
