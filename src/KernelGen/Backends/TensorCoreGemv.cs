@@ -103,8 +103,11 @@ public sealed class TensorCoreGemv
     public long FragmentLength(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return PreparesX(weights, m) ? ((long)(weights.Slabs * weights.BlocksPerSlab) + 4) * 32 * 4 : 0;
+        return PreparesX(weights, m) ? PreparedLength(weights) : 0;
     }
+
+    /// <summary>Words of x as B fragments over <paramref name="weights"/>' padded K, with four spare k-blocks.</summary>
+    private static long PreparedLength(MmaPackedWeights weights) => ((long)(weights.Slabs * weights.BlocksPerSlab) + 4) * 32 * 4;
 
     /// <summary>
     /// Whether <see cref="Run"/> with <paramref name="m"/> rows converts x to B fragments in a first launch
@@ -173,7 +176,8 @@ public sealed class TensorCoreGemv
                 $"x holds {x.Length} and y {y.Length} values; M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs {(long)m * weights.Cols} and {(long)m * weights.Rows}."));
         }
 
-        long fragmentLength = FragmentLength(weights, m);
+        bool prepared = PreparesX(weights, m);
+        long fragmentLength = prepared ? PreparedLength(weights) : 0;
         if (fragments.Length < fragmentLength)
         {
             throw new ArgumentException(FormattableString.Invariant(
@@ -182,7 +186,6 @@ public sealed class TensorCoreGemv
 
         var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
-        bool prepared = PreparesX(weights, m);
         var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m), prepared), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Prepared), this);
         if (prepared)
         {

@@ -156,7 +156,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
         if (fragments is null || fragments.Length < length)
         {
             fragments?.Dispose();
-            fragments = Device.Accelerator.Allocate1D<uint>(Math.Max(length, 1)); // the GEMV at M = 1 needs none
+            fragments = Device.Accelerator.Allocate1D<uint>(Math.Max(length, 1)); // the GEMV needs none where it reads x in f32
         }
 
         return fragments.View;

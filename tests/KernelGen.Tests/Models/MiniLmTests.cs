@@ -192,28 +192,11 @@ public sealed class MiniLmTests
         Assert.True(moved > 100 * apart, $"4-bit should move the embedding ({moved:E2}) far more than float32 rounding does ({apart:E2})");
     }
 
-    /// <summary>Every projection quantized with <typeparamref name="TScheme"/> (K padded as the device layer pads it) and
-    /// dequantized back to float32 on the host.</summary>
+    /// <summary>Every projection round-to-nearest quantized with <typeparamref name="TScheme"/> (K padded as the device
+    /// layer pads it) and dequantized back to float32 on the host.</summary>
     private static BertModel Dequantized<TScheme>(BertWeights weights, Microsoft.ML.Tokenizers.BertTokenizer tokenizer)
         where TScheme : struct, IQuantScheme
-        => BertModel.Create(weights, tokenizer, static (_, w, rows, cols) =>
-        {
-            int padded = KernelGen.Layers.QuantizedLinear<TScheme>.PaddedCols(TScheme.Info, cols);
-            var wide = new float[(long)rows * padded];
-            for (int r = 0; r < rows; r++)
-            {
-                Array.Copy(w, (long)r * cols, wide, (long)r * padded, cols);
-            }
-
-            var values = QuantizedMatrix<TScheme>.Quantize(wide, rows, padded).Dequantize();
-            var narrow = new float[(long)rows * cols];
-            for (int r = 0; r < rows; r++)
-            {
-                Array.Copy(values, (long)r * padded, narrow, (long)r * cols, cols);
-            }
-
-            return new KernelGen.Layers.DenseLinear(narrow, rows, cols);
-        });
+        => BertQuantizer.Dequantized(weights, tokenizer, BertQuantizer.Rtn<TScheme>(weights, tokenizer));
 
     [Theory]
     [InlineData(0.0, 0.0)]
