@@ -67,6 +67,16 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     [Fact]
     public void EightBitPerChannelSymmetric_SharedX_PaddedK() => Check<B8GPCS>(rows: 8, cols: 1184, 1);
 
+    /// <summary>3-bit codes (low bits as 2-bit codes, third bits in a plane of their own; groups of 128 inside the slab of
+    /// 256): M = 1 through shared memory over several turns (K = 4992 pads to 20 slabs: warps of 3 slabs, two turns each,
+    /// the seventh 2 and the last none), M = 5 from registers, M = 16 with x as B fragments; 40 rows pad to two blocks.</summary>
+    [Fact]
+    public void ThreeBitAsymmetricG128_AllPaths() => CheckPrepared<B3G128A>(rows: 40, cols: 4992, 1, 5, 16);
+
+    /// <summary>3-bit per-channel symmetric (one group across the warps: scales after the group), padded K.</summary>
+    [Fact]
+    public void ThreeBitPerChannelSymmetric_PaddedK() => Check<B3GPCS>(rows: 24, cols: 352, 2);
+
     [Fact]
     public void Repacking_KeepsEveryCodeScaleAndZero()
     {
@@ -74,16 +84,18 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         RoundTrip<B8G32A>(9, 224);
         RoundTrip<B2GPCA>(12, 288);
         RoundTrip<B4G32S>(8, 128);
+        RoundTrip<B3G128A>(41, 896);
+        RoundTrip<B3GPCS>(9, 96);
     }
 
     [Fact]
     public void Unsupported_SaysWhat()
     {
-        Assert.False(MmaPackedWeights.Supports(B3G128A.Info, 256));
-        Assert.True(MmaPackedWeights.Supports(B4G128A.Info, 256));
-        var matrix = QuantizedMatrix<B3G32A>.Quantize(TestData.Weights(TestData.CreateRandom(nameof(Unsupported_SaysWhat)), 8, 64, 32), 8, 64);
+        Assert.False(MmaPackedWeights.Supports(B5G128A.Info, 256));
+        Assert.True(MmaPackedWeights.Supports(B3G128A.Info, 256));
+        var matrix = QuantizedMatrix<B5G32A>.Quantize(TestData.Weights(TestData.CreateRandom(nameof(Unsupported_SaysWhat)), 8, 64, 32), 8, 64);
         var e = Assert.Throws<ArgumentException>(() => MmaPackedWeights.Create(matrix));
-        Assert.Contains("2-, 4- or 8-bit codes", e.Message);
+        Assert.Contains("2-, 3-, 4- or 8-bit codes", e.Message);
         var packed = MmaPackedWeights.Create(QuantizedMatrix<B4G32S>.Quantize(TestData.Weights(TestData.CreateRandom("m17"), 8, 64, 32), 8, 64));
         var gemv = kernels.Gemv(null);
         using var buffer = kernels.Accelerator.Allocate1D<uint>(packed.Packed.Length);

@@ -48,8 +48,8 @@ internal static class PtxDump
             var ptxMma = typeof(KernelGen.Backends.TensorCoreGemm).Assembly.GetType("KernelGen.Backends.TensorCoreMma+PtxMma")!;
             // The GEMV's variants, named B{bits}G{k-blocks per group inside a slab, 0: groups span slabs}[Single|Upper]:
             // 4-bit g128 for M = 1 (x through shared memory), 2 ≤ M ≤ 8 and 9 ≤ M ≤ 16, 2-bit g64 (q2g64) for M = 1 and
-            // M ≤ 8, 8-bit per-channel (q8pcs) for M = 1 and 9 ≤ M ≤ 16; at 9 ≤ M ≤ 16 4-bit reads x as B fragments
-            // (what large 2- and 4-bit weights run), 8-bit in f32.
+            // M ≤ 8, 8-bit per-channel (q8pcs) for M = 1 and 9 ≤ M ≤ 16, 3-bit g128 (q3g128) for all three; at 9 ≤ M ≤ 16
+            // 3- and 4-bit read x as B fragments (what large 2-, 3- and 4-bit weights run), 8-bit in f32.
             var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
             var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
             // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
@@ -57,6 +57,7 @@ internal static class PtxDump
             var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, int Rows)[]
             {
                 (gemv, "GemvKernel", 4, 0, 1), (gemv, "GemvKernel", 4, 0, 8), (gemv, "GemvKernel", 4, 0, 16), (gemv, "GemvKernel", 2, 4, 1), (gemv, "GemvKernel", 2, 4, 8), (gemv, "GemvKernel", 8, 0, 1), (gemv, "GemvKernel", 8, 0, 16),
+                (gemv, "GemvKernel", 3, 8, 1), (gemv, "GemvKernel", 3, 8, 8), (gemv, "GemvKernel", 3, 8, 16),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, 0),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, 0),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, 0),

@@ -29,11 +29,13 @@ internal struct GroupDecode
     /// <summary>k-block <paramref name="j"/> of this lane's words of tiles a–d (<see cref="PairDecode.Decode"/>): A
     /// operand ab is <paramref name="a0"/>…<paramref name="a3"/>, cd is <paramref name="c0"/>…<paramref name="c3"/>;
     /// unscaled (code − zero) unless <paramref name="scaled"/> (a constant).</summary>
-    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint wa, uint wb, uint wc, uint wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, bool scaled = true)
+    /// <remarks>3-bit codes also take the tiles' words of third bits (<paramref name="ha"/>…<paramref name="hd"/>) and
+    /// which of the two low words each covers this is (<paramref name="parity"/>; <see cref="MmaPackedWeights"/>).</remarks>
+    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint wa, uint wb, uint wc, uint wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, bool scaled = true, uint ha = 0, uint hb = 0, uint hc = 0, uint hd = 0, int parity = 0)
         where TMma : struct, TensorCoreMma.IMma
     {
-        Ab.Decode(mma, bits, j, wa, wb, out a0, out a1, out a2, out a3, scaled);
-        Cd.Decode(mma, bits, j, wc, wd, out c0, out c1, out c2, out c3, scaled);
+        Ab.Decode(mma, bits, j, wa, wb, out a0, out a1, out a2, out a3, scaled, ha, hb, parity);
+        Cd.Decode(mma, bits, j, wc, wd, out c0, out c1, out c2, out c3, scaled, hc, hd, parity);
     }
 }
 
@@ -67,42 +69,61 @@ internal struct PairDecode
     /// the word, at bit 2j·b, its high pair (2t+8, 2t+9) pair 2j + 1; within a byte a pair's codes sit at bit s =
     /// position mod 8, so <c>(word &gt;&gt; 8·byte) &amp; mask·2^s | 0x6400</c> is 1024 + code·2^s. The A operand is
     /// <paramref name="a0"/>…<paramref name="a3"/> (rows g: tile <paramref name="low"/>, rows g + 8: tile
-    /// <paramref name="high"/>); code − zero without the scale unless <paramref name="scaled"/> (a constant).
+    /// <paramref name="high"/>); code − zero without the scale unless <paramref name="scaled"/> (a constant). 3-bit codes
+    /// are laid out as 2-bit ones (b = 2 above) with their third bits in <paramref name="highBitsLow"/> and
+    /// <paramref name="highBitsHigh"/> (this word's <paramref name="parity"/>; <see cref="MmaPackedWeights"/>): one shift
+    /// brings them just above their low bits, and a select merges each pair's three bits before the same decode.
     /// </summary>
-    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint low, uint high, out uint a0, out uint a1, out uint a2, out uint a3, bool scaled = true)
+    public readonly void Decode<TMma>(TMma mma, int bits, int j, uint low, uint high, out uint a0, out uint a1, out uint a2, out uint a3, bool scaled = true, uint highBitsLow = 0, uint highBitsHigh = 0, int parity = 0)
         where TMma : struct, TensorCoreMma.IMma
     {
-        int lowPair = 2 * j * bits, highPair = lowPair + bits;
+        int width = MmaPackedWeights.WordBitsOf(bits);
+        int lowPair = 2 * j * width, highPair = lowPair + width;
         int lowByte = lowPair >> 3, highByte = highPair >> 3, lowShift = lowPair & 7, highShift = highPair & 7;
         uint mask = ((1u << bits) - 1) * 0x10001u;
         uint lowMask = mask << lowShift, highMask = mask << highShift;
         uint lowPower = ((uint)(15 - lowShift) << 10) * 0x10001u, highPower = ((uint)(15 - highShift) << 10) * 0x10001u;
+        uint wl0 = low >> (8 * lowByte), wh0 = high >> (8 * lowByte), wl1 = low >> (8 * highByte), wh1 = high >> (8 * highByte);
+        if (bits == 3)
+        {
+            // The pairs sit at s = 0, 2 (j even) or 4, 6 (j odd) of byte j / 2; their third bits at s + 2 after the
+            // shift. Fields at s = 0 and 4 take bits s, s + 1 from the low word (select 0x33), at 2 and 6 (0xCC).
+            int shift = (8 * lowByte) + parity - 2;
+            uint tl = shift >= 0 ? highBitsLow >> shift : highBitsLow << -shift;
+            uint th = shift >= 0 ? highBitsHigh >> shift : highBitsHigh << -shift;
+            uint lowSelect = 0x33u * 0x10001u, highSelect = 0xCCu * 0x10001u;
+            wl0 = mma.Select(wl0, tl, lowSelect);
+            wh0 = mma.Select(wh0, th, lowSelect);
+            wl1 = mma.Select(wl1, tl, highSelect);
+            wh1 = mma.Select(wh1, th, highSelect);
+        }
+
         if (!scaled)
         {
-            a0 = mma.Decode(low >> (8 * lowByte), lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift));
-            a1 = mma.Decode(high >> (8 * lowByte), lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift));
-            a2 = mma.Decode(low >> (8 * highByte), highMask, highPower, Bias(L0, L2, L4, L6, highShift));
-            a3 = mma.Decode(high >> (8 * highByte), highMask, highPower, Bias(H0, H2, H4, H6, highShift));
+            a0 = mma.Decode(wl0, lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift));
+            a1 = mma.Decode(wh0, lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift));
+            a2 = mma.Decode(wl1, highMask, highPower, Bias(L0, L2, L4, L6, highShift));
+            a3 = mma.Decode(wh1, highMask, highPower, Bias(H0, H2, H4, H6, highShift));
             return;
         }
 
-        a0 = mma.DecodeScaled(low >> (8 * lowByte), lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift), ScaleLow);
-        a1 = mma.DecodeScaled(high >> (8 * lowByte), lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift), ScaleHigh);
-        a2 = mma.DecodeScaled(low >> (8 * highByte), highMask, highPower, Bias(L0, L2, L4, L6, highShift), ScaleLow);
-        a3 = mma.DecodeScaled(high >> (8 * highByte), highMask, highPower, Bias(H0, H2, H4, H6, highShift), ScaleHigh);
+        a0 = mma.DecodeScaled(wl0, lowMask, lowPower, Bias(L0, L2, L4, L6, lowShift), ScaleLow);
+        a1 = mma.DecodeScaled(wh0, lowMask, lowPower, Bias(H0, H2, H4, H6, lowShift), ScaleHigh);
+        a2 = mma.DecodeScaled(wl1, highMask, highPower, Bias(L0, L2, L4, L6, highShift), ScaleLow);
+        a3 = mma.DecodeScaled(wh1, highMask, highPower, Bias(H0, H2, H4, H6, highShift), ScaleHigh);
     }
 
     /// <summary>−(1024·2^−s + zero) as f16 pairs for the positions s the code width uses (8-bit: 0; 4-bit: 0, 4;
-    /// 2-bit: 0, 2, 4, 6): exact integers below 2048.</summary>
+    /// 2- and 3-bit: 0, 2, 4, 6): exact integers below 2048.</summary>
     private static void Biases<TMma>(int bits, int zero, out uint b0, out uint b2, out uint b4, out uint b6)
         where TMma : struct, TensorCoreMma.IMma
     {
         var mma = default(TMma);
         float f0 = -(1024 + zero), f2 = -(256 + zero), f4 = -(64 + zero), f6 = -(16 + zero);
         b0 = mma.Pack(f0, f0);
-        b2 = bits == 2 ? mma.Pack(f2, f2) : 0;
+        b2 = bits <= 3 ? mma.Pack(f2, f2) : 0;
         b4 = bits <= 4 ? mma.Pack(f4, f4) : 0;
-        b6 = bits == 2 ? mma.Pack(f6, f6) : 0;
+        b6 = bits <= 3 ? mma.Pack(f6, f6) : 0;
     }
 
     private static uint Duplicate(uint half) => (half & 0xFFFF) * 0x10001u;

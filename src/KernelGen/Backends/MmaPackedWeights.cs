@@ -27,6 +27,16 @@ namespace KernelGen.Backends;
 /// <c>((block · Groups + group) · 2 + r / 4) · 4 + j</c>, byte r % 4. Groups counts the groups of the padded K (the
 /// padding's scales are 0); both arrays end with two spare groups of a block (zeros), so a kernel may load ahead.
 /// </para>
+/// <para>
+/// 3-bit codes are two planes in the 2-bit geometry (slabs of 16 k-blocks, 256 columns): <see cref="Packed"/> first holds
+/// each code's low two bits exactly where a 2-bit code would sit, then, from word <see cref="HighPlane"/>, their third
+/// bits: words <c>HighPlane + ((tile · Slabs + slab) · 32 + lane) · 2 + h</c> (one 8-byte load per lane, a warp's 256
+/// contiguous bytes), word h for the lane's low words 2h + e (e = 0, 1). The third bit of the code at bit 2s + 8β (+ 16:
+/// odd column) of low word 2h + e sits at bit s + 8β + e (+ 16) of its high word, s ∈ {0, 2, 4, 6}, β ∈ {0, 1}: after one
+/// shift of the high word by 8β + e − 2, the third bits of the four pairs of low byte β sit at bits 2, 4, 6, 8, just above
+/// their low bits (at 0, 2, 4, 6 after the low word's shift by 8β), so one select (<c>lop3</c>) per two pairs merges them
+/// into 3-bit fields at bit s, which decode as the 2-bit ones do (1024 + code·2^s).
+/// </para>
 /// </summary>
 public sealed class MmaPackedWeights
 {
@@ -46,7 +56,8 @@ public sealed class MmaPackedWeights
         Tiles = (rows + (TileRows * TileBlock) - 1) / (TileRows * TileBlock) * TileBlock;
         Slabs = (cols + SlabCols - 1) / SlabCols;
         Groups = ((Slabs * SlabCols) + groupSize - 1) / groupSize;
-        Packed = new uint[(long)Tiles * Slabs * 32 * 4];
+        HighPlane = bits == 3 ? (long)Tiles * Slabs * 32 * 4 : 0;
+        Packed = new uint[(long)Tiles * Slabs * 32 * (bits == 3 ? 6 : 4)];
         // Two spare groups of a block at the end (zeros): a kernel that loads a group ahead reads up to two past the
         // last one (the group after the last, then the one it prefetches when that opens).
         Scales = new uint[((long)Tiles * Groups * 4) + (2 * TileBlock * 4)];
@@ -59,8 +70,15 @@ public sealed class MmaPackedWeights
     /// <summary>K.</summary>
     public int Cols { get; }
 
-    /// <summary>Bits per code: 2, 4 or 8.</summary>
+    /// <summary>Bits per code: 2, 3, 4 or 8.</summary>
     public int Bits { get; }
+
+    /// <summary>The code width the words' geometry follows: <see cref="Bits"/>, or 2 for 3-bit codes (whose low two bits are
+    /// laid out as 2-bit codes, their third bits in a plane of their own).</summary>
+    public int WordBits => WordBitsOf(Bits);
+
+    /// <summary>Where the third bits of 3-bit codes start in <see cref="Packed"/> (in words); 0 for other widths.</summary>
+    public long HighPlane { get; }
 
     /// <summary>Weights per scale along K (K for per-channel schemes).</summary>
     public int GroupSize { get; }
@@ -71,11 +89,15 @@ public sealed class MmaPackedWeights
     /// <summary>Tiles of 8 rows (N rounded up to whole blocks of <see cref="TileBlock"/> tiles).</summary>
     public int Tiles { get; }
 
-    /// <summary>Columns per slab: 32/b k-blocks of 16, one 16-byte load per lane.</summary>
-    public int SlabCols => 512 / Bits;
+    /// <summary>Columns per slab: 32/b k-blocks of 16 (b = <see cref="WordBits"/>), one 16-byte load per lane (3-bit: and
+    /// one 8-byte load of third bits).</summary>
+    public int SlabCols => 512 / WordBits;
 
     /// <summary>k-blocks per slab.</summary>
-    public int BlocksPerSlab => 32 / Bits;
+    public int BlocksPerSlab => 32 / WordBits;
+
+    /// <summary>The geometry's code width for <paramref name="bits"/>-bit codes (<see cref="WordBits"/>).</summary>
+    public static int WordBitsOf(int bits) => bits == 3 ? 2 : bits;
 
     /// <summary>Slabs per tile (K rounded up to <see cref="SlabCols"/>).</summary>
     public int Slabs { get; }
@@ -95,17 +117,17 @@ public sealed class MmaPackedWeights
     /// <summary>Bytes stored.</summary>
     public long ByteCount => (Packed.LongLength + Scales.LongLength + Zeros.LongLength) * 4;
 
-    /// <summary>True when <paramref name="scheme"/> can be repacked: 2-, 4- or 8-bit codes, groups of whole k-blocks.</summary>
+    /// <summary>True when <paramref name="scheme"/> can be repacked: 2-, 3-, 4- or 8-bit codes, groups of whole k-blocks.</summary>
     public static bool Supports(QuantSchemeInfo scheme, int cols)
     {
         ArgumentNullException.ThrowIfNull(scheme);
         int group = scheme.IsPerChannel ? cols : scheme.GroupSize;
-        return scheme.Bits is 2 or 4 or 8 && group % 16 == 0;
+        return scheme.Bits is 2 or 3 or 4 or 8 && group % 16 == 0;
     }
 
     /// <summary>Repacks <paramref name="matrix"/> (lossless: <see cref="Code"/>, <see cref="Scale"/> and <see cref="Zero"/>
     /// return what the matrix stores).</summary>
-    /// <exception cref="ArgumentException">The scheme is not 2-, 4- or 8-bit with 16-aligned groups.</exception>
+    /// <exception cref="ArgumentException">The scheme is not 2-, 3-, 4- or 8-bit with 16-aligned groups.</exception>
     public static MmaPackedWeights Create<TScheme>(QuantizedMatrix<TScheme> matrix)
         where TScheme : struct, IQuantScheme
     {
@@ -113,7 +135,7 @@ public sealed class MmaPackedWeights
         var info = TScheme.Info;
         if (!Supports(info, matrix.Cols))
         {
-            throw new ArgumentException($"{info} cannot be repacked for the tensor cores: they take 2-, 4- or 8-bit codes in groups of a multiple of 16.", nameof(matrix));
+            throw new ArgumentException($"{info} cannot be repacked for the tensor cores: they take 2-, 3-, 4- or 8-bit codes in groups of a multiple of 16.", nameof(matrix));
         }
 
         var dims = matrix.Dims;
@@ -139,7 +161,12 @@ public sealed class MmaPackedWeights
 
                 for (int k = 0; k < dims.Cols; k++)
                 {
-                    result.Packed[result.WordOf(row, k, out int shift)] |= (uint)codes[k] << shift;
+                    uint code = codes[k];
+                    result.Packed[result.WordOf(row, k, out int shift)] |= (code & result.LowMask) << shift;
+                    if (b == 3)
+                    {
+                        result.Packed[result.HighWordOf(row, k, out int high)] |= (code >> 2) << high;
+                    }
                 }
 
                 for (int group = 0; group < dims.GroupsPerRow; group++)
@@ -160,8 +187,17 @@ public sealed class MmaPackedWeights
     public int Code(int row, int k)
     {
         long word = WordOf(row, k, out int shift);
-        return (int)((Packed[word] >> shift) & ((1u << Bits) - 1));
+        int code = (int)((Packed[word] >> shift) & LowMask);
+        if (Bits == 3)
+        {
+            code |= (int)((Packed[HighWordOf(row, k, out int high)] >> high) & 1) << 2;
+        }
+
+        return code;
     }
+
+    /// <summary>The bits of a code its word in the low plane holds (all but 3-bit codes' third).</summary>
+    private uint LowMask => (1u << WordBits) - 1;
 
     /// <summary>The f16 scale bits of (row, group).</summary>
     public ushort Scale(int row, int group) => (ushort)(Scales[ScaleWord(row, group)] >> (16 * (row & 1)));
@@ -190,9 +226,19 @@ public sealed class MmaPackedWeights
         int tile = row / TileRows, g = row % TileRows, slab = k / SlabCols, kb = (k % SlabCols) / 16, kk = k % 16;
         int t = kk >> 2, high = (kk >> 1) & 1, odd = kk & 1;
         int lane = (g * 4) + t;
-        int kbPerWord = 8 / Bits;
+        int kbPerWord = 8 / WordBits;
         int w = kb / kbPerWord, pair = (2 * (kb % kbPerWord)) + high;
-        shift = (Bits * pair) + (16 * odd);
+        shift = (WordBits * pair) + (16 * odd);
         return ((((long)tile * Slabs) + slab) * 32 + lane) * 4 + w;
+    }
+
+    /// <summary>For 3-bit codes: the word holding the third bit of weight (row, k) and the bit's offset in it (see the
+    /// type's remarks).</summary>
+    private long HighWordOf(int row, int k, out int shift)
+    {
+        long low = WordOf(row, k, out int lowShift);
+        int w = (int)(low & 3), position = lowShift & 15, odd = lowShift >> 4;
+        shift = position + (w & 1) + (16 * odd); // the low code's bit 8β + s, plus e (+ 16)
+        return HighPlane + ((low >> 2) * 2) + (w >> 1);
     }
 }

@@ -91,9 +91,9 @@ public sealed partial class TensorCoreGemm
             && Environment.GetEnvironmentVariable("KERNELGEN_GEMM_WGMMA") != "0";
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: when the weights can
-    /// be repacked (2-, 4- or 8-bit codes, groups of whole 16-wide k-blocks; K is always a multiple of the 32-wide
-    /// packing chunk).</summary>
-    public static bool Supports(QuantSchemeInfo scheme, int cols) => MmaPackedWeights.Supports(scheme, cols);
+    /// be repacked (<see cref="MmaPackedWeights.Supports"/>: groups of whole 16-wide k-blocks; K is always a multiple of
+    /// the 32-wide packing chunk) and the codes are 2-, 4- or 8-bit (3-bit codes run the GEMV's decode, not this one's yet).</summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols) => MmaPackedWeights.Supports(scheme, cols) && scheme?.Bits != 3;
 
     /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 128 (either form's
     /// activation block) and the weights' padded K.</summary>
@@ -117,6 +117,10 @@ public sealed partial class TensorCoreGemm
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
+        if (weights.Bits == 3)
+        {
+            throw new ArgumentException("The tensor-core GEMM takes 2-, 4- or 8-bit codes; for 3-bit weights at M > 16 use the tiled GEMM (QuantLinear picks it when TensorCoreGemm.Supports is false).", nameof(weights));
+        }
 
         int kBlocks = KBlocks(weights), mTiles = MTiles(m);
         if ((long)mTiles * kBlocks * 32 > int.MaxValue || (long)weights.Tiles * weights.Slabs * 32 > int.MaxValue || weights.Scales.LongLength / 4 > int.MaxValue)

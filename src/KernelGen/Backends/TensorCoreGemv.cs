@@ -224,8 +224,9 @@ public sealed class TensorCoreGemv
     /// <see cref="IVariant.SharedX"/>, unless <see cref="SharedX"/> is off), 8 or 16.</summary>
     private int RowsFor(int m) => m == 1 && SharedX && (accelerator.AcceleratorType != AcceleratorType.Cuda || PtxPeephole.Enabled) ? 1 : m > 8 ? 16 : 8;
 
-    /// <summary>This instance's stages for a variant: the constructor's, or <see cref="StagesFor"/>.</summary>
-    private int StagesOf(int bits, bool upper) => stages < 0 ? StagesFor(bits, upper) : stages;
+    /// <summary>This instance's stages for a variant: the constructor's, or <see cref="StagesFor"/>; 3-bit codes always
+    /// load into registers (their third bits are not staged).</summary>
+    private int StagesOf(int bits, bool upper) => bits == 3 ? 0 : stages < 0 ? StagesFor(bits, upper) : stages;
 
     /// <summary>Slabs in flight per warp for a variant, as measured on an H100 (gemv.md, v22 and v25): through shared
     /// memory (2) for 2-bit codes at M &gt; 8 (14–20 % faster); in registers (0) otherwise (M ≤ 8: level or slower;
@@ -332,6 +333,10 @@ public sealed class TensorCoreGemv
     {
         int Bits { get; }
 
+        /// <summary>The code width the words' geometry follows (<see cref="MmaPackedWeights.WordBits"/>: 2 for 3-bit
+        /// codes, whose third bits come as one 8-byte load per tile and slab besides).</summary>
+        int Width { get; }
+
         int GroupBlocks { get; }
 
         bool Upper { get; }
@@ -378,6 +383,8 @@ public sealed class TensorCoreGemv
 
         public int Bits => default(TBits).Value;
 
+        public int Width => Bits == 3 ? 2 : Bits;
+
         public int GroupBlocks => default(TGroup).Value;
 
         public bool Upper => default(TRows).Value > 8;
@@ -418,7 +425,7 @@ public sealed class TensorCoreGemv
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
-        int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
+        int width = default(TVariant).Width, groupBlocks = default(TVariant).GroupBlocks;
         bool upper = default(TVariant).Upper;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;
         int tile0 = Grid.IdxX * TilesPerGroup;
@@ -426,7 +433,7 @@ public sealed class TensorCoreGemv
         // Tiles come in whole blocks of 4 (padding rows hold zero codes; their sums are never stored): tile0 … tile0 + 3.
         int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
-        int blocksPerSlab = 32 / bits;
+        int blocksPerSlab = 32 / width;
 
         var st = default(State);
         st.Init(s, g, Grid.IdxX);
@@ -542,9 +549,18 @@ public sealed class TensorCoreGemv
             ulong tilesAddress = packedAddress + ((ulong)first * 16);
             int step = s.Slabs * 32, next = 0;
             Quad pa = default, pb = default, pc = default, pd = default, qa = default, qb = default, qc = default, qd = default;
+
+            // 3-bit codes: the third bits, one 8-byte load per tile and slab at the same index in their plane.
+            bool third = default(TVariant).Bits == 3;
+            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(HighPlane(s) + first) : default;
+            TensorCoreGemm.Duo hpa = default, hpb = default, hpc = default, hpd = default, hqa = default, hqb = default, hqc = default, hqd = default;
             if (slabStart < slabEnd)
             {
                 LoadTiles<TMma, TVariant>(tiles, tilesAddress, next, step, out pa, out pb, out pc, out pd);
+                if (third)
+                {
+                    LoadHighs(highs, next, step, out hpa, out hpb, out hpc, out hpd);
+                }
             }
 
             for (int slab = slabStart; slab < slabEnd; slab += 2)
@@ -558,9 +574,13 @@ public sealed class TensorCoreGemv
                 if (second)
                 {
                     LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 32, step, out qa, out qb, out qc, out qd);
+                    if (third)
+                    {
+                        LoadHighs(highs, next + 32, step, out hqa, out hqb, out hqc, out hqd);
+                    }
                 }
 
-                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, pa, pb, pc, pd);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, pa, pb, pc, pd, hpa, hpb, hpc, hpd);
                 if (!second)
                 {
                     break;
@@ -569,9 +589,13 @@ public sealed class TensorCoreGemv
                 if (slab + 2 < slabEnd)
                 {
                     LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 64, step, out pa, out pb, out pc, out pd);
+                    if (third)
+                    {
+                        LoadHighs(highs, next + 64, step, out hpa, out hpb, out hpc, out hpd);
+                    }
                 }
 
-                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, qa, qb, qc, qd);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, qa, qb, qc, qd, hqa, hqb, hqc, hqd);
                 next += 64;
             }
         }
@@ -583,17 +607,25 @@ public sealed class TensorCoreGemv
             long step = (long)s.Slabs * 32, offset = ((long)slabStart * 32) + lane;
             long ia = ((long)tile0 * step) + offset, ib = ((long)(tile0 + 1) * step) + offset, ic = ((long)(tile0 + 2) * step) + offset, id = ((long)(tile0 + 3) * step) + offset;
             Quad na = default, nb = default, nc = default, nd = default;
+            bool third = default(TVariant).Bits == 3;
+            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(HighPlane(s)) : default;
+            TensorCoreGemm.Duo ha = default, hb = default, hc = default, hd = default;
             if (slabStart < slabEnd)
             {
                 na = Load<TMma, TVariant>(quads, ia, packedAddress);
                 nb = Load<TMma, TVariant>(quads, ib, packedAddress);
                 nc = Load<TMma, TVariant>(quads, ic, packedAddress);
                 nd = Load<TMma, TVariant>(quads, id, packedAddress);
+                if (third)
+                {
+                    (ha, hb, hc, hd) = (highs[ia], highs[ib], highs[ic], highs[id]);
+                }
             }
 
             for (int slab = slabStart; slab < slabEnd; slab++)
             {
                 Quad ca = na, cb = nb, cc = nc, cd = nd;
+                var (ga, gb, gc, gd) = (ha, hb, hc, hd);
                 if (slab + 1 < slabEnd)
                 {
                     ia += 32;
@@ -604,9 +636,13 @@ public sealed class TensorCoreGemv
                     nb = Load<TMma, TVariant>(quads, ib, packedAddress);
                     nc = Load<TMma, TVariant>(quads, ic, packedAddress);
                     nd = Load<TMma, TVariant>(quads, id, packedAddress);
+                    if (third)
+                    {
+                        (ha, hb, hc, hd) = (highs[ia], highs[ib], highs[ic], highs[id]);
+                    }
                 }
 
-                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ca, cb, cc, cd);
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ca, cb, cc, cd, ga, gb, gc, gd);
             }
         }
 
@@ -681,6 +717,19 @@ public sealed class TensorCoreGemv
         c = Load<TMma, TVariant>(tiles, at + (2 * step), address);
         d = Load<TMma, TVariant>(tiles, at + (3 * step), address);
     }
+
+    /// <summary>3-bit codes' third bits of tile a at <paramref name="at"/> of <paramref name="highs"/> and of tiles b–d,
+    /// <paramref name="step"/> apart (the indices of their quads in the low plane).</summary>
+    private static void LoadHighs(ArrayView<TensorCoreGemm.Duo> highs, int at, int step, out TensorCoreGemm.Duo a, out TensorCoreGemm.Duo b, out TensorCoreGemm.Duo c, out TensorCoreGemm.Duo d)
+    {
+        a = highs[at];
+        b = highs[at + step];
+        c = highs[at + (2 * step)];
+        d = highs[at + (3 * step)];
+    }
+
+    /// <summary>Where 3-bit codes' third bits start, in word pairs (<see cref="MmaPackedWeights.HighPlane"/> / 2).</summary>
+    private static long HighPlane(TensorCoreGemvShape s) => (long)s.Tiles * s.Slabs * 64;
 
     /// <summary>Quad <paramref name="index"/> of <paramref name="quads"/> (device address <paramref name="address"/>),
     /// loaded as <see cref="IVariant.Streaming"/> says.</summary>
@@ -791,7 +840,7 @@ public sealed class TensorCoreGemv
         public void LoadX<TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, TensorCoreGemvShape s)
             where TVariant : struct, IVariant
         {
-            int blocks = 8 / default(TVariant).Bits;
+            int blocks = 8 / default(TVariant).Width;
             if (default(TVariant).PreparedX)
             {
                 XA = fragments[XQuad];
@@ -818,7 +867,7 @@ public sealed class TensorCoreGemv
         public void FetchX<TVariant>(ArrayView<Float4> quads4, TensorCoreGemvShape s)
             where TVariant : struct, IVariant
         {
-            int blocks = 8 / default(TVariant).Bits;
+            int blocks = 8 / default(TVariant).Width;
             LoadRow(quads4, XLow, K, s.Cols, blocks, 32, out X0, out X1, out X2, out X3);
             XLow += 32 * blocks;
             K += 128 * blocks;
@@ -832,7 +881,7 @@ public sealed class TensorCoreGemv
             where TVariant : struct, IVariant
         {
             var mma = default(TMma);
-            int bits = default(TVariant).Bits, blocks = 8 / bits;
+            int width = default(TVariant).Width, blocks = 8 / width;
             uint slot = XBase + XFlip, at = slot + XStore;
             Pack<TMma>(blocks, X0, X1, X2, X3, out uint p0, out uint p1, out uint p2, out uint p3, out uint p4, out uint p5, out uint p6, out uint p7);
             mma.StoreShared(xStage, at, p0, p1);
@@ -849,7 +898,7 @@ public sealed class TensorCoreGemv
 
             Warp.Barrier();
             XAt = slot + XRead;
-            XFlip ^= (uint)(2048 / bits);
+            XFlip ^= (uint)(2048 / width);
             FetchX<TVariant>(quads4, s);
         }
 
@@ -883,17 +932,18 @@ public sealed class TensorCoreGemv
 
         /// <summary>One slab of the four tiles (a lane's quad of each), then, when groups span slabs and this was a
         /// group's last, the flush.</summary>
-        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d)
+        public void Slab<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, Quad a, Quad b, Quad c, Quad d, TensorCoreGemm.Duo ha = default, TensorCoreGemm.Duo hb = default, TensorCoreGemm.Duo hc = default, TensorCoreGemm.Duo hd = default)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
-            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.X, b.X, c.X, d.X, 0);
-            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1);
-            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2);
-            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.W, b.W, c.W, d.W, 3);
+            // 3-bit codes: third bits word h for the low words 2h, 2h + 1.
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.X, b.X, c.X, d.X, 0, ha.X, hb.X, hc.X, hd.X);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.Y, b.Y, c.Y, d.Y, 1, ha.X, hb.X, hc.X, hd.X);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.Z, b.Z, c.Z, d.Z, 2, ha.Y, hb.Y, hc.Y, hd.Y);
+            Word<TMma, TVariant>(quads4, fragments, xStage, scales, zeros, s, a.W, b.W, c.W, d.W, 3, ha.Y, hb.Y, hc.Y, hd.Y);
             if (default(TVariant).SharedX)
             {
-                XAt += (uint)(1024 / default(TVariant).Bits); // the slab's 32/b k-blocks: 16/b pairs of 64 bytes
+                XAt += (uint)(1024 / default(TVariant).Width); // the slab's 32/b k-blocks: 16/b pairs of 64 bytes
             }
 
             if (default(TVariant).GroupBlocks == 0 && --Left == 0)
@@ -906,11 +956,11 @@ public sealed class TensorCoreGemv
 
         /// <summary>Word <paramref name="w"/> of the slab per tile: its 8/b k-blocks, with x rounded to f16 first (unless
         /// it already is) and the next word's x loaded.</summary>
-        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w)
+        public void Word<TMma, TVariant>(ArrayView<Float4> quads4, ArrayView<Quad> fragments, ArrayView<Quad> xStage, ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int w, uint ha, uint hb, uint hc, uint hd)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
-            int blocks = 8 / default(TVariant).Bits;
+            int blocks = 8 / default(TVariant).Width;
             uint x0, x1, x2 = 0, x3 = 0, x4 = 0, x5 = 0, x6 = 0, x7 = 0;
             uint y0 = 0, y1 = 0, y2 = 0, y3 = 0, y4 = 0, y5 = 0, y6 = 0, y7 = 0;
             if (default(TVariant).SharedX)
@@ -963,16 +1013,16 @@ public sealed class TensorCoreGemv
             }
 
             int first = w * blocks;
-            Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 0, first, x0, x1, y0, y1);
+            Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 0, first, x0, x1, y0, y1, ha, hb, hc, hd, w & 1);
             if (blocks > 1)
             {
-                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 1, first + 1, x2, x3, y2, y3);
+                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 1, first + 1, x2, x3, y2, y3, ha, hb, hc, hd, w & 1);
             }
 
             if (blocks > 2)
             {
-                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 2, first + 2, x4, x5, y4, y5);
-                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 3, first + 3, x6, x7, y6, y7);
+                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 2, first + 2, x4, x5, y4, y5, ha, hb, hc, hd, w & 1);
+                Block<TMma, TVariant>(scales, zeros, s, wa, wb, wc, wd, 3, first + 3, x6, x7, y6, y7, ha, hb, hc, hd, w & 1);
             }
         }
 
@@ -981,7 +1031,7 @@ public sealed class TensorCoreGemv
         /// the mma(s), and, when groups lie inside slabs and this is a group's last k-block (<paramref name="index"/> in
         /// the slab), the next group's constants.
         /// </summary>
-        private void Block<TMma, TVariant>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int j, int index, uint x0, uint x1, uint y0, uint y1)
+        private void Block<TMma, TVariant>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemvShape s, uint wa, uint wb, uint wc, uint wd, int j, int index, uint x0, uint x1, uint y0, uint y1, uint ha, uint hb, uint hc, uint hd, int parity)
             where TMma : struct, TensorCoreMma.IMma
             where TVariant : struct, IVariant
         {
@@ -990,7 +1040,7 @@ public sealed class TensorCoreGemv
             bool upper = default(TVariant).Upper;
 
             bool after = default(TVariant).ScaleAfter;
-            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, scaled: !after);
+            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, !after, ha, hb, hc, hd, parity);
             if (after)
             {
                 mma.Multiply(ref G0, ref H0, a0, a1, a2, a3, x0, x1);

@@ -108,6 +108,10 @@ internal static class TensorCoreMma
         /// <c>fma.rn.f16x2</c>), for kernels that apply the scale to the mma's f32 sums instead.</summary>
         uint Decode(uint word, uint mask, uint power, uint bias);
 
+        /// <summary>The bits of <paramref name="a"/> where <paramref name="select"/> has ones, of <paramref name="b"/>
+        /// elsewhere (one <c>lop3</c>): merges 3-bit codes' third bits with their low two.</summary>
+        uint Select(uint a, uint b, uint select);
+
         /// <summary>The low half of <paramref name="pair"/> as a float (<c>cvt.f32.f16</c>).</summary>
         float HalfToFloat(uint pair);
     }
@@ -317,6 +321,12 @@ internal static class TensorCoreMma
                 mask,
                 power,
                 bias);
+            return d;
+        }
+
+        public uint Select(uint a, uint b, uint select)
+        {
+            CudaAsm.Emit("{ .reg .b32 ks; mov.b32 ks, %3; lop3.b32 %0, %1, %2, ks, 0xE4; }", out uint d, a, b, select);
             return d;
         }
 
@@ -559,6 +569,8 @@ internal static class TensorCoreMma
             return Fp16.FromFloat((Fp16.ToFloat((ushort)h) * Fp16.ToFloat((ushort)power)) + Fp16.ToFloat((ushort)bias))
                 | ((uint)Fp16.FromFloat((Fp16.ToFloat((ushort)(h >> 16)) * Fp16.ToFloat((ushort)(power >> 16))) + Fp16.ToFloat((ushort)(bias >> 16))) << 16);
         }
+
+        public readonly uint Select(uint a, uint b, uint select) => (a & select) | (b & ~select);
 
         public readonly float HalfToFloat(uint pair) => Fp16.ToFloat((ushort)pair);
 
