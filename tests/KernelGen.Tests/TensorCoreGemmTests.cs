@@ -57,6 +57,11 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
     [Fact]
     public void TwoBitAsymmetricG64_GroupsOfAQuarterSlab() => Check<B2G64A>(rows: 40, cols: 512, 20);
 
+    /// <summary>3-bit codes (low bits laid out as 2-bit ones, third bits in their own plane): groups of 128 inside the
+    /// slab of 256, 6 slabs split across blocks, padded rows.</summary>
+    [Fact]
+    public void ThreeBitAsymmetricG128_SplitK_PaddedTiles() => Check<B3G128A>(rows: 40, cols: 1408, 20, 70);
+
     [Fact]
     public void GroupEnds_AreConstantWhereGroupsAndSlabsAlign()
     {
@@ -64,6 +69,7 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
         Assert.Equal(0, TensorCoreGemm.GroupEnds(4, 8));
         Assert.Equal(0, TensorCoreGemm.GroupEnds(8, 512)); // per-channel, K = 8192
         Assert.Equal(4, TensorCoreGemm.GroupEnds(2, 4));
+        Assert.Equal(8, TensorCoreGemm.GroupEnds(3, 8)); // 3-bit slabs are 2-bit ones
         Assert.Equal(2, TensorCoreGemm.GroupEnds(8, 2));
         Assert.Equal(-1, TensorCoreGemm.GroupEnds(8, 6)); // per-channel, K = 96
         Assert.Equal(-1, TensorCoreGemm.GroupEnds(4, 3));
@@ -72,7 +78,8 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
     [Fact]
     public void BadArguments_SayWhat()
     {
-        Assert.False(TensorCoreGemm.Supports(B3G32A.Info, 256));
+        Assert.False(TensorCoreGemm.Supports(B5G32A.Info, 256));
+        Assert.True(TensorCoreGemm.Supports(B3G32A.Info, 256));
         Assert.True(TensorCoreGemm.Supports(B8GPCS.Info, 96));
         var gemm = new TensorCoreGemm(accelerator);
         var four = MmaPackedWeights.Create(QuantizedMatrix<B4G32A>.Quantize(TestData.Weights(TestData.CreateRandom("tc-gemm-small"), 8, 64, 32), 8, 64));

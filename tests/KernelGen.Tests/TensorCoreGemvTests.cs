@@ -45,11 +45,12 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     [Fact]
     public void TwoBitSymmetricG128() => CheckPrepared<B2G128S>(rows: 20, cols: 512, 7, 16);
 
-    /// <summary>Weights through a 2-slab shared-memory ring (2-bit M &gt; 8 runs this way; TwoBitAsymmetricG32_PaddedK
-    /// covers it with one slab per warp): 18 slabs of 64 columns give warps 3, 3, 3, 3, 3, 3, 0, 0 slabs, so the ring
-    /// wraps and groups of two slabs start mid-warp; M = 12 scales both row halves' group sums.</summary>
+    /// <summary>Weights through a 2-slab shared-memory ring, as 2-bit M &gt; 8 runs (TwoBitAsymmetricG32_PaddedK covers it
+    /// with one slab per warp): 18 slabs of 256 columns give warps 3, 3, 3, 3, 3, 3, 0, 0 slabs, so the ring wraps, and
+    /// a group of one slab closes after every slab read from it; M = 12 scales both row halves' group sums (x as B
+    /// fragments).</summary>
     [Fact]
-    public void EightBitAsymmetricG128_WeightsThroughSharedMemory_RingWraps() => Check<B8G128A>(rows: 8, cols: 1152, stages: 2, 2, 12);
+    public void TwoBitAsymmetricG256_WeightsThroughSharedMemory_RingWraps() => CheckPrepared<B2G256A>(rows: 8, cols: 4608, 12);
 
     /// <summary>M = 1 stages x through shared memory two slabs per turn (<see cref="TensorCoreGemv.SharedX"/>): 37 slabs
     /// give warps 5 slabs each (three turns, the last of one slab) and the last warp 2; M = 2 runs the other variant
@@ -110,6 +111,8 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         Assert.True(TensorCoreGemv.Supports(B4G32S.Info, 64));
         Assert.False(TensorCoreGemv.Supports(B4G32S.Info, 70));
         Assert.True(TensorCoreGemv.Supports(B4GPCA.Info, 112));
+        Assert.True(TensorCoreGemv.Supports(B3G128A.Info, 4096)); // groups of 128 inside a 3-bit slab of 256 columns
+        Assert.True(TensorCoreGemv.Supports(B3G32S.Info, 4096));
     }
 
     private static void RoundTrip<TScheme>(int rows, int cols)
@@ -218,3 +221,7 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         public void Dispose() => cpu.Dispose();
     }
 }
+
+/// <summary>2-bit groups of 256: one slab per group (the staged GEMV's group counter across its ring).</summary>
+[QuantScheme(Bits = 2, GroupSize = 256, Symmetric = false)]
+public partial struct B2G256A;

@@ -53,7 +53,7 @@ internal static class PtxDump
             var gemv = typeof(KernelGen.Backends.TensorCoreGemv);
             var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
             // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
-            // it is loaded on an H100).
+            // it is loaded on an H100); 3-bit g128 (q3g128) in both forms.
             var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, int Rows)[]
             {
                 (gemv, "GemvKernel", 4, 0, 1), (gemv, "GemvKernel", 4, 0, 8), (gemv, "GemvKernel", 4, 0, 16), (gemv, "GemvKernel", 2, 4, 1), (gemv, "GemvKernel", 2, 4, 8), (gemv, "GemvKernel", 8, 0, 1), (gemv, "GemvKernel", 8, 0, 16),
@@ -61,6 +61,7 @@ internal static class PtxDump
                 (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, 0),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, 0),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, 0),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 3, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 3, 8, 0),
             };
             foreach (var (type, name, bits, groupBlocks, rows) in kernels)
             {
@@ -74,7 +75,7 @@ internal static class PtxDump
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : rows == 1 ? "Single" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
-                int registers = type == gemv ? KernelGen.Backends.TensorCoreGemv.MaxRegisters : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
+                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, upper && bits <= 4])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled
                     ? KernelGen.Backends.PtxPeephole.Patch(tcCompiled.PTXAssembly, registers, warpGroup: name == "WarpGroupKernel")
                     : KernelGen.Backends.PtxPeephole.LimitRegisters(tcCompiled.PTXAssembly, registers));

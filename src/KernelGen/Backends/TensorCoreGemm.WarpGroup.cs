@@ -40,7 +40,7 @@ public sealed partial class TensorCoreGemm
     /// </summary>
     internal static int GroupEnds(int bits, int groupBlocks)
     {
-        int perSlab = 32 / bits;
+        int perSlab = 32 / MmaPackedWeights.WordBitsOf(bits);
         return groupBlocks % perSlab == 0 ? 0 : groupBlocks is 2 or 4 or 8 && perSlab % groupBlocks == 0 ? groupBlocks : -1;
     }
 
@@ -56,7 +56,7 @@ public sealed partial class TensorCoreGemm
         where TBits : struct, TensorCoreGemv.IConstant
         where TGroups : struct, TensorCoreGemv.IConstant
     {
-        int bits = default(TBits).Value, blocksPerSlab = 32 / bits;
+        int bits = default(TBits).Value, blocksPerSlab = 32 / MmaPackedWeights.WordBitsOf(bits);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         int perSplit = (s.Slabs + splits - 1) / splits;
         int slabStart = System.Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = System.Math.Min(s.Slabs, slabStart + perSplit);
@@ -106,16 +106,22 @@ public sealed partial class TensorCoreGemm
         int ia = ((((block * MmaPackedWeights.TileBlock) + (2 * pair)) * s.Slabs) + slabStart) * 32 + lane;
         var low = quads[ia];
         var high = quads[ia + step];
+
+        // 3-bit codes: their third bits, one 8-byte load per tile and slab at the same index in their plane.
+        bool third = bits == 3;
+        var highs = third ? packed.Cast<Duo>().SubView((long)s.Tiles * s.Slabs * 64) : default;
+        Duo lowBits = third ? highs[ia] : default, highBits = third ? highs[ia + step] : default;
         for (int slab = slabStart; slab < slabEnd; slab++)
         {
             int next = slab + 1 < slabEnd ? ia + 32 : ia;
             var nextLow = quads[next];
             var nextHigh = quads[next + step];
+            Duo nextLowBits = third ? highs[next] : default, nextHighBits = third ? highs[next + step] : default;
 
-            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.X, high.X, 0);
-            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1);
-            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Z, high.Z, 2);
-            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.W, high.W, 3);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.X, high.X, 0, lowBits.X, highBits.X);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1, lowBits.X, highBits.X);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Z, high.Z, 2, lowBits.Y, highBits.Y);
+            st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.W, high.W, 3, lowBits.Y, highBits.Y);
             if (default(TGroups).Value == 0)
             {
                 st.SlabEnd<TMma>(scales, zeros, bits, blocksPerSlab);
@@ -123,6 +129,8 @@ public sealed partial class TensorCoreGemm
 
             low = nextLow;
             high = nextHigh;
+            lowBits = nextLowBits;
+            highBits = nextHighBits;
             ia = next;
         }
 
@@ -201,37 +209,37 @@ public sealed partial class TensorCoreGemm
         }
 
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
-        public void Word<TMma, TBits, TGroups>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int word)
+        public void Word<TMma, TBits, TGroups>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int word, uint lowBits, uint highBits)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
             where TGroups : struct, TensorCoreGemv.IConstant
         {
             // The block synchronizes after every second k-block of the slab (an odd word of 8-bit codes, whose words are
             // one k-block; an odd k-block of the word otherwise): constants here.
-            int blocks = 8 / default(TBits).Value;
-            Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 0, blocks == 1 && (word & 1) != 0, word * blocks);
+            int blocks = 8 / MmaPackedWeights.WordBitsOf(default(TBits).Value);
+            Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 0, blocks == 1 && (word & 1) != 0, word * blocks, lowBits, highBits, word & 1);
             if (blocks > 1)
             {
-                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 1, true, (word * blocks) + 1);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 1, true, (word * blocks) + 1, lowBits, highBits, word & 1);
             }
 
             if (blocks > 2)
             {
-                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 2, false, (word * blocks) + 2);
-                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 3, true, (word * blocks) + 3);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 2, false, (word * blocks) + 2, lowBits, highBits, word & 1);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 3, true, (word * blocks) + 3, lowBits, highBits, word & 1);
             }
         }
 
         /// <summary>k-block <paramref name="j"/> of the current words: decode the A operand, the warpgroup's mma, at a
         /// <paramref name="sync"/> point the barrier and the refill of two ring slots, and open the next group when
         /// this one ends (k-block <paramref name="index"/> of the slab, a constant: <see cref="GroupEnds"/>).</summary>
-        private void Block<TMma, TBits, TGroups>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int j, bool sync, int index)
+        private void Block<TMma, TBits, TGroups>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint low, uint high, int j, bool sync, int index, uint lowBits, uint highBits, int parity)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
             where TGroups : struct, TensorCoreGemv.IConstant
         {
             int bits = default(TBits).Value;
-            Open.Decode(mma, bits, j, low, high, out uint a0, out uint a1, out uint a2, out uint a3);
+            Open.Decode(mma, bits, j, low, high, out uint a0, out uint a1, out uint a2, out uint a3, true, lowBits, highBits, parity);
             mma.Publish(a0, a1, a2, a3, 0, 0, 0, 0, default, default, default, default);
             mma.GroupMultiply(a0, a1, a2, a3, stage, Stage, Descriptor + (ulong)Stage); // the descriptor's address is in 16-byte units, as Stage is
             mma.Retire();

@@ -13,7 +13,7 @@ namespace KernelGen.Backends;
 /// <param name="GroupBlocks">k-blocks per group (per-channel: K / 16).</param>
 /// <param name="KBlocks">k-blocks of the padded K (Slabs · 32 / b).</param>
 /// <param name="Symmetric">1 when the zero point is fixed at 2^(bits−1).</param>
-/// <param name="Bits">Bits per code: 2, 4 or 8.</param>
+/// <param name="Bits">Bits per code: 2, 3, 4 or 8.</param>
 /// <param name="M">Activation rows.</param>
 public readonly record struct TensorCoreGemmShape(int Rows, int Tiles, int Slabs, int Groups, int GroupBlocks, int KBlocks, int Symmetric, int Bits, int M);
 
@@ -92,8 +92,8 @@ public sealed partial class TensorCoreGemm
 
     /// <summary>True when the kernel handles <paramref name="scheme"/> at <paramref name="cols"/> K: when the weights can
     /// be repacked (<see cref="MmaPackedWeights.Supports"/>: groups of whole 16-wide k-blocks; K is always a multiple of
-    /// the 32-wide packing chunk) and the codes are 2-, 4- or 8-bit (3-bit codes run the GEMV's decode, not this one's yet).</summary>
-    public static bool Supports(QuantSchemeInfo scheme, int cols) => MmaPackedWeights.Supports(scheme, cols) && scheme?.Bits != 3;
+    /// the 32-wide packing chunk): 2-, 3-, 4- or 8-bit codes.</summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols) => MmaPackedWeights.Supports(scheme, cols);
 
     /// <summary>Words of the fragment buffer <see cref="Run"/> needs: x in f16 for M rounded up to 128 (either form's
     /// activation block) and the weights' padded K.</summary>
@@ -117,10 +117,6 @@ public sealed partial class TensorCoreGemm
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
-        if (weights.Bits == 3)
-        {
-            throw new ArgumentException("The tensor-core GEMM takes 2-, 4- or 8-bit codes; for 3-bit weights at M > 16 use the tiled GEMM (QuantLinear picks it when TensorCoreGemm.Supports is false).", nameof(weights));
-        }
 
         int kBlocks = KBlocks(weights), mTiles = MTiles(m);
         if ((long)mTiles * kBlocks * 32 > int.MaxValue || (long)weights.Tiles * weights.Slabs * 32 > int.MaxValue || weights.Scales.LongLength / 4 > int.MaxValue)
@@ -300,7 +296,7 @@ public sealed partial class TensorCoreGemm
         where TMma : struct, TensorCoreMma.IMma
         where TBits : struct, TensorCoreGemv.IConstant
     {
-        int bits = default(TBits).Value, blocksPerSlab = 32 / bits;
+        int bits = default(TBits).Value, blocksPerSlab = 32 / MmaPackedWeights.WordBitsOf(bits);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         int perSplit = (s.Slabs + splits - 1) / splits;
         int slabStart = Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = Math.Min(s.Slabs, slabStart + perSplit);
@@ -337,18 +333,26 @@ public sealed partial class TensorCoreGemm
         var quads = packed.Cast<TensorCoreGemv.Quad>();
         int step = s.Slabs * 32;
         int ia = (((block * MmaPackedWeights.TileBlock) * s.Slabs) + slabStart) * 32 + lane;
+        bool third = bits == 3; // 3-bit codes: their third bits, one 8-byte load per tile and slab (same index, own plane)
+        var highs = third ? packed.Cast<Duo>().SubView((long)s.Tiles * s.Slabs * 64) : default;
         for (int slab = slabStart; slab < slabEnd; slab++)
         {
             var ca = quads[ia];
             var cb = quads[ia + step];
             var cc = quads[ia + (2 * step)];
             var cd = quads[ia + (3 * step)];
+            Duo ha = default, hb = default, hc = default, hd = default;
+            if (third)
+            {
+                (ha, hb, hc, hd) = (highs[ia], highs[ia + step], highs[ia + (2 * step)], highs[ia + (3 * step)]);
+            }
+
             ia += 32;
 
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.X, cb.X, cc.X, cd.X);
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.Y, cb.Y, cc.Y, cd.Y);
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.Z, cb.Z, cc.Z, cd.Z);
-            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.W, cb.W, cc.W, cd.W);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.X, cb.X, cc.X, cd.X, 0, ha.X, hb.X, hc.X, hd.X);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.Y, cb.Y, cc.Y, cd.Y, 1, ha.X, hb.X, hc.X, hd.X);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.Z, cb.Z, cc.Z, cd.Z, 0, ha.Y, hb.Y, hc.Y, hd.Y);
+            st.Word<TMma, TBits>(mma, xq, stage, scales, zeros, ca.W, cb.W, cc.W, cd.W, 1, ha.Y, hb.Y, hc.Y, hd.Y);
         }
 
         // D of A ab: rows g of tiles a (p) and b (q); of cd: tiles c, d. B operand i: activation rows 8i + 2t, + 1.
@@ -394,21 +398,21 @@ public sealed partial class TensorCoreGemm
             => Open.Take<TMma>(Words.NextScale, Words.NextZero, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, bits);
 
         /// <summary>One word per tile of the slab: its 8/b k-blocks.</summary>
-        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd)
+        public void Word<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int parity, uint ha, uint hb, uint hc, uint hd)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
         {
-            int blocks = 8 / default(TBits).Value;
-            Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 0);
+            int blocks = 8 / MmaPackedWeights.WordBitsOf(default(TBits).Value);
+            Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 0, parity, ha, hb, hc, hd);
             if (blocks > 1)
             {
-                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 1);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 1, parity, ha, hb, hc, hd);
             }
 
             if (blocks > 2)
             {
-                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 2);
-                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 3);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 2, parity, ha, hb, hc, hd);
+                Block<TMma, TBits>(mma, xq, stage, scales, zeros, wa, wb, wc, wd, 3, parity, ha, hb, hc, hd);
             }
         }
 
@@ -416,7 +420,7 @@ public sealed partial class TensorCoreGemm
         /// k-block <paramref name="j"/> of the current words: load x, decode A ab and cd (<see cref="GroupDecode"/>), 16
         /// mmas, and open the next group when this one ends.
         /// </summary>
-        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int j)
+        private void Block<TMma, TBits>(TMma mma, ArrayView<TensorCoreGemv.Quad> xq, ArrayView<TensorCoreGemv.Quad> stage, ArrayView<uint> scales, ArrayView<uint> zeros, uint wa, uint wb, uint wc, uint wd, int j, int parity, uint ha, uint hb, uint hc, uint hd)
             where TMma : struct, TensorCoreMma.IMma
             where TBits : struct, TensorCoreGemv.IConstant
         {
@@ -430,7 +434,7 @@ public sealed partial class TensorCoreGemm
             var x2 = Operands(own[64], pairs);
             var x3 = Operands(own[96], pairs);
 
-            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3);
+            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, true, ha, hb, hc, hd, parity);
 
             // B operand 2i: rows 16i + g of x (quad words X, Z: slots 8 + 4i, + 2); 2i + 1: rows 16i + 8 + g (Y, W). Each
             // x quad's four mmas come together, so it is dead after them.

@@ -8,7 +8,7 @@ namespace KernelGen.Backends;
 /// <summary>Shape of one <see cref="TensorCoreGemv"/> launch (see <see cref="MmaPackedWeights"/> for the terms).</summary>
 /// <param name="Rows">N.</param>
 /// <param name="Cols">K (a multiple of 4).</param>
-/// <param name="Bits">Bits per code: 2, 4 or 8.</param>
+/// <param name="Bits">Bits per code: 2, 3, 4 or 8.</param>
 /// <param name="Tiles">Tiles of 8 rows.</param>
 /// <param name="Slabs">Slabs per tile.</param>
 /// <param name="Groups">Groups per row of the padded K.</param>
@@ -44,9 +44,17 @@ public sealed class TensorCoreGemv
     /// <summary>Tiles of 8 rows per group (all its warps work on the same rows).</summary>
     public const int TilesPerGroup = MmaPackedWeights.TileBlock;
 
-    /// <summary>Registers per thread ptxas may use (KERNELGEN_GEMV_MAXNREG overrides; 0: no limit): 128 lets two groups of 256 threads share an SM (measured: variants that
-    /// took 140–168 registers ran at half that occupancy and slower; docs/perf/gemv.md).</summary>
-    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMV_MAXNREG"), out int r) ? r : 128;
+    /// <summary>Registers per thread ptxas may use when KERNELGEN_GEMV_MAXNREG sets it (0: no limit); otherwise −1: per
+    /// variant, as <see cref="RegistersFor"/> says.</summary>
+    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMV_MAXNREG"), out int r) ? r : -1;
+
+    /// <summary>The register cap of a variant (0: none), unless <see cref="MaxRegisters"/> sets one: 128, so that two
+    /// groups of 256 threads share an SM (variants that took 140–168 registers ran at half that occupancy and slower;
+    /// gemv.md), except for 3-bit codes other than at M &gt; 8 with x prepared: under 128 they spill 150–270 bytes
+    /// (their third bits are 8 more registers per slab in flight), and uncapped at one group per SM they measured
+    /// 4–15 % faster at M = 1 and up to 29 % at M = 16 with x in f32 (H100, gemv.md, session 14).</summary>
+    internal static int RegistersFor(int bits, int rows, bool prepared)
+        => MaxRegisters >= 0 ? MaxRegisters : bits == 3 && !(rows > 8 && prepared) ? 0 : 128;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
     public const int WarpsPerGroup = 8;
@@ -136,7 +144,7 @@ public sealed class TensorCoreGemv
             return false;
         }
 
-        return GroupsFit(scheme.IsPerChannel, scheme.GroupSize, 512 / scheme.Bits);
+        return GroupsFit(scheme.IsPerChannel, scheme.GroupSize, 512 / MmaPackedWeights.WordBitsOf(scheme.Bits));
     }
 
     /// <summary>Whether group ends fall at slab ends or at fixed k-blocks inside a slab (per-channel: one group).</summary>
@@ -265,7 +273,7 @@ public sealed class TensorCoreGemv
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         // The kernel takes the weights' device address for ld.global.nc (the emulation reads the view).
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, MaxRegisters)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, RegistersFor(bits, rows, prepared))
             : null;
         if (patched is not null)
         {

@@ -60,7 +60,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public QuantizedMatrix<TScheme> Weights { get; }
 
     /// <summary>
-    /// Whether the layer runs on tensor cores where the device and scheme allow (CUDA; 2-, 4- or 8-bit codes), over a
+    /// Whether the layer runs on tensor cores where the device and scheme allow (CUDA; 2-, 3-, 4- or 8-bit codes), over a
     /// copy of the weights in mma fragment order made on the first such batch: M ≤ 16, decode (M = 1) included, by
     /// <see cref="TensorCoreGemv"/>, M &gt; 16 by <see cref="TensorCoreGemm"/>; both round x and each scaled weight to
     /// f16 (relative error ≤ 2^−11 each) and accumulate in f32. Default true; false forces the float32
