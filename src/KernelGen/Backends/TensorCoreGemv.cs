@@ -68,7 +68,7 @@ public sealed class TensorCoreGemv
     /// KERNELGEN_GEMV_SHAREDX=0 runs it as M ≤ 8 does (for comparisons).</summary>
     public static readonly bool SharedX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SHAREDX") != "0";
 
-    /// <summary>Whether M &gt; 8 with 2- or 4-bit codes converts x to B fragments in a first launch
+    /// <summary>Whether M &gt; 8 with 2-, 3- or 4-bit codes converts x to B fragments in a first launch
     /// (<see cref="IVariant.PreparedX"/>): null (KERNELGEN_GEMV_PREPAREX unset) where <see cref="PreparesX"/> finds it
     /// pays, false (0) never, true (1) always.</summary>
     public static readonly bool? PrepareX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_PREPAREX") switch { "0" => false, "1" => true, _ => null };
@@ -84,7 +84,7 @@ public sealed class TensorCoreGemv
     /// <param name="accelerator">The device.</param>
     /// <param name="stages">Slabs in flight per warp through shared memory (0, 2 or 3, or −1: <see cref="StagesFor"/>);
     /// <see cref="Stages"/> when null.</param>
-    /// <param name="prepareX">Whether M &gt; 8 with 2- or 4-bit codes converts x in a first launch: always, never, or
+    /// <param name="prepareX">Whether M &gt; 8 with 2-, 3- or 4-bit codes converts x in a first launch: always, never, or
     /// (null) as <see cref="PrepareX"/> and <see cref="PreparesX"/> say.</param>
     public TensorCoreGemv(Accelerator accelerator, int? stages = null, bool? prepareX = null)
     {
@@ -119,7 +119,7 @@ public sealed class TensorCoreGemv
 
     /// <summary>
     /// Whether <see cref="Run"/> with <paramref name="m"/> rows converts x to B fragments in a first launch
-    /// (<see cref="IVariant.PreparedX"/>): only for M &gt; 8 with 2- or 4-bit codes, and there, where the constructor or
+    /// (<see cref="IVariant.PreparedX"/>): only for M &gt; 8 with 2-, 3- or 4-bit codes, and there, where the constructor or
     /// <see cref="PrepareX"/> does not say, with at least 32 MiB of codes. Measured on an H100 (gemv.md, v28), at M = 16: 4-bit
     /// 28672×8192 and 8192×28672 23–25 % faster, 2-bit 15–22 %, 8192² level; the second launch costs ~2–3 µs, so
     /// 4096² was 16–30 % slower, and 8-bit (x in f32 twice its codes' bytes, not 4 or 8 times) lost up to 12 %.
