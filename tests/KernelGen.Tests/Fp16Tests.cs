@@ -70,4 +70,26 @@ public sealed class Fp16Tests
 
         Assert.True(Half.IsNaN(BitConverter.UInt16BitsToHalf(Fp16.FromFloat(float.NaN))));
     }
+
+    /// <summary>The tensor-core decode's biases −(1024·2^−s + zero), built from bits, equal System.Half's conversion of
+    /// the exact value in both halves, for every position s and zero point a code width uses (2-, 3-bit: s = 0…6, zero
+    /// ≤ 7; 4-bit: s = 0, 4, zero ≤ 15; 8-bit: s = 0, zero ≤ 255).</summary>
+    [Fact]
+    public void DecodeBiases_AreTheHalvesOfMinus1024TimesPowerMinusZero()
+    {
+        foreach (var (bits, shifts) in new[] { (2, new[] { 0, 2, 4, 6 }), (3, new[] { 0, 2, 4, 6 }), (4, new[] { 0, 4 }), (8, new[] { 0 }) })
+        {
+            for (int zero = 0; zero < 1 << bits; zero++)
+            {
+                KernelGen.Backends.PairDecode.Biases(zero, out uint b0, out uint b2, out uint b4, out uint b6);
+                foreach (int s in shifts)
+                {
+                    uint pair = s switch { 0 => b0, 2 => b2, 4 => b4, _ => b6 };
+                    ushort expected = BitConverter.HalfToUInt16Bits((Half)(-((1024.0 / (1 << s)) + zero)));
+                    Assert.Equal(expected, (ushort)pair);
+                    Assert.Equal(expected, (ushort)(pair >> 16));
+                }
+            }
+        }
+    }
 }

@@ -22,8 +22,8 @@ internal struct GroupDecode
         where TMma : struct, TensorCoreMma.IMma
     {
         int half = 1 << (bits - 1);
-        Ab.Take<TMma>(scales.X, scales.Y, zeros.X, zeros.Y, scaleShift, zeroShift, symmetric, half, bits);
-        Cd.Take<TMma>(scales.Z, scales.W, zeros.Z, zeros.W, scaleShift, zeroShift, symmetric, half, bits);
+        Ab.Take<TMma>(scales.X, scales.Y, zeros.X, zeros.Y, scaleShift, zeroShift, symmetric, half);
+        Cd.Take<TMma>(scales.Z, scales.W, zeros.Z, zeros.W, scaleShift, zeroShift, symmetric, half);
     }
 
     /// <summary>k-block <paramref name="j"/> of this lane's words of tiles a–d (<see cref="PairDecode.Decode"/>): A
@@ -53,15 +53,15 @@ internal struct PairDecode
 
     /// <summary>Opens a group from the two tiles' raw words (<see cref="GroupDecode.Take"/>); <paramref name="half"/> is
     /// 2^(bits−1), the zero point when <paramref name="symmetric"/>.</summary>
-    public void Take<TMma>(uint scaleLow, uint scaleHigh, uint zeroLow, uint zeroHigh, int scaleShift, int zeroShift, bool symmetric, int half, int bits)
+    public void Take<TMma>(uint scaleLow, uint scaleHigh, uint zeroLow, uint zeroHigh, int scaleShift, int zeroShift, bool symmetric, int half)
         where TMma : struct, TensorCoreMma.IMma
     {
         ScaleLow = Duplicate(scaleLow >> scaleShift);
         ScaleHigh = Duplicate(scaleHigh >> scaleShift);
         int zl = symmetric ? half : (int)((zeroLow >> zeroShift) & 0xFF);
         int zh = symmetric ? half : (int)((zeroHigh >> zeroShift) & 0xFF);
-        Biases<TMma>(bits, zl, out L0, out L2, out L4, out L6);
-        Biases<TMma>(bits, zh, out H0, out H2, out H4, out H6);
+        Biases(zl, out L0, out L2, out L4, out L6);
+        Biases(zh, out H0, out H2, out H4, out H6);
     }
 
     /// <summary>
@@ -113,17 +113,20 @@ internal struct PairDecode
         a3 = mma.DecodeScaled(wh1, highMask, highPower, Bias(H0, H2, H4, H6, highShift), ScaleHigh);
     }
 
-    /// <summary>−(1024·2^−s + zero) as f16 pairs for the positions s the code width uses (8-bit: 0; 4-bit: 0, 4;
-    /// 2- and 3-bit: 0, 2, 4, 6): exact integers below 2048.</summary>
-    private static void Biases<TMma>(int bits, int zero, out uint b0, out uint b2, out uint b4, out uint b6)
-        where TMma : struct, TensorCoreMma.IMma
+    /// <summary>
+    /// −(1024·2^−s + zero) as f16 pairs for the code positions s = 0, 2, 4, 6, built from their bits (no conversions: the
+    /// float route was 8 conversions and 3 branches on the width per row and group): where zero &lt; 1024·2^−s,
+    /// 1024·2^−s + zero lies in [1024·2^−s, 2048·2^−s), whose f16 ulp is 2^−s, so its bits are those of 1024·2^−s
+    /// (0x6400 − 0x400·s) plus zero·2^s, and the sign bit negates it. That holds at every position a width uses (8-bit:
+    /// 0; 4-bit: 0, 4, zero ≤ 15; 2- and 3-bit: 0, 2, 4, 6, zero ≤ 7); the other values are never read.
+    /// </summary>
+    internal static void Biases(int zero, out uint b0, out uint b2, out uint b4, out uint b6)
     {
-        var mma = default(TMma);
-        float f0 = -(1024 + zero), f2 = -(256 + zero), f4 = -(64 + zero), f6 = -(16 + zero);
-        b0 = mma.Pack(f0, f0);
-        b2 = bits <= 3 ? mma.Pack(f2, f2) : 0;
-        b4 = bits <= 4 ? mma.Pack(f4, f4) : 0;
-        b6 = bits <= 3 ? mma.Pack(f6, f6) : 0;
+        uint z = (uint)zero * 0x10001u;
+        b0 = z + 0xE400E400u;
+        b2 = (z << 2) + 0xDC00DC00u;
+        b4 = (z << 4) + 0xD400D400u;
+        b6 = (z << 6) + 0xCC00CC00u;
     }
 
     private static uint Duplicate(uint half) => (half & 0xFFFF) * 0x10001u;

@@ -184,7 +184,7 @@ public sealed partial class TensorCoreGemm
 
         private void Take<TMma>(int bits)
             where TMma : struct, TensorCoreMma.IMma
-            => Open.Take<TMma>(Words.NextScale.X, Words.NextScale.Y, Words.NextZero.X, Words.NextZero.Y, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, 1 << (bits - 1), bits);
+            => Open.Take<TMma>(Words.NextScale.X, Words.NextScale.Y, Words.NextZero.X, Words.NextZero.Y, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, 1 << (bits - 1));
 
         /// <summary>Opens the next group and prefetches the one after it.</summary>
         private void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, int bits)
