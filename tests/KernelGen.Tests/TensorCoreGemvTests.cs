@@ -13,8 +13,8 @@ namespace KernelGen.Tests;
 /// order equals the matrix's), and the kernel, on ILGPU's CPU accelerator with 32-lane warps where its mma is emulated
 /// in PTX's fragment layout, agrees with a float64 reference over the numbers the tensor cores read: activations rounded
 /// to f16 and each weight rounded to f16 after its scale is applied (or exact, where the kernel scales each group's
-/// sums instead). The weights reach the mma from registers or through shared memory (cp.async). The shapes cover
-/// padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
+/// sums instead). The weights reach the mma from registers or through shared memory (cp.async). Codes are 2, 3 (two
+/// planes: low bits and third bits), 4 and 8 bits wide. The shapes cover padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
 /// warps with no slabs, M on both sides of 8 (above 8 with x in f32 and as B fragments from a first launch), and M = 1,
 /// whose x goes through shared memory, over several turns.
 /// </summary>
