@@ -56,7 +56,7 @@ public sealed class MmaPackedWeights
         Tiles = (rows + (TileRows * TileBlock) - 1) / (TileRows * TileBlock) * TileBlock;
         Slabs = (cols + SlabCols - 1) / SlabCols;
         Groups = ((Slabs * SlabCols) + groupSize - 1) / groupSize;
-        HighPlane = bits == 3 ? (long)Tiles * Slabs * 32 * 4 : 0;
+        HighPlane = bits == 3 ? 2 * HighPlanePairs(Tiles, Slabs) : 0;
         Packed = new uint[(long)Tiles * Slabs * 32 * (bits == 3 ? 6 : 4)];
         // Two spare groups of a block at the end (zeros): a kernel that loads a group ahead reads up to two past the
         // last one (the group after the last, then the one it prefetches when that opens).
@@ -98,6 +98,10 @@ public sealed class MmaPackedWeights
 
     /// <summary>The geometry's code width for <paramref name="bits"/>-bit codes (<see cref="WordBits"/>).</summary>
     public static int WordBitsOf(int bits) => bits == 3 ? 2 : bits;
+
+    /// <summary>Where 3-bit codes' third bits start, in word pairs (what the kernels index them in): after the low plane's
+    /// one quad per tile, slab and lane (<see cref="HighPlane"/> / 2).</summary>
+    internal static long HighPlanePairs(int tiles, int slabs) => (long)tiles * slabs * 64;
 
     /// <summary>Slabs per tile (K rounded up to <see cref="SlabCols"/>).</summary>
     public int Slabs { get; }

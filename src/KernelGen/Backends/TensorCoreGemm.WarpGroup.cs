@@ -109,7 +109,7 @@ public sealed partial class TensorCoreGemm
 
         // 3-bit codes: their third bits, one 8-byte load per tile and slab at the same index in their plane.
         bool third = bits == 3;
-        var highs = third ? packed.Cast<Duo>().SubView((long)s.Tiles * s.Slabs * 64) : default;
+        var highs = third ? packed.Cast<Duo>().SubView(MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs)) : default;
         Duo lowBits = third ? highs[ia] : default, highBits = third ? highs[ia + step] : default;
         for (int slab = slabStart; slab < slabEnd; slab++)
         {

@@ -334,7 +334,7 @@ public sealed partial class TensorCoreGemm
         int step = s.Slabs * 32;
         int ia = (((block * MmaPackedWeights.TileBlock) * s.Slabs) + slabStart) * 32 + lane;
         bool third = bits == 3; // 3-bit codes: their third bits, one 8-byte load per tile and slab (same index, own plane)
-        var highs = third ? packed.Cast<Duo>().SubView((long)s.Tiles * s.Slabs * 64) : default;
+        var highs = third ? packed.Cast<Duo>().SubView(MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs)) : default;
         for (int slab = slabStart; slab < slabEnd; slab++)
         {
             var ca = quads[ia];
@@ -344,7 +344,7 @@ public sealed partial class TensorCoreGemm
             Duo ha = default, hb = default, hc = default, hd = default;
             if (third)
             {
-                (ha, hb, hc, hd) = (highs[ia], highs[ia + step], highs[ia + (2 * step)], highs[ia + (3 * step)]);
+                TensorCoreGemv.LoadHighs(highs, ia, step, out ha, out hb, out hc, out hd);
             }
 
             ia += 32;

@@ -391,7 +391,7 @@ public sealed class TensorCoreGemv
 
         public int Bits => default(TBits).Value;
 
-        public int Width => Bits == 3 ? 2 : Bits;
+        public int Width => MmaPackedWeights.WordBitsOf(Bits);
 
         public int GroupBlocks => default(TGroup).Value;
 
@@ -560,7 +560,7 @@ public sealed class TensorCoreGemv
 
             // 3-bit codes: the third bits, one 8-byte load per tile and slab at the same index in their plane.
             bool third = default(TVariant).Bits == 3;
-            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(HighPlane(s) + first) : default;
+            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs) + first) : default;
             TensorCoreGemm.Duo hpa = default, hpb = default, hpc = default, hpd = default, hqa = default, hqb = default, hqc = default, hqd = default;
             if (slabStart < slabEnd)
             {
@@ -616,7 +616,7 @@ public sealed class TensorCoreGemv
             long ia = ((long)tile0 * step) + offset, ib = ((long)(tile0 + 1) * step) + offset, ic = ((long)(tile0 + 2) * step) + offset, id = ((long)(tile0 + 3) * step) + offset;
             Quad na = default, nb = default, nc = default, nd = default;
             bool third = default(TVariant).Bits == 3;
-            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(HighPlane(s)) : default;
+            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs)) : default;
             TensorCoreGemm.Duo ha = default, hb = default, hc = default, hd = default;
             if (slabStart < slabEnd)
             {
@@ -728,16 +728,13 @@ public sealed class TensorCoreGemv
 
     /// <summary>3-bit codes' third bits of tile a at <paramref name="at"/> of <paramref name="highs"/> and of tiles b–d,
     /// <paramref name="step"/> apart (the indices of their quads in the low plane).</summary>
-    private static void LoadHighs(ArrayView<TensorCoreGemm.Duo> highs, int at, int step, out TensorCoreGemm.Duo a, out TensorCoreGemm.Duo b, out TensorCoreGemm.Duo c, out TensorCoreGemm.Duo d)
+    internal static void LoadHighs(ArrayView<TensorCoreGemm.Duo> highs, int at, int step, out TensorCoreGemm.Duo a, out TensorCoreGemm.Duo b, out TensorCoreGemm.Duo c, out TensorCoreGemm.Duo d)
     {
         a = highs[at];
         b = highs[at + step];
         c = highs[at + (2 * step)];
         d = highs[at + (3 * step)];
     }
-
-    /// <summary>Where 3-bit codes' third bits start, in word pairs (<see cref="MmaPackedWeights.HighPlane"/> / 2).</summary>
-    private static long HighPlane(TensorCoreGemvShape s) => (long)s.Tiles * s.Slabs * 64;
 
     /// <summary>Quad <paramref name="index"/> of <paramref name="quads"/> (device address <paramref name="address"/>),
     /// loaded as <see cref="IVariant.Streaming"/> says.</summary>
