@@ -198,9 +198,8 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         }
     }
 
-    /// <summary>One CPU accelerator and one GEMV per stage and x setting for the whole class: each kernel variant takes
-    /// ~40 s to compile for the CPU accelerator, so tests that share a variant compile it once (the tests run one at a
-    /// time).</summary>
+    /// <summary>One CPU accelerator and one GEMV per stage and x setting for the whole class, so that tests sharing a
+    /// kernel variant compile it once (the tests run one at a time).</summary>
     public sealed class Kernels : IDisposable
     {
         private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
