@@ -27,6 +27,8 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     [Fact]
     public void FourBitAsymmetricG128_PaddedTiles_WarpsWithoutSlabs() => CheckPrepared<B4G128A>(rows: 40, cols: 256, 1, 3, 8, 9, 16);
 
+    /// <summary>Groups of two k-blocks inside a slab of eight: M = 1 scales each group's f32 sums when it closes
+    /// (<see cref="TensorCoreGemv.ScalesAfter"/>), M = 9 scales every weight.</summary>
     [Fact]
     public void FourBitSymmetricG32_GroupsInsideASlab() => Check<B4G32S>(rows: 40, cols: 512, 1, 9);
 

@@ -68,6 +68,11 @@ public sealed class TensorCoreGemv
     /// KERNELGEN_GEMV_SHAREDX=0 runs it as M ≤ 8 does (for comparisons).</summary>
     public static readonly bool SharedX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SHAREDX") != "0";
 
+    /// <summary>Whether every group form, groups inside a slab included (2-bit g64, 4-bit g32, …), scales each group's f32
+    /// sums when it closes (<see cref="IVariant.ScaleAfter"/>) wherever groups spanning slabs do, instead of only where
+    /// measured faster; KERNELGEN_GEMV_SCALEAFTER=1 turns it on, for comparisons.</summary>
+    public static readonly bool ScaleAfterInside = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SCALEAFTER") == "1";
+
     /// <summary>Whether M &gt; 8 with 2-, 3- or 4-bit codes converts x to B fragments in a first launch
     /// (<see cref="IVariant.PreparedX"/>): null (KERNELGEN_GEMV_PREPAREX unset) where <see cref="PreparesX"/> finds it
     /// pays, false (0) never, true (1) always.</summary>
@@ -362,7 +367,11 @@ public sealed class TensorCoreGemv
         /// (4 <c>mul.f16x2</c> per A and k-block). Measured on an H100 (gemv.md, v23): 4-bit g128 at M = 1 7–9 % faster,
         /// 2-bit g64 (groups inside a slab: a flush every 4 k-blocks) 1–11 % slower. So: groups spanning whole slabs, at
         /// M ≤ 8, and at M &gt; 8 where x in flight takes fewer registers (<see cref="PreparedX"/>: v29) or the weights do
-        /// (<see cref="Stages"/>); the M &gt; 8 kernel with x in f32 has no registers left for the group sums.</summary>
+        /// (<see cref="Stages"/>); the M &gt; 8 kernel with x in f32 has no registers left for the group sums. Groups
+        /// inside a slab (v33, both forms in one call each): at M = 1 (<see cref="SharedX"/>) 3-bit g128 4–7 % faster,
+        /// 3-bit g32 6–8 % and 4-bit g32 9–12 % (a flush every 8 or 2 k-blocks), so 3- and 4-bit codes scale after there;
+        /// 2-bit g64 at M = 1 −2 to +4 % and 2- or 3-bit at M = 8 or 16 2–27 % slower, so those do not (8-bit groups inside
+        /// a slab were not measured; <see cref="ScaleAfterInside"/> forces it everywhere, for comparisons).</summary>
         bool ScaleAfter { get; }
 
         /// <summary>M = 1 only, weights in registers: each warp stages x for two slabs at a time in shared memory as f16,
@@ -401,7 +410,7 @@ public sealed class TensorCoreGemv
 
         public bool Streaming => Bits == 4 || (Bits == 8 && Upper);
 
-        public bool ScaleAfter => GroupBlocks == 0 && (!Upper || Stages > 0 || PreparedX);
+        public bool ScaleAfter => (GroupBlocks == 0 || ScaleAfterInside || (SharedX && Bits is 3 or 4)) && (!Upper || Stages > 0 || PreparedX);
     }
 
     /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
