@@ -68,6 +68,10 @@ public sealed class TensorCoreGemv
     /// KERNELGEN_GEMV_SHAREDX=0 runs it as M ≤ 8 does (for comparisons).</summary>
     public static readonly bool SharedX = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SHAREDX") != "0";
 
+    /// <summary>KERNELGEN_GEMV_NC=1 reads every variant's weights with <c>ld.global.nc</c>, 0 none, for comparisons; −1
+    /// (unset): per variant, as <see cref="IVariant.Streaming"/> says.</summary>
+    public static readonly int StreamingLoads = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_NC") switch { "0" => 0, "1" => 1, _ => -1 };
+
     /// <summary>Whether every group form, groups inside a slab included (2-bit g64, 4-bit g32, …), scales each group's f32
     /// sums when it closes (<see cref="IVariant.ScaleAfter"/>) wherever groups spanning slabs do, instead of only where
     /// measured faster; KERNELGEN_GEMV_SCALEAFTER=1 turns it on, for comparisons.</summary>
@@ -356,7 +360,8 @@ public sealed class TensorCoreGemv
 
         /// <summary>Whether the weights are read with <see cref="TensorCoreMma.IMma.LoadStreaming"/> (ld.global.nc,
         /// not through L1) instead of ILGPU's generic loads: measured per variant on an H100 (gemv.md, v16): 4-bit 1–7 %
-        /// faster, 8-bit 9 % faster at M &gt; 8 and 5 % slower at M ≤ 8, 2-bit 3–5 % slower.</summary>
+        /// faster, 8-bit 9 % faster at M &gt; 8 and 5 % slower at M ≤ 8, 2-bit 3–5 % slower (again in session 15 at M = 1, with
+        /// 3-bit level within 1.5 %; <see cref="StreamingLoads"/> overrides).</summary>
         bool Streaming { get; }
 
         /// <summary>Slabs in flight per warp through <c>cp.async</c> and shared memory; 0: loaded into registers.</summary>
@@ -408,7 +413,7 @@ public sealed class TensorCoreGemv
 
         public bool SharedX => default(TRows).Value == 1 && Stages == 0;
 
-        public bool Streaming => Bits == 4 || (Bits == 8 && Upper);
+        public bool Streaming => StreamingLoads >= 0 ? StreamingLoads == 1 : Bits == 4 || (Bits == 8 && Upper);
 
         public bool ScaleAfter => (GroupBlocks == 0 || ScaleAfterInside || (SharedX && Bits is 3 or 4)) && (!Upper || Stages > 0 || PreparedX);
     }
