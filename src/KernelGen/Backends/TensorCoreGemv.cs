@@ -32,7 +32,8 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 /// Numbers, as in <see cref="TensorCoreGemm"/>: A is (code − zero) · scale rounded to f16 (one <c>lop3</c> to 1024 +
 /// code·2^s, one <c>fma.f16x2</c> to code − zero exactly, one <c>mul.rn.f16x2</c> by the group's scale: relative
 /// error ≤ 2^−11 per weight), B is x rounded to f16 (≤ 2^−11), and the mma accumulates in f32 over all of K, so a group
-/// end only loads the next group's constants. Where groups span whole slabs and M ≤ 8, or M &gt; 8 with x prepared (<see cref="IVariant.ScaleAfter"/>),
+/// end only loads the next group's constants. Where groups span whole slabs and M ≤ 8, or M &gt; 8 with x prepared, or
+/// at M = 1 with 3- or 4-bit codes also for groups inside a slab (<see cref="IVariant.ScaleAfter"/>),
 /// A is code − zero alone (exact) and each group's f32 sums are multiplied by its scales when it closes. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
 /// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles. (Until session 8 the
 /// scale and zero point were applied per group in f32, with Σx from an all-ones mma: exact weights, but a flush per
