@@ -91,10 +91,16 @@ public sealed class MmaPackedWeights
 
     /// <summary>Columns per slab: 32/b k-blocks of 16 (b = <see cref="WordBits"/>), one 16-byte load per lane (3-bit: and
     /// one 8-byte load of third bits).</summary>
-    public int SlabCols => 512 / WordBits;
+    public int SlabCols => SlabColsOf(Bits);
 
     /// <summary>k-blocks per slab.</summary>
-    public int BlocksPerSlab => 32 / WordBits;
+    public int BlocksPerSlab => BlocksPerSlabOf(Bits);
+
+    /// <summary><see cref="SlabCols"/> for <paramref name="bits"/>-bit codes.</summary>
+    public static int SlabColsOf(int bits) => 16 * BlocksPerSlabOf(bits);
+
+    /// <summary><see cref="BlocksPerSlab"/> for <paramref name="bits"/>-bit codes (the kernels' constant).</summary>
+    public static int BlocksPerSlabOf(int bits) => 32 / WordBitsOf(bits);
 
     /// <summary>The geometry's code width for <paramref name="bits"/>-bit codes (<see cref="WordBits"/>).</summary>
     public static int WordBitsOf(int bits) => bits == 3 ? 2 : bits;

@@ -40,7 +40,7 @@ public sealed partial class TensorCoreGemm
     /// </summary>
     internal static int GroupEnds(int bits, int groupBlocks)
     {
-        int perSlab = 32 / MmaPackedWeights.WordBitsOf(bits);
+        int perSlab = MmaPackedWeights.BlocksPerSlabOf(bits);
         return groupBlocks % perSlab == 0 ? 0 : groupBlocks is 2 or 4 or 8 && perSlab % groupBlocks == 0 ? groupBlocks : -1;
     }
 
@@ -56,7 +56,7 @@ public sealed partial class TensorCoreGemm
         where TBits : struct, TensorCoreGemv.IConstant
         where TGroups : struct, TensorCoreGemv.IConstant
     {
-        int bits = default(TBits).Value, blocksPerSlab = 32 / MmaPackedWeights.WordBitsOf(bits);
+        int bits = default(TBits).Value, blocksPerSlab = MmaPackedWeights.BlocksPerSlabOf(bits);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         int perSplit = (s.Slabs + splits - 1) / splits;
         int slabStart = System.Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = System.Math.Min(s.Slabs, slabStart + perSplit);

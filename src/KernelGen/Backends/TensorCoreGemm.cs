@@ -296,7 +296,7 @@ public sealed partial class TensorCoreGemm
         where TMma : struct, TensorCoreMma.IMma
         where TBits : struct, TensorCoreGemv.IConstant
     {
-        int bits = default(TBits).Value, blocksPerSlab = 32 / MmaPackedWeights.WordBitsOf(bits);
+        int bits = default(TBits).Value, blocksPerSlab = MmaPackedWeights.BlocksPerSlabOf(bits);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         int perSplit = (s.Slabs + splits - 1) / splits;
         int slabStart = Math.Min(s.Slabs, Grid.IdxZ * perSplit), slabEnd = Math.Min(s.Slabs, slabStart + perSplit);

@@ -154,7 +154,7 @@ public sealed class TensorCoreGemv
             return false;
         }
 
-        return GroupsFit(scheme.IsPerChannel, scheme.GroupSize, 512 / MmaPackedWeights.WordBitsOf(scheme.Bits));
+        return GroupsFit(scheme.IsPerChannel, scheme.GroupSize, MmaPackedWeights.SlabColsOf(scheme.Bits));
     }
 
     /// <summary>Whether group ends fall at slab ends or at fixed k-blocks inside a slab (per-channel: one group).</summary>
@@ -448,7 +448,7 @@ public sealed class TensorCoreGemv
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
-        int width = default(TVariant).Width, groupBlocks = default(TVariant).GroupBlocks;
+        int groupBlocks = default(TVariant).GroupBlocks;
         bool upper = default(TVariant).Upper;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;
         int tile0 = Grid.IdxX * TilesPerGroup;
@@ -456,7 +456,7 @@ public sealed class TensorCoreGemv
         // Tiles come in whole blocks of 4 (padding rows hold zero codes; their sums are never stored): tile0 … tile0 + 3.
         int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
-        int blocksPerSlab = 32 / width;
+        int blocksPerSlab = MmaPackedWeights.BlocksPerSlabOf(default(TVariant).Bits);
 
         var st = default(State);
         st.Init(s, g, Grid.IdxX);
