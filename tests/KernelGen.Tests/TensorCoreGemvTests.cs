@@ -50,9 +50,9 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     /// <summary>Weights through a 2-slab shared-memory ring, as 2-bit M &gt; 8 runs (TwoBitAsymmetricG32_PaddedK covers it
     /// with one slab per warp): 18 slabs of 256 columns give warps 3, 3, 3, 3, 3, 3, 0, 0 slabs, so the ring wraps, and
     /// a group of one slab closes after every slab read from it; M = 12 scales both row halves' group sums (x as B
-    /// fragments).</summary>
+    /// fragments); M = 1 stages x in the same shared allocation, after the rings, every two slabs.</summary>
     [Fact]
-    public void TwoBitAsymmetricG256_WeightsThroughSharedMemory_RingWraps() => CheckPrepared<B2G256A>(rows: 8, cols: 4608, 12);
+    public void TwoBitAsymmetricG256_WeightsThroughSharedMemory_RingWraps() => Check<B2G256A>(rows: 8, cols: 4608, 2, true, 1, 12);
 
     /// <summary>M = 1 stages x through shared memory two slabs per turn (<see cref="TensorCoreGemv.SharedX"/>): 37 slabs
     /// give warps 5 slabs each (three turns, the last of one slab) and the last warp 2; M = 2 runs the other variant
@@ -75,6 +75,14 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     /// the seventh 2 and the last none), M = 5 from registers, M = 16 with x as B fragments; 40 rows pad to two blocks.</summary>
     [Fact]
     public void ThreeBitAsymmetricG128_AllPaths() => CheckPrepared<B3G128A>(rows: 40, cols: 4992, 1, 5, 16);
+
+    /// <summary>3-bit codes through the 2-slab shared-memory ring: each stage holds the low plane's quads (16-byte
+    /// cp.async) and the third bits' duos (8-byte cp.async). K = 4992 pads to 20 slabs: warps of 3 slabs (the ring
+    /// wraps), the seventh 2, the last none; groups of 128 close inside each slab; M = 5 reads x in f32, M = 16 as
+    /// B fragments; M = 1 stages x in the same shared allocation, after the rings, every two slabs (three-slab warps:
+    /// a turn of one slab last).</summary>
+    [Fact]
+    public void ThreeBitAsymmetricG128_WeightsThroughSharedMemory_RingWraps() => Check<B3G128A>(rows: 40, cols: 4992, 2, true, 1, 5, 16);
 
     /// <summary>3-bit per-channel symmetric (one group across the warps: scales after the group), padded K.</summary>
     [Fact]

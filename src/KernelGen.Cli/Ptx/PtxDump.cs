@@ -67,15 +67,16 @@ internal static class PtxDump
             {
                 bool upper = rows > 8;
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
+                int stages = KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper, true])!;
                 var tc = type == gemv
-                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper])!, upper && bits <= 4])!)
+                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, stages, upper && bits <= 4])!)
                     : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (0: at slab ends; 4: q2g64), mma.sync by width
                         ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType($"C{groupBlocks}", BindingFlags.NonPublic)!)
                         : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : rows == 1 ? "Single" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
-                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, upper && bits <= 4])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
+                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, upper && bits <= 4, stages])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled
                     ? KernelGen.Backends.PtxPeephole.Patch(tcCompiled.PTXAssembly, registers, warpGroup: name == "WarpGroupKernel")
                     : KernelGen.Backends.PtxPeephole.LimitRegisters(tcCompiled.PTXAssembly, registers));

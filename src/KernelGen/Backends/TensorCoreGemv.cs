@@ -51,11 +51,12 @@ public sealed class TensorCoreGemv
 
     /// <summary>The register cap of a variant (0: none), unless <see cref="MaxRegisters"/> sets one: 128, so that two
     /// groups of 256 threads share an SM (variants that took 140–168 registers ran at half that occupancy and slower;
-    /// gemv.md), except for 3-bit codes other than at M &gt; 8 with x prepared: under 128 they spill 150–270 bytes
-    /// (their third bits are 8 more registers per slab in flight), and uncapped at one group per SM they measured
-    /// 4–15 % faster at M = 1 and up to 29 % at M = 16 with x in f32 (H100, gemv.md, session 14).</summary>
-    internal static int RegistersFor(int bits, int rows, bool prepared)
-        => MaxRegisters >= 0 ? MaxRegisters : bits == 3 && !(rows > 8 && prepared) ? 0 : 128;
+    /// gemv.md), except for 3-bit codes in registers (<see cref="StagesFor"/> 0: small weights) other than at M &gt; 8
+    /// with x prepared: under 128 they spill 150–270 bytes (their third bits are 8 more registers per slab in flight), and
+    /// uncapped at one group per SM they measured 4–15 % faster at M = 1 and up to 29 % at M = 16 with x in f32 (H100,
+    /// gemv.md, session 14). Through the shared-memory ring they fit 128 without spills.</summary>
+    internal static int RegistersFor(int bits, int rows, bool prepared, int stages)
+        => MaxRegisters >= 0 ? MaxRegisters : bits == 3 && stages == 0 && !(rows > 8 && prepared) ? 0 : 128;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
     public const int WarpsPerGroup = 8;
@@ -87,7 +88,7 @@ public sealed class TensorCoreGemv
     private readonly int stages;
     private readonly bool? prepareX;
     private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>> prepare;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, bool Prepared), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, int Stages, bool Prepared), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
@@ -204,7 +205,7 @@ public sealed class TensorCoreGemv
 
         var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
-        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m), prepared), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Prepared), this);
+        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m), StagesOf(weights, m), prepared), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Stages, key.Prepared), this);
         if (prepared)
         {
             // x as B fragments, one quad per k-block and lane: rows g and g + 8 (the GEMM's layout 1).
@@ -234,7 +235,7 @@ public sealed class TensorCoreGemv
     {
         ArgumentNullException.ThrowIfNull(weights);
         int bits = weights.Bits, groupBlocks = GroupForm(weights).GroupBlocks;
-        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(bits, m > 8), PreparesX(weights, m)))!;
+        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(weights, m), PreparesX(weights, m)))!;
         return variant.ScaleAfter;
     }
 
@@ -242,15 +243,19 @@ public sealed class TensorCoreGemv
     /// <see cref="IVariant.SharedX"/>, unless <see cref="SharedX"/> is off), 8 or 16.</summary>
     private int RowsFor(int m) => m == 1 && SharedX && (accelerator.AcceleratorType != AcceleratorType.Cuda || PtxPeephole.Enabled) ? 1 : m > 8 ? 16 : 8;
 
-    /// <summary>This instance's stages for a variant: the constructor's, or <see cref="StagesFor"/>; 3-bit codes always
-    /// load into registers (their third bits are not staged).</summary>
-    private int StagesOf(int bits, bool upper) => bits == 3 ? 0 : stages < 0 ? StagesFor(bits, upper) : stages;
+    /// <summary>This instance's stages for <paramref name="weights"/> at <paramref name="m"/> rows: the constructor's,
+    /// or <see cref="StagesFor"/>.</summary>
+    private int StagesOf(MmaPackedWeights weights, int m)
+        => stages >= 0 ? stages : StagesFor(weights.Bits, m > 8, (weights.Tiles + TilesPerGroup - 1) / TilesPerGroup > accelerator.NumMultiprocessors);
 
-    /// <summary>Slabs in flight per warp for a variant, as measured on an H100 (gemv.md, v22 and v25): through shared
-    /// memory (2) for 2-bit codes at M &gt; 8 (14–20 % faster); in registers (0) otherwise (M ≤ 8: level or slower;
-    /// 4-bit M &gt; 8: level on large shapes, 3–5 % slower on small ones, also with <see cref="IVariant.ScaleAfter"/>;
-    /// 8-bit M &gt; 8: 7–10 % slower).</summary>
-    internal static int StagesFor(int bits, bool upper) => upper && bits == 2 ? 2 : 0;
+    /// <summary>Slabs in flight per warp for a variant, as measured on an H100 (gemv.md, v22, v25 and v34): through
+    /// shared memory (2) for 2-bit codes at M &gt; 8 (14–20 % faster), and for 3-bit codes at every M where the row blocks
+    /// outnumber the SMs (M = 1 12–15 % faster, M = 8 16–24 %, M = 16 13–15 %: the ring frees the registers the third
+    /// bits held in flight, so two blocks share an SM under the 128-register cap without spills; 4096², one block per
+    /// SM, was 5 % slower at M = 16); in registers (0) otherwise (2-bit M = 1: 3–7 % slower staged, also with x through
+    /// shared memory; 4-bit M &gt; 8: level on large shapes, 3–5 % slower on small ones, also with
+    /// <see cref="IVariant.ScaleAfter"/>; 8-bit M &gt; 8: 7–10 % slower).</summary>
+    internal static int StagesFor(int bits, bool upper, bool blocksOutnumberSms) => (upper && bits == 2) || (bits == 3 && blocksOutnumberSms) ? 2 : 0;
 
     /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
     /// slabs), activation rows (1, 8 or 16), stages and whether x comes as B fragments (rows 16 only).</summary>
@@ -272,18 +277,18 @@ public sealed class TensorCoreGemv
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, "No kernel is specialized for this constant."),
     };
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, bool prepared)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, int stages, bool prepared)
     {
         bool upper = rows > 8;
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, StagesOf(bits, upper), prepared));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, stages, prepared));
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         // The kernel takes the weights' device address for ld.global.nc (the emulation reads the view).
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, RegistersFor(bits, rows, prepared))
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, RegistersFor(bits, rows, prepared, stages))
             : null;
         if (patched is not null)
         {
@@ -368,6 +373,13 @@ public sealed class TensorCoreGemv
         /// <summary>Slabs in flight per warp through <c>cp.async</c> and shared memory; 0: loaded into registers.</summary>
         int Stages { get; }
 
+        /// <summary>Quads of shared memory per warp and stage: a lane's quad of each of 4 tiles (128), and for 3-bit
+        /// codes their third bits' duos (64 more).</summary>
+        int StageQuads { get; }
+
+        /// <summary>Quads of shared memory per warp for x after the rings where <see cref="SharedX"/> (128), else none.</summary>
+        int XQuads { get; }
+
         /// <summary>Whether the weights are decoded to code − zero only and each group's mma sums are multiplied by its
         /// scales in f32 when the group closes (<see cref="State.Flush"/>), instead of every weight by its scale in f16
         /// (4 <c>mul.f16x2</c> per A and k-block). Measured on an H100 (gemv.md, v23): 4-bit g128 at M = 1 7–9 % faster,
@@ -380,7 +392,8 @@ public sealed class TensorCoreGemv
         /// a slab were not measured; <see cref="ScaleAfterInside"/> forces it everywhere, for comparisons).</summary>
         bool ScaleAfter { get; }
 
-        /// <summary>M = 1 only, weights in registers: each warp stages x for two slabs at a time in shared memory as f16,
+        /// <summary>M = 1 only (weights in registers, or through the ring with x's slots after it in the same
+        /// allocation, v34): each warp stages x for two slabs at a time in shared memory as f16,
         /// laid out so that one <c>ld.shared.v4</c> gives a lane the B registers of two k-blocks. Replaces, per slab of
         /// 4-bit codes, 8 bounds-tested 16-byte global loads and 16 conversions per lane with 4 shared loads; a turn of two
         /// slabs costs each lane 8/b global loads, their conversions and stores, and one warp barrier.</summary>
@@ -404,6 +417,10 @@ public sealed class TensorCoreGemv
 
         public int Stages => default(TStages).Value;
 
+        public int StageQuads => 128 + (64 * (default(TBits).Value & 1)); // odd widths: 3 (no branch, so that the allocation size folds in the tests' debug builds)
+
+        public int XQuads => 128 * (1 / default(TRows).Value); // M = 1: a warp's two x slots (as above, no branch)
+
         public int Bits => default(TBits).Value;
 
         public int Width => MmaPackedWeights.WordBitsOf(Bits);
@@ -412,7 +429,7 @@ public sealed class TensorCoreGemv
 
         public bool Upper => default(TRows).Value > 8;
 
-        public bool SharedX => default(TRows).Value == 1 && Stages == 0;
+        public bool SharedX => default(TRows).Value == 1;
 
         public bool Streaming => StreamingLoads >= 0 ? StreamingLoads == 1 : Bits == 4 || (Bits == 8 && Upper);
 
@@ -480,6 +497,13 @@ public sealed class TensorCoreGemv
         st.TakeGroup<TMma>();
         st.PrefetchGroup(scales, zeros);
 
+        // With stages, one shared allocation holds the warps' rings and, at M = 1, their x slots after them.
+        var ring = default(ArrayView<Quad>);
+        if (default(TVariant).Stages > 0)
+        {
+            ring = SharedMemory.Allocate<Quad>(WarpsPerGroup * ((default(TVariant).StageQuads * default(TVariant).Stages) + default(TVariant).XQuads));
+        }
+
         var quads4 = x.Cast<Float4>();
         var xq = fragments.Cast<Quad>();
         var xStage = default(ArrayView<Quad>);
@@ -489,8 +513,18 @@ public sealed class TensorCoreGemv
             // the end) as two slots of two slabs' x in f16. Lane l loads float4s l, l + 32, … of a turn's columns and
             // stores each as 4 halves at 64·(l >> 3) + 16·(l & 3) + 8·((l >> 2) & 1) + 256·i (k-block pair, lane t,
             // the pair's half); lane t reads k-block pair p at 64·p + 16·t: its B registers of both k-blocks.
-            xStage = SharedMemory.Allocate<Quad>(WarpsPerGroup * 128);
-            st.XBase = default(TMma).SharedBase() + (uint)(warp * 2048);
+            int slots = 0;
+            if (default(TVariant).Stages > 0)
+            {
+                xStage = ring;
+                slots = 16 * WarpsPerGroup * default(TVariant).StageQuads * default(TVariant).Stages;
+            }
+            else
+            {
+                xStage = SharedMemory.Allocate<Quad>(WarpsPerGroup * 128);
+            }
+
+            st.XBase = default(TMma).SharedBase() + (uint)(slots + (warp * 2048));
             st.XStore = (uint)((64 * (lane >> 3)) + (16 * t) + (8 * ((lane >> 2) & 1)));
             st.XRead = (uint)(16 * t);
             st.XLow = (kb * 4) + lane;
@@ -520,20 +554,31 @@ public sealed class TensorCoreGemv
         {
             // Through shared memory: each lane copies its quad of each tile with cp.async into this warp's ring of
             // Stages slabs (tile j of stage i at quad 128·i + 32·j + lane, conflict-free), Stages − 1 slabs ahead, and
-            // reads back only its own quads, so no barrier is needed. The weights in flight take no registers.
+            // reads back only its own quads, so no barrier is needed. The weights in flight take no registers. 3-bit
+            // codes' third bits (a duo per lane, tile and slab) follow each stage's quads: 64 quads more per stage, tile
+            // j's duos at 32·j + lane from there.
             int stageCount = default(TVariant).Stages;
-            var ring = SharedMemory.Allocate<Quad>(WarpsPerGroup * 128 * default(TVariant).Stages);
+            bool third = default(TVariant).Bits == 3;
+            int perStage = default(TVariant).StageQuads;
+            var highRing = ring.Cast<TensorCoreGemm.Duo>();
             var mma = default(TMma);
             uint sharedBase = mma.SharedBase();
             long first = ((long)tile0 * s.Slabs * 32) + ((long)slabStart * 32) + lane;
             var tiles = packed.Cast<Quad>().SubView(first);
             ulong tilesAddress = packedAddress + ((ulong)first * 16);
-            int step = s.Slabs * 32, own = (warp * stageCount * 128) + lane;
+            long highFirst = third ? MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs) + first : 0;
+            var highs = third ? packed.Cast<TensorCoreGemm.Duo>().SubView(highFirst) : default;
+            ulong highsAddress = packedAddress + ((ulong)highFirst * 8);
+            int step = s.Slabs * 32, own = (warp * stageCount * perStage) + lane, highOwn = (2 * ((warp * stageCount * perStage) + 128)) + lane;
             for (int ahead = 0; ahead < stageCount - 1; ahead++)
             {
                 if (slabStart + ahead < slabEnd)
                 {
-                    Fetch(mma, tiles, tilesAddress, 32 * ahead, step, ring, own + (128 * ahead), sharedBase);
+                    Fetch(mma, tiles, tilesAddress, 32 * ahead, step, ring, own + (perStage * ahead), sharedBase);
+                    if (third)
+                    {
+                        FetchHighs(mma, highs, highsAddress, 32 * ahead, step, highRing, highOwn + (2 * perStage * ahead), sharedBase);
+                    }
                 }
 
                 mma.CommitCopies();
@@ -542,15 +587,32 @@ public sealed class TensorCoreGemv
             int read = 0, fill = stageCount - 1;
             for (int slab = slabStart; slab < slabEnd; slab++)
             {
+                if (default(TVariant).SharedX && ((slab - slabStart) & 1) == 0)
+                {
+                    st.StageX<TMma, TVariant>(xStage, quads4, s); // x of this slab and the next, as the register loop's turns
+                }
+
                 if (slab + stageCount - 1 < slabEnd)
                 {
-                    Fetch(mma, tiles, tilesAddress, 32 * (slab - slabStart + stageCount - 1), step, ring, own + (128 * fill), sharedBase);
+                    int at0 = 32 * (slab - slabStart + stageCount - 1);
+                    Fetch(mma, tiles, tilesAddress, at0, step, ring, own + (perStage * fill), sharedBase);
+                    if (third)
+                    {
+                        FetchHighs(mma, highs, highsAddress, at0, step, highRing, highOwn + (2 * perStage * fill), sharedBase);
+                    }
                 }
 
                 mma.CommitCopies();
                 mma.WaitCopies(stageCount - 1);
-                int at = own + (128 * read);
-                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96]);
+                int at = own + (perStage * read);
+                TensorCoreGemm.Duo ha = default, hb = default, hc = default, hd = default;
+                if (third)
+                {
+                    int hat = highOwn + (2 * perStage * read);
+                    (ha, hb, hc, hd) = (highRing[hat], highRing[hat + 32], highRing[hat + 64], highRing[hat + 96]);
+                }
+
+                st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96], ha, hb, hc, hd);
                 read = read + 1 == stageCount ? 0 : read + 1;
                 fill = fill + 1 == stageCount ? 0 : fill + 1;
             }
@@ -727,6 +789,17 @@ public sealed class TensorCoreGemv
         mma.CopyAsync(ring, to + 32, sharedBase, tiles, at + step, address);
         mma.CopyAsync(ring, to + 64, sharedBase, tiles, at + (2 * step), address);
         mma.CopyAsync(ring, to + 96, sharedBase, tiles, at + (3 * step), address);
+    }
+
+    /// <summary>cp.async of 3-bit codes' third bits: tile a's duo at <paramref name="at"/> and tiles b–d's,
+    /// <paramref name="step"/> apart, to duos <paramref name="to"/>, + 32, + 64, + 96 of <paramref name="ring"/>.</summary>
+    private static void FetchHighs<TMma>(TMma mma, ArrayView<TensorCoreGemm.Duo> highs, ulong address, int at, int step, ArrayView<TensorCoreGemm.Duo> ring, int to, uint sharedBase)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        mma.CopyAsync8(ring, to, sharedBase, highs, at, address);
+        mma.CopyAsync8(ring, to + 32, sharedBase, highs, at + step, address);
+        mma.CopyAsync8(ring, to + 64, sharedBase, highs, at + (2 * step), address);
+        mma.CopyAsync8(ring, to + 96, sharedBase, highs, at + (3 * step), address);
     }
 
     /// <summary>Tile a's quad at <paramref name="at"/> and tiles b–d's, <paramref name="step"/> quads apart

@@ -66,6 +66,11 @@ internal static class TensorCoreMma
         /// <see cref="WaitCopies"/>; the emulation copies at once.</summary>
         void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress);
 
+        /// <summary>As <see cref="CopyAsync"/> for 8 bytes (3-bit codes' third bits): duo <paramref name="from"/> of
+        /// <paramref name="source"/> to duo <paramref name="to"/> of <paramref name="stage"/>: PTX's <c>cp.async.ca</c>
+        /// (<c>.cg</c> copies only 16).</summary>
+        void CopyAsync8(ArrayView<TensorCoreGemm.Duo> stage, int to, uint sharedBase, ArrayView<TensorCoreGemm.Duo> source, int from, ulong sourceAddress);
+
         /// <summary>The quad at byte <paramref name="address"/> of the kernel's shared memory (from <see cref="SharedBase"/>),
         /// which is <paramref name="stage"/>: PTX's <c>ld.shared.v4.u32</c> at a 32-bit address (ILGPU's view loads
         /// compute 64-bit generic addresses); the emulation reads the view.</summary>
@@ -251,6 +256,9 @@ internal static class TensorCoreMma
 
         public void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
             => CudaAsm.Emit("cp.async.cg.shared.global [%0], [%1], 16;", sharedBase + ((uint)to * 16), sourceAddress + ((ulong)(uint)from * 16));
+
+        public void CopyAsync8(ArrayView<TensorCoreGemm.Duo> stage, int to, uint sharedBase, ArrayView<TensorCoreGemm.Duo> source, int from, ulong sourceAddress)
+            => CudaAsm.Emit("cp.async.ca.shared.global [%0], [%1], 8;", sharedBase + ((uint)to * 8), sourceAddress + ((ulong)(uint)from * 8));
 
         public void CommitCopies() => CudaAsm.Emit("cp.async.commit_group;");
 
@@ -505,6 +513,9 @@ internal static class TensorCoreMma
         }
 
         public readonly void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
+            => stage[to] = source[from];
+
+        public readonly void CopyAsync8(ArrayView<TensorCoreGemm.Duo> stage, int to, uint sharedBase, ArrayView<TensorCoreGemm.Duo> source, int from, ulong sourceAddress)
             => stage[to] = source[from];
 
         public readonly TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address) => source[index];
