@@ -1,11 +1,6 @@
 #!/bin/bash
 # v34 rule check: q3g128 M = 1, 8, 16 by the new rule (M > 8 staged where blocks outnumber SMs); forced 2 stages at M = 1 (now with x through shared memory) and M = 8; scales after at M = 16 staged; q2g64 M = 1 rule vs staged.
-cd "$(dirname "$0")/.."
-rm -rf /tmp/kg && tar -C /tmp -xJf .devbundle/kg.tar.xz
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
-KG=/tmp/kg/KernelGen.Cli
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-t() { grep -E "^copy|rror" $1; grep -E "^q[0-9a-z]+ +[0-9]+x[0-9]+ +[0-9]+ " $1 | awk '{print $1, $2, $3, $4, $5, $7}'; }
+source "$(dirname "$0")/common.sh"
 S=8192x8192,28672x8192,8192x28672
 r() { local name=$1; shift; env "$@" $KG bench --device cuda --shapes $S --reps 30 --json $OUT/$name.json $ARGS > /tmp/$name.txt 2>&1; echo "=== $name"; t /tmp/$name.txt; }
 ARGS="--m 1,8,16 --schemes q3g128" r q3-rule X=1

@@ -1,11 +1,6 @@
 #!/bin/bash
 # Probe: q4g128 M = 1 with 2 stages (now with x through shared memory) against the rule; then the session-16 final table (v34: 3-bit through the ring where blocks outnumber SMs) with PyTorch's peers.
-cd "$(dirname "$0")/.."
-rm -rf /tmp/kg && tar -C /tmp -xJf .devbundle/kg.tar.xz
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
-KG=/tmp/kg/KernelGen.Cli
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-t() { grep -E "^copy|rror" $1; grep -E "^q[0-9a-z]+ +[0-9]+x[0-9]+ +[0-9]+ " $1 | awk '{print $1, $2, $3, $4, $5, $7}'; }
+source "$(dirname "$0")/common.sh"
 KERNELGEN_GEMV_STAGES=2 $KG bench --device cuda --m 1 --shapes 8192x8192,28672x8192,8192x28672 --schemes q4g128 --reps 30 > /tmp/q4st2.txt 2>&1; echo "=== q4 st2 M=1"; t /tmp/q4st2.txt
 $KG bench --device cuda --m 1,16 --schemes q4g128 --reps 30 --json $OUT/final-small-batch.json > /tmp/fsb.txt 2>&1; echo "=== final q4g128"; t /tmp/fsb.txt
 $KG bench --device cuda --m 1,16 --schemes q4g128s,q8pcs,q3g128,q2g64 --reps 30 --json $OUT/final-schemes.json > /tmp/fs.txt 2>&1; echo "=== final schemes"; t /tmp/fs.txt
