@@ -76,7 +76,7 @@ internal static class PtxDump
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
                 string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : rows == 1 ? "Single" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
-                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, upper && bits <= 4, stages])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
+                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, upper && bits <= 4, stages, true])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled
                     ? KernelGen.Backends.PtxPeephole.Patch(tcCompiled.PTXAssembly, registers, warpGroup: name == "WarpGroupKernel")
                     : KernelGen.Backends.PtxPeephole.LimitRegisters(tcCompiled.PTXAssembly, registers));

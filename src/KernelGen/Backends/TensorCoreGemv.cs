@@ -49,14 +49,17 @@ public sealed class TensorCoreGemv
     /// variant, as <see cref="RegistersFor"/> says.</summary>
     public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMV_MAXNREG"), out int r) ? r : -1;
 
-    /// <summary>The register cap of a variant (0: none), unless <see cref="MaxRegisters"/> sets one: 128, so that two
-    /// groups of 256 threads share an SM (variants that took 140–168 registers ran at half that occupancy and slower;
-    /// gemv.md), except for 3-bit codes in registers (<see cref="StagesFor"/> 0: small weights) other than at M &gt; 8
-    /// with x prepared: under 128 they spill 150–270 bytes (their third bits are 8 more registers per slab in flight), and
+    /// <summary>The register cap of a variant (0: none), unless <see cref="MaxRegisters"/> sets one. Where the row
+    /// blocks do not outnumber the SMs (at most one block per SM: 4096 rows or fewer on an H100), none: a cap buys no
+    /// occupancy there, and uncapped measured from 1 % slower to 3 % faster (2- and 4-bit, M = 1 and 16, on 1024×4096,
+    /// 4096² and 4096×14336; gemv.md, session 16). Elsewhere 128, so that two groups of 256 threads share an SM
+    /// (variants that took 140–168 registers ran at half that occupancy and slower; gemv.md), except for 3-bit codes in
+    /// registers (stages 0, which <see cref="StagesFor"/> picks only for small grids) other than at M &gt; 8 with x
+    /// prepared: under 128 they spill 150–270 bytes (their third bits are 8 more registers per slab in flight), and
     /// uncapped at one group per SM they measured 4–15 % faster at M = 1 and up to 29 % at M = 16 with x in f32 (H100,
     /// gemv.md, session 14). Through the shared-memory ring they fit 128 without spills.</summary>
-    internal static int RegistersFor(int bits, int rows, bool prepared, int stages)
-        => MaxRegisters >= 0 ? MaxRegisters : bits == 3 && stages == 0 && !(rows > 8 && prepared) ? 0 : 128;
+    internal static int RegistersFor(int bits, int rows, bool prepared, int stages, bool blocksOutnumberSms)
+        => MaxRegisters >= 0 ? MaxRegisters : !blocksOutnumberSms || (bits == 3 && stages == 0 && !(rows > 8 && prepared)) ? 0 : 128;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
     public const int WarpsPerGroup = 8;
@@ -88,7 +91,7 @@ public sealed class TensorCoreGemv
     private readonly int stages;
     private readonly bool? prepareX;
     private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>> prepare;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, int Stages, bool Prepared), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, int Stages, bool Prepared, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
@@ -205,7 +208,9 @@ public sealed class TensorCoreGemv
 
         var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
-        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, RowsFor(m), StagesOf(weights, m), prepared), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Stages, key.Prepared), this);
+        int rows = RowsFor(m), stagesNow = StagesOf(weights, m);
+        int registers = RegistersFor(weights.Bits, rows, prepared, stagesNow, BlocksOutnumberSms(weights));
+        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, rows, stagesNow, prepared, registers), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Stages, key.Prepared, key.Registers), this);
         if (prepared)
         {
             // x as B fragments, one quad per k-block and lane: rows g and g + 8 (the GEMM's layout 1).
@@ -246,7 +251,11 @@ public sealed class TensorCoreGemv
     /// <summary>This instance's stages for <paramref name="weights"/> at <paramref name="m"/> rows: the constructor's,
     /// or <see cref="StagesFor"/>.</summary>
     private int StagesOf(MmaPackedWeights weights, int m)
-        => stages >= 0 ? stages : StagesFor(weights.Bits, m > 8, (weights.Tiles + TilesPerGroup - 1) / TilesPerGroup > accelerator.NumMultiprocessors);
+        => stages >= 0 ? stages : StagesFor(weights.Bits, m > 8, BlocksOutnumberSms(weights));
+
+    /// <summary>Whether <paramref name="weights"/>' row blocks (one per <see cref="TilesPerGroup"/> tiles) outnumber this
+    /// device's SMs, so that two blocks share an SM.</summary>
+    private bool BlocksOutnumberSms(MmaPackedWeights weights) => (weights.Tiles + TilesPerGroup - 1) / TilesPerGroup > accelerator.NumMultiprocessors;
 
     /// <summary>Slabs in flight per warp for a variant, as measured on an H100 (gemv.md, v22, v25 and v34): through
     /// shared memory (2) for 2-bit codes at M &gt; 8 (14–20 % faster), and for 3-bit codes at every M where the row blocks
@@ -277,7 +286,7 @@ public sealed class TensorCoreGemv
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, "No kernel is specialized for this constant."),
     };
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, int stages, bool prepared)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, int stages, bool prepared, int registers)
     {
         bool upper = rows > 8;
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
@@ -288,7 +297,7 @@ public sealed class TensorCoreGemv
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         // The kernel takes the weights' device address for ld.global.nc (the emulation reads the view).
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, RegistersFor(bits, rows, prepared, stages))
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, registers)
             : null;
         if (patched is not null)
         {
