@@ -288,7 +288,6 @@ public sealed class TensorCoreGemv
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, int stages, bool prepared, int registers)
     {
-        bool upper = rows > 8;
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, stages, prepared));
@@ -562,7 +561,7 @@ public sealed class TensorCoreGemv
         if (default(TVariant).Stages > 0)
         {
             // Through shared memory: each lane copies its quad of each tile with cp.async into this warp's ring of
-            // Stages slabs (tile j of stage i at quad 128·i + 32·j + lane, conflict-free), Stages − 1 slabs ahead, and
+            // Stages slabs (tile j of stage i at quad StageQuads·i + 32·j + lane, conflict-free), Stages − 1 slabs ahead, and
             // reads back only its own quads, so no barrier is needed. The weights in flight take no registers. 3-bit
             // codes' third bits (a duo per lane, tile and slab) follow each stage's quads: 64 quads more per stage, tile
             // j's duos at 32·j + lane from there.
