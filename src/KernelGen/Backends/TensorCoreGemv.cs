@@ -261,7 +261,7 @@ public sealed class TensorCoreGemv
     /// shared memory (2) for 2-bit codes at M &gt; 8 (14–20 % faster), and for 3-bit codes at every M where the row blocks
     /// outnumber the SMs (M = 1 12–15 % faster, M = 8 16–24 %, M = 16 13–15 %: the ring frees the registers the third
     /// bits held in flight, so two blocks share an SM under the 128-register cap without spills; 4096², one block per
-    /// SM, was 5 % slower at M = 16); in registers (0) otherwise (2-bit M = 1: 3–7 % slower staged, also with x through
+    /// SM, was 5 % slower at M = 16); in registers (0) otherwise (2-bit M = 1: 5–7 % slower staged, also with x through
     /// shared memory; 4-bit M &gt; 8: level on large shapes, 3–5 % slower on small ones, also with
     /// <see cref="IVariant.ScaleAfter"/>; 8-bit M &gt; 8: 7–10 % slower).</summary>
     internal static int StagesFor(int bits, bool upper, bool blocksOutnumberSms) => (upper && bits == 2) || (bits == 3 && blocksOutnumberSms) ? 2 : 0;
