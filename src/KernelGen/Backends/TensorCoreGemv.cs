@@ -616,8 +616,7 @@ public sealed class TensorCoreGemv
                 TensorCoreGemm.Duo ha = default, hb = default, hc = default, hd = default;
                 if (third)
                 {
-                    int hat = highOwn + (2 * perStage * read);
-                    (ha, hb, hc, hd) = (highRing[hat], highRing[hat + 32], highRing[hat + 64], highRing[hat + 96]);
+                    LoadHighs(highRing, highOwn + (2 * perStage * read), 32, out ha, out hb, out hc, out hd);
                 }
 
                 st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, ring[at], ring[at + 32], ring[at + 64], ring[at + 96], ha, hb, hc, hd);
