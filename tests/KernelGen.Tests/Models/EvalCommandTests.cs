@@ -7,6 +7,7 @@ using Xunit;
 namespace KernelGen.Tests.Models;
 
 /// <summary><c>kernelgen eval</c> end to end on stories260K with the repository's sample text and tasks.</summary>
+[Collection(CommandLineCollection.Name)]
 public sealed class EvalCommandTests : IDisposable
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-eval-" + Guid.NewGuid().ToString("N"));

@@ -16,6 +16,7 @@ namespace KernelGen.Tests.Models;
 /// bit for bit with each scheme's generated dequantizer (3-, 5- and 6-bit codes straddle words; FFN down's K = 172 is
 /// padded); and the command line's quantize → run → eval path uses what the file stores.
 /// </summary>
+[Collection(CommandLineCollection.Name)]
 public sealed class SchemeGgufTests : IDisposable
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-scheme-gguf-" + Guid.NewGuid().ToString("N"));
