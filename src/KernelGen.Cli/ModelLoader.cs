@@ -56,11 +56,12 @@ internal static class ModelLoader
     }
 
     /// <summary>A Llama decoder and its tokenizer from a GGUF already read (its metadata's tokenizer unless
-    /// <paramref name="tokenizerPath"/> is given).</summary>
-    public static (LlamaWeights Weights, ITextTokenizer Tokenizer) LoadDecoder(GgufFile gguf, string? tokenizerPath)
+    /// <paramref name="tokenizerPath"/> is given); projections in a generated scheme's codes stay out of the float32
+    /// weights unless <paramref name="dequantizeSchemeCodes"/>.</summary>
+    public static (LlamaWeights Weights, ITextTokenizer Tokenizer) LoadDecoder(GgufFile gguf, string? tokenizerPath, bool dequantizeSchemeCodes = true)
     {
         ArgumentNullException.ThrowIfNull(gguf);
-        var weights = GgufLlama.LoadWeights(gguf);
+        var weights = GgufLlama.LoadWeights(gguf, dequantizeSchemeCodes);
         return (weights, tokenizerPath is null ? GgufLlama.LoadTokenizer(gguf) : LoadTokenizer(tokenizerPath, weights.Config.VocabSize));
     }
 

@@ -55,7 +55,7 @@ internal static class RunCommand
         var stopwatch = Stopwatch.StartNew();
 
         // A GGUF is read once: the decoder comes from it, and a file in a generated scheme's layout runs the codes it
-        // stores.
+        // stores, so its projections are not also dequantized to float32 (a 4-bit model would take 8× its size).
         GgufFile? gguf = null;
         var (weights, tokenizer) = ConsoleProgress.Run($"loading {Path.GetFileName(Path.TrimEndingDirectorySeparator(modelPath))}", report =>
         {
@@ -63,7 +63,7 @@ internal static class RunCommand
             if (File.Exists(modelPath) && modelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
             {
                 gguf = GgufFile.Load(modelPath);
-                return ModelLoader.LoadDecoder(gguf, tokenizerPath);
+                return ModelLoader.LoadDecoder(gguf, tokenizerPath, dequantizeSchemeCodes: false);
             }
 
             return ModelLoader.LoadDecoder(modelPath, tokenizerPath);

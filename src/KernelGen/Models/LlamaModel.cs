@@ -30,7 +30,8 @@ public sealed class LlamaModel : IDisposable
     private readonly float[] ropeCos;    // (seq_len, head_size / 2)
     private readonly float[] ropeSin;    // (seq_len, head_size / 2)
 
-    /// <summary>Builds one projection: its name (e.g. "blk.0.attn_q", "output"), weights (out · in, row-major),
+    /// <summary>Builds one projection: its name (e.g. "blk.0.attn_q", "output"), weights (out · in, row-major; empty
+    /// when <see cref="LlamaWeights.HasProjectionWeights"/> is false, for a factory that reads stored codes by name),
     /// out and in features.</summary>
     public delegate ILinearLayer LinearFactory(string name, ReadOnlyMemory<float> weights, int outFeatures, int inFeatures);
 
@@ -49,7 +50,7 @@ public sealed class LlamaModel : IDisposable
         w2 = new ILinearLayer[layers];
         w3 = new ILinearLayer[layers];
         ILinearLayer Make(string kind, float[] all, int layer, int rows, int cols)
-            => factory($"blk.{layer}.{kind}", all.AsMemory(layer * rows * cols, rows * cols), rows, cols);
+            => factory($"blk.{layer}.{kind}", all.Length == 0 ? ReadOnlyMemory<float>.Empty : LlamaWeights.Layer(all, layer, rows * cols), rows, cols);
 
         for (int l = 0; l < layers; l++)
         {
@@ -109,6 +110,7 @@ public sealed class LlamaModel : IDisposable
     public static LlamaModel CreateDense(LlamaWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        RequireProjectionWeights(weights);
         return new LlamaModel(weights, static (_, w, rows, cols) => new DenseLinear(w, rows, cols), false);
     }
 
@@ -119,7 +121,16 @@ public sealed class LlamaModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(device);
+        RequireProjectionWeights(weights);
         return new LlamaModel(weights, (_, w, rows, cols) => new QuantizedLinear<TScheme>(device, w.Span, rows, cols), quantizeClassifier);
+    }
+
+    private static void RequireProjectionWeights(LlamaWeights weights)
+    {
+        if (!weights.HasProjectionWeights)
+        {
+            throw new ArgumentException("These weights hold no float32 block projections: they were left out at load time to run a GGUF's stored scheme codes. Build the model from the codes (LlamaModel.Create with a factory that reads GgufSchemeTensors), or load with GgufLlama.LoadWeights(file, dequantizeSchemeCodes: true).", nameof(weights));
+        }
     }
 
     /// <summary>Runs one token at position <paramref name="pos"/> and returns the logits over the vocabulary (a view

@@ -3,6 +3,9 @@ using System;
 namespace KernelGen.Models;
 
 /// <summary>Full-precision weights of a Llama-family decoder, every matrix row-major [out][in] per layer.</summary>
+/// <remarks>A block projection's array (<see cref="Wq"/> to <see cref="W3"/>) may be empty: a GGUF whose codes are to run
+/// as stored loads without their float32 copy (<see cref="Formats.Gguf.GgufLlama.LoadWeights"/>); see
+/// <see cref="HasProjectionWeights"/>.</remarks>
 public sealed record LlamaWeights
 {
     /// <summary>Model shape.</summary>
@@ -44,6 +47,10 @@ public sealed record LlamaWeights
     /// <summary>(vocab, dim), or empty when the classifier is the token embedding.</summary>
     public float[] Classifier { get; init; } = Array.Empty<float>();
 
+    /// <summary>Whether the block projections' float32 weights are here. False when they were left out at load time, to
+    /// be built from codes stored elsewhere (<see cref="LlamaModel.Create"/> then passes their factory empty weights).</summary>
+    public bool HasProjectionWeights => Wq.Length != 0 && Wk.Length != 0 && Wv.Length != 0 && Wo.Length != 0 && W1.Length != 0 && W2.Length != 0 && W3.Length != 0;
+
     /// <summary>The classifier's weights: its own, or the shared token embedding.</summary>
     public float[] ClassifierWeights => Config.SharedClassifier ? TokenEmbedding : Classifier;
 
@@ -52,6 +59,7 @@ public sealed record LlamaWeights
     /// "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up", or "output" (the classifier).
     /// </summary>
     /// <exception cref="ArgumentException">Not such a name, or a layer out of range.</exception>
+    /// <exception cref="InvalidOperationException">The projection's float32 weights were left out at load time.</exception>
     public ReadOnlyMemory<float> Projection(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -81,5 +89,12 @@ public sealed record LlamaWeights
     }
 
     /// <summary>One layer's slice of a per-layer array.</summary>
-    public static ReadOnlyMemory<float> Layer(float[] all, int layer, int perLayer) => all.AsMemory(layer * perLayer, perLayer);
+    /// <exception cref="InvalidOperationException"><paramref name="all"/> is empty: weights left out at load time.</exception>
+    public static ReadOnlyMemory<float> Layer(float[] all, int layer, int perLayer)
+    {
+        ArgumentNullException.ThrowIfNull(all);
+        return all.Length == 0 && perLayer != 0
+            ? throw new InvalidOperationException("This projection's float32 weights were left out at load time (a GGUF's scheme codes, loaded to run as stored). Load with GgufLlama.LoadWeights(file, dequantizeSchemeCodes: true) to read them as float32.")
+            : all.AsMemory(layer * perLayer, perLayer);
+    }
 }

@@ -2,8 +2,10 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using KernelGen.Backends;
 using KernelGen.Formats;
 using KernelGen.Formats.Gguf;
+using KernelGen.Layers;
 using KernelGen.Models;
 using KernelGen.Quantization;
 using Xunit;
@@ -79,6 +81,51 @@ public sealed class SchemeGgufTests : IDisposable
         Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "quantize", file, "--scheme", "q4g32", "-o", Path.Combine(directory, "again.gguf") }));
         Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "quantize", ModelFiles.Gguf, "--scheme", "q4g32", "--type", "q4_0", "-o", Path.Combine(directory, "both.gguf") }));
         Assert.False(File.Exists(Path.Combine(directory, "again.gguf")));
+    }
+
+    [ModelFact]
+    public void StoredCodes_LoadWithoutAFloatCopy_AndRunAsTheFloat64ReferenceOfTheirDequantizedWeights()
+    {
+        string path = Path.Combine(directory, "lean-b4g32a.gguf");
+        GgufQuantizer.Quantize<B4G32A>(GgufFile.Load(ModelFiles.Gguf), path);
+        var file = GgufFile.Load(path);
+        var full = GgufLlama.LoadWeights(file);
+        var lean = GgufLlama.LoadWeights(file, dequantizeSchemeCodes: false);
+
+        // The projections stay out; everything the host computes with is read as before.
+        Assert.True(full.HasProjectionWeights);
+        Assert.False(lean.HasProjectionWeights);
+        Assert.All(new[] { lean.Wq, lean.Wk, lean.Wv, lean.Wo, lean.W1, lean.W2, lean.W3 }, Assert.Empty);
+        Assert.Equal(full.Config, lean.Config);
+        Assert.Equal(full.TokenEmbedding, lean.TokenEmbedding);
+        Assert.Equal(full.RmsAttention, lean.RmsAttention);
+        Assert.Equal(full.RmsFfn, lean.RmsFfn);
+        Assert.Equal(full.RmsFinal, lean.RmsFinal);
+        Assert.Contains("left out", Assert.Throws<InvalidOperationException>(() => lean.Projection("blk.2.ffn_down")).Message, StringComparison.Ordinal);
+        Assert.Contains("dequantizeSchemeCodes: true", Assert.Throws<ArgumentException>(() => LlamaModel.CreateDense(lean)).Message, StringComparison.Ordinal);
+
+        // A model built from the stored codes alone against the float64 reference over the same codes dequantized.
+        using var device = ComputeDevice.Create(DeviceKind.Cpu);
+        using var model = LlamaModel.Create(lean, (name, w, rows, cols) =>
+        {
+            Assert.True(w.IsEmpty, name);
+            return new QuantizedLinear<B4G32A>(device, GgufSchemeTensors.Read<B4G32A>(file, name + ".weight", rows, cols), cols);
+        });
+        var reference = new ReferenceLlama(full);
+        var tokens = Stories260KTests.SentenceTokens;
+        double worst = 0, largest = 0;
+        for (int pos = 0; pos < tokens.Length; pos++)
+        {
+            var logits = model.Forward(tokens[pos], pos).ToArray();
+            var expected = reference.Forward(tokens[pos], pos);
+            for (int i = 0; i < logits.Length; i++)
+            {
+                worst = Math.Max(worst, Math.Abs(logits[i] - expected[i]));
+                largest = Math.Max(largest, Math.Abs(expected[i]));
+            }
+        }
+
+        Assert.True(worst < 1e-4, $"max |Δlogit| = {worst:E2} (logits up to {largest:F1})");
     }
 
     [ModelFact]

@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Linq;
 using KernelGen.Formats.Llama2C;
 using KernelGen.Models;
 
@@ -9,8 +10,13 @@ namespace KernelGen.Formats.Gguf;
 public static class GgufLlama
 {
     /// <summary>Reads the model's hyper-parameters and dequantizes every tensor to float32.</summary>
+    /// <param name="file">A Llama GGUF: llama.cpp's types, or a generated scheme's codes (<see cref="GgufSchemeTensors"/>).</param>
+    /// <param name="dequantizeSchemeCodes">False leaves out the block projections a generated scheme stores: their
+    /// arrays in the result are empty (<see cref="LlamaWeights.HasProjectionWeights"/>), for a caller that runs the
+    /// stored codes and would otherwise hold a float32 copy of each (8 bytes for every 4-bit weight's half byte). Their
+    /// shapes are checked when the codes are read (<see cref="GgufSchemeTensors.Read{TScheme}"/>).</param>
     /// <exception cref="ModelFormatException">Not a llama GGUF, a missing key or tensor, or a tensor of the wrong shape.</exception>
-    public static LlamaWeights LoadWeights(GgufFile file)
+    public static LlamaWeights LoadWeights(GgufFile file, bool dequantizeSchemeCodes = true)
     {
         ArgumentNullException.ThrowIfNull(file);
         string architecture = file.Get("general.architecture", string.Empty);
@@ -53,6 +59,11 @@ public static class GgufLlama
 
         float[] Stack(string suffix, int rows, int cols)
         {
+            if (!dequantizeSchemeCodes && Enumerable.Range(0, l).All(layer => GgufSchemeTensors.Holds(file, $"blk.{layer}.{suffix}")))
+            {
+                return Array.Empty<float>();
+            }
+
             // Layer 0 is read (and its shape checked against the file) before the stack is allocated.
             var first = Read($"blk.0.{suffix}", rows, cols);
             var all = new float[(long)l * first.Length];
