@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using KernelGen.Quantization;
 using Xunit;
 
@@ -170,6 +171,38 @@ public sealed class QuantizationTests
         Assert.Equal(q.Dequantize(), copy.Dequantize());
         var e = Assert.Throws<ArgumentException>(() => QuantizedMatrix<B3G32A>.FromPacked(33, 64, q.Packed, q.Scales, new uint[1]));
         Assert.Contains("needs 198 packed words, 66 scales and 9 zero words; got 198, 66 and 1", e.Message);
+    }
+
+    [Fact]
+    public void ConcatRows_IsWhatQuantizingTheStackedWeightsGives()
+    {
+        // Round-to-nearest works row by row, so quantizing the stacked float rows is an independent path to the same
+        // bits. Row counts leave each part's zero-point stream ending inside a 32-code chunk.
+        ConcatRowsMatchesStackedQuantization<B3G32A>(64, 5, 7, 3);
+        ConcatRowsMatchesStackedQuantization<B2G128A>(256, 9, 1, 30);
+        ConcatRowsMatchesStackedQuantization<B3GPCA>(96, 11, 13);
+        ConcatRowsMatchesStackedQuantization<B4G32S>(64, 4, 6, 2);
+        ConcatRowsMatchesStackedQuantization<B8GPCS>(32, 1);
+
+        var a = B3G32A.Quantize(TestData.Weights(TestData.CreateRandom("ConcatRows cols"), 2, 64, 32), 2, 64);
+        var b = B3G32A.Quantize(TestData.Weights(TestData.CreateRandom("ConcatRows cols b"), 2, 96, 32), 2, 96);
+        var e = Assert.Throws<ArgumentException>(() => QuantizedMatrix<B3G32A>.ConcatRows(a, b));
+        Assert.Contains("parts[1] has 96 columns but parts[0] has 64", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => QuantizedMatrix<B3G32A>.ConcatRows());
+    }
+
+    private static void ConcatRowsMatchesStackedQuantization<TScheme>(int cols, params int[] rows)
+        where TScheme : struct, IQuantScheme
+    {
+        var random = TestData.CreateRandom($"ConcatRows {TScheme.Info.Name} {cols} {string.Join(",", rows)}");
+        int groupSize = TScheme.Info.GroupSize == QuantSchemeAttribute.PerChannel ? cols : TScheme.Info.GroupSize;
+        var parts = rows.Select(r => TestData.Weights(random, r, cols, groupSize)).ToArray();
+        var stacked = QuantizedMatrix<TScheme>.Quantize(parts.SelectMany(p => p).ToArray(), rows.Sum(), cols);
+        var concatenated = QuantizedMatrix<TScheme>.ConcatRows(parts.Select((p, i) => QuantizedMatrix<TScheme>.Quantize(p, rows[i], cols)).ToArray());
+        Assert.Equal((stacked.Rows, stacked.Cols), (concatenated.Rows, concatenated.Cols));
+        Assert.Equal(stacked.Packed, concatenated.Packed);
+        Assert.Equal(stacked.Scales, concatenated.Scales);
+        Assert.Equal(stacked.Zeros, concatenated.Zeros);
     }
 
     [Fact]

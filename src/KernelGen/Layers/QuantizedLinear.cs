@@ -13,9 +13,10 @@ namespace KernelGen.Layers;
 /// stories260K's FFN down projection has K = 172. Activations are staged in preallocated buffers: a forward pass
 /// allocates nothing.
 /// </summary>
-public sealed class QuantizedLinear<TScheme> : ILinearLayer
+public sealed class QuantizedLinear<TScheme> : IRowStackable
     where TScheme : struct, IQuantScheme
 {
+    private readonly ComputeDevice device;
     private readonly QuantLinear<TScheme> layer;
     private readonly DeviceTensor input;
     private readonly DeviceTensor output;
@@ -25,6 +26,7 @@ public sealed class QuantizedLinear<TScheme> : ILinearLayer
     public QuantizedLinear(ComputeDevice device, ReadOnlySpan<float> weights, int outFeatures, int inFeatures)
     {
         ArgumentNullException.ThrowIfNull(device);
+        this.device = device;
         if (weights.Length != (long)outFeatures * inFeatures)
         {
             throw new ArgumentException($"{weights.Length} weights do not fill a [{outFeatures} × {inFeatures}] matrix.", nameof(weights));
@@ -51,6 +53,7 @@ public sealed class QuantizedLinear<TScheme> : ILinearLayer
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(padded);
+        this.device = device;
         if (padded.Cols != PaddedCols(TScheme.Info, inFeatures))
         {
             throw new ArgumentException($"The matrix has {padded.Cols} columns but {inFeatures} input features pad to {PaddedCols(TScheme.Info, inFeatures)}.", nameof(padded));
@@ -80,6 +83,27 @@ public sealed class QuantizedLinear<TScheme> : ILinearLayer
 
     /// <summary>The smallest K' ≥ <paramref name="cols"/> that the scheme accepts.</summary>
     public static int PaddedCols(QuantSchemeInfo scheme, int cols) => QuantDims.PaddedCols(scheme, cols);
+
+    /// <inheritdoc />
+    /// <remarks>Stacks with other <see cref="QuantizedLinear{TScheme}"/> layers of the same device and input size; the
+    /// new layer's weights are <see cref="QuantizedMatrix{TScheme}.ConcatRows"/> of theirs, so it computes exactly what
+    /// the parts compute, row for row.</remarks>
+    public ILinearLayer? TryStackRows(ReadOnlySpan<ILinearLayer> others)
+    {
+        var parts = new QuantizedMatrix<TScheme>[others.Length + 1];
+        parts[0] = Weights;
+        for (int i = 0; i < others.Length; i++)
+        {
+            if (others[i] is not QuantizedLinear<TScheme> other || other.device != device || other.InFeatures != InFeatures)
+            {
+                return null;
+            }
+
+            parts[i + 1] = other.Weights;
+        }
+
+        return new QuantizedLinear<TScheme>(device, QuantizedMatrix<TScheme>.ConcatRows(parts), InFeatures);
+    }
 
     /// <inheritdoc />
     public void Forward(ReadOnlySpan<float> x, Span<float> y)

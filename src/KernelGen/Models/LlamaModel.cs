@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using KernelGen.Backends;
 using KernelGen.Layers;
 
@@ -8,12 +9,14 @@ namespace KernelGen.Models;
 /// A Llama-family decoder (llama2.c's run.c, step for step): RMSNorm → attention with RoPE (adjacent pairs) and
 /// grouped-query heads over a preallocated KV cache → residual → RMSNorm → SwiGLU FFN → residual; final RMSNorm and
 /// classifier. Every projection is an <see cref="ILinearLayer"/>: dense float32, or quantized with any generated
-/// scheme on any device. After construction, <see cref="Forward"/> allocates nothing.
+/// scheme on any device. Projections that read the same input (q, k and v; gate and up) run as one stacked layer
+/// where their layers allow it (<see cref="IRowStackable"/>). After construction, <see cref="Forward"/> allocates nothing.
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
     private readonly LlamaWeights weights;
-    private readonly ILinearLayer[] wq, wk, wv, wo, w1, w2, w3;
+    private readonly ProjectionGroup[] qkv, gateUp; // per layer: q, k, v and gate, up, stacked where they allow it
+    private readonly ILinearLayer[] wo, w2;
     private readonly ILinearLayer classifier;
 
     // Run state, as run.c's RunState; shapes in comments.
@@ -35,32 +38,26 @@ public sealed class LlamaModel : IDisposable
     /// out and in features.</summary>
     public delegate ILinearLayer LinearFactory(string name, ReadOnlyMemory<float> weights, int outFeatures, int inFeatures);
 
-    private LlamaModel(LlamaWeights weights, LinearFactory factory, bool includeClassifier)
+    private LlamaModel(LlamaWeights weights, LinearFactory factory, bool includeClassifier, bool stackProjections)
     {
         var c = weights.Config;
         c.Validate();
         this.weights = weights;
         Config = c;
         int d = c.Dim, kv = c.KvDim, h = c.HiddenDim, layers = c.Layers;
-        wq = new ILinearLayer[layers];
-        wk = new ILinearLayer[layers];
-        wv = new ILinearLayer[layers];
+        qkv = new ProjectionGroup[layers];
+        gateUp = new ProjectionGroup[layers];
         wo = new ILinearLayer[layers];
-        w1 = new ILinearLayer[layers];
         w2 = new ILinearLayer[layers];
-        w3 = new ILinearLayer[layers];
         ILinearLayer Make(string kind, float[] all, int layer, int rows, int cols)
             => factory($"blk.{layer}.{kind}", all.Length == 0 ? ReadOnlyMemory<float>.Empty : LlamaWeights.Layer(all, layer, rows * cols), rows, cols);
 
         for (int l = 0; l < layers; l++)
         {
-            wq[l] = Make("attn_q", weights.Wq, l, d, d);
-            wk[l] = Make("attn_k", weights.Wk, l, kv, d);
-            wv[l] = Make("attn_v", weights.Wv, l, kv, d);
+            qkv[l] = new ProjectionGroup(new[] { Make("attn_q", weights.Wq, l, d, d), Make("attn_k", weights.Wk, l, kv, d), Make("attn_v", weights.Wv, l, kv, d) }, stackProjections);
             wo[l] = Make("attn_output", weights.Wo, l, d, d);
-            w1[l] = Make("ffn_gate", weights.W1, l, h, d);
+            gateUp[l] = new ProjectionGroup(new[] { Make("ffn_gate", weights.W1, l, h, d), Make("ffn_up", weights.W3, l, h, d) }, stackProjections);
             w2[l] = Make("ffn_down", weights.W2, l, d, h);
-            w3[l] = Make("ffn_up", weights.W3, l, h, d);
         }
 
         classifier = includeClassifier
@@ -98,12 +95,14 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>Every block projection built by <paramref name="factory"/> (named "blk.{layer}.attn_q|attn_k|attn_v|
     /// attn_output|ffn_gate|ffn_down|ffn_up", as in GGUF); the classifier ("output") too when
-    /// <paramref name="includeClassifier"/>. For calibration capture and calibrated quantizers.</summary>
-    public static LlamaModel Create(LlamaWeights weights, LinearFactory factory, bool includeClassifier = false)
+    /// <paramref name="includeClassifier"/>. For calibration capture and calibrated quantizers. With
+    /// <paramref name="stackProjections"/>, q, k and v (and gate and up) that the factory builds as
+    /// <see cref="IRowStackable"/> layers are stacked into one layer each and the parts disposed.</summary>
+    public static LlamaModel Create(LlamaWeights weights, LinearFactory factory, bool includeClassifier = false, bool stackProjections = true)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(factory);
-        return new LlamaModel(weights, factory, includeClassifier);
+        return new LlamaModel(weights, factory, includeClassifier, stackProjections);
     }
 
     /// <summary>All projections in float32 on the host: the reference the quantized models are compared with.</summary>
@@ -111,18 +110,19 @@ public sealed class LlamaModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weights);
         RequireProjectionWeights(weights);
-        return new LlamaModel(weights, static (_, w, rows, cols) => new DenseLinear(w, rows, cols), false);
+        return new LlamaModel(weights, static (_, w, rows, cols) => new DenseLinear(w, rows, cols), false, false);
     }
 
     /// <summary>Every projection of every block quantized with <typeparamref name="TScheme"/> and run on
-    /// <paramref name="device"/>; the classifier too when <paramref name="quantizeClassifier"/>.</summary>
-    public static LlamaModel CreateQuantized<TScheme>(LlamaWeights weights, ComputeDevice device, bool quantizeClassifier = false)
+    /// <paramref name="device"/>; the classifier too when <paramref name="quantizeClassifier"/>. q, k and v (and gate
+    /// and up) run as one stacked layer each unless <paramref name="stackProjections"/> is false.</summary>
+    public static LlamaModel CreateQuantized<TScheme>(LlamaWeights weights, ComputeDevice device, bool quantizeClassifier = false, bool stackProjections = true)
         where TScheme : struct, IQuantScheme
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(device);
         RequireProjectionWeights(weights);
-        return new LlamaModel(weights, (_, w, rows, cols) => new QuantizedLinear<TScheme>(device, w.Span, rows, cols), quantizeClassifier);
+        return new LlamaModel(weights, (_, w, rows, cols) => new QuantizedLinear<TScheme>(device, w.Span, rows, cols), quantizeClassifier, stackProjections);
     }
 
     private static void RequireProjectionWeights(LlamaWeights weights)
@@ -166,9 +166,7 @@ public sealed class LlamaModel : IDisposable
             long cacheRow = (((long)l * c.SeqLen) + pos) * kvDim;
             var k = keyCache.AsSpan((int)cacheRow, kvDim);
             var v = valueCache.AsSpan((int)cacheRow, kvDim);
-            wq[l].Forward(xb, q);
-            wk[l].Forward(xb, k);
-            wv[l].Forward(xb, v);
+            qkv[l].Forward(xb, q, k, v);
 
             // RoPE: rotate each adjacent pair (2i, 2i+1) of every head by pos · freq_i.
             Rope(q, pos, headSize);
@@ -212,8 +210,7 @@ public sealed class LlamaModel : IDisposable
 
             // FFN RMSNorm, then w2(silu(w1·x) * w3·x) and residual.
             RmsNorm(xb, x, weights.RmsFfn.AsSpan(l * d, d), c.NormEpsilon);
-            w1[l].Forward(xb, hb);
-            w3[l].Forward(xb, hb2);
+            gateUp[l].Forward(xb, hb, hb2, Span<float>.Empty);
             for (int i = 0; i < hb.Length; i++)
             {
                 float gate = hb[i];
@@ -293,14 +290,81 @@ public sealed class LlamaModel : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var group in new[] { wq, wk, wv, wo, w1, w2, w3 })
+        foreach (var group in qkv.Concat(gateUp))
         {
-            foreach (var layer in group)
-            {
-                layer.Dispose();
-            }
+            group.Dispose();
+        }
+
+        foreach (var layer in wo.Concat(w2))
+        {
+            layer.Dispose();
         }
 
         classifier.Dispose();
+    }
+    /// <summary>
+    /// The projections of one layer that read the same input: q, k and v, or gate and up. One stacked layer where the
+    /// first part is <see cref="IRowStackable"/> and takes the others, its output split into the parts' targets;
+    /// otherwise the parts one after another.
+    /// </summary>
+    private sealed class ProjectionGroup : IDisposable
+    {
+        private readonly ILinearLayer[] parts;
+        private readonly ILinearLayer? stacked;
+        private readonly float[] stackedOutput = Array.Empty<float>();
+
+        public ProjectionGroup(ILinearLayer[] parts, bool stack)
+        {
+            if (stack && parts[0] is IRowStackable first)
+            {
+                stacked = first.TryStackRows(parts.AsSpan(1));
+            }
+
+            if (stacked is null)
+            {
+                this.parts = parts;
+                return;
+            }
+
+            foreach (var part in parts)
+            {
+                part.Dispose();
+            }
+
+            this.parts = Array.Empty<ILinearLayer>();
+            stackedOutput = new float[stacked.OutFeatures];
+        }
+
+        /// <summary>Writes the parts' outputs to <paramref name="first"/>, <paramref name="second"/> and, for three
+        /// parts, <paramref name="third"/>.</summary>
+        public void Forward(ReadOnlySpan<float> x, Span<float> first, Span<float> second, Span<float> third)
+        {
+            if (stacked is null)
+            {
+                parts[0].Forward(x, first);
+                parts[1].Forward(x, second);
+                if (parts.Length == 3)
+                {
+                    parts[2].Forward(x, third);
+                }
+
+                return;
+            }
+
+            stacked.Forward(x, stackedOutput);
+            ReadOnlySpan<float> all = stackedOutput;
+            all[..first.Length].CopyTo(first);
+            all.Slice(first.Length, second.Length).CopyTo(second);
+            all[(first.Length + second.Length)..].CopyTo(third);
+        }
+
+        public void Dispose()
+        {
+            stacked?.Dispose();
+            foreach (var part in parts)
+            {
+                part.Dispose();
+            }
+        }
     }
 }

@@ -132,6 +132,80 @@ public sealed class QuantizedMatrix<TScheme>
         return new QuantizedMatrix<TScheme>(dims, packed, scales.ToArray(), zeros);
     }
 
+    /// <summary>
+    /// The rows of <paramref name="parts"/> one after another: one matrix for projections that read the same input
+    /// (q, k and v; gate and up), so that one launch computes them all. Codes, scales and zero points are copied
+    /// exactly; zero points are re-packed, since a part's zero-point stream may end inside a 32-code chunk.
+    /// </summary>
+    /// <exception cref="ArgumentException">No parts, parts of different column counts, or more rows than an int holds.</exception>
+    public static QuantizedMatrix<TScheme> ConcatRows(params QuantizedMatrix<TScheme>[] parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Length == 0)
+        {
+            throw new ArgumentException("ConcatRows needs at least one matrix.", nameof(parts));
+        }
+
+        long rows = 0;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(parts[i], $"{nameof(parts)}[{i}]");
+            if (parts[i].Cols != parts[0].Cols)
+            {
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"parts[{i}] has {parts[i].Cols} columns but parts[0] has {parts[0].Cols}: only matrices that read the same input stack by rows."), nameof(parts));
+            }
+
+            rows += parts[i].Rows;
+        }
+
+        if (rows > int.MaxValue)
+        {
+            throw new ArgumentException(FormattableString.Invariant($"{rows} rows in all exceed {int.MaxValue}."), nameof(parts));
+        }
+
+        var dims = QuantDims.Create(TScheme.Info, (int)rows, parts[0].Cols);
+        var packed = new uint[dims.PackedWords];
+        var scales = new ushort[dims.ScaleCount];
+        long packedAt = 0, scalesAt = 0;
+        foreach (var part in parts)
+        {
+            Array.Copy(part.Packed, 0, packed, packedAt, part.Packed.LongLength);
+            Array.Copy(part.Scales, 0, scales, scalesAt, part.Scales.LongLength);
+            packedAt += part.Packed.LongLength;
+            scalesAt += part.Scales.LongLength;
+        }
+
+        if (TScheme.Info.Symmetric)
+        {
+            return new QuantizedMatrix<TScheme>(dims, packed, scales, Array.Empty<uint>());
+        }
+
+        int bits = dims.Bits, chunk = QuantDims.ChunkSize;
+        var zeroCodes = new byte[dims.ZeroWords / bits * chunk];
+        Span<byte> codes = stackalloc byte[chunk];
+        long zerosAt = 0;
+        foreach (var part in parts)
+        {
+            long count = (long)part.Rows * part.Dims.GroupsPerRow;
+            for (long block = 0; block * chunk < count; block++)
+            {
+                TScheme.UnpackChunk(part.Zeros.AsSpan((int)(block * bits), bits), codes);
+                codes[..(int)Math.Min(chunk, count - (block * chunk))].CopyTo(zeroCodes.AsSpan((int)(zerosAt + (block * chunk))));
+            }
+
+            zerosAt += count;
+        }
+
+        var zeros = new uint[dims.ZeroWords];
+        for (int block = 0; block < zeroCodes.Length / chunk; block++)
+        {
+            TScheme.PackChunk(zeroCodes.AsSpan(block * chunk, chunk), zeros.AsSpan(block * bits, bits));
+        }
+
+        return new QuantizedMatrix<TScheme>(dims, packed, scales, zeros);
+    }
+
     /// <summary>The reference dequantization, row-major rows × cols.</summary>
     public float[] Dequantize()
     {

@@ -3,7 +3,9 @@ using System.IO;
 using System.Linq;
 using KernelGen.Formats;
 using KernelGen.Formats.Llama2C;
+using KernelGen.Layers;
 using KernelGen.Models;
+using KernelGen.Quantization;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -144,6 +146,125 @@ public sealed class Stories260KTests
         Assert.True(kl8 < kl4 && kl4 < kl3, $"KL should grow as bits shrink: {kl8:E2}, {kl4:E2}, {kl3:E2}");
         Assert.True(kl8 < 1e-3, $"8-bit mean KL {kl8:E2}");
         Assert.True(top8 >= 0.95, $"8-bit same top-1 {top8:P0}");
+    }
+
+    [ModelFact]
+    public void StackedProjections_RunAsOneLaunchEach_AndMatchTheFloat64ReferenceOfTheirCodes()
+    {
+        var weights = Llama2CCheckpoint.Load(ModelFiles.Checkpoint);
+        var quantized = LlamaQuantizer.Rtn<B4G32A>(weights);
+        var reference = new ReferenceLlama(DequantizedWeights(weights, quantized));
+        var device = devices.Cpu;
+        var parts = new System.Collections.Generic.List<RecordingLayer>();
+        ILinearLayer Build(string name, int cols)
+        {
+            var layer = new RecordingLayer(name, new QuantizedLinear<B4G32A>(device, quantized[name], cols));
+            parts.Add(layer);
+            return layer;
+        }
+
+        using var stacked = LlamaModel.Create(weights, (name, _, _, cols) => Build(name, cols));
+        var c = weights.Config;
+        Assert.Equal(7 * c.Layers, parts.Count);
+        Assert.Equal(2 * c.Layers, parts.Count(p => p.StackedOthers > 0)); // q takes k and v; gate takes up
+        Assert.All(parts.Where(p => p.Name.EndsWith("attn_q", StringComparison.Ordinal)), p => Assert.Equal(2, p.StackedOthers));
+        Assert.All(parts.Where(p => !p.Name.EndsWith("attn_output", StringComparison.Ordinal) && !p.Name.EndsWith("ffn_down", StringComparison.Ordinal)), p => Assert.True(p.Disposed, p.Name));
+
+        using var separate = LlamaModel.Create(weights, (name, _, _, cols) => new QuantizedLinear<B4G32A>(device, quantized[name], cols), stackProjections: false);
+        double worstStacked = 0, worstSeparate = 0;
+        for (int pos = 0; pos < 8; pos++)
+        {
+            var expected = reference.Forward(SentenceTokens[pos], pos);
+            var fromStacked = stacked.Forward(SentenceTokens[pos], pos).ToArray();
+            var fromSeparate = separate.Forward(SentenceTokens[pos], pos).ToArray();
+            for (int i = 0; i < expected.Length; i++)
+            {
+                worstStacked = Math.Max(worstStacked, Math.Abs(fromStacked[i] - expected[i]));
+                worstSeparate = Math.Max(worstSeparate, Math.Abs(fromSeparate[i] - expected[i]));
+            }
+        }
+
+        // Only the stacked layers ran: the parts that were stacked saw no input.
+        Assert.All(parts, p => Assert.Equal(p.Name.EndsWith("attn_output", StringComparison.Ordinal) || p.Name.EndsWith("ffn_down", StringComparison.Ordinal) ? 8 : 0, p.Calls));
+        output.WriteLine($"max |Δlogit| against the float64 reference of the codes: stacked {worstStacked:E2}, separate {worstSeparate:E2}");
+        Assert.True(worstStacked < 1e-4 && worstSeparate < 1e-4, $"stacked {worstStacked:E2}, separate {worstSeparate:E2}");
+    }
+
+    /// <summary>The float32 weights that <paramref name="quantized"/>'s codes stand for (K padding dropped).</summary>
+    private static LlamaWeights DequantizedWeights<TScheme>(LlamaWeights weights, System.Collections.Generic.Dictionary<string, QuantizedMatrix<TScheme>> quantized)
+        where TScheme : struct, IQuantScheme
+    {
+        var c = weights.Config;
+        float[] Stack(string kind, float[] all, int rows, int cols)
+        {
+            var stacked = new float[all.Length];
+            for (int l = 0; l < c.Layers; l++)
+            {
+                LlamaQuantizer.TrimColumns(quantized[$"blk.{l}.{kind}"].Dequantize(), rows, cols).CopyTo(stacked, l * rows * cols);
+            }
+
+            return stacked;
+        }
+
+        int d = c.Dim, kv = c.KvDim, h = c.HiddenDim;
+        return weights with
+        {
+            Wq = Stack("attn_q", weights.Wq, d, d),
+            Wk = Stack("attn_k", weights.Wk, kv, d),
+            Wv = Stack("attn_v", weights.Wv, kv, d),
+            Wo = Stack("attn_output", weights.Wo, d, d),
+            W1 = Stack("ffn_gate", weights.W1, h, d),
+            W2 = Stack("ffn_down", weights.W2, d, h),
+            W3 = Stack("ffn_up", weights.W3, h, d),
+        };
+    }
+
+    /// <summary>A quantized layer that records what the model does with it.</summary>
+    private sealed class RecordingLayer : IRowStackable
+    {
+        private readonly QuantizedLinear<B4G32A> inner;
+
+        public RecordingLayer(string name, QuantizedLinear<B4G32A> inner)
+        {
+            Name = name;
+            this.inner = inner;
+        }
+
+        public string Name { get; }
+
+        public int StackedOthers { get; private set; }
+
+        public int Calls { get; private set; }
+
+        public bool Disposed { get; private set; }
+
+        public int InFeatures => inner.InFeatures;
+
+        public int OutFeatures => inner.OutFeatures;
+
+        public ILinearLayer? TryStackRows(ReadOnlySpan<ILinearLayer> others)
+        {
+            var unwrapped = new ILinearLayer[others.Length];
+            for (int i = 0; i < others.Length; i++)
+            {
+                unwrapped[i] = ((RecordingLayer)others[i]).inner;
+            }
+
+            StackedOthers = others.Length;
+            return inner.TryStackRows(unwrapped);
+        }
+
+        public void Forward(ReadOnlySpan<float> x, Span<float> y)
+        {
+            Calls++;
+            inner.Forward(x, y);
+        }
+
+        public void Dispose()
+        {
+            Disposed = true;
+            inner.Dispose();
+        }
     }
 
     private static (double MeanKl, double SameTop1) Compare(LlamaModel quantized, double[][] baseline)
