@@ -35,7 +35,8 @@ public static class Program
                     Console.WriteLine(BenchOptions.Usage);
                     return 0;
                 case "bench":
-                    return BenchRunner.Run(BenchOptions.Parse(args.Skip(1).ToArray()));
+                    var bench = BenchOptions.Parse(args.Skip(1).ToArray());
+                    return bench.DecodeLayers > 0 ? DecodeBench.Run(bench) : BenchRunner.Run(bench);
                 case "embed":
                     return EmbedCommand.Run(args.Skip(1).ToArray());
                 case "quantize":

@@ -28,6 +28,12 @@ internal sealed record BenchOptions
 
     public string Device { get; init; } = "auto";
 
+    /// <summary>With <c>--decode LAYERS</c>: time whole decode steps of a decoder of this many layers (<see cref="DecodeBench"/>) instead of GEMV/GEMM cases.</summary>
+    public int DecodeLayers { get; init; }
+
+    /// <summary>The decoder's dim, hidden dim, heads and kv heads for <c>--decode</c> (<c>--decode-shape</c>); Llama-3-8B's by default.</summary>
+    public (int Dim, int Hidden, int Heads, int KvHeads) DecodeShape { get; init; } = (4096, 14336, 32, 8);
+
     public string? JsonPath { get; init; }
 
     /// <summary>Also time every tensor-core case (M ≥ 2) with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
@@ -40,10 +46,14 @@ internal sealed record BenchOptions
         usage: kernelgen bench [--device cpu|opencl|cuda|auto] [--shapes 4096x4096,8192x8192,...] [--m 1,16,128,2048]
                                [--schemes q4g128,q4g128s,q8pcs,q3g128,q2g64] [--reps 30] [--warmup 5] [--json FILE] [--compare-tiled]
                                [--start spin|flush|idle]
+               kernelgen bench --decode LAYERS [--decode-shape 4096,14336,32,8] [--device D] [--schemes q4g128,...] [--reps 30] [--warmup 5] [--json FILE]
         Checks each case on the device against a float64 CPU reference, then times it with device events around each
         launch, the launch queued behind a one-thread spin kernel so that the events bracket the kernel, not the host's
         launch latency (flush: behind a 256 MiB clear, as triton.testing.do_bench times the peers; idle: from an idle
         device, host latency included).
+        --decode times whole decode steps instead (wall clock per token, host attention and copies included) of a
+        decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
+        and v (and gate and up) stacked into one launch each against seven launches per layer.
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -65,6 +75,8 @@ internal sealed record BenchOptions
                 "--json" => options with { JsonPath = Value() },
                 "--compare-tiled" => options with { CompareTiled = true },
                 "--start" => options with { Start = ParseStart(Value()) },
+                "--decode" => options with { DecodeLayers = ParsePositive(Value(), "--decode") },
+                "--decode-shape" => options with { DecodeShape = ParseDecodeShape(Value()) },
                 _ => throw new ArgumentException($"Unknown option '{name}'.\n{Usage}"),
             };
         }
@@ -79,6 +91,17 @@ internal sealed record BenchOptions
         "idle" => TimedStart.Idle,
         _ => throw new ArgumentException($"--start: '{text}' is not spin, flush or idle.\n{Usage}"),
     };
+
+    private static (int Dim, int Hidden, int Heads, int KvHeads) ParseDecodeShape(string text)
+    {
+        var parts = text.Split(',');
+        if (parts.Length != 4)
+        {
+            throw new ArgumentException($"--decode-shape: '{text}' is not DIM,HIDDEN,HEADS,KVHEADS (e.g. 4096,14336,32,8).");
+        }
+
+        return (ParsePositive(parts[0], "--decode-shape"), ParsePositive(parts[1], "--decode-shape"), ParsePositive(parts[2], "--decode-shape"), ParsePositive(parts[3], "--decode-shape"));
+    }
 
     private static (int N, int K) ParseShape(string text)
     {

@@ -75,12 +75,7 @@ internal static class BenchRunner
                 date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
                 results,
             };
-            var directory = Path.GetDirectoryName(Path.GetFullPath(options.JsonPath))!;
-            Directory.CreateDirectory(directory);
-            var temporary = options.JsonPath + ".tmp";
-            File.WriteAllText(temporary, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(temporary, options.JsonPath, overwrite: true);
-            Console.WriteLine($"wrote {options.JsonPath}");
+            BenchJson.Write(options.JsonPath, report);
         }
 
         // Tensor cores read x rounded to f16 (2^-11 relative per activation): their own tolerance.
