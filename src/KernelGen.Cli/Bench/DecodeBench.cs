@@ -90,19 +90,8 @@ internal static class DecodeBench
         };
     }
 
-    private sealed class Visitor : SchemeRegistry.IVisitor<DecodeResult>
+    private sealed class Visitor(LlamaWeights weights, ComputeDevice device, BenchOptions options) : SchemeRegistry.IVisitor<DecodeResult>
     {
-        private readonly LlamaWeights weights;
-        private readonly ComputeDevice device;
-        private readonly BenchOptions options;
-
-        public Visitor(LlamaWeights weights, ComputeDevice device, BenchOptions options)
-        {
-            this.weights = weights;
-            this.device = device;
-            this.options = options;
-        }
-
         public DecodeResult Visit<TScheme>()
             where TScheme : struct, IQuantScheme
         {
