@@ -23,34 +23,7 @@ public class DecodeBenchmarks
     public void Setup()
     {
         var config = new LlamaConfig(256, 688, 2, 8, 2, 512, 64, SharedClassifier: true);
-        var random = new Random(42);
-        float[] Random(long count, float scale, float offset = 0f)
-        {
-            var values = new float[count];
-            for (long i = 0; i < count; i++)
-            {
-                values[i] = offset + (scale * (float)((random.NextDouble() * 2) - 1));
-            }
-
-            return values;
-        }
-
-        int d = config.Dim, kv = config.KvDim, h = config.HiddenDim, l = config.Layers;
-        var weights = new LlamaWeights
-        {
-            Config = config,
-            TokenEmbedding = Random((long)config.VocabSize * d, 0.5f),
-            RmsAttention = Random((long)l * d, 0.1f, 1f),
-            Wq = Random((long)l * d * d, 0.05f),
-            Wk = Random((long)l * kv * d, 0.05f),
-            Wv = Random((long)l * kv * d, 0.05f),
-            Wo = Random((long)l * d * d, 0.05f),
-            RmsFfn = Random((long)l * d, 0.1f, 1f),
-            W1 = Random((long)l * h * d, 0.05f),
-            W2 = Random((long)l * d * h, 0.05f),
-            W3 = Random((long)l * h * d, 0.05f),
-            RmsFinal = Random(d, 0.1f, 1f),
-        };
+        var weights = LlamaWeights.CreateRandom(config, seed: 42);
         device = ComputeDevice.Create(DeviceKind.Cpu);
         separate = LlamaModel.CreateQuantized<Q4G128>(weights, device, stackProjections: false);
         stacked = LlamaModel.CreateQuantized<Q4G128>(weights, device);

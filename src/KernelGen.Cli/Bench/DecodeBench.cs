@@ -29,7 +29,7 @@ internal static class DecodeBench
         Console.WriteLine($"device  {device}");
         Console.WriteLine(FormattableString.Invariant(
             $"decoder dim {dim}, hidden {hidden}, {heads} heads ({kvHeads} kv), {config.Layers} layers, random weights; wall clock per token, median of {options.Repetitions} after {options.Warmup}"));
-        var weights = RandomWeights(config, seed: 17);
+        var weights = LlamaWeights.CreateRandom(config, seed: 17);
         var results = options.Schemes.Select(scheme => SchemeRegistry.Visit(scheme, new Visitor(weights, device, options))).ToList();
 
         Console.WriteLine();
@@ -58,38 +58,6 @@ internal static class DecodeBench
 
     internal sealed record DecodeResult(string Scheme, double SeparateMilliseconds, double StackedMilliseconds, double MaxLogitDifference, double MaxLogit);
 
-    private static LlamaWeights RandomWeights(LlamaConfig c, int seed)
-    {
-        var random = new Random(seed);
-        float[] Values(long count, double scale, double offset = 0)
-        {
-            var values = new float[count];
-            for (long i = 0; i < count; i++)
-            {
-                values[i] = (float)(offset + (scale * ((random.NextDouble() * 2) - 1)));
-            }
-
-            return values;
-        }
-
-        long l = c.Layers, d = c.Dim, kv = c.KvDim, h = c.HiddenDim;
-        return new LlamaWeights
-        {
-            Config = c,
-            TokenEmbedding = Values(c.VocabSize * d, 0.5),
-            RmsAttention = Values(l * d, 0.1, 1),
-            Wq = Values(l * d * d, 0.02),
-            Wk = Values(l * kv * d, 0.02),
-            Wv = Values(l * kv * d, 0.02),
-            Wo = Values(l * d * d, 0.02),
-            RmsFfn = Values(l * d, 0.1, 1),
-            W1 = Values(l * h * d, 0.02),
-            W2 = Values(l * d * h, 0.02),
-            W3 = Values(l * h * d, 0.02),
-            RmsFinal = Values(d, 0.1, 1),
-        };
-    }
-
     private sealed class Visitor(LlamaWeights weights, ComputeDevice device, BenchOptions options) : SchemeRegistry.IVisitor<DecodeResult>
     {
         public DecodeResult Visit<TScheme>()
@@ -110,7 +78,7 @@ internal static class DecodeBench
             {
                 int token = (pos * 37) % weights.Config.VocabSize;
                 long start = Stopwatch.GetTimestamp();
-                var a = separate.Forward(token, pos).ToArray();
+                var a = separate.Forward(token, pos); // each model's own buffer: valid until its next step
                 double separateMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 start = Stopwatch.GetTimestamp();
                 var b = stacked.Forward(token, pos);

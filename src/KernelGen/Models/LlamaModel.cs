@@ -302,6 +302,7 @@ public sealed class LlamaModel : IDisposable
 
         classifier.Dispose();
     }
+
     /// <summary>
     /// The projections of one layer that read the same input: q, k and v, or gate and up. One stacked layer where the
     /// first part is <see cref="IRowStackable"/> and takes the others, its output split into the parts' targets;

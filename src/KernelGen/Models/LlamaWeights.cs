@@ -51,6 +51,47 @@ public sealed record LlamaWeights
     /// be built from codes stored elsewhere (<see cref="LlamaModel.Create"/> then passes their factory empty weights).</summary>
     public bool HasProjectionWeights => Wq.Length != 0 && Wk.Length != 0 && Wv.Length != 0 && Wo.Length != 0 && W1.Length != 0 && W2.Length != 0 && W3.Length != 0;
 
+    /// <summary>
+    /// Weights of <paramref name="config"/>'s shapes drawn uniformly from a generator seeded with <paramref name="seed"/>:
+    /// projections in ±0.02 (the scale of trained Llama weights), norm gains in 1 ± 0.1, the embedding in ±0.5. For
+    /// benchmarks at a real model's dimensions where no checkpoint is at hand; the classifier is separate unless
+    /// <see cref="LlamaConfig.SharedClassifier"/>.
+    /// </summary>
+    public static LlamaWeights CreateRandom(LlamaConfig config, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var random = new Random(seed);
+        float[] Values(long count, double scale, double offset = 0)
+        {
+            var values = new float[count];
+            for (long i = 0; i < count; i++)
+            {
+                values[i] = (float)(offset + (scale * ((random.NextDouble() * 2) - 1)));
+            }
+
+            return values;
+        }
+
+        long l = config.Layers, d = config.Dim, kv = config.KvDim, h = config.HiddenDim, vocab = config.VocabSize;
+        return new LlamaWeights
+        {
+            Config = config,
+            TokenEmbedding = Values(vocab * d, 0.5),
+            RmsAttention = Values(l * d, 0.1, 1),
+            Wq = Values(l * d * d, 0.02),
+            Wk = Values(l * kv * d, 0.02),
+            Wv = Values(l * kv * d, 0.02),
+            Wo = Values(l * d * d, 0.02),
+            RmsFfn = Values(l * d, 0.1, 1),
+            W1 = Values(l * h * d, 0.02),
+            W2 = Values(l * d * h, 0.02),
+            W3 = Values(l * h * d, 0.02),
+            RmsFinal = Values(d, 0.1, 1),
+            Classifier = config.SharedClassifier ? Array.Empty<float>() : Values(vocab * d, 0.02),
+        };
+    }
+
     /// <summary>The classifier's weights: its own, or the shared token embedding.</summary>
     public float[] ClassifierWeights => Config.SharedClassifier ? TokenEmbedding : Classifier;
 

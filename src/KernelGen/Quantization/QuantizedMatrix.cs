@@ -118,18 +118,21 @@ public sealed class QuantizedMatrix<TScheme>
             TScheme.PackChunk(slice, packed.AsSpan((int)(chunk * dims.Bits), dims.Bits));
         }
 
-        var zeros = TScheme.Info.Symmetric ? Array.Empty<uint>() : new uint[dims.ZeroWords];
-        if (!TScheme.Info.Symmetric)
+        return new QuantizedMatrix<TScheme>(dims, packed, scales.ToArray(), TScheme.Info.Symmetric ? Array.Empty<uint>() : PackZeros(zeroCodes, dims));
+    }
+
+    /// <summary>Zero codes (rows × groups, in order) packed 32 to a chunk, the last chunk padded with zeros.</summary>
+    private static uint[] PackZeros(ReadOnlySpan<byte> zeroCodes, QuantDims dims)
+    {
+        var zeros = new uint[dims.ZeroWords];
+        var padded = new byte[dims.ZeroWords / dims.Bits * QuantDims.ChunkSize];
+        zeroCodes.CopyTo(padded);
+        for (int block = 0; block < padded.Length / QuantDims.ChunkSize; block++)
         {
-            var padded = new byte[dims.ZeroWords / dims.Bits * QuantDims.ChunkSize];
-            zeroCodes.CopyTo(padded);
-            for (int block = 0; block < padded.Length / QuantDims.ChunkSize; block++)
-            {
-                TScheme.PackChunk(padded.AsSpan(block * QuantDims.ChunkSize, QuantDims.ChunkSize), zeros.AsSpan(block * dims.Bits, dims.Bits));
-            }
+            TScheme.PackChunk(padded.AsSpan(block * QuantDims.ChunkSize, QuantDims.ChunkSize), zeros.AsSpan(block * dims.Bits, dims.Bits));
         }
 
-        return new QuantizedMatrix<TScheme>(dims, packed, scales.ToArray(), zeros);
+        return zeros;
     }
 
     /// <summary>
@@ -182,7 +185,7 @@ public sealed class QuantizedMatrix<TScheme>
         }
 
         int bits = dims.Bits, chunk = QuantDims.ChunkSize;
-        var zeroCodes = new byte[dims.ZeroWords / bits * chunk];
+        var zeroCodes = new byte[rows * dims.GroupsPerRow];
         Span<byte> codes = stackalloc byte[chunk];
         long zerosAt = 0;
         foreach (var part in parts)
@@ -197,13 +200,7 @@ public sealed class QuantizedMatrix<TScheme>
             zerosAt += count;
         }
 
-        var zeros = new uint[dims.ZeroWords];
-        for (int block = 0; block < zeroCodes.Length / chunk; block++)
-        {
-            TScheme.PackChunk(zeroCodes.AsSpan(block * chunk, chunk), zeros.AsSpan(block * bits, bits));
-        }
-
-        return new QuantizedMatrix<TScheme>(dims, packed, scales, zeros);
+        return new QuantizedMatrix<TScheme>(dims, packed, scales, PackZeros(zeroCodes, dims));
     }
 
     /// <summary>The reference dequantization, row-major rows × cols.</summary>
