@@ -1,4 +1,6 @@
 using System;
+using ILGPU;
+using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 using KernelGen.Backends;
@@ -51,36 +53,28 @@ public sealed class DeviceTests
         else
         {
             var e = Assert.Throws<InvalidOperationException>(() => ComputeDevice.Create(DeviceKind.Cuda));
-            Assert.Contains("no Cuda device was found (devices present: CPU", e.Message);
+            Assert.Contains("no Cuda device was found (devices present: ", e.Message);
+            Assert.Contains("CPU 'CPUAccelerator'", e.Message);
             Assert.Contains("Use cpu, or auto", e.Message);
         }
     }
 
     /// <summary>
-    /// Independently of KernelGen, ask ILGPU for every OpenCL device, usable or not: where one has a generic address
-    /// space, opencl must open; where all lack it (Debian 12's PoCL, which CI installs), the error must say so and name
-    /// the device; with no loader or platform, the error must say what to install.
+    /// Independently of KernelGen, ask ILGPU for every OpenCL device: where there is one, opencl must open it whether or
+    /// not it has the generic address space (Debian 12's PoCL, which CI installs, has not), and say which; with no loader
+    /// or platform, the error must say what to install. (The kernel tests run every kernel on that device.)
     /// </summary>
     [Fact]
-    public void OpenCl_OpensOrSaysPreciselyWhatIsMissing()
+    public void OpenCl_OpensEveryListedDevice_OrSaysWhatToInstall()
     {
-        int usable = 0, unusable = 0;
-        string? firstName = null;
+        bool? firstHasGeneric = null;
         try
         {
             using var context = ILGPU.Context.Create(b => b.OpenCL(_ => true));
             var devices = context.GetCLDevices();
-            for (int i = 0; i < devices.Count; i++)
+            if (devices.Count > 0)
             {
-                firstName ??= devices[i].Name;
-                if (devices[i].Capabilities.GenericAddressSpace)
-                {
-                    usable++;
-                }
-                else
-                {
-                    unusable++;
-                }
+                firstHasGeneric = devices[0].Capabilities.GenericAddressSpace;
             }
         }
         catch (DllNotFoundException)
@@ -88,24 +82,74 @@ public sealed class DeviceTests
             // no loader at all: handled like zero devices below
         }
 
-        if (usable > 0)
+        if (firstHasGeneric is bool generic)
         {
             using var device = ComputeDevice.Create(DeviceKind.OpenCL);
             Assert.Equal(DeviceKind.OpenCL, device.Kind);
+            Assert.Equal(GemvReduction.SharedMemory, device.Reduction);
+            Assert.Equal(!generic, device.WithoutGenericAddressSpace);
+            Assert.Equal(!generic, device.Reason.Contains("no generic address space", StringComparison.Ordinal));
             return;
         }
 
         var e = Assert.Throws<InvalidOperationException>(() => ComputeDevice.Create(DeviceKind.OpenCL));
+        Assert.Contains("no OpenCL device", e.Message);
         Assert.Contains("Use cpu or cuda", e.Message);
-        if (unusable > 0)
+    }
+
+    /// <summary>
+    /// A kernel whose pointer is shared memory on some threads and global memory on others cannot be typed without the
+    /// generic address space. On an OpenCL device that lacks it, loading such a kernel must fail with a message that
+    /// names the device and the way out; on one that has it, the kernel must run and compute what it says.
+    /// </summary>
+    [Fact]
+    public void OpenCl_AKernelThatNeedsTheGenericAddressSpace_RunsOrFailsNamingTheDeviceAndTheWayOut()
+    {
+        var device = fixture.Devices.Find(d => d.Kind == DeviceKind.OpenCL);
+        if (device is null)
         {
-            Assert.Contains($"no usable OpenCL device: '{firstName}'", e.Message);
-            Assert.Contains("generic address space that ILGPU 1.5.3's OpenCL backend requires", e.Message);
+            Assert.NotNull(fixture.OpenClAbsence); // no OpenCL here: the test above checks the message
+            return;
         }
-        else
+
+        if (device.WithoutGenericAddressSpace)
         {
-            Assert.Contains("no OpenCL device", e.Message);
+            var e = Assert.Throws<NotSupportedException>(() => device.LoadChecked(() => device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(MixedPointerKernel), "the mixed-pointer test kernel"));
+            Assert.StartsWith($"OpenCL device '{device.Name}' could not build the mixed-pointer test kernel (OpenCL error CL_BUILD_PROGRAM_FAILURE)", e.Message);
+            Assert.Contains("generic address space this device lacks", e.Message);
+            Assert.EndsWith("Use cpu or cuda.", e.Message);
+            return;
         }
+
+        var kernel = device.LoadChecked(() => device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>>(MixedPointerKernel), "the mixed-pointer test kernel");
+        var input = new float[128];
+        for (int i = 0; i < input.Length; i++)
+        {
+            input[i] = i + 1;
+        }
+
+        using var a = device.Accelerator.Allocate1D<float>(input);
+        using var b = device.Accelerator.Allocate1D<float>(128);
+        kernel(new KernelConfig(2, 64), a.View, b.View);
+        var output = b.GetAsArray1D();
+        for (int i = 0; i < 128; i++)
+        {
+            int next = (i % 64) + 1 == 64 ? 0 : (i % 64) + 1;
+            float expected = i % 3 == 0 ? 2 * input[(i / 64 * 64) + next] : 2 * input[next];
+            Assert.Equal(expected, output[i]);
+        }
+    }
+
+    /// <summary>b[i] = 2 · v[next lane], v being the group's shared copy of a on every third thread and a's first 64
+    /// values on the others.</summary>
+    private static void MixedPointerKernel(ArrayView<float> a, ArrayView<float> b)
+    {
+        int i = Grid.GlobalIndex.X;
+        var shared = SharedMemory.Allocate<float>(64);
+        shared[Group.IdxX] = a[i];
+        Group.Barrier();
+        var v = i % 3 == 0 ? shared : a.SubView(0, 64);
+        b[i] = v[(Group.IdxX + 1) % Group.DimX] * 2f;
     }
 
     [Fact]
@@ -129,6 +173,11 @@ public sealed class DeviceTests
             using var auto = ComputeDevice.FromEnvironment();
             Assert.NotEqual(DeviceKind.Auto, auto.Kind);
             Assert.Contains("auto", auto.Reason);
+
+            // Auto's order: CUDA, an OpenCL GPU, any OpenCL device (a CPU driver such as PoCL), the CPU accelerator.
+            using var context = ILGPU.Context.Create(b => b.Cuda().OpenCL(_ => true));
+            var expected = context.GetCudaDevices().Count > 0 ? DeviceKind.Cuda : context.GetCLDevices().Count > 0 ? DeviceKind.OpenCL : DeviceKind.Cpu;
+            Assert.Equal(expected, auto.Kind);
         }
         finally
         {

@@ -34,9 +34,10 @@ public sealed class ComputeDevice : IDisposable
     private readonly Lazy<TensorCoreGemm> tensorCoreGemm;
     private readonly ConcurrentDictionary<(Type Scheme, GemvReduction Reduction), QuantKernels> kernels = new();
 
-    private ComputeDevice(Context context, Accelerator accelerator, DeviceKind kind, string reason)
+    private ComputeDevice(Context context, Accelerator accelerator, DeviceKind kind, string reason, bool withoutGenericAddressSpace = false)
     {
         this.context = context;
+        WithoutGenericAddressSpace = withoutGenericAddressSpace;
         Accelerator = accelerator;
         Kind = kind;
         Reason = reason;
@@ -56,6 +57,10 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>Why this device was chosen.</summary>
     public string Reason { get; }
+
+    /// <summary>True for an OpenCL device without the generic address space (Debian 12's PoCL 3.1), which runs the kernels
+    /// that ILGPU's O2 address-space inference types completely (all of KernelGen's; docs/opencl.md).</summary>
+    public bool WithoutGenericAddressSpace { get; }
 
     /// <summary>The GEMV reduction this device runs: warp shuffles on CUDA and the CPU accelerator, shared memory on OpenCL.</summary>
     public GemvReduction Reduction { get; }
@@ -98,26 +103,78 @@ public sealed class ComputeDevice : IDisposable
 
     private static ComputeDevice Create(DeviceKind kind, string why, bool enableProfiling)
     {
-        var cpu = new CPUDevice(CpuWarpSize, CpuWarpsPerGroup, Math.Max(1, Environment.ProcessorCount));
-        var context = Context.Create(builder =>
-        {
-            builder.Cuda().OpenCL().CPU(cpu).Math(MathMode.Default);
-            if (enableProfiling)
-            {
-                builder.Profiling();
-            }
-        });
+        var context = NewContext(enableProfiling, openClOnly: false);
         try
         {
             var (device, resolved, reason) = Choose(context, kind, why);
-            var accelerator = device.CreateAccelerator(context);
-            return new ComputeDevice(context, accelerator, resolved, reason);
+            if (device is CLDevice chosen)
+            {
+                // OpenCL runs from a context of its own that optimizes at O2 (see OpenOpenCl).
+                var listed = context.GetCLDevices();
+                int index = 0;
+                while (!ReferenceEquals(listed[index], chosen))
+                {
+                    index++;
+                }
+
+                context.Dispose();
+                context = NewContext(enableProfiling, openClOnly: true);
+                var (accelerator, note) = OpenOpenCl(context, context.GetCLDevices()[index]);
+                return new ComputeDevice(context, accelerator, resolved, reason + note, withoutGenericAddressSpace: note.Length > 0);
+            }
+
+            return new ComputeDevice(context, device.CreateAccelerator(context), resolved, reason);
         }
         catch
         {
             context.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Every CUDA, OpenCL and CPU device, optimized as ILGPU does by default (O1: the PTX that
+    /// <see cref="PtxPeephole"/> patches); or, for <paramref name="openClOnly"/>, the OpenCL devices alone at O2.</summary>
+    private static Context NewContext(bool enableProfiling, bool openClOnly)
+        => Context.Create(builder =>
+        {
+            if (openClOnly)
+            {
+                builder.OpenCL(_ => true).Optimize(OptimizationLevel.O2);
+            }
+            else
+            {
+                var cpu = new CPUDevice(CpuWarpSize, CpuWarpsPerGroup, Math.Max(1, Environment.ProcessorCount));
+                builder.Cuda().OpenCL(_ => true).CPU(cpu);
+            }
+
+            builder.Math(MathMode.Default);
+            if (enableProfiling)
+            {
+                builder.Profiling();
+            }
+        });
+
+    /// <summary>
+    /// The accelerator of <paramref name="device"/>, from a context at O2. ILGPU 1.5.3's OpenCL backend types every
+    /// pointer it cannot place as <c>generic</c> and refuses devices without the generic address space (Debian 12's
+    /// PoCL 3.1, NVIDIA's OpenCL); at O2 its address-space inference places all of KernelGen's pointers (global or
+    /// local), so the OpenCL C it emits names no generic pointer and such devices build it (docs/opencl.md). There ILGPU's
+    /// capability flag is set before the accelerator is created; should a kernel still need the generic address
+    /// space, the device's compiler rejects it as the kernel loads, and <see cref="GetKernels{TScheme}(GemvReduction)"/>
+    /// says so.
+    /// </summary>
+    private static (Accelerator Accelerator, string Note) OpenOpenCl(Context context, CLDevice device)
+    {
+        if (device.Capabilities.GenericAddressSpace)
+        {
+            return (device.CreateAccelerator(context), string.Empty);
+        }
+
+        var flag = typeof(CLCapabilityContext).GetField("<GenericAddressSpace>k__BackingField", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
+            ?? throw new InvalidOperationException(
+                $"OpenCL device '{device.Name}' ({device.PlatformName}) lacks the generic address space, and this ILGPU ({typeof(Context).Assembly.GetName().Version}) is not the 1.5.3 whose check KernelGen knows how to pass. Use cpu or cuda.");
+        flag.SetValue(device.Capabilities, true);
+        return (device.CreateAccelerator(context), "; it has no generic address space, so every pointer is placed by ILGPU's O2 address-space inference");
     }
 
     private static (Device Device, DeviceKind Kind, string Reason) Choose(Context context, DeviceKind kind, string why)
@@ -130,7 +187,9 @@ public sealed class ComputeDevice : IDisposable
             case DeviceKind.Cuda when cuda.Count > 0:
                 return (cuda[0], DeviceKind.Cuda, $"{why}: CUDA");
             case DeviceKind.OpenCL when openCl.Count > 0:
-                return (openCl[0], DeviceKind.OpenCL, $"{why}: OpenCL");
+                return FirstOpenClGpu(openCl) is CLDevice gpu
+                    ? (gpu, DeviceKind.OpenCL, $"{why}: OpenCL, its first GPU")
+                    : (openCl[0], DeviceKind.OpenCL, $"{why}: OpenCL");
             case DeviceKind.Cpu:
                 return (context.GetCPUDevice(0), DeviceKind.Cpu, $"{why}: CPU accelerator");
             case DeviceKind.OpenCL:
@@ -140,28 +199,44 @@ public sealed class ComputeDevice : IDisposable
                     $"{why}: no {kind} device was found (devices present: {present}). Use cpu, or auto to take the best one present.");
         }
 
-        // Auto: a CUDA GPU, else an OpenCL GPU, else the CPU accelerator.
+        // Auto: a CUDA GPU, else an OpenCL GPU, else an OpenCL CPU device (PoCL: compiled, vectorized kernels), else the
+        // CPU accelerator.
         if (cuda.Count > 0)
         {
             return (cuda[0], DeviceKind.Cuda, $"{why}; auto chose the first CUDA device");
         }
 
-        for (int i = 0; i < openCl.Count; i++)
+        if (FirstOpenClGpu(openCl) is CLDevice openClGpu)
         {
-            if (openCl[i].DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU)
-            {
-                return (openCl[i], DeviceKind.OpenCL, $"{why}; auto found no CUDA device and chose the first OpenCL GPU");
-            }
+            return (openClGpu, DeviceKind.OpenCL, $"{why}; auto found no CUDA device and chose the first OpenCL GPU");
+        }
+
+        if (openCl.Count > 0)
+        {
+            return (openCl[0], DeviceKind.OpenCL,
+                $"{why}; auto found no GPU and chose the OpenCL CPU device, which runs compiled kernels");
         }
 
         return (context.GetCPUDevice(0), DeviceKind.Cpu,
-            $"{why}; auto found no CUDA device or OpenCL GPU, so it uses ILGPU's CPU accelerator (simulated threads: correct, slow)");
+            $"{why}; auto found no GPU and no OpenCL device, so it uses ILGPU's CPU accelerator (simulated threads: correct, slow; an OpenCL CPU driver such as pocl-opencl-icd runs compiled kernels)");
+    }
+
+    private static CLDevice? FirstOpenClGpu(Context.DeviceCollection<CLDevice> devices)
+    {
+        for (int i = 0; i < devices.Count; i++)
+        {
+            if (devices[i].DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU)
+            {
+                return devices[i];
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
-    /// Why ILGPU lists no OpenCL device: no ICD loader (ILGPU opens the unversioned <c>libOpenCL.so</c>), no platform,
-    /// or devices without the generic address space that ILGPU 1.5.3's OpenCL backend requires (Debian 12's PoCL 3.1;
-    /// its compiler also rejects the generated OpenCL C when ILGPU's check is bypassed, see docs/opencl.md).
+    /// Why ILGPU lists no OpenCL device: no ICD loader (ILGPU opens the unversioned <c>libOpenCL.so</c>, which Debian's
+    /// <c>ocl-icd-opencl-dev</c> provides), or a loader without a platform that has a device.
     /// </summary>
     internal static string DescribeMissingOpenCl()
     {
@@ -172,21 +247,7 @@ public sealed class ComputeDevice : IDisposable
         }
 
         System.Runtime.InteropServices.NativeLibrary.Free(handle);
-        using var everything = Context.Create(builder => builder.OpenCL(_ => true));
-        var devices = everything.GetCLDevices();
-        if (devices.Count == 0)
-        {
-            return "no OpenCL device: the ICD loader found no platform with a device (is a driver such as pocl-opencl-icd installed?)";
-        }
-
-        var described = new string[devices.Count];
-        for (int i = 0; i < described.Length; i++)
-        {
-            described[i] = $"'{devices[i].Name}' ({devices[i].PlatformName}, OpenCL C {devices[i].CVersion})";
-        }
-
-        var names = string.Join(", ", described);
-        return $"no usable OpenCL device: {names} lack{(devices.Count == 1 ? "s" : string.Empty)} the generic address space that ILGPU 1.5.3's OpenCL backend requires";
+        return "no OpenCL device: the ICD loader found no platform with a device (is a driver such as pocl-opencl-icd installed?)";
     }
 
     /// <summary>
@@ -216,7 +277,26 @@ public sealed class ComputeDevice : IDisposable
                 $"{Name} cannot run warp-shuffle kernels (ILGPU 1.5.3 generates shuffles only for CUDA and its CPU accelerator): use GemvReduction.SharedMemory, the default for this device.");
         }
 
-        return kernels.GetOrAdd((typeof(TScheme), reduction), static (key, accelerator) => TScheme.LoadKernels(accelerator, key.Reduction), Accelerator);
+        return kernels.GetOrAdd((typeof(TScheme), reduction), static (key, self) => self.LoadChecked(() => TScheme.LoadKernels(self.Accelerator, key.Reduction), $"the {typeof(TScheme).Name} kernels"), this);
+    }
+
+    /// <summary>Runs <paramref name="load"/> (a kernel load); on OpenCL, a program the device's compiler rejects
+    /// becomes a <see cref="NotSupportedException"/> that names the device, <paramref name="what"/> and the way out,
+    /// instead of ILGPU's bare <see cref="CLException"/> (the compiler's log goes to the process's standard error).</summary>
+    internal T LoadChecked<T>(Func<T> load, string what)
+    {
+        try
+        {
+            return load();
+        }
+        catch (CLException e) when (Kind == DeviceKind.OpenCL)
+        {
+            string cause = WithoutGenericAddressSpace
+                ? "; the likely cause is a pointer that ILGPU could not place in one address space, which needs the generic address space this device lacks"
+                : string.Empty;
+            throw new NotSupportedException(
+                $"OpenCL device '{Name}' could not build {what} (OpenCL error {e.Error}){cause}. Use cpu or cuda.", e);
+        }
     }
 
     /// <summary>
