@@ -27,6 +27,66 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
         accelerator = kernels.Accelerator;
     }
 
+    /// <summary>
+    /// x → B fragments in each of the three layouts, against the layouts written out quad by quad from their definition
+    /// (which rows and columns each lane's four words hold), with M not a multiple of 16 and K not a multiple of 16, so
+    /// that padding rows and columns must come out as 0.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 37, 84, 6)]
+    [InlineData(1, 37, 84, 6)]
+    [InlineData(TensorCoreGemm.CanonicalLayout, 70, 84, 6)]
+    public void PrepareKernel_WritesEachLayoutAsDefined(int layout, int m, int k, int kBlocks)
+    {
+        var random = new Random(1800 + layout);
+        var x = new float[m * k];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        int tiles = ((m + 63) / 64) * 4; // whole 64-row blocks, as the GEMM stages them
+        var prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(TensorCoreGemm.PrepareKernel);
+        using var xBuffer = accelerator.Allocate1D(x);
+        using var words = accelerator.Allocate1D<uint>((long)tiles * kBlocks * 32 * 4);
+        words.MemSet(0xAB);
+        prepare(TensorCoreGemm.PrepareThreads(tiles, kBlocks), xBuffer.View, words.View, k, m, kBlocks, layout);
+        var actual = words.GetAsArray1D();
+
+        ushort Half(int row, int col) => row < m && col < k ? Fp16.FromFloat(x[(row * k) + col]) : (ushort)0;
+        uint Word(int row, int col) => Half(row, col) | ((uint)Half(row, col + 1) << 16);
+        for (int tile = 0; tile < tiles; tile++)
+        {
+            for (int kb = 0; kb < kBlocks; kb++)
+            {
+                for (int lane = 0; lane < 32; lane++)
+                {
+                    int at = (((tile * kBlocks) + kb) * 32) + lane;
+                    var expected = new uint[4];
+                    if (layout == TensorCoreGemm.CanonicalLayout)
+                    {
+                        int c = (32 * (tile % 4)) + lane, row = ((tile / 4) * 64) + (8 * (c / 16)) + (c % 8), odd = (c / 8) % 2;
+                        for (int j = 0; j < 4; j++)
+                        {
+                            expected[j] = Word(row, (kb * 16) + (4 * j) + (2 * odd));
+                        }
+                    }
+                    else
+                    {
+                        int g = lane / 4, t = lane % 4, low = (tile * 16) + g, col = (kb * 16) + (4 * t);
+                        uint lowFirst = Word(low, col), lowSecond = Word(low, col + 2), highFirst = Word(low + 8, col), highSecond = Word(low + 8, col + 2);
+                        expected = layout == 1 ? [lowFirst, lowSecond, highFirst, highSecond] : [lowFirst, highFirst, lowSecond, highSecond];
+                    }
+
+                    for (int w = 0; w < 4; w++)
+                    {
+                        Assert.True(expected[w] == actual[(4 * at) + w], $"layout {layout}, tile {tile}, k-block {kb}, lane {lane}, word {w}: expected 0x{expected[w]:X8}, got 0x{actual[(4 * at) + w]:X8}");
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void FourBitAsymmetricG128_SplitK_PaddedTiles() => Check<B4G128A>(rows: 72, cols: 384, 17, 70);
 

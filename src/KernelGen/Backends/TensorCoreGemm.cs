@@ -119,7 +119,7 @@ public sealed partial class TensorCoreGemm
         ArgumentOutOfRangeException.ThrowIfLessThan(m, 1);
 
         int kBlocks = KBlocks(weights), mTiles = MTiles(m);
-        if ((long)mTiles * kBlocks * 32 > int.MaxValue || (long)weights.Tiles * weights.Slabs * 32 > int.MaxValue || weights.Scales.LongLength / 4 > int.MaxValue)
+        if ((long)mTiles * kBlocks * 64 > int.MaxValue || (long)weights.Tiles * weights.Slabs * 32 > int.MaxValue || weights.Scales.LongLength / 4 > int.MaxValue)
         {
             throw new ArgumentException(FormattableString.Invariant(
                 $"M = {m} with a [{weights.Rows} × {weights.Cols}] weight needs more than 32-bit indices in the tensor-core GEMM; split the batch or use the tiled GEMM (UseTensorCores = false)."));
@@ -161,7 +161,7 @@ public sealed partial class TensorCoreGemm
         int registers = MaxRegisters >= 0 ? MaxRegisters : warpGroups ? 128 : large && weights.Bits >= 4 ? 128 : 0;
         int groupEnds = warpGroups ? GroupEnds(weights.Bits, groupBlocks) : 0;
         var kernel = kernels.GetOrAdd((weights.Bits, registers, groupEnds), static (key, self) => self.Load(key.Bits, key.Registers, key.GroupEnds), this);
-        prepare(mTiles * kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, warpGroups ? CanonicalLayout : AdjacentPairs(weights.Bits) ? 1 : 0);
+        prepare(PrepareThreads(mTiles, kBlocks), x, fragments, weights.Cols, m, kBlocks, warpGroups ? CanonicalLayout : AdjacentPairs(weights.Bits) ? 1 : 0);
         kernel(new KernelConfig(new Index3D(blocksM, blocksN, splits), new Index3D((warpGroups ? GroupWarps : Warps) * 32, 1, 1)), packed, scales, zeros, fragments, y, shape, splits);
     }
 
@@ -225,34 +225,37 @@ public sealed partial class TensorCoreGemm
     /// and columns ≥ K are 0.</summary>
     internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int layout)
     {
-        var x = values.Cast<TensorCoreGemv.Float4>();
-        var fragments = words.Cast<TensorCoreGemv.Quad>();
-        int lane = index % 32, kb = (index / 32) % kBlocks, tile = index / 32 / kBlocks;
-        TensorCoreGemv.Quad quad;
+        // One thread per 4 columns of one row: columns 16·kb + 4j … + 3 are word j of two quads, (4j, 4j + 1) of the first
+        // and (4j + 2, 4j + 3) of the second. A warp covers one k-block of 8 consecutive rows (lane = 4 · row + j): it
+        // reads 64 contiguous bytes of each row and, in the canonical layout, writes two whole 128-byte core matrices.
+        // (Until session 18 a thread assembled one whole quad from 64 bytes of one row, of which it kept half: 39 µs for
+        // x of 2048 × 4096 under ncu on an H100; gemm.md, session 18.)
+        int j = index & 3, kb = (index >> 5) % kBlocks, row = (((index >> 5) / kBlocks) * 8) + ((index >> 2) & 7);
+        var four = Load(values.Cast<TensorCoreGemv.Float4>(), row, (kb * 16) + (4 * j), k, m);
+        int first, second, wordFirst, wordSecond;
         if (layout == CanonicalLayout)
         {
-            int c = (32 * (tile & 3)) + lane, row = ((tile >> 2) * RowsM) + (8 * (c >> 4)) + (c & 7), col = kb * 16;
-            bool second = ((c >> 3) & 1) != 0;
-            quad.X = Pair(Load(x, row, col, k, m), second);
-            quad.Y = Pair(Load(x, row, col + 4, k, m), second);
-            quad.Z = Pair(Load(x, row, col + 8, k, m), second);
-            quad.W = Pair(Load(x, row, col + 12, k, m), second);
-            fragments[index] = quad;
-            return;
+            int rr = row & (RowsM - 1), c = (16 * (rr >> 3)) + (rr & 7), tile = ((row / RowsM) * 4) + (c >> 5);
+            first = (((tile * kBlocks) + kb) * 32) + (c & 31);
+            second = first + 8;
+            wordFirst = j;
+            wordSecond = j;
+        }
+        else
+        {
+            int rr = row & 15, high = rr >> 3;
+            first = ((((row >> 4) * kBlocks) + kb) * 32) + ((rr & 7) * 4) + j;
+            second = first;
+            wordFirst = layout != 0 ? 2 * high : high;
+            wordSecond = layout != 0 ? (2 * high) + 1 : 2 + high;
         }
 
-        int g = lane >> 2, t = lane & 3, rowLow = (tile * 16) + g, colLow = (kb * 16) + (4 * t);
-        var low = Load(x, rowLow, colLow, k, m);
-        var high = Load(x, rowLow + 8, colLow, k, m);
-        uint lowFirst = Fp16.FromFloat(low.A) | ((uint)Fp16.FromFloat(low.B) << 16);
-        uint highFirst = Fp16.FromFloat(high.A) | ((uint)Fp16.FromFloat(high.B) << 16);
-        uint lowSecond = Fp16.FromFloat(low.C) | ((uint)Fp16.FromFloat(low.D) << 16);
-        quad.X = lowFirst;
-        quad.Y = layout != 0 ? lowSecond : highFirst;
-        quad.Z = layout != 0 ? highFirst : lowSecond;
-        quad.W = Fp16.FromFloat(high.C) | ((uint)Fp16.FromFloat(high.D) << 16);
-        fragments[index] = quad;
+        words[(4 * first) + wordFirst] = Pair(four, second: false);
+        words[(4 * second) + wordSecond] = Pair(four, second: true);
     }
+
+    /// <summary>Threads of one <see cref="PrepareKernel"/> launch over <paramref name="tiles"/> 16-row tiles of x.</summary>
+    internal static int PrepareThreads(int tiles, int kBlocks) => tiles * 16 * kBlocks * 4;
 
     /// <summary>Whether the GEMM of <paramref name="bits"/>-bit codes stages x with each 8-row B operand as two adjacent
     /// words (X Y, Z W), which the mma reads as a register pair without moves: 8- and 2-bit 3-4 % faster at M = 2048 on

@@ -215,7 +215,7 @@ public sealed class TensorCoreGemv
         {
             // x as B fragments, one quad per k-block and lane: rows g and g + 8 (the GEMM's layout 1).
             int kBlocks = weights.Slabs * weights.BlocksPerSlab;
-            prepare.Value(kBlocks * 32, x, fragments, weights.Cols, m, kBlocks, 1);
+            prepare.Value(TensorCoreGemm.PrepareThreads(1, kBlocks), x, fragments, weights.Cols, m, kBlocks, 1);
         }
 
         kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, fragments, y, shape);
