@@ -76,6 +76,9 @@ internal static class RunCommand
         }
 
         scheme ??= stored?.Name ?? "none";
+
+        // The prompt must fit the step budget: said now, before a device opens or a model is quantized.
+        TextGenerator.EncodePrompt(tokenizer, prompt, steps, weights.Config.SeqLen);
         ComputeDevice? compute = null;
         try
         {

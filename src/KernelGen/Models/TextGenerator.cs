@@ -8,6 +8,24 @@ namespace KernelGen.Models;
 public static class TextGenerator
 {
     /// <summary>
+    /// The prompt's tokens (BOS first), checked against the step budget before any model is built: <paramref name="steps"/>
+    /// counts every position, prompt included, capped at <paramref name="seqLen"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The prompt needs more positions than that; the message gives both counts.</exception>
+    public static List<int> EncodePrompt(ITextTokenizer tokenizer, string? prompt, int steps, int seqLen)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        steps = Math.Min(steps, seqLen);
+        var promptTokens = tokenizer.Encode(prompt ?? string.Empty, bos: true, eos: false);
+        if (promptTokens.Count > steps)
+        {
+            throw new ArgumentException($"The prompt is {promptTokens.Count} tokens, more than the {steps} steps allowed (the model holds {seqLen}); raise -n or shorten the prompt.", nameof(prompt));
+        }
+
+        return promptTokens;
+    }
+
+    /// <summary>
     /// Generates text after <paramref name="prompt"/>. <paramref name="steps"/> counts every position, prompt
     /// included, as run.c's -n does (capped at the model's sequence length). Each new piece of text is passed to
     /// <paramref name="onText"/> as soon as it forms whole UTF-8 characters. Returns the tokens (BOS first).
@@ -23,11 +41,7 @@ public static class TextGenerator
         }
 
         steps = Math.Min(steps, model.Config.SeqLen);
-        var promptTokens = tokenizer.Encode(prompt ?? string.Empty, bos: true, eos: false);
-        if (promptTokens.Count > steps)
-        {
-            throw new ArgumentException($"The prompt is {promptTokens.Count} tokens, more than the {steps} steps allowed (the model holds {model.Config.SeqLen}).", nameof(prompt));
-        }
+        var promptTokens = EncodePrompt(tokenizer, prompt, steps, model.Config.SeqLen);
 
         var tokens = new List<int>(steps + 1) { promptTokens[0] };
         var decoder = Encoding.UTF8.GetDecoder();

@@ -83,6 +83,30 @@ public sealed class SchemeGgufTests : IDisposable
         Assert.False(File.Exists(Path.Combine(directory, "again.gguf")));
     }
 
+    /// <summary>A prompt longer than -n is refused before a device opens or a layer is quantized: the error comes
+    /// without the lines run prints once the model is built.</summary>
+    [ModelFact]
+    public void Run_RefusesAPromptLongerThanTheStepBudget_BeforeBuildingTheModel()
+    {
+        var errors = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(errors);
+        try
+        {
+            Assert.Equal(2, KernelGen.Cli.Program.Main(new[] { "run", ModelFiles.Gguf, "--prompt", "Once upon a time there was a little girl", "-n", "3", "--scheme", "q4g128", "--device", "cpu" }));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        string text = errors.ToString();
+        Assert.Contains("error: The prompt is 12 tokens, more than the 3 steps allowed (the model holds ", text, StringComparison.Ordinal);
+        Assert.Contains("raise -n or shorten the prompt.", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("weights q4g128", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("model   ", text, StringComparison.Ordinal);
+    }
+
     [ModelFact]
     public void StoredCodes_LoadWithoutAFloatCopy_AndRunAsTheFloat64ReferenceOfTheirDequantizedWeights()
     {
