@@ -109,7 +109,7 @@ public sealed class ComputeDevice : IDisposable
             var (device, resolved, reason) = Choose(context, kind, why);
             if (device is CLDevice chosen)
             {
-                // OpenCL runs from a context of its own that optimizes at O2 (see OpenOpenCl).
+                // OpenCL runs from a context of its own that optimizes at O2 (see CreateOpenClAccelerator).
                 var listed = context.GetCLDevices();
                 int index = 0;
                 while (!ReferenceEquals(listed[index], chosen))
@@ -119,7 +119,7 @@ public sealed class ComputeDevice : IDisposable
 
                 context.Dispose();
                 context = NewContext(enableProfiling, openClOnly: true);
-                var (accelerator, note) = OpenOpenCl(context, context.GetCLDevices()[index]);
+                var (accelerator, note) = CreateOpenClAccelerator(context, context.GetCLDevices()[index]);
                 return new ComputeDevice(context, accelerator, resolved, reason + note, withoutGenericAddressSpace: note.Length > 0);
             }
 
@@ -163,7 +163,7 @@ public sealed class ComputeDevice : IDisposable
     /// space, the device's compiler rejects it as the kernel loads, and <see cref="GetKernels{TScheme}(GemvReduction)"/>
     /// says so.
     /// </summary>
-    private static (Accelerator Accelerator, string Note) OpenOpenCl(Context context, CLDevice device)
+    private static (Accelerator Accelerator, string Note) CreateOpenClAccelerator(Context context, CLDevice device)
     {
         if (device.Capabilities.GenericAddressSpace)
         {
