@@ -119,8 +119,9 @@ public sealed class ComputeDevice : IDisposable
 
                 context.Dispose();
                 context = NewContext(enableProfiling, openClOnly: true);
-                var (accelerator, note) = CreateOpenClAccelerator(context, context.GetCLDevices()[index]);
-                return new ComputeDevice(context, accelerator, resolved, reason + note, withoutGenericAddressSpace: note.Length > 0);
+                var (accelerator, withoutGeneric) = CreateOpenClAccelerator(context, context.GetCLDevices()[index]);
+                string note = withoutGeneric ? "; it has no generic address space, so every pointer is placed by ILGPU's O2 address-space inference" : string.Empty;
+                return new ComputeDevice(context, accelerator, resolved, reason + note, withoutGeneric);
             }
 
             return new ComputeDevice(context, device.CreateAccelerator(context), resolved, reason);
@@ -155,26 +156,26 @@ public sealed class ComputeDevice : IDisposable
         });
 
     /// <summary>
-    /// The accelerator of <paramref name="device"/>, from a context at O2. ILGPU 1.5.3's OpenCL backend types every
-    /// pointer it cannot place as <c>generic</c> and refuses devices without the generic address space (Debian 12's
-    /// PoCL 3.1, NVIDIA's OpenCL); at O2 its address-space inference places all of KernelGen's pointers (global or
+    /// The accelerator of <paramref name="device"/>, from a context at O2, and whether the device lacks the generic
+    /// address space. ILGPU 1.5.3's OpenCL backend types every pointer it cannot place as <c>generic</c> and refuses
+    /// devices without the generic address space (Debian 12's PoCL 3.1, NVIDIA's OpenCL); at O2 its address-space inference places all of KernelGen's pointers (global or
     /// local), so the OpenCL C it emits names no generic pointer and such devices build it (docs/opencl.md). There ILGPU's
     /// capability flag is set before the accelerator is created; should a kernel still need the generic address
     /// space, the device's compiler rejects it as the kernel loads, and <see cref="GetKernels{TScheme}(GemvReduction)"/>
     /// says so.
     /// </summary>
-    private static (Accelerator Accelerator, string Note) CreateOpenClAccelerator(Context context, CLDevice device)
+    private static (Accelerator Accelerator, bool WithoutGenericAddressSpace) CreateOpenClAccelerator(Context context, CLDevice device)
     {
         if (device.Capabilities.GenericAddressSpace)
         {
-            return (device.CreateAccelerator(context), string.Empty);
+            return (device.CreateAccelerator(context), false);
         }
 
         var flag = typeof(CLCapabilityContext).GetField("<GenericAddressSpace>k__BackingField", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
             ?? throw new InvalidOperationException(
                 $"OpenCL device '{device.Name}' ({device.PlatformName}) lacks the generic address space, and this ILGPU ({typeof(Context).Assembly.GetName().Version}) is not the 1.5.3 whose check KernelGen knows how to pass. Use cpu or cuda.");
         flag.SetValue(device.Capabilities, true);
-        return (device.CreateAccelerator(context), "; it has no generic address space, so every pointer is placed by ILGPU's O2 address-space inference");
+        return (device.CreateAccelerator(context), true);
     }
 
     private static (Device Device, DeviceKind Kind, string Reason) Choose(Context context, DeviceKind kind, string why)
