@@ -46,7 +46,7 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
         }
 
         int tiles = ((m + 63) / 64) * 4; // whole 64-row blocks, as the GEMM stages them
-        var prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(TensorCoreGemm.PrepareKernel);
+        var prepare = TensorCoreGemm.LoadPrepare(accelerator);
         using var xBuffer = accelerator.Allocate1D(x);
         using var words = accelerator.Allocate1D<uint>((long)tiles * kBlocks * 32 * 4);
         words.MemSet(0xAB);

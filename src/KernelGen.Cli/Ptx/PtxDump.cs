@@ -83,6 +83,12 @@ internal static class PtxDump
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 
+            // x's conversion to B fragments before the GEMM (and the small-batch GEMV at M > 8 on large weights).
+            var prepare = typeof(KernelGen.Backends.TensorCoreGemm).GetMethod("PrepareKernel", BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(ptxMma);
+            var prepareCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(prepare), KernelSpecialization.Empty);
+            var preparePath = Path.Combine(directory, "TensorCoreGemm.PrepareKernel.ptx");
+            File.WriteAllText(preparePath, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.Patch(prepareCompiled.PTXAssembly, 0, warpGroup: false) : prepareCompiled.PTXAssembly);
+            Console.WriteLine($"{preparePath}: {prepareCompiled.PTXAssembly.Split('\n').Length} lines");
             return 0;
         }
     }

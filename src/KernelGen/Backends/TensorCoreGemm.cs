@@ -53,7 +53,7 @@ public sealed partial class TensorCoreGemm
 
     private readonly Accelerator accelerator;
     private readonly int multiprocessors;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
+    private readonly Action<int, ArrayView<float>, ArrayView<uint>, int, int, int, int> prepare;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int Registers, int GroupEnds), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TensorCoreGemmShape, int>> kernels = new();
     private readonly bool warpGroups;
 
@@ -78,7 +78,7 @@ public sealed partial class TensorCoreGemm
         this.accelerator = accelerator;
         this.warpGroups = warpGroups;
         multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
-        prepare = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(PrepareKernel);
+        prepare = LoadPrepare(accelerator);
     }
 
     /// <summary>Whether the GEMM on <paramref name="accelerator"/> runs as warpgroup mmas: a CUDA device of compute
@@ -222,9 +222,19 @@ public sealed partial class TensorCoreGemm
     /// positions 0–7 (c / 8 even: columns 16·kb + 4j, 4j + 1 for j = 0…3) or 8–15 (odd: 4j + 2, 4j + 3), the
     /// weights' column order; each 8 × 8 core matrix is 128 contiguous bytes, the two k-halves of 8 rows 128 bytes
     /// apart and successive 8-row groups 256 (the K-major layout without swizzle: LBO 128, SBO 256). Rows ≥ M
-    /// and columns ≥ K are 0.</summary>
-    internal static void PrepareKernel(Index1D index, ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int layout)
+    /// and columns ≥ K are 0. Each pair is rounded to nearest by <typeparamref name="TMma"/>'s
+    /// <see cref="TensorCoreMma.IMma.Pack"/>: on CUDA one <c>cvt.rn.f16x2.f32</c>, elsewhere the same rounding in
+    /// integer code (<see cref="Fp16.FromFloat"/>). Explicitly grouped: threads past <paramref name="threads"/>
+    /// (<see cref="PrepareThreads"/>) do nothing.</summary>
+    internal static void PrepareKernel<TMma>(ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int layout, int threads)
+        where TMma : struct, TensorCoreMma.IMma
     {
+        int index = Grid.GlobalIndex.X;
+        if (index >= threads)
+        {
+            return;
+        }
+
         // One thread per 4 columns of one row: columns 16·kb + 4j … + 3 are word j of two quads, (4j, 4j + 1) of the first
         // and (4j + 2, 4j + 3) of the second. A warp covers one k-block of 8 consecutive rows (lane = 4 · row + j): it
         // reads 64 contiguous bytes of each row and, in the canonical layout, writes two whole 128-byte core matrices.
@@ -250,8 +260,31 @@ public sealed partial class TensorCoreGemm
             wordSecond = layout != 0 ? (2 * high) + 1 : 2 + high;
         }
 
-        words[(4 * first) + wordFirst] = Pair(four, second: false);
-        words[(4 * second) + wordSecond] = Pair(four, second: true);
+        var mma = default(TMma);
+        words[(4 * first) + wordFirst] = mma.Pack(four.A, four.B);
+        words[(4 * second) + wordSecond] = mma.Pack(four.C, four.D);
+    }
+
+    /// <summary>Loads <see cref="PrepareKernel{TMma}"/> for <paramref name="accelerator"/> (CUDA: with the hardware
+    /// conversion, its asm output forwarded to registers by <see cref="PtxPeephole"/> where enabled) as a launcher of
+    /// (threads, x, fragments, K, M, k-blocks, layout).</summary>
+    internal static Action<int, ArrayView<float>, ArrayView<uint>, int, int, int, int> LoadPrepare(Accelerator accelerator)
+    {
+        const int GroupSize = 256;
+        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+        var method = typeof(TensorCoreGemm).GetMethod(nameof(PrepareKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma));
+        static KernelConfig Config(int threads) => new((threads + GroupSize - 1) / GroupSize, GroupSize);
+        var patched = cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int, int>>(accelerator, method)
+            : null;
+        if (patched is not null)
+        {
+            return (threads, x, words, k, m, kBlocks, layout) => patched(accelerator.DefaultStream, Config(threads), x, words, k, m, kBlocks, layout, threads);
+        }
+
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int, int, int, int>>());
+        return (threads, x, words, k, m, kBlocks, layout) => launcher(Config(threads), x, words, k, m, kBlocks, layout, threads);
     }
 
     /// <summary>Threads of one <see cref="PrepareKernel"/> launch over <paramref name="tiles"/> 16-row tiles of x.</summary>
@@ -279,12 +312,6 @@ public sealed partial class TensorCoreGemm
         result.W = quad.W;
         return result;
     }
-
-    /// <summary>Columns 4j, 4j + 1 (<paramref name="second"/>: 4j + 2, 4j + 3) of four as an f16 pair.</summary>
-    private static uint Pair(TensorCoreGemv.Float4 four, bool second)
-        => second
-            ? Fp16.FromFloat(four.C) | ((uint)Fp16.FromFloat(four.D) << 16)
-            : Fp16.FromFloat(four.A) | ((uint)Fp16.FromFloat(four.B) << 16);
 
     private static TensorCoreGemv.Float4 Load(ArrayView<TensorCoreGemv.Float4> x, int row, int col, int k, int m)
         => row < m && col < k ? x[(((long)row * k) + col) / 4] : default;

@@ -90,7 +90,7 @@ public sealed class TensorCoreGemv
     private readonly Accelerator accelerator;
     private readonly int stages;
     private readonly bool? prepareX;
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>> prepare;
+    private readonly Lazy<Action<int, ArrayView<float>, ArrayView<uint>, int, int, int, int>> prepare;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, int Stages, bool Prepared, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
@@ -116,7 +116,7 @@ public sealed class TensorCoreGemv
 
         this.accelerator = accelerator;
         this.prepareX = prepareX ?? PrepareX;
-        prepare = new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<uint>, int, int, int, int>(TensorCoreGemm.PrepareKernel));
+        prepare = new(() => TensorCoreGemm.LoadPrepare(accelerator));
     }
 
     /// <summary>Words of the fragment buffer <see cref="Run"/> needs for <paramref name="m"/> activation rows where it
