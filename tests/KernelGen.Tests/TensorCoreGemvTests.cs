@@ -13,7 +13,8 @@ namespace KernelGen.Tests;
 /// order equals the matrix's), and the kernel, on ILGPU's CPU accelerator with 32-lane warps where its mma is emulated
 /// in PTX's fragment layout, agrees with a float64 reference over the numbers the tensor cores read: activations rounded
 /// to f16 and each weight rounded to f16 after its scale is applied (or exact, where the kernel scales each group's
-/// sums instead). The weights reach the mma from registers or through shared memory (cp.async). Codes are 2, 3 (two
+/// sums instead; 2-bit codes at M = 1 also carry an offset per weight in those sums until the group's correction, whose
+/// f32 rounding the bound allows for). The weights reach the mma from registers or through shared memory (cp.async). Codes are 2, 3 (two
 /// planes: low bits and third bits), 4 and 8 bits wide. The shapes cover padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
 /// warps with no slabs, M on both sides of 8 (above 8 with x in f32 and as B fragments from a first launch), and M = 1,
 /// whose x goes through shared memory, over several turns.
@@ -206,8 +207,27 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
             gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, fragments.View, output.View, m);
             accelerator.Synchronize();
             var y = output.GetAsArray1D();
-            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: !gemv.ScalesAfter(packed, m), $"{TScheme.Info} stages {stages?.ToString() ?? "auto"} prepared x {gemv.PreparesX(packed, m)}");
+            var offsets = gemv.DecodesWithOffsets(packed, m) ? Offsets(matrix, 64) : null;
+            Reference.AssertHalfInputProduct(x, w, y, m, rows, cols, roundWeights: !gemv.ScalesAfter(packed, m), $"{TScheme.Info} stages {stages?.ToString() ?? "auto"} prepared x {gemv.PreparesX(packed, m)} offsets {offsets is not null}", offsets);
         }
+    }
+
+    /// <summary>The largest offset the offset decode adds to a code (<see cref="TensorCoreGemv.IVariant.OffsetDecode"/>: 64,
+    /// at bit 4) times each weight's |scale|, row-major: what its f32 sums carry per |x|.</summary>
+    private static double[] Offsets<TScheme>(QuantizedMatrix<TScheme> matrix, int offset)
+        where TScheme : struct, IQuantScheme
+    {
+        var dims = matrix.Dims;
+        var result = new double[(long)dims.Rows * dims.Cols];
+        for (int r = 0; r < dims.Rows; r++)
+        {
+            for (int k = 0; k < dims.Cols; k++)
+            {
+                result[((long)r * dims.Cols) + k] = offset * Math.Abs((double)BitConverter.UInt16BitsToHalf(matrix.Scales[((long)r * dims.GroupsPerRow) + (k / dims.GroupSize)]));
+            }
+        }
+
+        return result;
     }
 
     /// <summary>One CPU accelerator and one GEMV per stage and x setting for the whole class, so that tests sharing a

@@ -34,7 +34,9 @@ public readonly record struct TensorCoreGemvShape(int Rows, int Cols, int Bits, 
 /// error ≤ 2^−11 per weight), B is x rounded to f16 (≤ 2^−11), and the mma accumulates in f32 over all of K, so a group
 /// end only loads the next group's constants. Where groups span whole slabs and M ≤ 8, or M &gt; 8 with x prepared, or
 /// at M = 1 with 3- or 4-bit codes also for groups inside a slab (<see cref="IVariant.ScaleAfter"/>),
-/// A is code − zero alone (exact) and each group's f32 sums are multiplied by its scales when it closes. On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
+/// A is code − zero alone (exact) and each group's f32 sums are multiplied by its scales when it closes; at M = 1, 2-bit
+/// codes skip the subtraction too (A = 2^(10−s) + code, the group's offset and zero point removed from its f32 sums:
+/// <see cref="IVariant.OffsetDecode"/>). On CUDA the mma is inline PTX; elsewhere (ILGPU's CPU accelerator with
 /// 32-lane warps, which the tests use) the same fragment exchange is emulated with warp shuffles. (Until session 8 the
 /// scale and zero point were applied per group in f32, with Σx from an all-ones mma: exact weights, but a flush per
 /// group and ~20 more registers; gemv.md, v15.)
@@ -81,6 +83,11 @@ public sealed class TensorCoreGemv
     /// sums when it closes (<see cref="IVariant.ScaleAfter"/>) wherever groups spanning slabs do, instead of only where
     /// measured faster; KERNELGEN_GEMV_SCALEAFTER=1 turns it on, for comparisons.</summary>
     public static readonly bool ScaleAfterInside = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_SCALEAFTER") == "1";
+
+    /// <summary>The widest codes that M = 1 decodes with one <c>lop3</c> to 2^(10−s) + code, correcting each group's f32
+    /// sums (<see cref="IVariant.OffsetDecode"/>): 2 (as measured faster), or 4 with KERNELGEN_GEMV_OFFSET=all and 0
+    /// (none) with KERNELGEN_GEMV_OFFSET=0, for comparisons.</summary>
+    public static readonly int OffsetBits = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_OFFSET") switch { "0" => 0, "all" => 4, _ => 2 };
 
     /// <summary>Whether M &gt; 8 with 2-, 3- or 4-bit codes converts x to B fragments in a first launch
     /// (<see cref="IVariant.PreparedX"/>): null (KERNELGEN_GEMV_PREPAREX unset) where <see cref="PreparesX"/> finds it
@@ -236,12 +243,18 @@ public sealed class TensorCoreGemv
 
     /// <summary>Whether <see cref="Run"/> with <paramref name="m"/> rows applies the scales to each group's f32 sums
     /// (<see cref="IVariant.ScaleAfter"/>: weights exact) rather than rounding every scaled weight to f16.</summary>
-    internal bool ScalesAfter(MmaPackedWeights weights, int m)
+    internal bool ScalesAfter(MmaPackedWeights weights, int m) => VariantOf(weights, m).ScaleAfter;
+
+    /// <summary>Whether <see cref="Run"/> with <paramref name="m"/> rows decodes to 2^(10−s) + code and corrects each
+    /// group's f32 sums (<see cref="IVariant.OffsetDecode"/>).</summary>
+    internal bool DecodesWithOffsets(MmaPackedWeights weights, int m) => VariantOf(weights, m).OffsetDecode;
+
+    /// <summary>The kernel variant <see cref="Run"/> takes for <paramref name="weights"/> at <paramref name="m"/> rows.</summary>
+    private IVariant VariantOf(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
         int bits = weights.Bits, groupBlocks = GroupForm(weights).GroupBlocks;
-        var variant = (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(weights, m), PreparesX(weights, m)))!;
-        return variant.ScaleAfter;
+        return (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(weights, m), PreparesX(weights, m)))!;
     }
 
     /// <summary>The kernel variant's activation rows for <paramref name="m"/>: 1 (x through shared memory,
@@ -407,6 +420,21 @@ public sealed class TensorCoreGemv
         /// slabs costs each lane 8/b global loads, their conversions and stores, and one warp barrier.</summary>
         bool SharedX { get; }
 
+        /// <summary>
+        /// M = 1 (<see cref="SharedX"/>) with codes of at most <see cref="OffsetBits"/> bits (2-bit): A is
+        /// 2^(10−s) + code, the <c>lop3</c> of the decode alone (<see cref="TensorCoreMma.IMma.DecodeOffset"/>), instead
+        /// of that plus an <c>fma.f16x2</c> to code − zero and a <c>mul.f16x2</c> by the scale. The words are shifted so
+        /// that every pair sits at bit s = 4 or 6 of its byte (<see cref="PairDecode.Positions"/>, lifted): offsets of 64
+        /// and 16, not up to 1024, for the f32 sums to carry. Each group's sums are then Σ (2^(10−s) + code)·x, and the
+        /// flush (<see cref="State.Flush"/>) subtracts S + zero·X, where S = Σ 2^(10−s)·x and X = Σ x over the group's k: a
+        /// third mma per k-block computes both, with a constant A whose row 0 holds the offsets and row 1 ones, into rows
+        /// 0 and 1 of its D (lanes 0 and 4), which two shuffles hand to every lane. Implies <see cref="ScaleAfter"/>; the
+        /// weights are exact. Measured on an H100 (gemv.md, v36): 2-bit g64 3–6 % faster on the large shapes, level on
+        /// 4096² and 8192²; 3- and 4-bit, which already scaled after and so lose one <c>fma.f16x2</c> per pair, not the
+        /// third mma, the shifts and the flush it costs, 4–15 % slower.
+        /// </summary>
+        bool OffsetDecode { get; }
+
         /// <summary>M &gt; 8 only: x comes as B fragments in f16 (<see cref="TensorCoreGemm.PrepareKernel"/>'s layout 1),
         /// one 16-byte load per k-block and lane for both row halves, instead of two float4 loads (bounds-tested) and four
         /// conversions.</summary>
@@ -441,7 +469,9 @@ public sealed class TensorCoreGemv
 
         public bool Streaming => StreamingLoads >= 0 ? StreamingLoads == 1 : Bits == 4 || (Bits == 8 && Upper);
 
-        public bool ScaleAfter => (GroupBlocks == 0 || ScaleAfterInside || (SharedX && Bits is 3 or 4)) && (!Upper || Stages > 0 || PreparedX);
+        public bool ScaleAfter => (OffsetDecode || GroupBlocks == 0 || ScaleAfterInside || (SharedX && Bits is 3 or 4)) && (!Upper || Stages > 0 || PreparedX);
+
+        public bool OffsetDecode => SharedX && Bits <= OffsetBits;
     }
 
     /// <summary>16 bytes: one lane's words of one tile and slab.</summary>
@@ -502,7 +532,7 @@ public sealed class TensorCoreGemv
         // spare groups).
         st.StartGroups(Math.Min(firstGroup, s.Groups - 1), s);
         st.PrefetchGroup(scales, zeros);
-        st.TakeGroup<TMma>();
+        st.TakeGroup<TMma, TVariant>();
         st.PrefetchGroup(scales, zeros);
 
         // With stages, one shared allocation holds the warps' rings and, at M = 1, their x slots after them.
@@ -866,6 +896,11 @@ public sealed class TensorCoreGemv
         // With IVariant.ScaleAfter: the open group's sums of (code − zero)·x, added to P0…Q1 times the scales by Flush.
         public ulong G0, H0, G1, H1, Gu0, Hu0, Gu1, Hu1;
 
+        // With IVariant.OffsetDecode: the open group's S and X (rows 0 and 1 of D: p of lanes 0 and 4), and this lane's
+        // row of the constant A that sums them (row 0, g = 0: the offsets; row 1, g = 1: ones; no other lane holds any).
+        public ulong OffsetP, OffsetQ;
+        public uint OffsetSelect, OffsetOne;
+
         // The open group's decode constants; the next group's raw words.
         public GroupDecode Open;
         public Quad NextScale, NextZero;
@@ -897,6 +932,8 @@ public sealed class TensorCoreGemv
             ZeroShift = 8 * (g & 3);
             Symmetric = s.Symmetric;
             Bits = s.Bits;
+            OffsetSelect = g == 0 ? 0xFFFFFFFFu : 0;
+            OffsetOne = g == 1 ? 0x3C003C00u : 0;
         }
 
         /// <summary>Points the group loads at <paramref name="group"/> of this block.</summary>
@@ -923,17 +960,19 @@ public sealed class TensorCoreGemv
 
         /// <summary>Opens the next group: its prefetched words become the decode constants, and the one after it is
         /// prefetched.</summary>
-        public void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros)
+        public void NextGroup<TMma, TVariant>(ArrayView<uint> scales, ArrayView<uint> zeros)
             where TMma : struct, TensorCoreMma.IMma
+            where TVariant : struct, IVariant
         {
-            TakeGroup<TMma>();
+            TakeGroup<TMma, TVariant>();
             PrefetchGroup(scales, zeros);
         }
 
         /// <summary>The prefetched words become the open group's decode constants.</summary>
-        public void TakeGroup<TMma>()
+        public void TakeGroup<TMma, TVariant>()
             where TMma : struct, TensorCoreMma.IMma
-            => Open.Take<TMma>(NextScale, NextZero, ScaleShift, ZeroShift, Symmetric != 0, Bits);
+            where TVariant : struct, IVariant
+            => Open.Take<TMma>(NextScale, NextZero, ScaleShift, ZeroShift, Symmetric != 0, Bits, default(TVariant).OffsetDecode);
 
         /// <summary>Loads x for the next word's k-blocks (zeros for columns ≥ K; with <see cref="IVariant.PreparedX"/>,
         /// their B fragments) and advances.</summary>
@@ -1049,7 +1088,7 @@ public sealed class TensorCoreGemv
             if (default(TVariant).GroupBlocks == 0 && --Left == 0)
             {
                 Flush<TMma, TVariant>();
-                NextGroup<TMma>(scales, zeros);
+                NextGroup<TMma, TVariant>(scales, zeros);
                 Left = s.SlabsPerGroup;
             }
         }
@@ -1139,8 +1178,16 @@ public sealed class TensorCoreGemv
             int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
             bool upper = default(TVariant).Upper;
 
-            bool after = default(TVariant).ScaleAfter;
-            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, !after, ha, hb, hc, hd, parity);
+            bool after = default(TVariant).ScaleAfter, offset = default(TVariant).OffsetDecode;
+            Open.Decode(mma, bits, j, wa, wb, wc, wd, out uint a0, out uint a1, out uint a2, out uint a3, out uint c0, out uint c1, out uint c2, out uint c3, !after, ha, hb, hc, hd, parity, offset);
+            if (offset)
+            {
+                // S and X of this k-block: row 0 of A is each k's offset 2^(10−s), row 1 ones.
+                PairDecode.Positions(bits, j, lift: true, out int lowShift, out int highShift);
+                uint k0 = (PairDecode.Magic(lowShift) & OffsetSelect) | OffsetOne, k2 = (PairDecode.Magic(highShift) & OffsetSelect) | OffsetOne;
+                mma.Multiply(ref OffsetP, ref OffsetQ, k0, 0, k2, 0, x0, x1);
+            }
+
             if (after)
             {
                 mma.Multiply(ref G0, ref H0, a0, a1, a2, a3, x0, x1);
@@ -1165,7 +1212,7 @@ public sealed class TensorCoreGemv
             if (groupBlocks > 0 && ((index + 1) & (groupBlocks - 1)) == 0) // a power of two; no % (ILGPU folds it before the branch, dividing by 0)
             {
                 Flush<TMma, TVariant>();
-                NextGroup<TMma>(scales, zeros);
+                NextGroup<TMma, TVariant>(scales, zeros);
             }
         }
 
@@ -1183,6 +1230,19 @@ public sealed class TensorCoreGemv
             var mma = default(TMma);
             float sa = mma.HalfToFloat(Open.Ab.ScaleLow), sb = mma.HalfToFloat(Open.Ab.ScaleHigh);
             float sc = mma.HalfToFloat(Open.Cd.ScaleLow), sd = mma.HalfToFloat(Open.Cd.ScaleHigh);
+            if (default(TVariant).OffsetDecode)
+            {
+                // M = 1: only column 0 of D is stored (the low float of lanes t = 0), so the high floats are left as
+                // they are. Each row's sum is Σ (2^(10−s) + code)·x = S + zero·X + Σ (code − zero)·x.
+                float offsets = Warp.Shuffle(Interop.IntAsFloat((uint)OffsetP), 0), sum = Warp.Shuffle(Interop.IntAsFloat((uint)OffsetP), 4);
+                P0 = Correct(P0, sa, G0, offsets + (Open.Ab.ZeroLow * sum));
+                Q0 = Correct(Q0, sb, H0, offsets + (Open.Ab.ZeroHigh * sum));
+                P1 = Correct(P1, sc, G1, offsets + (Open.Cd.ZeroLow * sum));
+                Q1 = Correct(Q1, sd, H1, offsets + (Open.Cd.ZeroHigh * sum));
+                (G0, H0, G1, H1, OffsetP, OffsetQ) = (0, 0, 0, 0, 0, 0);
+                return;
+            }
+
             Drain(ref P0, ref Q0, ref P1, ref Q1, ref G0, ref H0, ref G1, ref H1, sa, sb, sc, sd);
             if (default(TVariant).Upper)
             {
@@ -1202,6 +1262,14 @@ public sealed class TensorCoreGemv
             h0 = 0;
             g1 = 0;
             h1 = 0;
+        }
+
+        /// <summary>The low float of <paramref name="sum"/> plus <paramref name="scale"/> times (the low float of
+        /// <paramref name="group"/> − <paramref name="correction"/>); the high float as it is.</summary>
+        private static ulong Correct(ulong sum, float scale, ulong group, float correction)
+        {
+            float low = Interop.IntAsFloat((uint)sum) + (scale * (Interop.IntAsFloat((uint)group) - correction));
+            return Interop.FloatAsInt(low) | (sum & 0xFFFFFFFF00000000UL);
         }
 
         /// <summary>Both floats of <paramref name="sum"/> plus <paramref name="scale"/> times those of

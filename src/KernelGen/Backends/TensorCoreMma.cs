@@ -113,6 +113,12 @@ internal static class TensorCoreMma
         /// <c>fma.rn.f16x2</c>), for kernels that apply the scale to the mma's f32 sums instead.</summary>
         uint Decode(uint word, uint mask, uint power, uint bias);
 
+        /// <summary>A code pair to f16 as it lies in the word, offset: <c>(word &amp; mask) | magic</c> (one <c>lop3</c>),
+        /// where <paramref name="magic"/> is 2^(10−s) per half for codes at bit s, whose f16 ulp at that exponent is 1:
+        /// 2^(10−s) + code per half, exactly. The kernel removes the offset and the zero point from the group's f32 sums
+        /// (<see cref="TensorCoreGemv.IVariant.OffsetDecode"/>).</summary>
+        uint DecodeOffset(uint word, uint mask, uint magic);
+
         /// <summary>The bits of <paramref name="a"/> where <paramref name="select"/> has ones, of <paramref name="b"/>
         /// elsewhere (one <c>lop3</c>): merges 3-bit codes' third bits with their low two.</summary>
         uint Select(uint a, uint b, uint select);
@@ -329,6 +335,12 @@ internal static class TensorCoreMma
                 mask,
                 power,
                 bias);
+            return d;
+        }
+
+        public uint DecodeOffset(uint word, uint mask, uint magic)
+        {
+            CudaAsm.Emit("{ .reg .b32 km, kn; mov.b32 km, %2; mov.b32 kn, %3; lop3.b32 %0, %1, km, kn, 0xEA; }", out uint d, word, mask, magic);
             return d;
         }
 
@@ -580,6 +592,8 @@ internal static class TensorCoreMma
             return Fp16.FromFloat((Fp16.ToFloat((ushort)h) * Fp16.ToFloat((ushort)power)) + Fp16.ToFloat((ushort)bias))
                 | ((uint)Fp16.FromFloat((Fp16.ToFloat((ushort)(h >> 16)) * Fp16.ToFloat((ushort)(power >> 16))) + Fp16.ToFloat((ushort)(bias >> 16))) << 16);
         }
+
+        public readonly uint DecodeOffset(uint word, uint mask, uint magic) => (word & mask) | magic;
 
         public readonly uint Select(uint a, uint b, uint select) => (a & select) | (b & ~select);
 
