@@ -109,8 +109,7 @@ internal struct PairDecode
             // bits at s + 2 after the shift. Fields at s = 0 and 4 take bits s, s + 1 from the low word (select 0x33), at
             // 2 and 6 (0xCC). Both pairs of a k-block are lifted alike.
             int shift = (8 * lowByte) - lowLift + parity - 2;
-            uint tl = shift >= 0 ? highBitsLow >> shift : highBitsLow << -shift;
-            uint th = shift >= 0 ? highBitsHigh >> shift : highBitsHigh << -shift;
+            uint tl = Shift(highBitsLow, shift), th = Shift(highBitsHigh, shift);
             uint lowSelect = 0x33u * 0x10001u, highSelect = 0xCCu * 0x10001u;
             wl0 = mma.Select(wl0, tl, lowSelect);
             wh0 = mma.Select(wh0, th, lowSelect);
