@@ -16,12 +16,12 @@ namespace KernelGen.Tests;
 public sealed class PtxPeepholeTests
 {
     [Theory]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8, TensorCoreGemv.C0, TensorCoreGemv.C0>), null)]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C8, TensorCoreGemv.C2, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C0>), null)]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1>), null)]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8, TensorCoreGemv.C3, TensorCoreGemv.C0>), null)]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C3, TensorCoreGemv.C8, TensorCoreGemv.C1, TensorCoreGemv.C0, TensorCoreGemv.C0>), null)]
-    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C3, TensorCoreGemv.C8, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1>), null)]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C8, TensorCoreGemv.C2, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1, TensorCoreGemv.C8>), null)]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8, TensorCoreGemv.C3, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C3, TensorCoreGemv.C8, TensorCoreGemv.C1, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
+    [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C3, TensorCoreGemv.C8, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1, TensorCoreGemv.C8>), null)]
     [InlineData(typeof(TensorCoreGemm), "GemmKernel", typeof(TensorCoreGemv.C4), null)]
     [InlineData(typeof(TensorCoreGemm), "WarpGroupKernel", typeof(TensorCoreGemv.C4), typeof(TensorCoreGemv.C0))]
     [InlineData(typeof(TensorCoreGemm), "PrepareKernel", null, null)] // x → B fragments: two cvt.rn.f16x2.f32

@@ -71,6 +71,17 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     [Fact]
     public void EightBitPerChannelSymmetric_SharedX_PaddedK() => Check<B8GPCS>(rows: 8, cols: 1184, 1);
 
+    /// <summary>Groups of 16 warps (<see cref="TensorCoreGemv.WarpsFor"/>: one block of rows, which has this one-SM
+    /// accelerator to itself) with slabs for warps 8–15 too: K = 4352 is 34 slabs of 128, 3 per warp (warp 11 has 1,
+    /// warps 12–15 none), at M = 1 (x through shared memory), M = 3 (x in f32) and M = 16 (x as B fragments).</summary>
+    [Fact]
+    public void FourBitAsymmetricG128_SixteenWarps() => CheckWide<B4G128A>(rows: 24, cols: 4352, prepareX: true, 1, 3, 16);
+
+    /// <summary>As <see cref="FourBitAsymmetricG128_SixteenWarps"/> with 8-bit codes (slabs of 64: K = 2112 is 33, 3
+    /// per warp) at M = 12, which reads x in f32 for both row halves.</summary>
+    [Fact]
+    public void EightBitPerChannelSymmetric_SixteenWarps() => CheckWide<B8GPCS>(rows: 16, cols: 2112, prepareX: null, 12);
+
     /// <summary>3-bit codes (low bits as 2-bit codes, third bits in a plane of their own; groups of 128 inside the slab of
     /// 256), weights in registers, as grids of at most one block per SM run them: M = 1 with x through shared memory over
     /// several turns (K = 4992 pads to 20 slabs: warps of 3 slabs, two turns each, the seventh 2 and the last none), M = 5
@@ -179,6 +190,17 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         where TScheme : struct, IQuantScheme
         => Check<TScheme>(rows, cols, null, true, batches);
 
+    /// <summary><see cref="Check{TScheme}(int, int, int?, bool?, int[])"/> after asserting that every M runs groups of
+    /// <see cref="TensorCoreGemv.WideWarpsPerGroup"/> warps.</summary>
+    private void CheckWide<TScheme>(int rows, int cols, bool? prepareX, params int[] batches)
+        where TScheme : struct, IQuantScheme
+    {
+        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(CheckWide));
+        var packed = MmaPackedWeights.Create(QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols));
+        Assert.All(batches, m => Assert.Equal(TensorCoreGemv.WideWarpsPerGroup, kernels.Gemv(null, prepareX).WarpsOf(packed, m)));
+        Check<TScheme>(rows, cols, null, prepareX, batches);
+    }
+
     /// <summary>Checks the GEMV with <paramref name="stages"/> slabs in flight through shared memory (null: as the
     /// kernel picks per variant) and x converted first or not (<paramref name="prepareX"/>; null: as the GEMV picks,
     /// which for these small weights is not) against the reference over the numbers it reads: weights rounded to f16
@@ -234,7 +256,7 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
     /// kernel variant compile it once (the tests run one at a time).</summary>
     public sealed class Kernels : IDisposable
     {
-        private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WarpsPerGroup);
+        private readonly Cpu32Accelerator cpu = new(TensorCoreGemv.WideWarpsPerGroup); // groups of 8 warps, and of 16 where one block of rows has an SM (all of the CPU accelerator) to itself
         private readonly System.Collections.Generic.Dictionary<(int?, bool?), TensorCoreGemv> gemvs = new();
 
         public Accelerator Accelerator => cpu.Accelerator;

@@ -54,29 +54,33 @@ internal static class PtxDump
             var variantType = gemv.GetMethod("VariantType", BindingFlags.NonPublic | BindingFlags.Static)!;
             // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
             // it is loaded on an H100); 3-bit g128 (q3g128) in both forms.
-            var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, int Rows)[]
+            // Suffix Wide: the 16-warp groups of weights with no more row blocks than SMs (4096 rows on an H100), whose
+            // x is not converted first and whose weights stay in registers.
+            var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, int Rows, int Warps)[]
             {
-                (gemv, "GemvKernel", 4, 0, 1), (gemv, "GemvKernel", 4, 0, 8), (gemv, "GemvKernel", 4, 0, 16), (gemv, "GemvKernel", 2, 4, 1), (gemv, "GemvKernel", 2, 4, 8), (gemv, "GemvKernel", 8, 0, 1), (gemv, "GemvKernel", 8, 0, 16),
-                (gemv, "GemvKernel", 3, 8, 1), (gemv, "GemvKernel", 3, 8, 8), (gemv, "GemvKernel", 3, 8, 16),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, 0),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, 0),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, 0),
-                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 3, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 3, 8, 0),
+                (gemv, "GemvKernel", 4, 0, 1, 8), (gemv, "GemvKernel", 4, 0, 8, 8), (gemv, "GemvKernel", 4, 0, 16, 8), (gemv, "GemvKernel", 2, 4, 1, 8), (gemv, "GemvKernel", 2, 4, 8, 8), (gemv, "GemvKernel", 8, 0, 1, 8), (gemv, "GemvKernel", 8, 0, 16, 8),
+                (gemv, "GemvKernel", 3, 8, 1, 8), (gemv, "GemvKernel", 3, 8, 8, 8), (gemv, "GemvKernel", 3, 8, 16, 8),
+                (gemv, "GemvKernel", 4, 0, 1, 16), (gemv, "GemvKernel", 4, 0, 16, 16), (gemv, "GemvKernel", 2, 4, 1, 16), (gemv, "GemvKernel", 8, 0, 1, 16),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 4, 0, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 8, 0, 0, 0),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 4, 0, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 8, 0, 0, 0),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, 0, 0),
+                (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 3, 0, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 3, 8, 0, 0),
             };
-            foreach (var (type, name, bits, groupBlocks, rows) in kernels)
+            foreach (var (type, name, bits, groupBlocks, rows, warps) in kernels)
             {
-                bool upper = rows > 8;
+                bool upper = rows > 8, wide = warps > 8;
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
-                int stages = KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper, true])!;
+                int stages = wide ? 0 : KernelGen.Backends.TensorCoreGemv.Stages >= 0 ? KernelGen.Backends.TensorCoreGemv.Stages : (int)gemv.GetMethod("StagesFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, upper, true])!;
+                bool prepared = upper && bits <= 4 && !wide;
                 var tc = type == gemv
-                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, stages, upper && bits <= 4])!)
+                    ? generic.MakeGenericMethod(ptxMma, (Type)variantType.Invoke(null, [bits, groupBlocks, rows, stages, prepared, warps])!)
                     : name == "WarpGroupKernel" // the wgmma GEMM by code width and where groups end (0: at slab ends; 4: q2g64), mma.sync by width
                         ? generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!, gemv.GetNestedType($"C{groupBlocks}", BindingFlags.NonPublic)!)
                         : generic.MakeGenericMethod(ptxMma, gemv.GetNestedType($"C{bits}", BindingFlags.NonPublic)!);
                 var tcCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(tc), KernelSpecialization.Empty);
-                string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : rows == 1 ? "Single" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
+                string suffix = type == gemv ? $".B{bits}G{groupBlocks}{(upper ? "Upper" : rows == 1 ? "Single" : string.Empty)}{(wide ? "Wide" : string.Empty)}" : name == "WarpGroupKernel" && groupBlocks != 0 ? $".B{bits}G{groupBlocks}" : $".B{bits}";
                 var tcPath = Path.Combine(directory, $"{type.Name}.{name}{suffix}.ptx");
-                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, upper && bits <= 4, stages, true])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
+                int registers = type == gemv ? (int)gemv.GetMethod("RegistersFor", BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [bits, rows, prepared, stages, !wide, warps])! : name == "WarpGroupKernel" && KernelGen.Backends.TensorCoreGemm.MaxRegisters < 0 ? 128 : Math.Max(0, KernelGen.Backends.TensorCoreGemm.MaxRegisters);
                 File.WriteAllText(tcPath, KernelGen.Backends.PtxPeephole.Enabled
                     ? KernelGen.Backends.PtxPeephole.Patch(tcCompiled.PTXAssembly, registers, warpGroup: name == "WarpGroupKernel")
                     : KernelGen.Backends.PtxPeephole.LimitRegisters(tcCompiled.PTXAssembly, registers));

@@ -59,12 +59,21 @@ public sealed class TensorCoreGemv
     /// registers (stages 0, which <see cref="StagesFor"/> picks only for small grids) other than at M &gt; 8 with x
     /// prepared: under 128 they spill 150–270 bytes (their third bits are 8 more registers per slab in flight), and
     /// uncapped at one group per SM they measured 4–15 % faster at M = 1 and up to 29 % at M = 16 with x in f32 (H100,
-    /// gemv.md, session 14). Through the shared-memory ring they fit 128 without spills.</summary>
-    internal static int RegistersFor(int bits, int rows, bool prepared, int stages, bool blocksOutnumberSms)
-        => MaxRegisters >= 0 ? MaxRegisters : !blocksOutnumberSms || (bits == 3 && stages == 0 && !(rows > 8 && prepared)) ? 0 : 128;
+    /// gemv.md, session 14). Through the shared-memory ring they fit 128 without spills. Groups of
+    /// <see cref="WideWarpsPerGroup"/> warps (512 threads) must fit the SM's 64 Ki registers: 128.</summary>
+    internal static int RegistersFor(int bits, int rows, bool prepared, int stages, bool blocksOutnumberSms, int warps)
+        => warps > WarpsPerGroup ? 128 : MaxRegisters >= 0 ? MaxRegisters : !blocksOutnumberSms || (bits == 3 && stages == 0 && !(rows > 8 && prepared)) ? 0 : 128;
 
-    /// <summary>Warps per group, each on a contiguous share of the slabs.</summary>
+    /// <summary>Warps per group, each on a contiguous share of the slabs, where the row blocks outnumber the SMs (and
+    /// wherever <see cref="WarpsFor"/> says so).</summary>
     public const int WarpsPerGroup = 8;
+
+    /// <summary>Warps per group where the row blocks do not outnumber the SMs (<see cref="WarpsFor"/>).</summary>
+    public const int WideWarpsPerGroup = 16;
+
+    /// <summary>Whether groups of <see cref="WideWarpsPerGroup"/> warps run where <see cref="WarpsFor"/> picks them;
+    /// KERNELGEN_GEMV_WIDE=0 keeps every group at <see cref="WarpsPerGroup"/>, for comparisons.</summary>
+    public static readonly bool WideGroups = Environment.GetEnvironmentVariable("KERNELGEN_GEMV_WIDE") != "0";
 
     /// <summary>Slabs of weights each warp keeps in flight through <c>cp.async</c> into shared memory (2 or 3; 2 KiB
     /// per warp and slab), 0 to load them into registers, or −1: per kernel variant, as measured (<see cref="StagesFor"/>;
@@ -98,7 +107,7 @@ public sealed class TensorCoreGemv
     private readonly int stages;
     private readonly bool? prepareX;
     private readonly Lazy<Action<int, ArrayView<float>, ArrayView<uint>, int, int, int, int>> prepare;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, int Stages, bool Prepared, int Registers), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, int GroupBlocks, int Rows, int Stages, bool Prepared, int Registers, int Warps), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape>> kernels = new();
 
     /// <summary>Prepares the kernels for <paramref name="accelerator"/> (whose warps must be 32 lanes wide); each bit
     /// width, group form and M range (≤ 8 or more) is compiled on first use.</summary>
@@ -215,9 +224,9 @@ public sealed class TensorCoreGemv
 
         var (slabsPerGroup, groupBlocks) = GroupForm(weights);
         var shape = new TensorCoreGemvShape(weights.Rows, weights.Cols, weights.Bits, weights.Tiles, weights.Slabs, weights.Groups, slabsPerGroup, weights.Symmetric ? 1 : 0, m);
-        int rows = RowsFor(m), stagesNow = StagesOf(weights, m);
-        int registers = RegistersFor(weights.Bits, rows, prepared, stagesNow, BlocksOutnumberSms(weights));
-        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, rows, stagesNow, prepared, registers), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Stages, key.Prepared, key.Registers), this);
+        int rows = RowsFor(m), stagesNow = StagesOf(weights, m), warps = WarpsOf(weights, m);
+        int registers = RegistersFor(weights.Bits, rows, prepared, stagesNow, BlocksOutnumberSms(weights), warps);
+        var kernel = kernels.GetOrAdd((weights.Bits, groupBlocks, rows, stagesNow, prepared, registers, warps), static (key, self) => self.Load(key.Bits, key.GroupBlocks, key.Rows, key.Stages, key.Prepared, key.Registers, key.Warps), this);
         if (prepared)
         {
             // x as B fragments, one quad per k-block and lane: rows g and g + 8 (the GEMM's layout 1).
@@ -225,7 +234,7 @@ public sealed class TensorCoreGemv
             prepare.Value(TensorCoreGemm.PrepareThreads(1, kBlocks), x, fragments, weights.Cols, m, kBlocks, 1);
         }
 
-        kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, WarpsPerGroup * 32), packed, scales, zeros, x, fragments, y, shape);
+        kernel(new KernelConfig((weights.Tiles + TilesPerGroup - 1) / TilesPerGroup, warps * 32), packed, scales, zeros, x, fragments, y, shape);
     }
 
     /// <summary>
@@ -254,7 +263,7 @@ public sealed class TensorCoreGemv
     {
         ArgumentNullException.ThrowIfNull(weights);
         int bits = weights.Bits, groupBlocks = GroupForm(weights).GroupBlocks;
-        return (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(weights, m), PreparesX(weights, m)))!;
+        return (IVariant)Activator.CreateInstance(VariantType(bits, groupBlocks, RowsFor(m), StagesOf(weights, m), PreparesX(weights, m), WarpsOf(weights, m)))!;
     }
 
     /// <summary>The kernel variant's activation rows for <paramref name="m"/>: 1 (x through shared memory,
@@ -265,6 +274,26 @@ public sealed class TensorCoreGemv
     /// or <see cref="StagesFor"/>.</summary>
     private int StagesOf(MmaPackedWeights weights, int m)
         => stages >= 0 ? stages : StagesFor(weights.Bits, m > 8, BlocksOutnumberSms(weights));
+
+    /// <summary>This instance's warps per group for <paramref name="weights"/> at <paramref name="m"/> rows: as
+    /// <see cref="WarpsFor"/> says where <see cref="WideGroups"/> allows it, the accelerator's groups hold that many
+    /// threads and (on CUDA) the kernel is loaded with its register cap (<see cref="PtxPeephole"/>); else
+    /// <see cref="WarpsPerGroup"/>.</summary>
+    internal int WarpsOf(MmaPackedWeights weights, int m)
+    {
+        int warps = WideGroups ? WarpsFor(weights.Bits, StagesOf(weights, m), BlocksOutnumberSms(weights)) : WarpsPerGroup;
+        bool capped = accelerator.AcceleratorType != AcceleratorType.Cuda || PtxPeephole.Enabled;
+        return warps * 32 <= accelerator.MaxNumThreadsPerGroup && capped ? warps : WarpsPerGroup;
+    }
+
+    /// <summary>
+    /// Warps per group for a variant: <see cref="WideWarpsPerGroup"/> where the row blocks do not outnumber the SMs
+    /// (4096 rows or fewer on an H100: one block of 8 warps per SM left half of each SM's warp slots empty), with the
+    /// weights in registers and codes other than 3-bit (whose register variant wants more than the 128 registers a
+    /// 512-thread group allows; the shared-memory ring of 2-bit M &gt; 8 needs 2 KiB per warp and stage more than static
+    /// shared memory holds at 16 warps); <see cref="WarpsPerGroup"/> elsewhere. Each warp then takes half the slabs.
+    /// </summary>
+    internal static int WarpsFor(int bits, int stages, bool blocksOutnumberSms) => !blocksOutnumberSms && stages == 0 && bits != 3 ? WideWarpsPerGroup : WarpsPerGroup;
 
     /// <summary>Whether <paramref name="weights"/>' row blocks (one per <see cref="TilesPerGroup"/> tiles) outnumber this
     /// device's SMs, so that two blocks share an SM.</summary>
@@ -280,9 +309,10 @@ public sealed class TensorCoreGemv
     internal static int StagesFor(int bits, bool upper, bool blocksOutnumberSms) => (upper && bits == 2) || (bits == 3 && blocksOutnumberSms) ? 2 : 0;
 
     /// <summary>The kernel's variant type for <paramref name="bits"/>, k-blocks per group inside a slab (0: groups span
-    /// slabs), activation rows (1, 8 or 16), stages and whether x comes as B fragments (rows 16 only).</summary>
-    internal static Type VariantType(int bits, int groupBlocks, int rows, int stages, bool prepared)
-        => typeof(Variant<,,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), ConstantType(rows), ConstantType(stages), ConstantType(prepared ? 1 : 0));
+    /// slabs), activation rows (1, 8 or 16), stages, whether x comes as B fragments (rows 16 only) and warps per group
+    /// (8 or 16).</summary>
+    internal static Type VariantType(int bits, int groupBlocks, int rows, int stages, bool prepared, int warps)
+        => typeof(Variant<,,,,,>).MakeGenericType(ConstantType(bits), ConstantType(groupBlocks), ConstantType(rows), ConstantType(stages), ConstantType(prepared ? 1 : 0), ConstantType(warps));
 
     /// <summary>The <see cref="IConstant"/> type of <paramref name="value"/> (0, 1, 2, 3, 4, 8, 16, or −1:
     /// <see cref="CRuntime"/>), for the kernels' specializations.</summary>
@@ -299,11 +329,11 @@ public sealed class TensorCoreGemv
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, "No kernel is specialized for this constant."),
     };
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, int stages, bool prepared, int registers)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape> Load(int bits, int groupBlocks, int rows, int stages, bool prepared, int registers, int warps)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(TensorCoreGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, stages, prepared));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), VariantType(bits, groupBlocks, rows, stages, prepared, warps));
 
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
@@ -435,20 +465,26 @@ public sealed class TensorCoreGemv
         /// </summary>
         bool OffsetDecode { get; }
 
+        /// <summary>Warps per group (<see cref="WarpsFor"/>): 8 or 16.</summary>
+        int Warps { get; }
+
         /// <summary>M &gt; 8 only: x comes as B fragments in f16 (<see cref="TensorCoreGemm.PrepareKernel"/>'s layout 1),
         /// one 16-byte load per k-block and lane for both row halves, instead of two float4 loads (bounds-tested) and four
         /// conversions.</summary>
         bool PreparedX { get; }
     }
 
-    /// <summary><see cref="IVariant"/> from five constants (rows: 1, 8 or 16; prepared: 0 or 1).</summary>
-    internal readonly struct Variant<TBits, TGroup, TRows, TStages, TPrepared> : IVariant
+    /// <summary><see cref="IVariant"/> from six constants (rows: 1, 8 or 16; prepared: 0 or 1; warps: 8 or 16).</summary>
+    internal readonly struct Variant<TBits, TGroup, TRows, TStages, TPrepared, TWarps> : IVariant
         where TBits : struct, IConstant
         where TGroup : struct, IConstant
         where TRows : struct, IConstant
         where TStages : struct, IConstant
         where TPrepared : struct, IConstant
+        where TWarps : struct, IConstant
     {
+        public int Warps => default(TWarps).Value;
+
         public bool PreparedX => Upper && default(TPrepared).Value == 1;
 
         public int Stages => default(TStages).Value;
@@ -509,7 +545,8 @@ public sealed class TensorCoreGemv
         int tile0 = Grid.IdxX * TilesPerGroup;
 
         // Tiles come in whole blocks of 4 (padding rows hold zero codes; their sums are never stored): tile0 … tile0 + 3.
-        int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
+        int warps = default(TVariant).Warps;
+        int perWarp = (s.Slabs + warps - 1) / warps;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
         int blocksPerSlab = MmaPackedWeights.BlocksPerSlabOf(default(TVariant).Bits);
 
@@ -539,7 +576,7 @@ public sealed class TensorCoreGemv
         var ring = default(ArrayView<Quad>);
         if (default(TVariant).Stages > 0)
         {
-            ring = SharedMemory.Allocate<Quad>(WarpsPerGroup * ((default(TVariant).StageQuads * default(TVariant).Stages) + default(TVariant).XQuads));
+            ring = SharedMemory.Allocate<Quad>(default(TVariant).Warps * ((default(TVariant).StageQuads * default(TVariant).Stages) + default(TVariant).XQuads));
         }
 
         var quads4 = x.Cast<Float4>();
@@ -555,11 +592,11 @@ public sealed class TensorCoreGemv
             if (default(TVariant).Stages > 0)
             {
                 xStage = ring;
-                slots = 16 * WarpsPerGroup * default(TVariant).StageQuads * default(TVariant).Stages;
+                slots = 16 * warps * default(TVariant).StageQuads * default(TVariant).Stages;
             }
             else
             {
-                xStage = SharedMemory.Allocate<Quad>(WarpsPerGroup * 128);
+                xStage = SharedMemory.Allocate<Quad>(default(TVariant).Warps * 128);
             }
 
             st.XBase = default(TMma).SharedBase() + (uint)(slots + (warp * 2048));
@@ -777,7 +814,7 @@ public sealed class TensorCoreGemv
             return;
         }
 
-        Reduce<TVariant>(SharedMemory.Allocate<float>(WarpsPerGroup * 32 * 16), y, s, tile0, lane, warp, g, t, st);
+        Reduce<TVariant>(SharedMemory.Allocate<float>(default(TVariant).Warps * 32 * 16), y, s, tile0, lane, warp, g, t, st);
     }
 
     /// <summary>Sums the warps' partial results in <paramref name="partial"/> (shared, 16 values per lane: tiles a–d at
@@ -795,13 +832,14 @@ public sealed class TensorCoreGemv
 
         Group.Barrier();
 
-        // Warp w sums and stores tile w % 4, row g, at activation rows 2t, 2t+1 (w < 4) or 8 + 2t, 9 + 2t (w ≥ 4).
+        // Warp w sums and stores tile w % 4, row g, at activation rows 2t, 2t+1 (w < 4) or 8 + 2t, 9 + 2t (4 ≤ w < 8);
+        // warps 8–15 of a wide group store nothing (their m0 is 16 or more).
         int tile = warp & 3, half = warp >> 2;
         int m0 = (2 * t) + (8 * half), row = ((tile0 + tile) * MmaPackedWeights.TileRows) + g;
         if (m0 < s.M && row < s.Rows)
         {
             float c0 = 0, c1 = 0;
-            for (int w = 0; w < WarpsPerGroup; w++)
+            for (int w = 0; w < default(TVariant).Warps; w++)
             {
                 int from = (((w * 16) + (half * 8) + (tile * 2)) * 32) + lane;
                 c0 += partial[from];
