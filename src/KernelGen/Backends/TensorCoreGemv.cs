@@ -288,7 +288,7 @@ public sealed class TensorCoreGemv
 
     /// <summary>
     /// Warps per group for a variant: <see cref="WideWarpsPerGroup"/> where the row blocks do not outnumber the SMs
-    /// (4096 rows or fewer on an H100: one block of 8 warps per SM left half of each SM's warp slots empty), with the
+    /// (at most 32 rows per SM, 4224 on an H100: one block of 8 warps per SM left half its warp slots empty), with the
     /// weights in registers and codes other than 3-bit (whose register variant wants more than the 128 registers a
     /// 512-thread group allows; the shared-memory ring of 2-bit M &gt; 8 needs 2 KiB per warp and stage more than static
     /// shared memory holds at 16 warps); <see cref="WarpsPerGroup"/> elsewhere. Each warp then takes half the slabs.
