@@ -190,22 +190,22 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         where TScheme : struct, IQuantScheme
         => Check<TScheme>(rows, cols, null, true, batches);
 
-    /// <summary><see cref="Check{TScheme}(int, int, int?, bool?, int[])"/> after asserting that every M runs groups of
+    /// <summary><see cref="Check{TScheme}(int, int, int?, bool?, int?, int[])"/>, asserting that every M runs groups of
     /// <see cref="TensorCoreGemv.WideWarpsPerGroup"/> warps.</summary>
     private void CheckWide<TScheme>(int rows, int cols, bool? prepareX, params int[] batches)
         where TScheme : struct, IQuantScheme
-    {
-        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(CheckWide));
-        var packed = MmaPackedWeights.Create(QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols));
-        Assert.All(batches, m => Assert.Equal(TensorCoreGemv.WideWarpsPerGroup, kernels.Gemv(null, prepareX).WarpsOf(packed, m)));
-        Check<TScheme>(rows, cols, null, prepareX, batches);
-    }
+        => Check<TScheme>(rows, cols, null, prepareX, TensorCoreGemv.WideWarpsPerGroup, batches);
+
+    private void Check<TScheme>(int rows, int cols, int? stages, bool? prepareX, params int[] batches)
+        where TScheme : struct, IQuantScheme
+        => Check<TScheme>(rows, cols, stages, prepareX, null, batches);
 
     /// <summary>Checks the GEMV with <paramref name="stages"/> slabs in flight through shared memory (null: as the
     /// kernel picks per variant) and x converted first or not (<paramref name="prepareX"/>; null: as the GEMV picks,
     /// which for these small weights is not) against the reference over the numbers it reads: weights rounded to f16
-    /// after their scale, or, where the kernel scales each group's f32 sums instead, exact.</summary>
-    private void Check<TScheme>(int rows, int cols, int? stages, bool? prepareX, params int[] batches)
+    /// after their scale, or, where the kernel scales each group's f32 sums instead, exact. Where
+    /// <paramref name="warps"/> is set, every M must run groups of that many warps.</summary>
+    private void Check<TScheme>(int rows, int cols, int? stages, bool? prepareX, int? warps, int[] batches)
         where TScheme : struct, IQuantScheme
     {
         var accelerator = kernels.Accelerator;
@@ -215,6 +215,11 @@ public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kern
         var packed = MmaPackedWeights.Create(matrix);
         var gemv = kernels.Gemv(stages, prepareX);
         Assert.Equal(prepareX == true && batches.Any(m => m > 8), batches.Any(m => gemv.PreparesX(packed, m)));
+        if (warps is int expected)
+        {
+            Assert.All(batches, m => Assert.Equal(expected, gemv.WarpsOf(packed, m)));
+        }
+
         using var codes = accelerator.Allocate1D(packed.Packed);
         using var scales = accelerator.Allocate1D(packed.Scales);
         using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
