@@ -17,14 +17,15 @@ namespace KernelGen.Cli.Bench;
 /// <summary>One benchmark case's outcome.</summary>
 internal sealed record BenchResult(
     string Scheme, int N, int K, int M, double Microseconds, double Bytes, double GigabytesPerSecond,
-    double PercentOfCopy, double TeraFlops, double RelativeError, int RowsChecked, string Kernel = "");
+    double PercentOfCopy, double TeraFlops, double RelativeError, int RowsChecked, string Kernel = "", double ReadFloorMicroseconds = 0);
 
 /// <summary>
 /// <c>kernelgen bench</c>: for each scheme, shape and M, checks the device result against a float64 CPU reference
 /// (sampled rows), then times the layer with device events (profiling markers) after warm-up, rotating among copies
 /// of the weights so that they are read from memory, not from L2, each timed launch queued behind a short spin kernel
 /// so that the events bracket the kernel and not the host's launch latency (<see cref="TimedStart"/>). Reports µs, GB/s over all bytes moved, % of the
-/// device-copy ceiling measured in the same run, TFLOP/s.
+/// device-copy ceiling measured in the same run, the time of a kernel that only reads the case's bytes (timed the same
+/// way: the floor at this size, <see cref="ReadFloor"/>), TFLOP/s.
 /// </summary>
 internal static class BenchRunner
 {
@@ -46,22 +47,25 @@ internal static class BenchRunner
         Console.WriteLine(FormattableString.Invariant($"copy ceiling  {copyGbs:F0} GB/s (1 GiB device-to-device, read + write, median of 10)"));
         using var before = new BeforeStart(device.Accelerator, options.Start);
         Console.WriteLine($"timing  {before.Description}");
+        using var floor = new ReadFloor(device.Accelerator, before);
+        double emptyUs = floor.EmptyLaunchMicroseconds(options.Warmup, options.Repetitions);
+        Console.WriteLine(FormattableString.Invariant($"empty launch  {emptyUs:F1} µs (one group that does nothing, timed as every case)"));
 
         var results = new List<BenchResult>();
         foreach (var scheme in options.Schemes)
         {
             foreach (var (n, k) in options.Shapes)
             {
-                results.AddRange(SchemeRegistry.Visit(scheme, new CaseVisitor(device, options, n, k, copyGbs, before)));
+                results.AddRange(SchemeRegistry.Visit(scheme, new CaseVisitor(device, options, n, k, copyGbs, before, floor)));
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{"scheme",-8} {"N×K",-12} {"M",5} {"µs",10} {"GB/s",7} {"%copy",6} {"TFLOP/s",8} {"rel.err",9}");
+        Console.WriteLine($"{"scheme",-8} {"N×K",-12} {"M",5} {"µs",10} {"GB/s",7} {"%copy",6} {"read µs",8} {"÷read",6} {"TFLOP/s",8} {"rel.err",9}");
         foreach (var r in results)
         {
             Console.WriteLine(FormattableString.Invariant(
-                $"{r.Scheme,-8} {$"{r.N}x{r.K}",-12} {r.M,5} {r.Microseconds,10:F1} {r.GigabytesPerSecond,7:F0} {r.PercentOfCopy,6:F1} {r.TeraFlops,8:F2} {r.RelativeError,9:E1}"));
+                $"{r.Scheme,-8} {$"{r.N}x{r.K}",-12} {r.M,5} {r.Microseconds,10:F1} {r.GigabytesPerSecond,7:F0} {r.PercentOfCopy,6:F1} {r.ReadFloorMicroseconds,8:F1} {r.Microseconds / r.ReadFloorMicroseconds,6:F2} {r.TeraFlops,8:F2} {r.RelativeError,9:E1}"));
         }
 
         if (options.JsonPath is not null)
@@ -71,6 +75,7 @@ internal static class BenchRunner
                 device = device.Name,
                 kind = device.Kind.ToString(),
                 copyCeilingGigabytesPerSecond = copyGbs,
+                emptyLaunchMicroseconds = emptyUs,
                 timing = before.Description,
                 date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture),
                 results,
@@ -135,10 +140,12 @@ internal static class BenchRunner
         private readonly int k;
         private readonly double copyGbs;
         private readonly BeforeStart before;
+        private readonly ReadFloor floor;
 
-        public CaseVisitor(ComputeDevice device, BenchOptions options, int n, int k, double copyGbs, BeforeStart before)
+        public CaseVisitor(ComputeDevice device, BenchOptions options, int n, int k, double copyGbs, BeforeStart before, ReadFloor floor)
         {
             this.before = before;
+            this.floor = floor;
             this.device = device;
             this.options = options;
             this.n = n;
@@ -233,10 +240,11 @@ internal static class BenchRunner
                 MatrixKernel.TensorCoreGemm => "tensor-core gemm",
                 _ => "tiled gemm",
             };
+            double readUs = floor.ReadMicroseconds(bytes, options.Warmup, options.Repetitions);
             var result = new BenchResult(
-                TScheme.Info.Name, n, k, m, ms * 1e3, bytes, gbs, 100 * gbs / copyGbs, 2.0 * m * n * k / (ms * 1e-3) / 1e12, error, checkedRows, kernel);
+                TScheme.Info.Name, n, k, m, ms * 1e3, bytes, gbs, 100 * gbs / copyGbs, 2.0 * m * n * k / (ms * 1e-3) / 1e12, error, checkedRows, kernel, readUs);
             Console.WriteLine(FormattableString.Invariant(
-                $"{result.Scheme} {n}x{k} M={m} [{kernel}]: {result.Microseconds:F1} µs, {gbs:F0} GB/s ({result.PercentOfCopy:F1}% of copy), {result.TeraFlops:F2} TFLOP/s, rel.err {error:E1}"));
+                $"{result.Scheme} {n}x{k} M={m} [{kernel}]: {result.Microseconds:F1} µs, {gbs:F0} GB/s ({result.PercentOfCopy:F1}% of copy; reading its bytes alone: {readUs:F1} µs), {result.TeraFlops:F2} TFLOP/s, rel.err {error:E1}"));
             return result;
         }
 

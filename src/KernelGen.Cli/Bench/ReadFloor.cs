@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace KernelGen.Cli.Bench;
+
+/// <summary>
+/// The floors of one case's size, timed exactly as the case is (same start, device events, median): a launch that
+/// does nothing, and a kernel that only reads as many bytes as the case moves. The 1 GiB copy ceiling says what the
+/// memory sustains; these say what a kernel of this size can take at best, launch, first-load latency and last
+/// wave included, which is what a GEMV of a few MB is bound by.
+/// </summary>
+internal sealed class ReadFloor : IDisposable
+{
+    /// <summary>The windows read rotate through at least this much memory, and through twice a window plus 64 MiB (more
+    /// than the H100's 50 MB L2) where a case is larger, so that no window starts on lines the previous one left in L2.</summary>
+    private const long PoolBytes = 512L << 20;
+
+    private readonly Accelerator accelerator;
+    private readonly BenchRunner.BeforeStart before;
+    private MemoryBuffer1D<Vector4, Stride1D.Dense> pool;
+    private readonly MemoryBuffer1D<uint, Stride1D.Dense> sink;
+    private readonly Action<KernelConfig, ArrayView<Vector4>, ArrayView<uint>, long, long> read;
+    private readonly KernelConfig config;
+    private long next;
+
+    public ReadFloor(Accelerator accelerator, BenchRunner.BeforeStart before)
+    {
+        this.accelerator = accelerator;
+        this.before = before;
+        pool = Allocate(PoolBytes / 16);
+        sink = accelerator.Allocate1D<uint>(1);
+        read = accelerator.LoadStreamKernel<ArrayView<Vector4>, ArrayView<uint>, long, long>(ReadKernel);
+        int threads = Math.Min(512, accelerator.MaxNumThreadsPerGroup);
+        config = new KernelConfig(Math.Max(1, accelerator.NumMultiprocessors) * 4, threads);
+        read(config, pool.View, sink.View, 0, 1); // compiled here, not inside a timed launch
+        accelerator.Synchronize();
+    }
+
+    /// <summary>Median µs of an empty launch of one group: what any kernel pays between the two events.</summary>
+    public double EmptyLaunchMicroseconds(int warmup, int repetitions) =>
+        Measure(warmup, repetitions, () => read(new KernelConfig(1, 32), pool.View, sink.View, 0, 0));
+
+    /// <summary>Median µs of a kernel that reads <paramref name="bytes"/> (rounded up to 16) from memory, not L2.</summary>
+    public double ReadMicroseconds(double bytes, int warmup, int repetitions)
+    {
+        long quads = (long)Math.Ceiling(bytes / 16);
+        if ((2 * quads) + ((64L << 20) / 16) > pool.Length)
+        {
+            pool.Dispose();
+            pool = Allocate((2 * quads) + ((64L << 20) / 16));
+            next = 0;
+        }
+
+        return Measure(warmup, repetitions, () =>
+        {
+            if (next + quads > pool.Length)
+            {
+                next = 0;
+            }
+
+            read(config, pool.View, sink.View, next, quads);
+            next += quads;
+        });
+    }
+
+    public void Dispose()
+    {
+        pool.Dispose();
+        sink.Dispose();
+    }
+
+    private MemoryBuffer1D<Vector4, Stride1D.Dense> Allocate(long quads)
+    {
+        var buffer = accelerator.Allocate1D<Vector4>(quads);
+        buffer.MemSet(0x5A); // not zeros: the data must be the kind a kernel really reads
+        return buffer;
+    }
+
+    private double Measure(int warmup, int repetitions, Action launch)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            launch();
+        }
+
+        var times = new List<double>();
+        for (int i = 0; i < repetitions; i++)
+        {
+            times.Add(BenchRunner.Time(accelerator, launch, before));
+        }
+
+        return BenchRunner.Median(times) * 1e3;
+    }
+
+    /// <summary>Grid-stride reads of 16 bytes (ILGPU emits <c>ld.v4.f32</c>), four in flight per thread; one store
+    /// behind a test no real data passes keeps the loads from being removed.</summary>
+    private static void ReadKernel(ArrayView<Vector4> data, ArrayView<uint> sink, long start, long count)
+    {
+        long stride = (long)Grid.DimX * Group.DimX;
+        long i = start + Grid.GlobalIndex.X;
+        long end = start + count;
+        float acc = 0;
+        for (; i + (3 * stride) < end; i += 4 * stride)
+        {
+            var a = data[i];
+            var b = data[i + stride];
+            var c = data[i + (2 * stride)];
+            var d = data[i + (3 * stride)];
+            acc += a.X + a.Y + a.Z + a.W + b.X + b.Y + b.Z + b.W + c.X + c.Y + c.Z + c.W + d.X + d.Y + d.Z + d.W;
+        }
+
+        for (; i < end; i += stride)
+        {
+            var a = data[i];
+            acc += a.X + a.Y + a.Z + a.W;
+        }
+
+        if (acc == 1.2345f)
+        {
+            sink[0] = 1;
+        }
+    }
+}
