@@ -21,8 +21,8 @@ internal sealed class ReadFloor : IDisposable
     private readonly Accelerator accelerator;
     private readonly BenchRunner.BeforeStart before;
     private MemoryBuffer1D<Vector4, Stride1D.Dense> pool;
-    private readonly MemoryBuffer1D<uint, Stride1D.Dense> sink;
-    private readonly Action<KernelConfig, ArrayView<Vector4>, ArrayView<uint>, long, long> read;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> sink;
+    private readonly Action<KernelConfig, ArrayView<Vector4>, ArrayView<float>, long, long, int> read;
     private readonly KernelConfig config;
     private long next;
 
@@ -31,17 +31,16 @@ internal sealed class ReadFloor : IDisposable
         this.accelerator = accelerator;
         this.before = before;
         pool = Allocate(PoolBytes / 16);
-        sink = accelerator.Allocate1D<uint>(1);
-        read = accelerator.LoadStreamKernel<ArrayView<Vector4>, ArrayView<uint>, long, long>(ReadKernel);
-        int threads = Math.Min(512, accelerator.MaxNumThreadsPerGroup);
-        config = new KernelConfig(Math.Max(1, accelerator.NumMultiprocessors) * 4, threads);
-        read(config, pool.View, sink.View, 0, 1); // compiled here, not inside a timed launch
+        sink = accelerator.Allocate1D<float>(1);
+        read = accelerator.LoadStreamKernel<ArrayView<Vector4>, ArrayView<float>, long, long, int>(ReadKernel);
+        config = Config(accelerator);
+        read(config, pool.View, sink.View, 0, 1, 0); // compiled here, not inside a timed launch
         accelerator.Synchronize();
     }
 
     /// <summary>Median µs of an empty launch of one group: what any kernel pays between the two events.</summary>
     public double EmptyLaunchMicroseconds(int warmup, int repetitions) =>
-        Measure(warmup, repetitions, () => read(new KernelConfig(1, 32), pool.View, sink.View, 0, 0));
+        Measure(warmup, repetitions, () => read(new KernelConfig(1, 32), pool.View, sink.View, 0, 0, 0));
 
     /// <summary>Median µs of a kernel that reads <paramref name="bytes"/> (rounded up to 16) from memory, not L2.</summary>
     public double ReadMicroseconds(double bytes, int warmup, int repetitions)
@@ -61,9 +60,23 @@ internal sealed class ReadFloor : IDisposable
                 next = 0;
             }
 
-            read(config, pool.View, sink.View, next, quads);
+            read(config, pool.View, sink.View, next, quads, 0);
             next += quads;
         });
+    }
+
+    /// <summary>What each thread of the timed launch's grid sums over quads [<paramref name="start"/>,
+    /// <paramref name="start"/> + <paramref name="count"/>) of <paramref name="data"/>, all four floats of each: the
+    /// same kernel, storing every thread's sum instead of none, so that a test can check it reads that window whole and
+    /// nothing else.</summary>
+    internal static float[] ThreadSums(Accelerator accelerator, Vector4[] data, long start, long count)
+    {
+        var config = Config(accelerator);
+        using var source = accelerator.Allocate1D(data);
+        using var sums = accelerator.Allocate1D<float>((long)config.GridDim.X * config.GroupDim.X);
+        var kernel = accelerator.LoadStreamKernel<ArrayView<Vector4>, ArrayView<float>, long, long, int>(ReadKernel);
+        kernel(config, source.View, sums.View, start, count, 1);
+        return sums.GetAsArray1D();
     }
 
     public void Dispose()
@@ -71,6 +84,10 @@ internal sealed class ReadFloor : IDisposable
         pool.Dispose();
         sink.Dispose();
     }
+
+    /// <summary>Four groups of up to 512 threads per SM.</summary>
+    private static KernelConfig Config(Accelerator accelerator) =>
+        new(Math.Max(1, accelerator.NumMultiprocessors) * 4, Math.Min(512, accelerator.MaxNumThreadsPerGroup));
 
     private MemoryBuffer1D<Vector4, Stride1D.Dense> Allocate(long quads)
     {
@@ -95,9 +112,10 @@ internal sealed class ReadFloor : IDisposable
         return BenchRunner.Median(times) * 1e3;
     }
 
-    /// <summary>Grid-stride reads of 16 bytes (ILGPU emits <c>ld.v4.f32</c>), four in flight per thread; one store
-    /// behind a test no real data passes keeps the loads from being removed.</summary>
-    private static void ReadKernel(ArrayView<Vector4> data, ArrayView<uint> sink, long start, long count)
+    /// <summary>Grid-stride reads of 16 bytes (ILGPU emits <c>ld.v4.f32</c>), four in flight per thread. Timed, it stores
+    /// nothing (one store behind a test no real data passes keeps the loads from being removed); with
+    /// <paramref name="record"/> each thread stores its sum (<see cref="ThreadSums"/>).</summary>
+    private static void ReadKernel(ArrayView<Vector4> data, ArrayView<float> sink, long start, long count, int record)
     {
         long stride = (long)Grid.DimX * Group.DimX;
         long i = start + Grid.GlobalIndex.X;
@@ -118,9 +136,13 @@ internal sealed class ReadFloor : IDisposable
             acc += a.X + a.Y + a.Z + a.W;
         }
 
-        if (acc == 1.2345f)
+        if (record != 0)
         {
-            sink[0] = 1;
+            sink[Grid.GlobalIndex.X] = acc;
+        }
+        else if (acc == 1.2345f)
+        {
+            sink[0] = acc;
         }
     }
 }
