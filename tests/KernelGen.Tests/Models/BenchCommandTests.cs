@@ -1,0 +1,59 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Xunit;
+
+namespace KernelGen.Tests.Models;
+
+/// <summary>
+/// <c>kernelgen bench</c> end to end on ILGPU's CPU accelerator: the same code path the GPU runs go through (its check of
+/// every case against float64, the spin start, the floors, the JSON), on shapes small enough for CI.
+/// </summary>
+[Collection(CommandLineCollection.Name)]
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-bench-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bench_OnTheCpu_ChecksEveryCaseAndWritesItsFloors()
+    {
+        string json = Path.Combine(directory, "bench.json");
+        int rc = KernelGen.Cli.Program.Main(new[]
+        {
+            "bench", "--device", "cpu", "--shapes", "64x256", "--m", "1,3", "--schemes", "q4g128,q2g64", "--reps", "3", "--warmup", "1", "--json", json,
+        });
+
+        // rc 0 only if every case agreed with the float64 reference (the bench's own check).
+        Assert.Equal(0, rc);
+        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        var root = report.RootElement;
+        Assert.True(root.GetProperty("copyCeilingGigabytesPerSecond").GetDouble() > 0);
+        Assert.True(root.GetProperty("emptyLaunchMicroseconds").GetDouble() > 0);
+        var results = root.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(
+            new[] { ("q4g128", 1), ("q4g128", 3), ("q2g64", 1), ("q2g64", 3) },
+            results.Select(r => (r.GetProperty("Scheme").GetString()!, r.GetProperty("M").GetInt32())));
+        foreach (var r in results)
+        {
+            int m = r.GetProperty("M").GetInt32();
+            int bits = r.GetProperty("Scheme").GetString() == "q4g128" ? 4 : 2;
+
+            // At least the codes, x and y, whatever the scales and zeros add.
+            double least = (64.0 * 256 * bits / 8) + (4.0 * m * 256) + (4.0 * m * 64);
+            Assert.InRange(r.GetProperty("Bytes").GetDouble(), least, least * 1.5);
+            Assert.InRange(r.GetProperty("RelativeError").GetDouble(), 0, 1e-4);
+            Assert.True(r.GetProperty("RowsChecked").GetInt32() > 0);
+            Assert.True(r.GetProperty("Microseconds").GetDouble() > 0);
+            Assert.True(r.GetProperty("ReadFloorMicroseconds").GetDouble() > 0);
+        }
+    }
+}
