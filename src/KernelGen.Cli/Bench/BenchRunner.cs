@@ -100,17 +100,27 @@ internal static class BenchRunner
         using var source = accelerator.Allocate1D<float>(count);
         using var destination = accelerator.Allocate1D<float>(count);
         source.MemSet(0x3C);
-        var times = new List<double>();
-        for (int i = 0; i < 13; i++)
+        double ms = MedianMilliseconds(accelerator, null, 3, 10, _ => source.View.CopyTo(destination.View));
+        return 2.0 * count * sizeof(float) / (ms * 1e-3) / 1e9;
+    }
+
+    /// <summary>The median of <paramref name="repetitions"/> launches timed by <see cref="Time"/>, after
+    /// <paramref name="warmup"/> untimed ones; launch i of each series is <paramref name="launch"/>(i).</summary>
+    internal static double MedianMilliseconds(Accelerator accelerator, BeforeStart? before, int warmup, int repetitions, Action<int> launch)
+    {
+        for (int i = 0; i < warmup; i++)
         {
-            double ms = Time(accelerator, () => source.View.CopyTo(destination.View));
-            if (i >= 3)
-            {
-                times.Add(ms);
-            }
+            launch(i);
         }
 
-        return 2.0 * count * sizeof(float) / (Median(times) * 1e-3) / 1e9;
+        var times = new List<double>();
+        for (int i = 0; i < repetitions; i++)
+        {
+            int at = i;
+            times.Add(Time(accelerator, () => launch(at), before));
+        }
+
+        return Median(times);
     }
 
     /// <summary>Milliseconds between two device events around <paramref name="launch"/>, after <paramref name="before"/>
@@ -215,22 +225,9 @@ internal static class BenchRunner
             var y = output.ToHost();
             var (error, checkedRows) = SampledError(matrix, x, y, m);
 
-            var accelerator = device.Accelerator;
-            // Every copy at least once: a copy's first batch of 2–16 rows repacks its weights (host work that must not
-            // land inside a timed launch).
-            for (int i = 0; i < Math.Max(options.Warmup, layers.Count); i++)
-            {
-                layers[i % layers.Count].Forward(input, output);
-            }
-
-            var times = new List<double>();
-            for (int i = 0; i < options.Repetitions; i++)
-            {
-                var layer = layers[i % layers.Count];
-                times.Add(Time(accelerator, () => layer.Forward(input, output), before));
-            }
-
-            double ms = Median(times);
+            // Every copy warms up at least once: a copy's first batch of 2–16 rows repacks its weights (host work that
+            // must not land inside a timed launch).
+            double ms = MedianMilliseconds(device.Accelerator, before, Math.Max(options.Warmup, layers.Count), options.Repetitions, i => layers[i % layers.Count].Forward(input, output));
             double bytes = matrix.ByteCount + (4.0 * m * k) + (4.0 * m * n);
             double gbs = bytes / (ms * 1e-3) / 1e9;
             string kernel = layers[0].KernelFor(m) switch

@@ -96,13 +96,7 @@ internal static class DecodeBench
                 }
             }
 
-            return new DecodeResult(TScheme.Info.Name, Median(separateTimes), Median(stackedTimes), maxDifference, maxLogit);
-        }
-
-        private static double Median(List<double> values)
-        {
-            values.Sort();
-            return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
+            return new DecodeResult(TScheme.Info.Name, BenchRunner.Median(separateTimes), BenchRunner.Median(stackedTimes), maxDifference, maxLogit);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
@@ -17,6 +16,9 @@ internal sealed class ReadFloor : IDisposable
     /// <summary>The windows read rotate through at least this much memory, and through twice a window plus 64 MiB (more
     /// than the H100's 50 MB L2) where a case is larger, so that no window starts on lines the previous one left in L2.</summary>
     private const long PoolBytes = 512L << 20;
+
+    /// <summary>Quads the pool holds beyond two windows: 64 MiB.</summary>
+    private const long SpareQuads = (64L << 20) / 16;
 
     private readonly Accelerator accelerator;
     private readonly BenchRunner.BeforeStart before;
@@ -46,10 +48,10 @@ internal sealed class ReadFloor : IDisposable
     public double ReadMicroseconds(double bytes, int warmup, int repetitions)
     {
         long quads = (long)Math.Ceiling(bytes / 16);
-        if ((2 * quads) + ((64L << 20) / 16) > pool.Length)
+        if ((2 * quads) + SpareQuads > pool.Length)
         {
             pool.Dispose();
-            pool = Allocate((2 * quads) + ((64L << 20) / 16));
+            pool = Allocate((2 * quads) + SpareQuads);
             next = 0;
         }
 
@@ -96,21 +98,8 @@ internal sealed class ReadFloor : IDisposable
         return buffer;
     }
 
-    private double Measure(int warmup, int repetitions, Action launch)
-    {
-        for (int i = 0; i < warmup; i++)
-        {
-            launch();
-        }
-
-        var times = new List<double>();
-        for (int i = 0; i < repetitions; i++)
-        {
-            times.Add(BenchRunner.Time(accelerator, launch, before));
-        }
-
-        return BenchRunner.Median(times) * 1e3;
-    }
+    private double Measure(int warmup, int repetitions, Action launch) =>
+        BenchRunner.MedianMilliseconds(accelerator, before, warmup, repetitions, _ => launch()) * 1e3;
 
     /// <summary>Grid-stride reads of 16 bytes (ILGPU emits <c>ld.v4.f32</c>), four in flight per thread. Timed, it stores
     /// nothing (one store behind a test no real data passes keeps the loads from being removed); with
