@@ -150,16 +150,23 @@ public sealed class TensorCoreGemv
     /// <summary>
     /// Whether <see cref="Run"/> with <paramref name="m"/> rows converts x to B fragments in a first launch
     /// (<see cref="IVariant.PreparedX"/>): only for M &gt; 8 with 2-, 3- or 4-bit codes, and there, where the constructor or
-    /// <see cref="PrepareX"/> does not say, with at least 32 MiB of codes. Measured on an H100 (gemv.md, v28), at M = 16: 4-bit
-    /// 28672×8192 and 8192×28672 23–25 % faster, 2-bit 15–22 %, 8192² level; the second launch costs ~2–3 µs, so
-    /// 4096² was 16–30 % slower, and 8-bit (x in f32 twice its codes' bytes, not 4 or 8 times) lost up to 12 %.
-    /// (M ≤ 8 converted as well was slower everywhere but 28672×8192: fewer rows to save on, the same launch.)
+    /// <see cref="PrepareX"/> does not say, with at least <see cref="PrepareBytes"/> of codes. Measured on an H100 (gemv.md,
+    /// v28), at M = 16: 4-bit 28672×8192 and 8192×28672 23–25 % faster, 2-bit 15–22 %, 8192² level; the second launch
+    /// costs ~2–3 µs, so 4096² was 16–30 % slower, and 8-bit (x in f32 twice its codes' bytes, not 4 or 8 times) lost up
+    /// to 12 %. (M ≤ 8 converted as well was slower everywhere but 28672×8192: fewer rows to save on, the same launch.)
     /// </summary>
     public bool PreparesX(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return RowsFor(m) > 8 && weights.Bits <= 4 && (prepareX ?? weights.Packed.LongLength * sizeof(uint) >= 32L << 20);
+        return RowsFor(m) > 8 && weights.Bits <= 4 && (prepareX ?? weights.Packed.LongLength * sizeof(uint) >= PrepareBytes(weights.Bits));
     }
+
+    /// <summary>Bytes of codes from which <see cref="PreparesX"/> converts x first: 32 MiB, and 16 MiB for 3-bit codes,
+    /// whose M = 16 kernel in registers is the slowest per byte. Measured on an H100 at M = 16 (gemv.md, session 22,
+    /// x converted first against not, the rule measured before and after): q3g128 on 8192² (24 MiB) 24.0 against
+    /// 26.2 / 26.3 µs; q2g64 on 8192² (16 MiB) level (23.8 against 23.9); 4096² (8–12 MiB) 4–14 % slower for 2-, 3- and
+    /// 4-bit codes.</summary>
+    internal static long PrepareBytes(int bits) => bits == 3 ? 16L << 20 : 32L << 20;
 
     /// <summary>
     /// True when this GEMV runs <paramref name="scheme"/> with K = <paramref name="cols"/>: the weights can be repacked
