@@ -55,7 +55,8 @@ internal static class PtxDump
             // The GEMM's, named B{bits}: mma.sync (GemmKernel, sm_80) and wgmma (WarpGroupKernel, retargeted to sm_90a as
             // it is loaded on an H100); 3-bit g128 (q3g128) in both forms.
             // Suffix Wide: the 16-warp groups of weights with no more row blocks than SMs (4096 rows on an H100), whose
-            // x is not converted first and whose weights stay in registers.
+            // weights stay in registers; dumped with x not converted first, as 4096² runs it (from 16 MiB of codes, e.g.
+            // 4096×14336, M > 8 converts it first).
             var kernels = new (Type Type, string Name, int Bits, int GroupBlocks, int Rows, int Warps)[]
             {
                 (gemv, "GemvKernel", 4, 0, 1, 8), (gemv, "GemvKernel", 4, 0, 8, 8), (gemv, "GemvKernel", 4, 0, 16, 8), (gemv, "GemvKernel", 2, 4, 1, 8), (gemv, "GemvKernel", 2, 4, 8, 8), (gemv, "GemvKernel", 8, 0, 1, 8), (gemv, "GemvKernel", 8, 0, 16, 8),

@@ -158,15 +158,16 @@ public sealed class TensorCoreGemv
     public bool PreparesX(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return RowsFor(m) > 8 && weights.Bits <= 4 && (prepareX ?? weights.Packed.LongLength * sizeof(uint) >= PrepareBytes(weights.Bits));
+        return RowsFor(m) > 8 && weights.Bits <= 4 && (prepareX ?? weights.Packed.LongLength * sizeof(uint) >= PrepareBytes);
     }
 
-    /// <summary>Bytes of codes from which <see cref="PreparesX"/> converts x first: 32 MiB, and 16 MiB for 3-bit codes,
-    /// whose M = 16 kernel in registers is the slowest per byte. Measured on an H100 at M = 16 (gemv.md, session 22,
-    /// x converted first against not, the rule measured before and after): q3g128 on 8192² (24 MiB) 24.0 against
-    /// 26.2 / 26.3 µs; q2g64 on 8192² (16 MiB) level (23.8 against 23.9); 4096² (8–12 MiB) 4–14 % slower for 2-, 3- and
-    /// 4-bit codes.</summary>
-    internal static long PrepareBytes(int bits) => bits == 3 ? 16L << 20 : 32L << 20;
+    /// <summary>Bytes of codes from which <see cref="PreparesX"/> converts x first: 16 MiB (32 MiB until session 22, as v28
+    /// measured before x's conversion became cheap, prepare v4). Measured on an H100 at M = 16 (gemv.md, v42 and v43, x
+    /// converted first against not, the rule measured before and after): q4g128 on Llama-3-8B's 14336×4096 and
+    /// 4096×14336 (28 MiB) 22.1 and 20.5 µs against 26.1 and 27.3–27.4; q3g128 on 8192², 14336×4096 and 4096×14336
+    /// (21–24 MiB) 9–13 % faster; q2g64 on 8192² (16 MiB) level and at 14 MiB 1–4 % faster; every scheme on 4096²
+    /// (8–12 MiB) 4–14 % slower. 4-bit codes between 8 and 28 MiB were not measured.</summary>
+    internal const long PrepareBytes = 16L << 20;
 
     /// <summary>
     /// True when this GEMV runs <paramref name="scheme"/> with K = <paramref name="cols"/>: the weights can be repacked
