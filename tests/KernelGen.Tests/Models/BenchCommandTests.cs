@@ -13,15 +13,11 @@ namespace KernelGen.Tests.Models;
 [Collection(CommandLineCollection.Name)]
 public sealed class BenchCommandTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-bench-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-bench-", create: false);
 
-    public void Dispose()
-    {
-        if (Directory.Exists(directory))
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+    private string directory => scratch.FullPath;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public void Bench_OnTheCpu_ChecksEveryCaseAndWritesItsFloors()

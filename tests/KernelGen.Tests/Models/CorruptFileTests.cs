@@ -10,11 +10,11 @@ namespace KernelGen.Tests.Models;
 /// byte offset, never another exception, an unbounded allocation or a read out of bounds.</summary>
 public sealed class CorruptFileTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-corrupt-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-corrupt-");
 
-    public CorruptFileTests() => Directory.CreateDirectory(directory);
+    private string directory => scratch.FullPath;
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => scratch.Dispose();
 
     [ModelFact]
     public void TruncatedCheckpoint_NamesWhatIsMissing()

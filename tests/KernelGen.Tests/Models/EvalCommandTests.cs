@@ -10,15 +10,11 @@ namespace KernelGen.Tests.Models;
 [Collection(CommandLineCollection.Name)]
 public sealed class EvalCommandTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-eval-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-eval-", create: false);
 
-    public void Dispose()
-    {
-        if (Directory.Exists(directory))
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+    private string directory => scratch.FullPath;
+
+    public void Dispose() => scratch.Dispose();
 
     [ModelFact]
     public void Eval_WritesTheReport_WithMetricsOrderedByBits()

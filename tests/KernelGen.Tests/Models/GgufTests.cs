@@ -13,13 +13,13 @@ namespace KernelGen.Tests.Models;
 /// <summary>GGUF against a file llama.cpp wrote (stories260K.gguf) and hand-computed ggml blocks.</summary>
 public sealed class GgufTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-gguf-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-gguf-");
 
-    public GgufTests() => Directory.CreateDirectory(directory);
+    private string directory => scratch.FullPath;
 
     private static string GgufPath => Path.Combine(ModelFiles.Stories260K!, "stories260K.gguf");
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => scratch.Dispose();
 
     [ModelFact]
     public void LlamaCppsFile_ReadsAsDocumented()
@@ -243,13 +243,13 @@ public sealed class GgufTests : IDisposable
 /// <summary>Writing GGUF: llama.cpp's file back byte for byte, and quantized copies that load and run.</summary>
 public sealed class GgufWriterTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-ggufw-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-ggufw-");
 
-    public GgufWriterTests() => Directory.CreateDirectory(directory);
+    private string directory => scratch.FullPath;
 
     private static string GgufPath => Path.Combine(ModelFiles.Stories260K!, "stories260K.gguf");
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => scratch.Dispose();
 
     [ModelFact]
     public void ReadingAndWritingLlamaCppsFile_ReproducesItByteForByte()

@@ -15,11 +15,11 @@ namespace KernelGen.Tests.Models;
 /// linears, rotate-half-permuted q/k, shards) load into models that reproduce the llama2.c and ONNX loads exactly.</summary>
 public sealed class SafetensorsTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-st-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-st-");
 
-    public SafetensorsTests() => Directory.CreateDirectory(directory);
+    private string directory => scratch.FullPath;
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => scratch.Dispose();
 
     [ModelFact]
     public void Stories260K_AsShardedHuggingFaceLlama_GivesTheSameLogitsAsTheLlama2CFile()

@@ -21,11 +21,11 @@ namespace KernelGen.Tests.Models;
 [Collection(CommandLineCollection.Name)]
 public sealed class SchemeGgufTests : IDisposable
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), "kernelgen-scheme-gguf-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDirectory scratch = new("kernelgen-scheme-gguf-");
 
-    public SchemeGgufTests() => Directory.CreateDirectory(directory);
+    private string directory => scratch.FullPath;
 
-    public void Dispose() => Directory.Delete(directory, recursive: true);
+    public void Dispose() => scratch.Dispose();
 
     [ModelFact]
     public void EachScheme_RoundTripsExactly_AndTheGenericDecoderMatchesTheGeneratedOne()
