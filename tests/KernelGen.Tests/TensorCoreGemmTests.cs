@@ -90,6 +90,12 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
     [Fact]
     public void FourBitAsymmetricG128_SplitK_PaddedTiles() => Check<B4G128A>(rows: 72, cols: 384, 17, 70);
 
+    /// <summary>Output tiles that lie wholly inside y take a store path with no test per value: M = 128 is one warpgroup
+    /// block with K split in two (atomic adds), M = 130 two blocks without a split (plain stores), both beside the weight
+    /// rows cut at 72 and, at 130, a second tile cut by M. (mma.sync's whole tiles: M = 64 and 70 in other tests.)</summary>
+    [Fact]
+    public void FourBitAsymmetricG128_WholeTiles_SplitAndNot() => Check<B4G128A>(rows: 72, cols: 384, 128, 130);
+
     [Fact]
     public void FourBitSymmetricG32_GroupsInsideASlab() => Check<B4G32S>(rows: 40, cols: 256, 33);
 

@@ -281,7 +281,29 @@ public sealed partial class TensorCoreGemm
             where TMma : struct, TensorCoreMma.IMma
         {
             mma.GroupResult(out ulong p0, out ulong q0, out ulong p1, out ulong q1, out ulong p2, out ulong q2, out ulong p3, out ulong q3, out ulong p4, out ulong q4, out ulong p5, out ulong q5, out ulong p6, out ulong q6, out ulong p7, out ulong q7, out ulong p8, out ulong q8, out ulong p9, out ulong q9, out ulong p10, out ulong q10, out ulong p11, out ulong q11, out ulong p12, out ulong q12, out ulong p13, out ulong q13, out ulong p14, out ulong q14, out ulong p15, out ulong q15);
-            if (own)
+            if (own && GemmState.AllInside(s, row + 8, act + 121))
+            {
+                long rows = s.Rows, step = 8 * rows;
+                var at = y.SubView(((long)act * rows) + row);
+                var next = at.SubView(rows);
+                GemmState.Inside(at, next, 0, add, p0, q0);
+                GemmState.Inside(at, next, step, add, p1, q1);
+                GemmState.Inside(at, next, 2 * step, add, p2, q2);
+                GemmState.Inside(at, next, 3 * step, add, p3, q3);
+                GemmState.Inside(at, next, 4 * step, add, p4, q4);
+                GemmState.Inside(at, next, 5 * step, add, p5, q5);
+                GemmState.Inside(at, next, 6 * step, add, p6, q6);
+                GemmState.Inside(at, next, 7 * step, add, p7, q7);
+                GemmState.Inside(at, next, 8 * step, add, p8, q8);
+                GemmState.Inside(at, next, 9 * step, add, p9, q9);
+                GemmState.Inside(at, next, 10 * step, add, p10, q10);
+                GemmState.Inside(at, next, 11 * step, add, p11, q11);
+                GemmState.Inside(at, next, 12 * step, add, p12, q12);
+                GemmState.Inside(at, next, 13 * step, add, p13, q13);
+                GemmState.Inside(at, next, 14 * step, add, p14, q14);
+                GemmState.Inside(at, next, 15 * step, add, p15, q15);
+            }
+            else if (own)
             {
                 GemmState.Put(y, s, add, row, act + 0, p0, q0);
                 GemmState.Put(y, s, add, row, act + 8, p1, q1);

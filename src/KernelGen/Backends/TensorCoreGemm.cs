@@ -507,6 +507,30 @@ public sealed partial class TensorCoreGemm
         /// <paramref name="row"/> of tile a (c: + 16), Q of tile b (d: + 16).</summary>
         public readonly void Store(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act)
         {
+            if (AllInside(s, row + 24, act + 57))
+            {
+                long rows = s.Rows, step = 8 * rows;
+                var at = y.SubView(((long)act * rows) + row);
+                var next = at.SubView(rows);
+                Inside(at, next, 0, add, Pab0, Qab0);
+                Inside(at, next, step, add, Pab1, Qab1);
+                Inside(at, next, 2 * step, add, Pab2, Qab2);
+                Inside(at, next, 3 * step, add, Pab3, Qab3);
+                Inside(at, next, 4 * step, add, Pab4, Qab4);
+                Inside(at, next, 5 * step, add, Pab5, Qab5);
+                Inside(at, next, 6 * step, add, Pab6, Qab6);
+                Inside(at, next, 7 * step, add, Pab7, Qab7);
+                Inside(at, next, 16, add, Pcd0, Qcd0);
+                Inside(at, next, step + 16, add, Pcd1, Qcd1);
+                Inside(at, next, (2 * step) + 16, add, Pcd2, Qcd2);
+                Inside(at, next, (3 * step) + 16, add, Pcd3, Qcd3);
+                Inside(at, next, (4 * step) + 16, add, Pcd4, Qcd4);
+                Inside(at, next, (5 * step) + 16, add, Pcd5, Qcd5);
+                Inside(at, next, (6 * step) + 16, add, Pcd6, Qcd6);
+                Inside(at, next, (7 * step) + 16, add, Pcd7, Qcd7);
+                return;
+            }
+
             Put(y, s, add, row, act, Pab0, Qab0);
             Put(y, s, add, row, act + 8, Pab1, Qab1);
             Put(y, s, add, row, act + 16, Pab2, Qab2);
@@ -523,6 +547,35 @@ public sealed partial class TensorCoreGemm
             Put(y, s, add, row + 16, act + 40, Pcd5, Qcd5);
             Put(y, s, add, row + 16, act + 48, Pcd6, Qcd6);
             Put(y, s, add, row + 16, act + 56, Pcd7, Qcd7);
+        }
+
+        /// <summary>
+        /// Where every value a thread holds lies inside y (the activation rows up to <paramref name="lastAct"/> and the weight
+        /// rows up to <paramref name="lastRow"/>; all threads but those of the last tiles): <see cref="Inside"/>, one
+        /// address per pair of activation rows and no test per value. Otherwise <see cref="Put"/> per value. The tests per
+        /// value, the 64-bit index product and the store-or-add branch were ~1350 SASS instructions per warp of the
+        /// warpgroup form, a fixed cost per block as large as ~30 k-blocks' loop (gemm.md, session 23).
+        /// </summary>
+        internal static bool AllInside(TensorCoreGemmShape s, int lastRow, int lastAct) => lastAct < s.M && lastRow < s.Rows;
+
+        /// <summary>Activation rows <paramref name="at"/> + 8i and the row after it (<paramref name="next"/>), at
+        /// <paramref name="offset"/> = 8i rows of y on: p holds weight row 0 of both, q weight row 8.</summary>
+        internal static void Inside(ArrayView<float> at, ArrayView<float> next, long offset, bool add, ulong p, ulong q)
+        {
+            if (add)
+            {
+                Atomic.Add(ref at[offset], Interop.IntAsFloat((uint)p));
+                Atomic.Add(ref next[offset], Interop.IntAsFloat((uint)(p >> 32)));
+                Atomic.Add(ref at[offset + 8], Interop.IntAsFloat((uint)q));
+                Atomic.Add(ref next[offset + 8], Interop.IntAsFloat((uint)(q >> 32)));
+            }
+            else
+            {
+                at[offset] = Interop.IntAsFloat((uint)p);
+                next[offset] = Interop.IntAsFloat((uint)(p >> 32));
+                at[offset + 8] = Interop.IntAsFloat((uint)q);
+                next[offset + 8] = Interop.IntAsFloat((uint)(q >> 32));
+            }
         }
 
         /// <summary>p: weight row <paramref name="row"/> at activation rows act, act + 1; q: row + 8.</summary>
