@@ -75,7 +75,7 @@ public sealed partial class TensorCoreGemm
         mma.GroupBegin();
         var st = default(WarpGroupState);
         int kb = slabStart * blocksPerSlab;
-        st.Init<TMma>(scales, zeros, s, g, block, pair, kb);
+        st.Init<TMma, TGroups>(scales, zeros, s, g, block, pair, kb);
 
         // x: thread i copies quad i of the k-block (quad (tile · KBlocks + kb) · 32 + lane of tile i / 32 of the 128
         // rows: the first 64-row block, then the second) with cp.async into a ring of RingSlots k-block slots of 256 quads
@@ -117,14 +117,27 @@ public sealed partial class TensorCoreGemm
             var nextLow = quads[next];
             var nextHigh = quads[next + step];
             Duo nextLowBits = third ? highs[next] : default, nextHighBits = third ? highs[next + step] : default;
+            // The group words that a group opened at the last slab's end left to load: after the slab's first word where
+            // no group ends inside that word, so that nothing in the word's decode waits on the load's registers
+            // (gemm.md, v22b); before it otherwise.
+            bool afterFirstWord = WordsAfterFirstWord(bits, default(TGroups).Value);
+            if (!afterFirstWord && default(TGroups).Value > 0)
+            {
+                st.PrefetchPending(scales, zeros);
+            }
 
             st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.X, high.X, 0, lowBits.X, highBits.X);
+            if (afterFirstWord)
+            {
+                st.PrefetchPending(scales, zeros);
+            }
+
             st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1, lowBits.X, highBits.X);
             st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Z, high.Z, 2, lowBits.Y, highBits.Y);
             st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.W, high.W, 3, lowBits.Y, highBits.Y);
             if (default(TGroups).Value == 0)
             {
-                st.SlabEnd<TMma>(scales, zeros, bits, blocksPerSlab);
+                st.SlabEnd<TMma>(bits, blocksPerSlab);
             }
 
             low = nextLow;
@@ -138,6 +151,12 @@ public sealed partial class TensorCoreGemm
         int row = (((block * MmaPackedWeights.TileBlock) + (2 * pair)) * MmaPackedWeights.TileRows) + g, act = (Grid.IdxX * GroupRowsM) + (2 * t);
         WarpGroupState.Store(mma, y, s, splits > 1, own < blocks, row, act);
     }
+
+    /// <summary>Whether the group words left to load at a slab's top (<see cref="WarpGroupState.PrefetchPending"/>) may
+    /// wait until after the slab's first word: where groups end with slabs (<paramref name="groupEnds"/> 0), or at fixed
+    /// k-blocks past that word's last; not where they end at a counter (nothing is left to load then).</summary>
+    internal static bool WordsAfterFirstWord(int bits, int groupEnds)
+        => groupEnds == 0 || groupEnds > 8 / MmaPackedWeights.WordBitsOf(bits);
 
     /// <summary>A scale or zero-point word pair: this lane's row of the warp's two tiles.</summary>
     internal struct Duo
@@ -159,6 +178,9 @@ public sealed partial class TensorCoreGemm
         // This thread's x copies: where the next is, the slot being read (Stage) and the next to fill (Fill), in quads;
         // the addresses of x and of the ring, and the ring's descriptor without the slot's offset.
         public int XAt, Thread, Stage, Fill;
+
+        // 1 when the next group's words are still to be loaded (PrefetchPending, in the next slab).
+        public int Pending;
         public ulong XAddress, Descriptor;
         public uint SharedBase;
 
@@ -172,21 +194,46 @@ public sealed partial class TensorCoreGemm
             Fill = (Fill + 256) & ((RingSlots * 256) - 1);
         }
 
-        /// <summary>Opens the group of k-block <paramref name="kb"/> and prefetches the one after it.</summary>
-        public void Init<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int pair, int kb)
+        /// <summary>Opens the group of k-block <paramref name="kb"/>. The words of the group after it are loaded here
+        /// only where groups end at a counter (<see cref="GroupEnds"/> −1); otherwise in the first slab
+        /// (<see cref="PrefetchPending"/>), as they are in the next slab whenever a group opens at a slab's end.</summary>
+        /// <remarks>Loaded at the end of the slab, next to the group's opening, the words landed in registers that ptxas
+        /// then copied into the loop-carried ones at the bottom of the slab loop, a few instructions after the load: the
+        /// copy waited for the load once per slab, 11 % of the stall samples of 4-bit g128 on 4096² at M = 2048 (gemm.md,
+        /// session 23).</remarks>
+        public void Init<TMma, TGroups>(ArrayView<uint> scales, ArrayView<uint> zeros, TensorCoreGemmShape s, int g, int block, int pair, int kb)
             where TMma : struct, TensorCoreMma.IMma
+            where TGroups : struct, TensorCoreGemv.IConstant
         {
             Words.Start(s, g, block, kb, 2, pair);
             Words.Prefetch(scales, zeros, 2);
             Take<TMma>(s.Bits);
-            Words.Prefetch(scales, zeros, 2);
+            int groupEnds = default(TGroups).Value;
+            if (groupEnds < 0)
+            {
+                Words.Prefetch(scales, zeros, 2);
+            }
+
+            Pending = groupEnds >= 0 ? 1 : 0;
+        }
+
+        /// <summary>Once per slab, at its top or after its first word (<see cref="WordsAfterFirstWord"/>; where groups
+        /// do not end at a counter): loads the next group's words if a group was opened at the end of the slab before
+        /// (or by <see cref="Init{TMma, TGroups}"/>).</summary>
+        public void PrefetchPending(ArrayView<uint> scales, ArrayView<uint> zeros)
+        {
+            if (Pending != 0)
+            {
+                Words.Prefetch(scales, zeros, 2);
+                Pending = 0;
+            }
         }
 
         private void Take<TMma>(int bits)
             where TMma : struct, TensorCoreMma.IMma
             => Open.Take<TMma>(Words.NextScale.X, Words.NextScale.Y, Words.NextZero.X, Words.NextZero.Y, Words.ScaleShift, Words.ZeroShift, Words.Symmetric != 0, 1 << (bits - 1));
 
-        /// <summary>Opens the next group and prefetches the one after it.</summary>
+        /// <summary>Opens the next group and prefetches the one after it (where groups end at a counter).</summary>
         private void NextGroup<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, int bits)
             where TMma : struct, TensorCoreMma.IMma
         {
@@ -196,14 +243,15 @@ public sealed partial class TensorCoreGemm
 
         /// <summary>After a slab, when groups span whole slabs: the k-blocks left in the open group (a multiple of the
         /// slab's, <see cref="GroupWords{TWord}.Start"/> counting from the split's first slab) fall by a slab's, and the
-        /// next group opens when none are left.</summary>
-        public void SlabEnd<TMma>(ArrayView<uint> scales, ArrayView<uint> zeros, int bits, int blocksPerSlab)
+        /// next group opens when none are left (its successor's words loaded at the next slab's top).</summary>
+        public void SlabEnd<TMma>(int bits, int blocksPerSlab)
             where TMma : struct, TensorCoreMma.IMma
         {
             Words.Left -= blocksPerSlab;
             if (Words.Left == 0)
             {
-                NextGroup<TMma>(scales, zeros, bits);
+                Take<TMma>(bits);
+                Pending = 1;
                 Words.Left = Words.GroupBlocks;
             }
         }
@@ -269,9 +317,23 @@ public sealed partial class TensorCoreGemm
                     Words.Left = Words.GroupBlocks;
                 }
             }
-            else if (groupEnds > 0 && (index + 1) % System.Math.Max(groupEnds, 1) == 0) // ILGPU folds the remainder before the condition
+            else if (groupEnds > 0)
             {
-                NextGroup<TMma>(scales, zeros, bits);
+                // Constants (ILGPU folds the remainder before the condition): the next group opens after this one's last
+                // k-block, and the words of the one after it are loaded now, or in the next slab where this is the
+                // slab's last k-block.
+                if ((index + 1) % System.Math.Max(groupEnds, 1) == 0)
+                {
+                    Take<TMma>(bits);
+                    if (index + 1 == MmaPackedWeights.BlocksPerSlabOf(bits))
+                    {
+                        Pending = 1;
+                    }
+                    else
+                    {
+                        Words.Prefetch(scales, zeros, 2);
+                    }
+                }
             }
         }
 
