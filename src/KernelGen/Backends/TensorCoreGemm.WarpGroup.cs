@@ -20,6 +20,11 @@ public sealed partial class TensorCoreGemm
     /// ahead).</summary>
     internal const int RingSlots = 8;
 
+    /// <summary>k-blocks per barrier of the warpgroup form: half the ring, whose other half is being filled meanwhile
+    /// (each barrier follows a drain of the warpgroup's mmas, so the k-block just multiplied frees its slot too; gemm.md,
+    /// v25).</summary>
+    internal const int SyncBlocks = RingSlots / 2;
+
     /// <summary>Warpgroups per block: each on its own 64 weight rows, both reading the same x ring (so L2 serves each
     /// k-block of x once per 128 weight rows, not per 64: gemm.md, v20).</summary>
     public const int WarpGroups = 2;
@@ -90,12 +95,12 @@ public sealed partial class TensorCoreGemm
         st.XAt = ((((Grid.IdxX * (GroupRowsM / 16)) + (tid >> 5)) * s.KBlocks) + kb) * 32 + (tid & 31);
         st.SharedBase = mma.SharedBase();
         st.Descriptor = (8UL << 16) | (16UL << 32) | ((st.SharedBase >> 4) & 0x3FFF);
-        for (int ahead = 0; ahead < RingSlots - 1; ahead++)
+        for (int ahead = 0; ahead < RingSlots; ahead++)
         {
             st.Fetch(mma, stage, xq);
         }
 
-        mma.WaitCopies(RingSlots - 3); // the first two k-blocks' copies
+        mma.WaitCopies(RingSlots - SyncBlocks); // the first SyncBlocks k-blocks' copies
         mma.FenceAsync();
         Group.Barrier();
 
@@ -262,19 +267,19 @@ public sealed partial class TensorCoreGemm
             where TBits : struct, TensorCoreGemv.IConstant
             where TGroups : struct, TensorCoreGemv.IConstant
         {
-            // The block synchronizes after every second k-block of the slab (an odd word of 8-bit codes, whose words are
-            // one k-block; an odd k-block of the word otherwise): constants here.
-            int blocks = 8 / MmaPackedWeights.WordBitsOf(default(TBits).Value);
-            Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 0, blocks == 1 && (word & 1) != 0, word * blocks, lowBits, highBits, word & 1);
+            // The block synchronizes after every SyncBlocks-th k-block of the slab (slabs hold a multiple of it, and
+            // splits start at slabs): constants here.
+            int blocks = 8 / MmaPackedWeights.WordBitsOf(default(TBits).Value), first = word * blocks;
+            Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 0, (first + 1) % SyncBlocks == 0, first, lowBits, highBits, word & 1);
             if (blocks > 1)
             {
-                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 1, true, (word * blocks) + 1, lowBits, highBits, word & 1);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 1, (first + 2) % SyncBlocks == 0, first + 1, lowBits, highBits, word & 1);
             }
 
             if (blocks > 2)
             {
-                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 2, false, (word * blocks) + 2, lowBits, highBits, word & 1);
-                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 3, true, (word * blocks) + 3, lowBits, highBits, word & 1);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 2, (first + 3) % SyncBlocks == 0, first + 2, lowBits, highBits, word & 1);
+                Block<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low, high, 3, (first + 4) % SyncBlocks == 0, first + 3, lowBits, highBits, word & 1);
             }
         }
 
@@ -292,18 +297,20 @@ public sealed partial class TensorCoreGemm
             mma.GroupMultiply(a0, a1, a2, a3, stage, Stage, Descriptor + (ulong)Stage); // the descriptor's address is in 16-byte units, as Stage is
             mma.Retire();
 
-            // After every second k-block (kb odd, counting from the split's first): the next two k-blocks' copies are
-            // complete (those after them, up to 3, may be in flight); once every thread is past the barrier, every
-            // warp's part of the previous k-block's mma has completed too (GroupMultiply waits for it), so the slots of
-            // k-blocks kb − 2 and kb − 1 take k-blocks kb − 2 + RingSlots and kb − 1 + RingSlots. This k-block's mma
-            // runs on meanwhile.
+            // After every SyncBlocks-th k-block kb (counting from the split's first): this warpgroup's mmas have
+            // completed (drained), and so have this thread's copies, which were of k-blocks kb + 1 … kb + SyncBlocks,
+            // the next ones read; once every thread is past the barrier, the slots of k-blocks kb + 1 − SyncBlocks … kb
+            // take kb + 1 − SyncBlocks + RingSlots … kb + RingSlots.
             if (sync)
             {
-                mma.WaitCopies(RingSlots - 5);
+                mma.GroupDrain();
+                mma.WaitCopies(RingSlots - (2 * SyncBlocks));
                 mma.FenceAsync();
                 Group.Barrier();
-                Fetch(mma, stage, xq);
-                Fetch(mma, stage, xq);
+                for (int fill = 0; fill < SyncBlocks; fill++)
+                {
+                    Fetch(mma, stage, xq);
+                }
             }
 
             Stage = (Stage + 256) & ((RingSlots * 256) - 1);

@@ -100,7 +100,7 @@ public sealed partial class TensorCoreGemm
     public static long FragmentLength(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return (((long)MTiles(m) * KBlocks(weights)) + RingSlots) * 32 * 4; // x is copied up to RingSlots − 1 k-blocks ahead
+        return (((long)MTiles(m) * KBlocks(weights)) + RingSlots) * 32 * 4; // x is copied up to RingSlots k-blocks past the last (TensorCoreGemm.SyncBlocks)
     }
 
     /// <summary>16-row tiles of x staged: M rounded up to 128.</summary>

@@ -51,6 +51,10 @@ internal static class TensorCoreMma
         /// still be reading its stage and its A registers.</summary>
         void GroupMultiply(uint a0, uint a1, uint a2, uint a3, ArrayView<TensorCoreGemv.Quad> stage, int quad, ulong descriptor);
 
+        /// <summary>Waits until this warpgroup's last <see cref="GroupMultiply"/> has completed too
+        /// (<c>wgmma.wait_group 0</c>; <see cref="GroupMultiply"/> leaves one in flight); nothing in the emulation.</summary>
+        void GroupDrain();
+
         /// <summary>Waits for the last mma and returns the accumulators: this warp's rows g (<paramref name="p0"/>…) and
         /// g + 8 (<paramref name="q0"/>…) against activation rows 8i + 2t, + 1 (pair i), as sixteen m16n8 mmas would
         /// hold them.</summary>
@@ -153,6 +157,8 @@ internal static class TensorCoreMma
                 "mov.b32 kgacc32, 0; mov.b32 kgacc33, 0; mov.b32 kgacc34, 0; mov.b32 kgacc35, 0; mov.b32 kgacc36, 0; mov.b32 kgacc37, 0; mov.b32 kgacc38, 0; mov.b32 kgacc39, 0; mov.b32 kgacc40, 0; mov.b32 kgacc41, 0; mov.b32 kgacc42, 0; mov.b32 kgacc43, 0; mov.b32 kgacc44, 0; mov.b32 kgacc45, 0; mov.b32 kgacc46, 0; mov.b32 kgacc47, 0; " +
                 "mov.b32 kgacc48, 0; mov.b32 kgacc49, 0; mov.b32 kgacc50, 0; mov.b32 kgacc51, 0; mov.b32 kgacc52, 0; mov.b32 kgacc53, 0; mov.b32 kgacc54, 0; mov.b32 kgacc55, 0; mov.b32 kgacc56, 0; mov.b32 kgacc57, 0; mov.b32 kgacc58, 0; mov.b32 kgacc59, 0; mov.b32 kgacc60, 0; mov.b32 kgacc61, 0; mov.b32 kgacc62, 0; mov.b32 kgacc63, 0; " +
                 "}"); // kgacc: PtxPeephole.Accumulators, declared by PtxPeephole.TargetWarpGroups
+
+        public void GroupDrain() => CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
 
         public void GroupMultiply(uint a0, uint a1, uint a2, uint a3, ArrayView<TensorCoreGemv.Quad> stage, int quad, ulong descriptor)
             => CudaAsm.Emit(
@@ -436,6 +442,10 @@ internal static class TensorCoreMma
             {
                 accumulators[own + i] = 0;
             }
+        }
+
+        public readonly void GroupDrain()
+        {
         }
 
         public readonly void GroupMultiply(uint a0, uint a1, uint a2, uint a3, ArrayView<TensorCoreGemv.Quad> stage, int quad, ulong descriptor)
