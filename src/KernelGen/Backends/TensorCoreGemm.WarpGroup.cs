@@ -16,8 +16,8 @@ public sealed partial class TensorCoreGemm
     /// <summary>Activation rows per warpgroup block (two 64-row blocks of staged x).</summary>
     public const int GroupRowsM = 128;
 
-    /// <summary>k-block slots of the shared x ring, a power of two (cp.async runs up to RingSlots − 1 k-blocks
-    /// ahead).</summary>
+    /// <summary>k-block slots of the shared x ring, a power of two (cp.async runs up to RingSlots k-blocks ahead of the
+    /// k-block being multiplied).</summary>
     internal const int RingSlots = 8;
 
     /// <summary>k-blocks per barrier of the warpgroup form: half the ring, whose other half is being filled meanwhile
@@ -52,8 +52,8 @@ public sealed partial class TensorCoreGemm
     /// <summary>
     /// Two warpgroups: weight blocks 4·Grid.IdxY … + 3 against activation rows 128·Grid.IdxX … + 127, over slab share
     /// Grid.IdxZ. Per k-block: 4 decodes per warp, one wgmma per warpgroup, and one 16-byte x quad per thread copied
-    /// into the ring ahead of use; per two k-blocks one barrier; the weights are loaded a slab ahead and the next
-    /// group's scale and zero words a group ahead. Group ends as <typeparamref name="TGroups"/> says
+    /// into the ring ahead of use; per <see cref="SyncBlocks"/> k-blocks one barrier; the weights are loaded a slab ahead
+    /// and the next group's scale and zero words a group ahead. Group ends as <typeparamref name="TGroups"/> says
     /// (<see cref="GroupEnds"/>).
     /// </summary>
     internal static void WarpGroupKernel<TMma, TBits, TGroups>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemmShape s, int splits, ulong xAddress)
@@ -84,7 +84,7 @@ public sealed partial class TensorCoreGemm
 
         // x: thread i copies quad i of the k-block (quad (tile · KBlocks + kb) · 32 + lane of tile i / 32 of the 128
         // rows: the first 64-row block, then the second) with cp.async into a ring of RingSlots k-block slots of 256 quads
-        // (the 128 rows' canonical layout), up to RingSlots − 1 k-blocks ahead, two k-blocks per barrier. wgmma reads
+        // (the 128 rows' canonical layout), up to RingSlots k-blocks ahead, SyncBlocks k-blocks per barrier. wgmma reads
         // the slots through the async proxy; its descriptor addresses them (LBO 128 bytes between the k-halves, SBO 256
         // between 8-row groups, no swizzle), the k-block's slot at quad Stage.
         var stage = SharedMemory.Allocate<uint>(RingSlots * 256 * 4).Cast<TensorCoreGemv.Quad>();
