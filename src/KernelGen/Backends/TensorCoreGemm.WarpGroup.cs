@@ -128,13 +128,13 @@ public sealed partial class TensorCoreGemm
             bool afterFirstWord = WordsAfterFirstWord(bits, default(TGroups).Value);
             if (!afterFirstWord && default(TGroups).Value > 0)
             {
-                st.PrefetchPending(scales, zeros);
+                st.PrefetchPending<TGroups>(scales, zeros);
             }
 
             st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.X, high.X, 0, lowBits.X, highBits.X);
             if (afterFirstWord)
             {
-                st.PrefetchPending(scales, zeros);
+                st.PrefetchPending<TGroups>(scales, zeros);
             }
 
             st.Word<TMma, TBits, TGroups>(mma, xq, stage, scales, zeros, low.Y, high.Y, 1, lowBits.X, highBits.X);
@@ -184,7 +184,8 @@ public sealed partial class TensorCoreGemm
         // the addresses of x and of the ring, and the ring's descriptor without the slot's offset.
         public int XAt, Thread, Stage, Fill;
 
-        // 1 when the next group's words are still to be loaded (PrefetchPending, in the next slab).
+        // Where groups end with slabs: 1 when the next group's words are still to be loaded (PrefetchPending, in the
+        // next slab).
         public int Pending;
         public ulong XAddress, Descriptor;
         public uint SharedBase;
@@ -219,15 +220,17 @@ public sealed partial class TensorCoreGemm
                 Words.Prefetch(scales, zeros, 2);
             }
 
-            Pending = groupEnds >= 0 ? 1 : 0;
+            Pending = groupEnds == 0 ? 1 : 0;
         }
 
         /// <summary>Once per slab, at its top or after its first word (<see cref="WordsAfterFirstWord"/>; where groups
-        /// do not end at a counter): loads the next group's words if a group was opened at the end of the slab before
-        /// (or by <see cref="Init{TMma, TGroups}"/>).</summary>
-        public void PrefetchPending(ArrayView<uint> scales, ArrayView<uint> zeros)
+        /// do not end at a counter): loads the next group's words. Where groups end at fixed k-blocks, one ends with
+        /// every slab (they divide it), so every slab loads them; where groups end with slabs, only a slab after one that
+        /// opened a group (or after <see cref="Init{TMma, TGroups}"/>) does.</summary>
+        public void PrefetchPending<TGroups>(ArrayView<uint> scales, ArrayView<uint> zeros)
+            where TGroups : struct, TensorCoreGemv.IConstant
         {
-            if (Pending != 0)
+            if (default(TGroups).Value > 0 || Pending != 0)
             {
                 Words.Prefetch(scales, zeros, 2);
                 Pending = 0;
@@ -248,7 +251,7 @@ public sealed partial class TensorCoreGemm
 
         /// <summary>After a slab, when groups span whole slabs: the k-blocks left in the open group (a multiple of the
         /// slab's, <see cref="GroupWords{TWord}.Start"/> counting from the split's first slab) fall by a slab's, and the
-        /// next group opens when none are left (its successor's words loaded at the next slab's top).</summary>
+        /// next group opens when none are left (its successor's words loaded in the next slab).</summary>
         public void SlabEnd<TMma>(int bits, int blocksPerSlab)
             where TMma : struct, TensorCoreMma.IMma
         {
@@ -332,11 +335,7 @@ public sealed partial class TensorCoreGemm
                 if ((index + 1) % System.Math.Max(groupEnds, 1) == 0)
                 {
                     Take<TMma>(bits);
-                    if (index + 1 == MmaPackedWeights.BlocksPerSlabOf(bits))
-                    {
-                        Pending = 1;
-                    }
-                    else
+                    if (index + 1 < MmaPackedWeights.BlocksPerSlabOf(bits))
                     {
                         Words.Prefetch(scales, zeros, 2);
                     }

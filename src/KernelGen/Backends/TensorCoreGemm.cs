@@ -554,7 +554,7 @@ public sealed partial class TensorCoreGemm
         /// rows up to <paramref name="lastRow"/>; all threads but those of the last tiles): <see cref="Inside"/>, one
         /// address per pair of activation rows and no test per value. Otherwise <see cref="Put"/> per value. The tests per
         /// value, the 64-bit index product and the store-or-add branch were ~1350 SASS instructions per warp of the
-        /// warpgroup form, a fixed cost per block as large as ~30 k-blocks' loop (gemm.md, session 23).
+        /// warpgroup form, a fixed cost per block as large as ~35 k-blocks' loop (gemm.md, session 23).
         /// </summary>
         internal static bool AllInside(TensorCoreGemmShape s, int lastRow, int lastAct) => lastAct < s.M && lastRow < s.Rows;
 
