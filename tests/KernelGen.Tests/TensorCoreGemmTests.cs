@@ -128,6 +128,24 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
     [Fact]
     public void ThreeBitAsymmetricG128_SplitK_PaddedTiles() => Check<B3G128A>(rows: 40, cols: 1408, 20, 70);
 
+    /// <summary>The warpgroup form's splits pick what the H200 measured fastest (gemm.md, session 24: q4g128 with 1, 2, 4,
+    /// 8 and 16 splits forced, then the rule against two blocks per SM).</summary>
+    [Fact]
+    public void GroupSplits_PickTheMeasuredFastest()
+    {
+        Assert.Equal(4, TensorCoreGemm.GroupSplits(tiles: 32, kBlocks: 256, multiprocessors: 132)); // 4096², M = 128: 23.1 µs (8: 26.3–27.4)
+        Assert.Equal(2, TensorCoreGemm.GroupSplits(tiles: 64, kBlocks: 256, multiprocessors: 132)); // 4096², M = 256: 32.5–33.1 (4: 34.2–34.8)
+        Assert.Equal(1, TensorCoreGemm.GroupSplits(tiles: 128, kBlocks: 256, multiprocessors: 132)); // 4096², M = 512: 42.9–43.2 (2: 48.2–49.8)
+        Assert.Equal(4, TensorCoreGemm.GroupSplits(tiles: 64, kBlocks: 512, multiprocessors: 132)); // 8192², M = 64: 41.1–42.5 (2: 47.7)
+        Assert.Equal(2, TensorCoreGemm.GroupSplits(tiles: 128, kBlocks: 512, multiprocessors: 132)); // 8192², M = 256: 73.5–74.0 (1: 79.4–79.7)
+        Assert.Equal(8, TensorCoreGemm.GroupSplits(tiles: 32, kBlocks: 896, multiprocessors: 132)); // 4096×14336, M = 64: 38.5–39.1 (4: 44.5)
+        Assert.Equal(2, TensorCoreGemm.GroupSplits(tiles: 128, kBlocks: 896, multiprocessors: 132)); // 4096×14336, M = 512: 123.2–123.6 (1: 163.8)
+        Assert.Equal(1, TensorCoreGemm.GroupSplits(tiles: 256, kBlocks: 512, multiprocessors: 132)); // 8192², M = 512
+        Assert.Equal(1, TensorCoreGemm.GroupSplits(tiles: 224, kBlocks: 512, multiprocessors: 132)); // 28672×8192, M ≤ 128
+        Assert.Equal(2, TensorCoreGemm.GroupSplits(tiles: 1, kBlocks: 24, multiprocessors: 2)); // this class's one-tile cases
+        Assert.Equal(1, TensorCoreGemm.GroupSplits(tiles: 2, kBlocks: 24, multiprocessors: 2));
+    }
+
     [Fact]
     public void GroupEnds_AreConstantWhereGroupsAndSlabsAlign()
     {
@@ -196,7 +214,9 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
         public Kernels()
         {
             MmaSync = new TensorCoreGemm(cpu.Accelerator, false);
-            WarpGroups = new TensorCoreGemm(cpu.Accelerator, true);
+            // Two SMs for the warpgroup form's split rule, so that one 128 × 128 output tile is split in two, as the
+            // M ≤ 128 cases mean to cover (with one SM, GroupSplits leaves these short K whole).
+            WarpGroups = new TensorCoreGemm(cpu.Accelerator, true, multiprocessors: 2);
         }
 
         public Accelerator Accelerator => cpu.Accelerator;

@@ -66,8 +66,10 @@ public sealed partial class TensorCoreGemm
     }
 
     /// <summary>As the public constructor, choosing the mma form: <paramref name="warpGroups"/> runs the
-    /// <c>wgmma</c> form (emulated off CUDA, which is how the tests cover it).</summary>
-    internal TensorCoreGemm(Accelerator accelerator, bool warpGroups)
+    /// <c>wgmma</c> form (emulated off CUDA, which is how the tests cover it); <paramref name="multiprocessors"/>, where
+    /// given, stands for the accelerator's SM count in the choice of splits (so that tests on a one-core accelerator can
+    /// split K as a larger card would).</summary>
+    internal TensorCoreGemm(Accelerator accelerator, bool warpGroups, int? multiprocessors = null)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         if (accelerator.WarpSize != 32)
@@ -77,7 +79,7 @@ public sealed partial class TensorCoreGemm
 
         this.accelerator = accelerator;
         this.warpGroups = warpGroups;
-        multiprocessors = Math.Max(1, accelerator.NumMultiprocessors);
+        this.multiprocessors = Math.Max(1, multiprocessors ?? accelerator.NumMultiprocessors);
         prepare = LoadPrepare(accelerator);
     }
 
@@ -146,7 +148,8 @@ public sealed partial class TensorCoreGemm
         int blocksN = (weightBlocks + perBlock - 1) / perBlock, blocksM = warpGroups ? (m + GroupRowsM - 1) / GroupRowsM : (m + RowsM - 1) / RowsM;
 
         // Too few output tiles to fill the card (small M or N): split the slabs across blocks, which add into a zeroed y.
-        int splits = Math.Clamp((2 * multiprocessors) / (blocksN * blocksM), 1, weights.Slabs);
+        int tiles = blocksN * blocksM;
+        int splits = Math.Clamp(Splits > 0 ? Splits : warpGroups ? GroupSplits(tiles, kBlocks, multiprocessors) : (2 * multiprocessors) / tiles, 1, weights.Slabs);
         if (splits > 1)
         {
             y.SubView(0, (long)m * weights.Rows).MemSetToZero();
@@ -207,6 +210,35 @@ public sealed partial class TensorCoreGemm
 
     /// <summary>The <see cref="PrepareKernel"/> layout for warpgroup mmas.</summary>
     internal const int CanonicalLayout = 2;
+
+    /// <summary>k-blocks each block must keep for <see cref="GroupSplits"/> to split K for two blocks per SM rather than
+    /// one, where one per SM already splits it.</summary>
+    internal const int SecondBlockKBlocks = 96;
+
+    /// <summary>As <see cref="SecondBlockKBlocks"/>, where one block per SM would leave K whole (the first split costs y's
+    /// zeroing and atomic adds in place of plain stores).</summary>
+    internal const int FirstSplitKBlocks = 256;
+
+    /// <summary>
+    /// Slab shares per output tile of the warpgroup form, for <paramref name="tiles"/> output tiles (128 × 128) over
+    /// <paramref name="kBlocks"/> k-blocks on <paramref name="multiprocessors"/> SMs: enough for two blocks per SM where
+    /// each block still keeps <see cref="SecondBlockKBlocks"/> k-blocks (<see cref="FirstSplitKBlocks"/> where one block
+    /// per SM needs no split), else enough for one. Shorter blocks pay their prologue, epilogue and atomic adds for too
+    /// little work, which a second block per SM does not win back. Measured on an H200 with q4g128 (gemm.md, session 24;
+    /// µs, one block per SM against two): 4096² at M = 128 23.1 against 26.3–27.4 (64 against 32 k-blocks per block), at
+    /// M = 512 42.9–43.2 unsplit against 48.2–49.8 (128 k-blocks); 8192² at M = 256 79.4–79.7 unsplit against 73.5–74.0
+    /// (256 k-blocks); 4096×14336 at M = 64 44.5 against 38.5–39.1 (112 k-blocks) and at M = 512 163.8 unsplit against
+    /// 123.2–123.6 (448 k-blocks). (Two per SM was the rule until then.)
+    /// </summary>
+    internal static int GroupSplits(int tiles, int kBlocks, int multiprocessors)
+    {
+        int one = Math.Max(1, multiprocessors / tiles), two = Math.Max(1, 2 * multiprocessors / tiles);
+        return kBlocks / two >= (one == 1 ? FirstSplitKBlocks : SecondBlockKBlocks) ? two : one;
+    }
+
+    /// <summary>Slab shares per output tile when KERNELGEN_GEMM_SPLITS sets it (at least 1; for comparisons); otherwise 0
+    /// and <see cref="Run"/> splits the slabs until the grid holds two blocks per SM.</summary>
+    public static readonly int Splits = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMM_SPLITS"), out int sp) && sp > 0 ? sp : 0;
 
     /// <summary>Registers per thread ptxas may use when KERNELGEN_GEMM_MAXNREG sets it (0: no limit); otherwise −1 and
     /// <see cref="Run"/> caps large grids at 128 (four blocks per SM) and leaves small ones uncapped (~162, three).</summary>
