@@ -610,6 +610,21 @@ public sealed partial class TensorCoreGemm
             }
         }
 
+        /// <summary><see cref="Put"/> where weight rows <paramref name="row"/> and + 8 are inside y: both activation
+        /// rows tested at once, and stored as <see cref="Inside"/> stores them where both are inside M.</summary>
+        internal static void Cut(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act, ulong p, ulong q)
+        {
+            if (act + 1 < s.M)
+            {
+                var at = y.SubView(((long)act * s.Rows) + row);
+                Inside(at, at.SubView(s.Rows), 0, add, p, q);
+            }
+            else if (act < s.M)
+            {
+                Put(y, s, add, row, act, p, q);
+            }
+        }
+
         /// <summary>p: weight row <paramref name="row"/> at activation rows act, act + 1; q: row + 8.</summary>
         internal static void Put(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act, ulong p, ulong q)
         {
