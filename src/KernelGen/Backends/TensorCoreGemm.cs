@@ -237,7 +237,8 @@ public sealed partial class TensorCoreGemm
     }
 
     /// <summary>Slab shares per output tile when KERNELGEN_GEMM_SPLITS sets it (at least 1; for comparisons); otherwise 0
-    /// and <see cref="Run"/> splits the slabs until the grid holds two blocks per SM.</summary>
+    /// and <see cref="Run"/> chooses: <see cref="GroupSplits"/> for the warpgroup form, and for the <c>mma.sync</c> form
+    /// enough for two blocks per SM.</summary>
     public static readonly int Splits = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_GEMM_SPLITS"), out int sp) && sp > 0 ? sp : 0;
 
     /// <summary>Registers per thread ptxas may use when KERNELGEN_GEMM_MAXNREG sets it (0: no limit); otherwise −1 and
