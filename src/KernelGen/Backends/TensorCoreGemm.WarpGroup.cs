@@ -371,9 +371,10 @@ public sealed partial class TensorCoreGemm
                 GemmState.Inside(at, next, 14 * step, add, p14, q14);
                 GemmState.Inside(at, next, 15 * step, add, p15, q15);
             }
-            else if (own && row + 8 < s.Rows)
+            else if (own)
             {
-                // A tile cut by M (an M that is not a multiple of 128): one test per pair of activation rows.
+                // A tile cut by M (an M that is not a multiple of 128) or by N: one test per pair of activation rows
+                // where the weight rows are inside y, per value otherwise.
                 GemmState.Cut(y, s, add, row, act + 0, p0, q0);
                 GemmState.Cut(y, s, add, row, act + 8, p1, q1);
                 GemmState.Cut(y, s, add, row, act + 16, p2, q2);
@@ -390,25 +391,6 @@ public sealed partial class TensorCoreGemm
                 GemmState.Cut(y, s, add, row, act + 104, p13, q13);
                 GemmState.Cut(y, s, add, row, act + 112, p14, q14);
                 GemmState.Cut(y, s, add, row, act + 120, p15, q15);
-            }
-            else if (own)
-            {
-                GemmState.Put(y, s, add, row, act + 0, p0, q0);
-                GemmState.Put(y, s, add, row, act + 8, p1, q1);
-                GemmState.Put(y, s, add, row, act + 16, p2, q2);
-                GemmState.Put(y, s, add, row, act + 24, p3, q3);
-                GemmState.Put(y, s, add, row, act + 32, p4, q4);
-                GemmState.Put(y, s, add, row, act + 40, p5, q5);
-                GemmState.Put(y, s, add, row, act + 48, p6, q6);
-                GemmState.Put(y, s, add, row, act + 56, p7, q7);
-                GemmState.Put(y, s, add, row, act + 64, p8, q8);
-                GemmState.Put(y, s, add, row, act + 72, p9, q9);
-                GemmState.Put(y, s, add, row, act + 80, p10, q10);
-                GemmState.Put(y, s, add, row, act + 88, p11, q11);
-                GemmState.Put(y, s, add, row, act + 96, p12, q12);
-                GemmState.Put(y, s, add, row, act + 104, p13, q13);
-                GemmState.Put(y, s, add, row, act + 112, p14, q14);
-                GemmState.Put(y, s, add, row, act + 120, p15, q15);
             }
         }
     }

@@ -611,11 +611,12 @@ public sealed partial class TensorCoreGemm
             }
         }
 
-        /// <summary><see cref="Put"/> where weight rows <paramref name="row"/> and + 8 are inside y: both activation
-        /// rows tested at once, and stored as <see cref="Inside"/> stores them where both are inside M.</summary>
+        /// <summary><see cref="Put"/>, with one test for the pair where weight rows <paramref name="row"/> and + 8 are
+        /// inside y: both activation rows inside M are stored as <see cref="Inside"/> stores them, and a pair past M is
+        /// skipped; per value otherwise.</summary>
         internal static void Cut(ArrayView<float> y, TensorCoreGemmShape s, bool add, int row, int act, ulong p, ulong q)
         {
-            if (act + 1 < s.M)
+            if (row + 8 < s.Rows && act + 1 < s.M)
             {
                 var at = y.SubView(((long)act * s.Rows) + row);
                 Inside(at, at.SubView(s.Rows), 0, add, p, q);
