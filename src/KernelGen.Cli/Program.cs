@@ -16,6 +16,7 @@ public static class Program
           quantize MODEL --type q8_0|q4_0 [--method rtn|rtn-clip|gptq --calib FILE] -o OUT.gguf: a GGUF llama.cpp reads
           eval    BASE --compare Q1 [Q2 ...] --text FILE [--tasks FILE] --report DIR: where compression hurts, decoder or encoder (see 'kernelgen eval')
           embed   MODEL TEXT...: sentence embeddings with a BERT-family encoder (ONNX or Hugging Face directory)
+          cache   [clear]: where compiled CUDA kernels are kept between runs (KERNELGEN_KERNEL_CACHE), and emptying it
           ptx     SCHEME DIR: write a built-in scheme's kernels as PTX as an H100 loads them (sm_80; the wgmma GEMM sm_90a), no GPU needed
         """;
 
@@ -47,6 +48,8 @@ public static class Program
                     return InspectCommand.Run(args.Skip(1).ToArray());
                 case "run":
                     return RunCommand.Run(args.Skip(1).ToArray());
+                case "cache":
+                    return CacheCommand.Run(args.Skip(1).ToArray());
                 case "ptx" when args.Length == 3:
                     return Ptx.PtxDump.Run(args[1], args[2]);
                 case "ptx":

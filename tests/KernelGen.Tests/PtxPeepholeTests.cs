@@ -73,10 +73,12 @@ public sealed class PtxPeepholeTests
     [Fact]
     public void TheIlgpuInternalsItNeeds_AreThere()
     {
-        // ILGPU 1.5.3 keeps the accelerator's backend and the compiled PTX internal; LoadPatched reaches them by
-        // reflection and falls back to the unpatched kernel if they move. This fails first when an upgrade moves them.
+        // ILGPU 1.5.3 keeps the compiled kernel's constructor and entry point internal; KernelCache reaches them by
+        // reflection to load patched PTX (and falls back to replacing the PTX field in place if they move). This fails
+        // first when an upgrade moves them.
         const BindingFlags any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
-        Assert.NotNull(typeof(Accelerator).GetProperty("Backend", any));
+        Assert.NotNull(typeof(PTXCompiledKernel).GetConstructor(any, [typeof(Context), typeof(EntryPoint), typeof(ILGPU.Backends.CompiledKernel.KernelInfo), typeof(string)]));
+        Assert.NotNull(typeof(ILGPU.Backends.CompiledKernel).GetProperty("EntryPoint", any));
         Assert.NotNull(typeof(PTXCompiledKernel).GetField("<PTXAssembly>k__BackingField", any));
     }
 

@@ -60,6 +60,11 @@ internal static class BenchRunner
             }
         }
 
+        if (CacheCommand.Summary() is { } cacheLine)
+        {
+            Console.WriteLine(cacheLine);
+        }
+
         Console.WriteLine();
         Console.WriteLine($"{"scheme",-8} {"N×K",-12} {"M",5} {"µs",10} {"GB/s",7} {"%copy",6} {"read µs",8} {"÷read",6} {"TFLOP/s",8} {"rel.err",9}");
         foreach (var r in results)

@@ -39,6 +39,11 @@ internal static class DecodeBench
             Console.WriteLine(FormattableString.Invariant($"{r.Scheme,-8} {r.SeparateMilliseconds,12:F3} {r.StackedMilliseconds,11:F3} {r.StackedMilliseconds / r.SeparateMilliseconds,6:F3} {r.MaxLogitDifference,13:E1}"));
         }
 
+        if (CacheCommand.Summary() is { } cacheLine)
+        {
+            Console.WriteLine(cacheLine);
+        }
+
         if (options.JsonPath is not null)
         {
             BenchJson.Write(options.JsonPath, new

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace KernelGen.Backends;
 
@@ -154,23 +155,24 @@ public static partial class PtxPeephole
     /// KERNELGEN_PTX_PEEPHOLE=0 (the escape hatch, and how the benchmark times the kernels as ILGPU emits them).</summary>
     public static bool Enabled => Environment.GetEnvironmentVariable("KERNELGEN_PTX_PEEPHOLE") != "0";
 
-    /// <summary>Compiles the explicitly grouped kernel <paramref name="method"/> with the accelerator's own PTX backend,
-    /// applies <see cref="ForwardLocalStores"/> and loads it; the launcher's first argument is the stream. Null when
-    /// this ILGPU does not expose what that needs (its backend and the compiled kernel's PTX are internal in 1.5.3 and
-    /// reached by reflection): the caller then loads the kernel as ILGPU emits it.</summary>
+    /// <summary>Compiles the explicitly grouped kernel <paramref name="method"/> with the CUDA accelerator's own PTX
+    /// backend, applies <see cref="Patch"/> and loads it; the launcher's first argument is the stream. The patched PTX
+    /// comes from <see cref="KernelCache.Default"/> when it holds it (and is stored there when compiled). Null on
+    /// other accelerators: the caller then loads the kernel as ILGPU emits it.</summary>
     internal static TDelegate? LoadPatched<TDelegate>(Accelerator accelerator, MethodInfo method, int maxRegisters = 0, bool warpGroup = false)
         where TDelegate : Delegate
     {
-        const BindingFlags Any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
-        var backend = typeof(Accelerator).GetProperty("Backend", Any)?.GetValue(accelerator) as ILGPU.Backends.Backend;
-        var ptxField = typeof(PTXCompiledKernel).GetField("<PTXAssembly>k__BackingField", Any);
-        if (backend is null || ptxField is null)
+        if (accelerator is not CudaAccelerator cuda)
         {
             return null;
         }
 
-        var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        ptxField.SetValue(compiled, Patch(compiled.PTXAssembly, maxRegisters, warpGroup));
+        var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
+        string rewriteKey = FormattableString.Invariant($"PtxPeephole.Patch maxnreg {maxRegisters} warpgroup {warpGroup}");
+        string Rewrite(string ptx) => Patch(ptx, maxRegisters, warpGroup);
+        var compiled = KernelCache.Default is { } cache
+            ? cache.GetOrCompile(cuda.Backend, entry, Rewrite, rewriteKey)
+            : KernelCache.CompileUncached(cuda.Backend, entry, Rewrite);
         return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TDelegate>();
     }
 
