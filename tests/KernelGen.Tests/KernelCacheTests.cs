@@ -117,6 +117,15 @@ public sealed class KernelCacheTests : IDisposable
 
         Assert.NotEqual(key, KernelCache.Key(backend, Prepare, "b")); // another rewrite
         Assert.NotEqual(KernelCache.Key(backend, WarpGroup(typeof(TensorCoreGemv.C4)), "a"), KernelCache.Key(backend, WarpGroup(typeof(TensorCoreGemv.C8)), "a"));
+
+        // GEMV variants differ only inside a generic argument of a generic argument (rows 8 against 16 here): the
+        // first form of the key wrote both as Variant`6, and a device loaded one variant for the other.
+        var gemv = typeof(TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+        var rows8 = typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>);
+        var rows16 = typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>);
+        string Gemv(Type variant) => KernelCache.Key(backend, EntryPointDescription.FromExplicitlyGroupedKernel(gemv.MakeGenericMethod(typeof(TensorCoreMma.PtxMma), variant)), "a");
+        Assert.NotEqual(Gemv(rows8), Gemv(rows16));
+        Assert.Contains(rows16.AssemblyQualifiedName!, Gemv(rows16), StringComparison.Ordinal);
         Assert.Contains(typeof(KernelCache).Assembly.ManifestModule.ModuleVersionId.ToString("N"), key, StringComparison.Ordinal); // a rebuilt KernelGen misses
         Assert.Contains(typeof(Context).Assembly.ManifestModule.ModuleVersionId.ToString("N"), key, StringComparison.Ordinal); // so does another ILGPU
 

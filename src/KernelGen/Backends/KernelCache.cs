@@ -196,7 +196,19 @@ public sealed class KernelCache
         var properties = backend.Context.Properties;
         var text = new StringBuilder();
         text.AppendLine(Format);
-        text.Append("method ").Append(method.DeclaringType?.AssemblyQualifiedName).Append(" :: ").Append(method).Append(" token ").Append(method.MetadataToken.ToString(CultureInfo.InvariantCulture)).AppendLine();
+        // Assembly-qualified names: they spell out generic arguments at every depth (MethodInfo.ToString() writes a
+        // constructed argument as Variant`6 and would give every GEMV variant the same key).
+        text.Append("method ").Append(method.DeclaringType?.AssemblyQualifiedName).Append(" :: ").Append(method.Name).Append(" token ").Append(method.MetadataToken.ToString(CultureInfo.InvariantCulture)).AppendLine();
+        foreach (var argument in method.IsGenericMethod ? method.GetGenericArguments() : [])
+        {
+            text.Append("type-argument ").Append(argument.AssemblyQualifiedName).AppendLine();
+        }
+
+        foreach (var parameter in method.GetParameters())
+        {
+            text.Append("parameter ").Append(parameter.ParameterType.AssemblyQualifiedName).AppendLine();
+        }
+
         text.Append("entry ").Append(entry.IndexType).AppendLine();
         foreach (var assembly in Assemblies(method).OrderBy(a => a.FullName, StringComparer.Ordinal))
         {
