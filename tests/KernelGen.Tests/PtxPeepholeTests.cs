@@ -131,4 +131,69 @@ public sealed class PtxPeepholeTests
         Assert.Same(unused, PtxPeephole.BindSharedSymbol(unused));
         Assert.Equal(".target sm_90a\n", PtxPeephole.TargetWarpGroups(".target sm_80\n")); // no accumulators: target only
     }
+
+    [Fact]
+    public void DependentLaunchMarkers_BecomeGriddepcontrol_OnAnSm90Target()
+    {
+        const string ptx = ".version 8.0\n.target sm_80\n.address_size 64\n{\n\t" + PtxPeephole.WaitMarker + "\n\tld.v4.b32\t{%r1, %r2, %r3, %r4}, [%rd1];\n}\n";
+        string enabled = PtxPeephole.EnableDependentLaunch(ptx);
+        Assert.Equal(".version 8.0\n.target sm_90\n.address_size 64\n{\n\tgriddepcontrol.wait;\n\tld.v4.b32\t{%r1, %r2, %r3, %r4}, [%rd1];\n}\n", enabled);
+
+        const string release = ".target sm_90a\n\t" + PtxPeephole.LaunchMarker + "\n";
+        Assert.Equal(".target sm_90a\n\tgriddepcontrol.launch_dependents;\n", PtxPeephole.EnableDependentLaunch(release)); // sm_90a already has it
+        const string none = ".target sm_80\n\tret;\n";
+        Assert.Same(none, PtxPeephole.EnableDependentLaunch(none)); // no marker: the target stays sm_80 for older cards
+        Assert.Contains(PtxPeephole.WaitMarker, PtxPeephole.Patch(ptx, 0, warpGroup: false), StringComparison.Ordinal); // off: a comment
+    }
+
+    [Fact]
+    public void PreparedGemv_WaitsForXsConversion_WhichReleasesIt_AndNothingElseDoes()
+    {
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        string Compile(MethodInfo method) => ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        var gemv = typeof(TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+        var mma = typeof(TensorCoreMma.PtxMma);
+        static int Count(string text, string what) => text.Split('\n').Count(line => line.Contains(what, StringComparison.Ordinal));
+
+        // M = 1 (x in shared memory, read from x itself) before the prepared M = 16 variant, as a decode then a batch loads them.
+        string single = Compile(gemv.MakeGenericMethod(mma, typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C1, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>)));
+        string prepared = Compile(gemv.MakeGenericMethod(mma, typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1, TensorCoreGemv.C8>)));
+        string prepare = Compile(typeof(TensorCoreGemm).GetMethod("PrepareKernel", BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(mma));
+        Assert.Equal(0, Count(single, PtxPeephole.WaitMarker));
+        Assert.Equal(1, Count(prepared, PtxPeephole.WaitMarker));
+        Assert.Equal(1, Count(prepare, PtxPeephole.LaunchMarker));
+
+        string enabled = PtxPeephole.Patch(prepared, 128, warpGroup: false, dependentLaunch: true);
+        Assert.Equal(1, Count(enabled, "griddepcontrol.wait;"));
+        Assert.Contains(".target sm_90\n", enabled, StringComparison.Ordinal);
+        Assert.Equal(PtxPeephole.Patch(single, 128, warpGroup: false), PtxPeephole.Patch(single, 128, warpGroup: false, dependentLaunch: true)); // untouched
+
+        // The wait comes before the first read of the fragment buffer: the entry's fifth parameter.
+        string fragments = System.Text.RegularExpressions.Regex.Match(enabled, @"\[(_fragments_\d+)\]").Groups[1].Value;
+        int wait = enabled.IndexOf("griddepcontrol.wait;", StringComparison.Ordinal);
+        int firstRead = System.Text.RegularExpressions.Regex.Match(enabled, @"ld\.(global\.|)[^\n]*\[%rd\d+\]").Index;
+        Assert.NotEmpty(fragments);
+        Assert.True(wait < firstRead, "griddepcontrol.wait must precede every load of device memory after the parameters");
+    }
+
+    [Fact]
+    public void DependentLaunchParameters_AreLaidOutAsTheGemvEntryDeclaresThem()
+    {
+        // LaunchDependent passes six views, the shape and the weights' address by pointer, as cuLaunchKernelEx wants;
+        // their sizes must be those of the PTX entry's parameters (a changed kernel signature fails here, not on a GPU).
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        var method = typeof(TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(typeof(TensorCoreMma.PtxMma), typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1, TensorCoreGemv.C8>));
+        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        string entry = ptx[ptx.IndexOf(".entry", StringComparison.Ordinal)..ptx.IndexOf("\n)\n", StringComparison.Ordinal)];
+        var sizes = System.Text.RegularExpressions.Regex.Matches(entry, @"\.param (?:\.align \d+ \.b8 _\w+\[(?<bytes>\d+)\]|\.b(?<bits>\d+) _\w+)")
+            .Select(m => m.Groups["bytes"].Success ? int.Parse(m.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture) : int.Parse(m.Groups["bits"].Value, System.Globalization.CultureInfo.InvariantCulture) / 8)
+            .ToArray();
+        int view = System.Runtime.CompilerServices.Unsafe.SizeOf<DependentLaunch.View>();
+        Assert.Equal([view, view, view, view, view, view, System.Runtime.CompilerServices.Unsafe.SizeOf<TensorCoreGemvShape>(), sizeof(ulong)], sizes);
+        Assert.Equal(16, view);
+        Assert.Equal((0, 8), ((int)System.Runtime.InteropServices.Marshal.OffsetOf<DependentLaunch.View>(nameof(DependentLaunch.View.Address)), (int)System.Runtime.InteropServices.Marshal.OffsetOf<DependentLaunch.View>(nameof(DependentLaunch.View.Length))));
+    }
 }

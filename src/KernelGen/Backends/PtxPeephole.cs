@@ -161,29 +161,72 @@ public static partial class PtxPeephole
     /// other accelerators: the caller then loads the kernel as ILGPU emits it.</summary>
     internal static TDelegate? LoadPatched<TDelegate>(Accelerator accelerator, MethodInfo method, int maxRegisters = 0, bool warpGroup = false)
         where TDelegate : Delegate
+        => LoadPatchedKernel(accelerator, method, maxRegisters, warpGroup)?.CreateLauncherDelegate<TDelegate>();
+
+    /// <summary>As <see cref="LoadPatched{TDelegate}"/>, the loaded kernel itself (for launches ILGPU does not make:
+    /// <see cref="DependentLaunch"/>). On a compute capability 9.0 card the programmatic-dependent-launch markers are
+    /// enabled (<see cref="EnableDependentLaunch"/>) unless KERNELGEN_PDL=0.</summary>
+    internal static CudaKernel? LoadPatchedKernel(Accelerator accelerator, MethodInfo method, int maxRegisters = 0, bool warpGroup = false)
     {
         if (accelerator is not CudaAccelerator cuda)
         {
             return null;
         }
 
+        bool dependent = DependentLaunch.Enabled && cuda.Architecture >= CudaArchitecture.SM_90;
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
-        string rewriteKey = FormattableString.Invariant($"PtxPeephole.Patch maxnreg {maxRegisters} warpgroup {warpGroup}");
-        string Rewrite(string ptx) => Patch(ptx, maxRegisters, warpGroup);
+        string rewriteKey = FormattableString.Invariant($"PtxPeephole.Patch maxnreg {maxRegisters} warpgroup {warpGroup} dependent {dependent}");
+        string Rewrite(string ptx) => Patch(ptx, maxRegisters, warpGroup, dependent);
         var compiled = KernelCache.Default is { } cache
             ? cache.GetOrCompile(cuda.Backend, entry, Rewrite, rewriteKey)
             : KernelCache.CompileUncached(cuda.Backend, entry, Rewrite);
-        return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TDelegate>();
+        return (CudaKernel)accelerator.LoadKernel(compiled);
     }
 
     /// <summary>Every rewrite a tensor-core kernel loads with, in order: <see cref="ForwardLocalStores"/>,
     /// <see cref="BindSharedSymbol"/> (where the kernel's asm takes its shared memory's address), for a
-    /// <paramref name="warpGroup"/> kernel <see cref="TargetWarpGroups"/>, then <see cref="LimitRegisters"/>.</summary>
-    public static string Patch(string ptx, int maxRegisters, bool warpGroup)
+    /// <paramref name="warpGroup"/> kernel <see cref="TargetWarpGroups"/>, with <paramref name="dependentLaunch"/>
+    /// <see cref="EnableDependentLaunch"/>, then <see cref="LimitRegisters"/>.</summary>
+    public static string Patch(string ptx, int maxRegisters, bool warpGroup, bool dependentLaunch = false)
     {
         string forwarded = ForwardLocalStores(ptx, out _);
         string bound = BindSharedSymbol(forwarded);
-        return LimitRegisters(warpGroup ? TargetWarpGroups(bound) : bound, maxRegisters);
+        string targeted = warpGroup ? TargetWarpGroups(bound) : bound;
+        return LimitRegisters(dependentLaunch ? EnableDependentLaunch(targeted) : targeted, maxRegisters);
+    }
+
+    /// <summary>What <see cref="TensorCoreMma.IMma.WaitForPrimary"/> writes into the PTX: a comment until
+    /// <see cref="EnableDependentLaunch"/> makes it <c>griddepcontrol.wait;</c>.</summary>
+    internal const string WaitMarker = "// kernelgen: griddepcontrol.wait";
+
+    /// <summary>What <see cref="TensorCoreMma.IMma.LaunchDependents"/> writes: <c>griddepcontrol.launch_dependents;</c>
+    /// once enabled.</summary>
+    internal const string LaunchMarker = "// kernelgen: griddepcontrol.launch_dependents";
+
+    [GeneratedRegex(@"\.target\s+sm_(?<version>\d+)a?\b")]
+    private static partial Regex TargetVersion();
+
+    /// <summary>
+    /// Turns the programmatic-dependent-launch markers into <c>griddepcontrol</c> instructions, which need
+    /// <c>sm_90</c>: a target below it is raised to <c>sm_90</c> (the driver compiles for the card, which must be a
+    /// compute capability 9.0 or later device). PTX without markers is returned as it is.
+    /// </summary>
+    public static string EnableDependentLaunch(string ptx)
+    {
+        ArgumentNullException.ThrowIfNull(ptx);
+        if (!ptx.Contains(WaitMarker, StringComparison.Ordinal) && !ptx.Contains(LaunchMarker, StringComparison.Ordinal))
+        {
+            return ptx;
+        }
+
+        var target = TargetVersion().Match(ptx);
+        if (target.Success && int.Parse(target.Groups["version"].Value, System.Globalization.CultureInfo.InvariantCulture) < 90)
+        {
+            ptx = string.Concat(ptx.AsSpan(0, target.Index), ".target sm_90", ptx.AsSpan(target.Index + target.Length));
+        }
+
+        return ptx.Replace(WaitMarker, "griddepcontrol.wait;", StringComparison.Ordinal)
+            .Replace(LaunchMarker, "griddepcontrol.launch_dependents;", StringComparison.Ordinal);
     }
 
     /// <summary>Where the kernel entry's body starts: the index of its parameter list's closing <c>\n)\n{</c>, or −1.</summary>

@@ -262,6 +262,7 @@ public sealed partial class TensorCoreGemm
     internal static void PrepareKernel<TMma>(ArrayView<float> values, ArrayView<uint> words, int k, int m, int kBlocks, int layout, int threads)
         where TMma : struct, TensorCoreMma.IMma
     {
+        default(TMma).LaunchDependents(); // the GEMV behind it may start its prologue now
         int index = Grid.GlobalIndex.X;
         if (index >= threads)
         {

@@ -1,6 +1,7 @@
 using System;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using KernelGen.Quantization;
 
 namespace KernelGen.Backends;
@@ -346,6 +347,13 @@ public sealed class TensorCoreGemv
         // CUDA: ILGPU's PTX with the local-memory round trips of the asm outputs forwarded (PtxPeephole), unless
         // disabled or this ILGPU does not allow it; elsewhere the shuffle emulation.
         // The kernel takes the weights' device address for ld.global.nc (the emulation reads the view).
+        if (cuda && prepared && DependentLaunch.Supported(accelerator))
+        {
+            // Behind x's conversion, started while that still runs (it waits for x in griddepcontrol.wait).
+            var dependent = PtxPeephole.LoadPatchedKernel(accelerator, method, registers)!;
+            return (config, packed, scales, zeros, x, fragments, y, shape) => LaunchDependent(dependent, accelerator.DefaultStream, config, packed, scales, zeros, x, fragments, y, shape);
+        }
+
         var patched = cuda && PtxPeephole.Enabled
             ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>(accelerator, method, registers)
             : null;
@@ -356,6 +364,24 @@ public sealed class TensorCoreGemv
 
         var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, ArrayView<uint>, ArrayView<float>, TensorCoreGemvShape, ulong>>());
         return (config, packed, scales, zeros, x, fragments, y, shape) => launcher(config, packed, scales, zeros, x, fragments, y, shape, cuda ? Address(packed) : 0UL);
+    }
+
+    /// <summary>Launches the GEMV through <see cref="DependentLaunch"/>, its parameters laid out as in its PTX entry
+    /// (six views, the shape's nine ints, the weights' address).</summary>
+    private static unsafe void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemvShape shape)
+    {
+        var (p0, p1, p2, p3, p4, p5) = (DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(x), DependentLaunch.View.Of(fragments), DependentLaunch.View.Of(y));
+        ulong address = Address(packed);
+        void** parameters = stackalloc void*[8];
+        parameters[0] = &p0;
+        parameters[1] = &p1;
+        parameters[2] = &p2;
+        parameters[3] = &p3;
+        parameters[4] = &p4;
+        parameters[5] = &p5;
+        parameters[6] = &shape;
+        parameters[7] = &address;
+        DependentLaunch.Launch(kernel, stream, config, parameters);
     }
 
     /// <summary>A device view's address, for the kernels' inline PTX (loads, cp.async).</summary>
@@ -547,6 +573,11 @@ public sealed class TensorCoreGemv
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
+        if (default(TVariant).PreparedX)
+        {
+            default(TMma).WaitForPrimary(); // x's conversion, launched just before (programmatic dependent launch)
+        }
+
         int groupBlocks = default(TVariant).GroupBlocks;
         bool upper = default(TVariant).Upper;
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx;

@@ -91,6 +91,16 @@ internal static class TensorCoreMma
         /// groups are still in flight (<c>cp.async.wait_group</c>).</summary>
         void WaitCopies(int pending);
 
+        /// <summary>Waits until the grid this one was launched behind with a programmatic dependency (the conversion of
+        /// x) has finished and its writes are visible: PTX's <c>griddepcontrol.wait</c> where <see cref="PtxPeephole"/>
+        /// enables it for a compute capability 9.0 card (a marker comment otherwise; the instruction returns at once in
+        /// a grid launched without that dependency); nothing in the emulation, whose launches run in order.</summary>
+        void WaitForPrimary();
+
+        /// <summary>Lets the grid launched next with a programmatic dependency start before this one ends
+        /// (<c>griddepcontrol.launch_dependents</c>, enabled as <see cref="WaitForPrimary"/> is); nothing in the emulation.</summary>
+        void LaunchDependents();
+
         /// <summary>Orders this thread's shared-memory stores before the async proxy's reads (<c>wgmma</c>): PTX's
         /// <c>fence.proxy.async.shared::cta</c>, nothing in the emulation.</summary>
         void FenceAsync();
@@ -273,6 +283,10 @@ internal static class TensorCoreMma
             => CudaAsm.Emit("cp.async.ca.shared.global [%0], [%1], 8;", sharedBase + ((uint)to * 8), sourceAddress + ((ulong)(uint)from * 8));
 
         public void CommitCopies() => CudaAsm.Emit("cp.async.commit_group;");
+
+        public void WaitForPrimary() => CudaAsm.Emit(PtxPeephole.WaitMarker);
+
+        public void LaunchDependents() => CudaAsm.Emit(PtxPeephole.LaunchMarker);
 
         public TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address)
         {
@@ -552,6 +566,14 @@ internal static class TensorCoreMma
         }
 
         public readonly void CommitCopies()
+        {
+        }
+
+        public readonly void WaitForPrimary()
+        {
+        }
+
+        public readonly void LaunchDependents()
         {
         }
 
