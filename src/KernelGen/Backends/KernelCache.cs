@@ -17,7 +17,7 @@ namespace KernelGen.Backends;
 
 /// <summary>
 /// A disk cache of the tensor-core kernels' patched PTX, so that a process loads in milliseconds what ILGPU takes
-/// 5–15 s per kernel to compile (the GEMV and GEMM variants are unrolled into 2,000–20,000 lines of PTX; a decode
+/// up to half a minute per kernel to compile (the GEMV and GEMM variants are unrolled into 2,000–20,000 lines of PTX; a decode
 /// step or a benchmark loads a dozen of them). The driver then JIT-compiles the PTX as before (and keeps its own cache
 /// of the result).
 /// <para>
