@@ -27,10 +27,14 @@ internal static unsafe class DependentLaunch
     /// <summary>Whether the kernels are built and launched for it: unless KERNELGEN_PDL=0.</summary>
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable("KERNELGEN_PDL") != "0";
 
-    /// <summary>Whether <paramref name="accelerator"/> launches this way: a CUDA device of compute capability 9.0 or
-    /// later, <see cref="Enabled"/>, and a driver that exports <c>cuLaunchKernelEx</c> (CUDA 12.0 and later).</summary>
+    /// <summary>Whether kernels for <paramref name="accelerator"/> are built with their <c>griddepcontrol</c> markers
+    /// enabled (<see cref="PtxPeephole.EnableDependentLaunch"/>): <see cref="Enabled"/> on compute capability 9.0 or later.</summary>
+    public static bool Targets(CudaAccelerator accelerator) => Enabled && accelerator.Architecture >= CudaArchitecture.SM_90;
+
+    /// <summary>Whether <paramref name="accelerator"/> launches this way: <see cref="Targets"/>, the PTX rewrites on
+    /// (<see cref="PtxPeephole.Enabled"/>), and a driver that exports <c>cuLaunchKernelEx</c> (CUDA 12.0 and later).</summary>
     public static bool Supported(Accelerator accelerator)
-        => Enabled && PtxPeephole.Enabled && accelerator is CudaAccelerator cuda && cuda.Architecture >= CudaArchitecture.SM_90 && LaunchKernelEx.Value != 0;
+        => accelerator is CudaAccelerator cuda && Targets(cuda) && PtxPeephole.Enabled && LaunchKernelEx.Value != 0;
 
     /// <summary>A kernel parameter that is an <see cref="ArrayView{T}"/>, as ILGPU passes it: the address of the view's
     /// first element and its length in elements (<c>.param .align 8 .b8 [16]</c>).</summary>

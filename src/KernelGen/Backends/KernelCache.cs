@@ -147,21 +147,19 @@ public sealed class KernelCache
         if (CompiledKernelConstructor is not null && TryRead(path, hash, out var stored))
         {
             var entryPoint = new EntryPoint(entry, new SharedMemorySpecification(stored.StaticShared, stored.DynamicShared), KernelSpecialization.Empty);
-            var kernel = (PTXCompiledKernel)CompiledKernelConstructor.Invoke([backend.Context, entryPoint, null, stored.Ptx]);
+            var loaded = (PTXCompiledKernel)CompiledKernelConstructor.Invoke([backend.Context, entryPoint, null, stored.Ptx]);
             Interlocked.Increment(ref hits);
-            return kernel;
+            return loaded;
         }
 
-        var fresh = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
-        string ptx = rewrite(fresh.PTXAssembly);
+        var (kernel, shared) = CompileRewritten(backend, entry, rewrite);
         Interlocked.Increment(ref compiled);
-        if (CompiledKernelConstructor is null)
+        if (shared is { } memory)
         {
-            return Rewritten(fresh, ptx);
+            Write(path, hash, entry.MethodSource, memory, kernel.PTXAssembly);
         }
 
-        Write(path, hash, entry.MethodSource, EntryPointOf(fresh).SharedMemory, ptx);
-        return (PTXCompiledKernel)CompiledKernelConstructor.Invoke([backend.Context, EntryPointOf(fresh), fresh.Info, ptx]);
+        return kernel;
     }
 
     /// <summary>The kernel compiled by <paramref name="backend"/> and rewritten, without a cache (KERNELGEN_KERNEL_CACHE=off).</summary>
@@ -169,11 +167,22 @@ public sealed class KernelCache
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(rewrite);
+        return CompileRewritten(backend, entry, rewrite).Kernel;
+    }
+
+    /// <summary>Compiles <paramref name="entry"/> and rewrites its PTX; with the entry point's shared memory, which an
+    /// entry stores, unless this ILGPU lacks the constructor a cached kernel is rebuilt with (then nothing is stored).</summary>
+    private static (PTXCompiledKernel Kernel, SharedMemorySpecification? Shared) CompileRewritten(PTXBackend backend, EntryPointDescription entry, Func<string, string> rewrite)
+    {
         var fresh = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         string ptx = rewrite(fresh.PTXAssembly);
-        return CompiledKernelConstructor is null
-            ? Rewritten(fresh, ptx)
-            : (PTXCompiledKernel)CompiledKernelConstructor.Invoke([backend.Context, EntryPointOf(fresh), fresh.Info, ptx]);
+        if (CompiledKernelConstructor is null)
+        {
+            return (Rewritten(fresh, ptx), null);
+        }
+
+        var entryPoint = EntryPointOf(fresh);
+        return ((PTXCompiledKernel)CompiledKernelConstructor.Invoke([backend.Context, entryPoint, fresh.Info, ptx]), entryPoint.SharedMemory);
     }
 
     /// <summary>The entry point ILGPU compiled (internal in ILGPU 1.5.3, as the constructor is).</summary>

@@ -173,7 +173,7 @@ public static partial class PtxPeephole
             return null;
         }
 
-        bool dependent = DependentLaunch.Enabled && cuda.Architecture >= CudaArchitecture.SM_90;
+        bool dependent = DependentLaunch.Targets(cuda);
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
         string rewriteKey = FormattableString.Invariant($"PtxPeephole.Patch maxnreg {maxRegisters} warpgroup {warpGroup} dependent {dependent}");
         string Rewrite(string ptx) => Patch(ptx, maxRegisters, warpGroup, dependent);
@@ -203,9 +203,6 @@ public static partial class PtxPeephole
     /// once enabled.</summary>
     internal const string LaunchMarker = "// kernelgen: griddepcontrol.launch_dependents";
 
-    [GeneratedRegex(@"\.target\s+sm_(?<version>\d+)a?\b")]
-    private static partial Regex TargetVersion();
-
     /// <summary>
     /// Turns the programmatic-dependent-launch markers into <c>griddepcontrol</c> instructions, which need
     /// <c>sm_90</c>: a target below it is raised to <c>sm_90</c> (the driver compiles for the card, which must be a
@@ -219,7 +216,7 @@ public static partial class PtxPeephole
             return ptx;
         }
 
-        var target = TargetVersion().Match(ptx);
+        var target = TargetDirective().Match(ptx);
         if (target.Success && int.Parse(target.Groups["version"].Value, System.Globalization.CultureInfo.InvariantCulture) < 90)
         {
             ptx = string.Concat(ptx.AsSpan(0, target.Index), ".target sm_90", ptx.AsSpan(target.Index + target.Length));
@@ -297,7 +294,8 @@ public static partial class PtxPeephole
         return ptx;
     }
 
-    [GeneratedRegex(@"\.target\s+sm_\d+a?")]
+    /// <summary>The PTX's <c>.target sm_NN[a]</c> directive, its number in <c>version</c>.</summary>
+    [GeneratedRegex(@"\.target\s+sm_(?<version>\d+)a?\b")]
     private static partial Regex TargetDirective();
 
     /// <summary>
