@@ -39,13 +39,17 @@ internal sealed record BenchOptions
     /// <summary>Also time every tensor-core case (M ≥ 2) with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
     public bool CompareTiled { get; init; }
 
+    /// <summary>Decode (M = 1) with x rounded to int8 where the scheme allows it (<c>--int8-x</c>;
+    /// <see cref="KernelGen.Layers.QuantLinear{TScheme}.QuantizeActivations"/>).</summary>
+    public bool QuantizeActivations { get; init; }
+
     /// <summary>What the device does when each timed launch's start event is recorded (<c>--start</c>).</summary>
     public TimedStart Start { get; init; } = TimedStart.Spin;
 
     public const string Usage = """
         usage: kernelgen bench [--device cpu|opencl|cuda|auto] [--shapes 4096x4096,8192x8192,...] [--m 1,16,128,2048]
                                [--schemes q4g128,q4g128s,q8pcs,q3g128,q2g64] [--reps 30] [--warmup 5] [--json FILE] [--compare-tiled]
-                               [--start spin|flush|idle]
+                               [--start spin|flush|idle] [--int8-x]
                kernelgen bench --decode LAYERS [--decode-shape 4096,14336,32,8] [--device D] [--schemes q4g128,...] [--reps 30] [--warmup 5] [--json FILE]
         Checks each case on the device against a float64 CPU reference, then times it with device events around each
         launch, the launch queued behind a one-thread spin kernel so that the events bracket the kernel, not the host's
@@ -54,6 +58,8 @@ internal sealed record BenchOptions
         --decode times whole decode steps instead (wall clock per token, host attention and copies included) of a
         decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
         and v (and gate and up) stacked into one launch each against seven launches per layer.
+        --int8-x runs decode (M = 1) with x rounded to int8 per 64 columns where the scheme allows it (2-bit codes in
+        groups of a multiple of 64); its rel.err against float64 over x itself shows what that rounding costs.
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -74,6 +80,7 @@ internal sealed record BenchOptions
                 "--max-tflop" => options with { MaxTeraFlop = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--json" => options with { JsonPath = Value() },
                 "--compare-tiled" => options with { CompareTiled = true },
+                "--int8-x" => options with { QuantizeActivations = true },
                 "--start" => options with { Start = ParseStart(Value()) },
                 "--decode" => options with { DecodeLayers = ParsePositive(Value(), "--decode") },
                 "--decode-shape" => options with { DecodeShape = ParseDecodeShape(Value()) },

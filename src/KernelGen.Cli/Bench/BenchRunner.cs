@@ -180,7 +180,7 @@ internal static class BenchRunner
             {
                 for (int c = 0; c < copies; c++)
                 {
-                    layers.Add(new QuantLinear<TScheme>(device, matrix));
+                    layers.Add(new QuantLinear<TScheme>(device, matrix) { QuantizeActivations = options.QuantizeActivations });
                 }
 
                 foreach (int m in options.BatchSizes)
@@ -240,6 +240,7 @@ internal static class BenchRunner
                 MatrixKernel.Gemv => "gemv",
                 MatrixKernel.TensorCoreGemv => "tensor-core gemv",
                 MatrixKernel.TensorCoreGemm => "tensor-core gemm",
+                MatrixKernel.Int8ActivationGemv => "int8-x tensor-core gemv",
                 _ => "tiled gemm",
             };
             double readUs = floor.ReadMicroseconds(bytes, options.Warmup, options.Repetitions);

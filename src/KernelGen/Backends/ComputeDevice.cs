@@ -32,6 +32,7 @@ public sealed class ComputeDevice : IDisposable
     private readonly Context context;
     private readonly Lazy<TensorCoreGemv> tensorCores;
     private readonly Lazy<TensorCoreGemm> tensorCoreGemm;
+    private readonly Lazy<Int8ActivationGemv> int8ActivationGemv;
     private readonly ConcurrentDictionary<(Type Scheme, GemvReduction Reduction), QuantKernels> kernels = new();
 
     private ComputeDevice(Context context, Accelerator accelerator, DeviceKind kind, string reason, bool withoutGenericAddressSpace = false)
@@ -44,6 +45,7 @@ public sealed class ComputeDevice : IDisposable
         Reduction = DefaultReduction(accelerator);
         tensorCores = new Lazy<TensorCoreGemv>(() => new TensorCoreGemv(accelerator));
         tensorCoreGemm = new Lazy<TensorCoreGemm>(() => new TensorCoreGemm(accelerator));
+        int8ActivationGemv = new Lazy<Int8ActivationGemv>(() => new Int8ActivationGemv(accelerator));
     }
 
     /// <summary>The accelerator kernels run on.</summary>
@@ -310,6 +312,10 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>The tensor-core GEMM (M &gt; 16) on CUDA devices, compiled on first use; null elsewhere (as
     /// <see cref="TensorCores"/>).</summary>
     public TensorCoreGemm? TensorCoreGemm => Kind == DeviceKind.Cuda && Accelerator.WarpSize == 32 ? tensorCoreGemm.Value : null;
+
+    /// <summary>The decode GEMV with x rounded to int8 (<see cref="Backends.Int8ActivationGemv"/>) on CUDA devices, compiled
+    /// on first use; null elsewhere (as <see cref="TensorCores"/>).</summary>
+    public Int8ActivationGemv? Int8ActivationGemv => Kind == DeviceKind.Cuda && Accelerator.WarpSize == 32 ? int8ActivationGemv.Value : null;
 
     /// <summary>One line: kind, name, and why it was chosen.</summary>
     public override string ToString() => $"{Kind.ToString().ToLowerInvariant()}: {Name} ({Reason})";

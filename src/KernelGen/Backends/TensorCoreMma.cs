@@ -118,6 +118,12 @@ internal static class TensorCoreMma
         /// a1: rows g + 8; a2: rows g, k 2t + 8…; a3: rows g + 8, k 2t + 8…).</summary>
         void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1);
 
+        /// <summary>The integer mma <c>mma.sync.m16n8k32.row.col.s32.u8.s8.s32</c>: <paramref name="p"/> (D rows g, columns
+        /// 2t, 2t+1, two s32) and <paramref name="q"/> (rows g + 8) += A · B, A unsigned bytes (a0: row g, k 4t…4t+3; a1:
+        /// row g + 8; a2: row g, k 16 + 4t…; a3: row g + 8, k 16 + 4t…), B signed bytes (b0: column g, k 4t…4t+3; b1:
+        /// k 16 + 4t…). Exact: integer products and sums (<see cref="Int8ActivationGemv"/>).</summary>
+        void MultiplyInt8(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1);
+
         /// <summary>A code pair to scaled f16 weights: <c>((word &amp; mask) | 0x6400_6400)</c> (one <c>lop3</c>: 1024 +
         /// code·2^s per half), then <c>fma.rn.f16x2</c> by <paramref name="power"/> (2^−s) and <paramref name="bias"/>
         /// (−(1024·2^−s + zero)): code − zero, exactly; then <c>mul.rn.f16x2</c> by <paramref name="scale"/> (one rounding).</summary>
@@ -323,6 +329,20 @@ internal static class TensorCoreMma
             CudaAsm.EmitRef(
                 "{ .reg .b32 kd<4>; mov.b64 {kd0, kd1}, %2; mov.b64 {kd2, kd3}, %3; " +
                 "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {kd0, kd1, kd2, kd3}, {%4, %5, %6, %7}, {%8, %9}, {kd0, kd1, kd2, kd3}; " +
+                "mov.b64 %0, {kd0, kd1}; mov.b64 %1, {kd2, kd3}; }",
+                ref dp, ref dq, ref cp, ref cq, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1);
+            p = dp.Value;
+            q = dq.Value;
+        }
+
+        public void MultiplyInt8(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
+        {
+            Output<ulong> dp = default, dq = default;
+            Input<ulong> cp = p, cq = q;
+            Input<uint> ia0 = a0, ia1 = a1, ia2 = a2, ia3 = a3, ib0 = b0, ib1 = b1;
+            CudaAsm.EmitRef(
+                "{ .reg .b32 kd<4>; mov.b64 {kd0, kd1}, %2; mov.b64 {kd2, kd3}, %3; " +
+                "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {kd0, kd1, kd2, kd3}, {%4, %5, %6, %7}, {%8, %9}, {kd0, kd1, kd2, kd3}; " +
                 "mov.b64 %0, {kd0, kd1}; mov.b64 %1, {kd2, kd3}; }",
                 ref dp, ref dq, ref cp, ref cq, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1);
             p = dp.Value;
@@ -608,6 +628,32 @@ internal static class TensorCoreMma
             p = Interop.FloatAsInt(p0) | ((ulong)Interop.FloatAsInt(p1) << 32);
             q = Interop.FloatAsInt(q0) | ((ulong)Interop.FloatAsInt(q1) << 32);
         }
+
+        public readonly void MultiplyInt8(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
+        {
+            // Lane (g, t) sums A rows g and g + 8 against B columns 2t and 2t + 1 over the four lanes t' of each: k 4t'…
+            // from a0/a1 and b0, k 16 + 4t'… from a2/a3 and b1.
+            int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+            int p0 = (int)(uint)p, p1 = (int)(uint)(p >> 32), q0 = (int)(uint)q, q1 = (int)(uint)(q >> 32);
+            for (int k = 0; k < 4; k++)
+            {
+                int aLane = (4 * g) + k, bLane0 = (8 * t) + k, bLane1 = (8 * t) + 4 + k;
+                uint ra0 = Warp.Shuffle(a0, aLane), ra1 = Warp.Shuffle(a1, aLane), ra2 = Warp.Shuffle(a2, aLane), ra3 = Warp.Shuffle(a3, aLane);
+                uint rb00 = Warp.Shuffle(b0, bLane0), rb01 = Warp.Shuffle(b1, bLane0), rb10 = Warp.Shuffle(b0, bLane1), rb11 = Warp.Shuffle(b1, bLane1);
+                p0 += Dot4(ra0, rb00) + Dot4(ra2, rb01);
+                p1 += Dot4(ra0, rb10) + Dot4(ra2, rb11);
+                q0 += Dot4(ra1, rb00) + Dot4(ra3, rb01);
+                q1 += Dot4(ra1, rb10) + Dot4(ra3, rb11);
+            }
+
+            p = (uint)p0 | ((ulong)(uint)p1 << 32);
+            q = (uint)q0 | ((ulong)(uint)q1 << 32);
+        }
+
+        /// <summary>Σ of four unsigned bytes of <paramref name="a"/> times the signed bytes of <paramref name="b"/>.</summary>
+        private static int Dot4(uint a, uint b)
+            => ((int)(a & 0xFF) * (sbyte)(byte)b) + ((int)((a >> 8) & 0xFF) * (sbyte)(byte)(b >> 8))
+                + ((int)((a >> 16) & 0xFF) * (sbyte)(byte)(b >> 16)) + ((int)(a >> 24) * (sbyte)(byte)(b >> 24));
 
         public uint DecodeScaled(uint word, uint mask, uint power, uint bias, uint scale)
         {

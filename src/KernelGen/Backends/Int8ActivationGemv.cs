@@ -1,0 +1,482 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace KernelGen.Backends;
+
+/// <summary>Shape of one <see cref="Int8ActivationGemv"/> launch.</summary>
+/// <param name="Rows">N.</param>
+/// <param name="Slabs">Slabs per tile (<see cref="MmaPackedWeights.Slabs"/>).</param>
+/// <param name="Groups">Groups per row of the padded K (<see cref="MmaPackedWeights.Groups"/>).</param>
+/// <param name="UnitShift">log2 of the units of 64 columns per group (30 for one group per row).</param>
+public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int Groups, int UnitShift);
+
+/// <summary>
+/// Decode (M = 1) over 2-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
+/// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 64 columns (|x|max / 127, round
+/// to nearest even), and the GEMV multiplies the codes as unsigned bytes on the integer tensor cores
+/// (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in f32.
+/// This is the activation rounding llama.cpp's quantized matrix-vector kernels use (q8_1 blocks of 32); it trades x's
+/// f16 rounding (2^−11) for int8's (up to |x|max/254 per value), so results differ from
+/// <see cref="TensorCoreGemv"/>'s by ~10^−3 relative, and the layer runs it only when asked
+/// (<see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/>).
+/// <para>
+/// <b>Decode.</b> A word of 2-bit codes holds a lane's 16 codes of one row over 64 columns, at bit 2j of each byte
+/// for position j = 0…3 (<see cref="MmaPackedWeights"/>): <c>word &amp; (0x03030303 &lt;&lt; 2j)</c> is four codes as
+/// bytes of value 4^j·code, one <c>lop3</c> per four weights with no shift. Each position's bytes go to their own
+/// column of the mma's D: the B operand holds x only in column j for position j (column 4 + j for the second pair of
+/// tiles), so one set of four accumulators carries every position apart, and the flush scales column j by 4^−j. One
+/// 64-column unit of a warp's 32 rows is 16 masks, 8 masks of its x word, and four mmas.
+/// </para>
+/// <para>
+/// <b>Numbers.</b> Per unit u and row r the mma gives Σ code·q exactly; y_r = Σ_u scale_r·sx_u·(Σ code·q − zero_r·Σ q),
+/// summed in f32. The codes, scales and zero points are the layer's; only x is rounded.
+/// </para>
+/// </summary>
+public sealed class Int8ActivationGemv
+{
+    /// <summary>Columns per x scale and per flush: one word of 2-bit codes per lane and tile.</summary>
+    public const int UnitCols = 64;
+
+    /// <summary>Warps per group, each on a contiguous share of the slabs (as <see cref="TensorCoreGemv.WarpsPerGroup"/>).</summary>
+    public const int WarpsPerGroup = 8;
+
+    /// <summary>Registers per thread ptxas may use: 128, two groups of 8 warps per SM (uncapped the kernel takes 140, one
+    /// group per SM, and ran 1.4–1.5× slower on an H200; capped at 96 or 80 it spills and ran slower still: perf/gemv.md,
+    /// session 26); KERNELGEN_X8_MAXNREG overrides (0: no cap).</summary>
+    public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_MAXNREG"), out int r) ? r : 128;
+
+    private const int QuantizeGroupSize = 256;
+
+    private readonly Accelerator accelerator;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>> quantize;
+    private readonly Lazy<Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> asymmetric, symmetric;
+
+    /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
+    /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
+    public Int8ActivationGemv(Accelerator accelerator)
+    {
+        ArgumentNullException.ThrowIfNull(accelerator);
+        if (accelerator.WarpSize != 32)
+        {
+            throw new NotSupportedException($"{accelerator.Name} has {accelerator.WarpSize}-lane warps; the mma fragments need 32.");
+        }
+
+        this.accelerator = accelerator;
+        quantize = new(LoadQuantize);
+        asymmetric = new(() => LoadGemv(symmetric: false));
+        symmetric = new(() => LoadGemv(symmetric: true));
+    }
+
+    /// <summary>Whether <paramref name="weights"/> can run here: 2-bit codes in groups of 64 columns times a power of two, or
+    /// one group per row.</summary>
+    public static bool Supports(MmaPackedWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return weights.Bits == 2 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
+    }
+
+    private static bool GroupFits(int groupSize) => groupSize % UnitCols == 0 && System.Numerics.BitOperations.IsPow2(groupSize / UnitCols);
+
+    /// <summary>Whether weights of <paramref name="scheme"/> with <paramref name="cols"/> columns can run here (as
+    /// <see cref="Supports(MmaPackedWeights)"/>, before repacking).</summary>
+    public static bool Supports(QuantSchemeInfo scheme, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        return scheme.Bits == 2 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
+    }
+
+    /// <summary>Words of the scratch buffer <see cref="Run"/> needs for <paramref name="weights"/>: per slab of the padded K
+    /// and one spare slab, 18 quads (<see cref="QuantizeKernel{TMma}"/>).</summary>
+    public static long ScratchLength(MmaPackedWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return ((long)weights.Slabs + 1) * 18 * 4;
+    }
+
+    /// <summary>y[N] = W · x for one activation row, x rounded to int8 per 64 columns (see the type's remarks);
+    /// <paramref name="scratch"/> holds <see cref="ScratchLength"/> words.</summary>
+    /// <exception cref="ArgumentException">The weights are not ones <see cref="Supports(MmaPackedWeights)"/> takes, or a buffer is too short;
+    /// the message says which.</exception>
+    public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> scratch, ArrayView<float> y)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (!Supports(weights))
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The int8-activation GEMV takes 2-bit codes in groups of a multiple of {UnitCols} columns (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
+        }
+
+        if (x.Length < weights.Cols || y.Length < weights.Rows)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"x holds {x.Length} and y {y.Length} values; a [{weights.Rows} × {weights.Cols}] weight needs {weights.Cols} and {weights.Rows}."));
+        }
+
+        if (scratch.Length < ScratchLength(weights))
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The scratch buffer holds {scratch.Length} words; K = {weights.Cols} needs {ScratchLength(weights)} (Int8ActivationGemv.ScratchLength)."), nameof(scratch));
+        }
+
+        int units = (weights.Slabs + 1) * 4;
+        int threads = 16 * units;
+        quantize.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, threads);
+        bool perChannel = weights.GroupSize == weights.Cols;
+        var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)));
+        (weights.Symmetric ? symmetric : asymmetric).Value(new KernelConfig(weights.Tiles / MmaPackedWeights.TileBlock, WarpsPerGroup * 32), packed, scales, zeros, scratch, y, shape);
+    }
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int> LoadQuantize()
+    {
+        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+        var method = typeof(Int8ActivationGemv).GetMethod(nameof(QuantizeKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma));
+        var patched = cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>>(accelerator, method)
+            : null;
+        if (patched is not null)
+        {
+            return (config, x, words, k, threads) => patched(accelerator.DefaultStream, config, x, words, k, threads);
+        }
+
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int>>());
+        return (config, x, words, k, threads) => launcher(config, x, words, k, threads);
+    }
+
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric)
+    {
+        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+        var method = typeof(Int8ActivationGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
+        if (cuda && DependentLaunch.Supported(accelerator))
+        {
+            // Behind x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).
+            var dependent = PtxPeephole.LoadPatchedKernel(accelerator, method, MaxRegisters)!;
+            return (config, packed, scales, zeros, words, y, shape) => LaunchDependent(dependent, accelerator.DefaultStream, config, packed, scales, zeros, words, y, shape);
+        }
+
+        var patched = cuda && PtxPeephole.Enabled
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape, ulong>>(accelerator, method, MaxRegisters)
+            : null;
+        if (patched is not null)
+        {
+            return (config, packed, scales, zeros, words, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, words, y, shape, TensorCoreGemv.Address(packed));
+        }
+
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape, ulong>>());
+        return (config, packed, scales, zeros, words, y, shape) => launcher(config, packed, scales, zeros, words, y, shape, cuda ? TensorCoreGemv.Address(packed) : 0UL);
+    }
+
+    private static unsafe void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape shape)
+    {
+        var (p0, p1, p2, p3, p4) = (DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(words), DependentLaunch.View.Of(y));
+        ulong address = TensorCoreGemv.Address(packed);
+        void** parameters = stackalloc void*[7];
+        parameters[0] = &p0;
+        parameters[1] = &p1;
+        parameters[2] = &p2;
+        parameters[3] = &p3;
+        parameters[4] = &p4;
+        parameters[5] = &shape;
+        parameters[6] = &address;
+        DependentLaunch.Launch(kernel, stream, config, parameters);
+    }
+
+    /// <summary>
+    /// Rounds x to int8 per unit of 64 columns: 16 threads per unit, thread m holding columns 4m … 4m + 3 (k-block
+    /// m / 4, lane t = m % 4 of the weights' fragments). The unit's scale is |x|max / 127 and q = round(x · 127 / |x|max)
+    /// (to nearest even; 0 where the unit is all zeros or past K). The four q that lane t's codes at position j (0…3)
+    /// multiply (<see cref="Int8ActivationGemv"/>) are one word: bytes 0, 2 columns 16·(j / 2) + 4t + 2·(j % 2) and + 1,
+    /// bytes 1, 3 the same 32 columns on. Per slab of four units: 18 quads, quad 4j + t holding that word of units 0–3
+    /// (so that a lane loads its words of a slab at once), quad 16 the units' scales and quad 17 their Σ q, as floats.
+    /// Explicitly grouped; threads past <paramref name="threads"/> (whole warps) do nothing.
+    /// </summary>
+    internal static void QuantizeKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int threads)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        default(TMma).LaunchDependents(); // the GEMV behind it may start loading its weights now
+        int index = Grid.GlobalIndex.X;
+        if (index >= threads)
+        {
+            return;
+        }
+
+        int unit = index >> 4, m = index & 15, kb = m >> 2, t = m & 3;
+        int col = (unit * UnitCols) + (4 * m);
+        float v0 = col < k ? x[col] : 0f, v1 = col + 1 < k ? x[col + 1] : 0f, v2 = col + 2 < k ? x[col + 2] : 0f, v3 = col + 3 < k ? x[col + 3] : 0f;
+        float max = Math.Max(Math.Max(Math.Abs(v0), Math.Abs(v1)), Math.Max(Math.Abs(v2), Math.Abs(v3)));
+        max = Math.Max(max, Warp.ShuffleXor(max, 1));
+        max = Math.Max(max, Warp.ShuffleXor(max, 2));
+        max = Math.Max(max, Warp.ShuffleXor(max, 4));
+        max = Math.Max(max, Warp.ShuffleXor(max, 8));
+        float inverse = max > 0f ? 127f / max : 0f;
+        int q0 = RoundToInt(v0 * inverse), q1 = RoundToInt(v1 * inverse), q2 = RoundToInt(v2 * inverse), q3 = RoundToInt(v3 * inverse);
+
+        // Columns 4m, 4m + 1 are position j = 2·(kb % 2) (bytes h, h + 2 with h = kb / 2), 4m + 2, 4m + 3 position j + 1;
+        // the thread 8 on (kb + 2) holds the other two bytes of both words.
+        int h = kb >> 1, shift = 8 * h;
+        uint low = ((uint)(q0 & 0xFF) << shift) | ((uint)(q1 & 0xFF) << (shift + 16));
+        uint high = ((uint)(q2 & 0xFF) << shift) | ((uint)(q3 & 0xFF) << (shift + 16));
+        low |= Warp.ShuffleXor(low, 8);
+        high |= Warp.ShuffleXor(high, 8);
+        int j = 2 * (kb & 1);
+        int sum = q0 + q1 + q2 + q3;
+        sum += Warp.ShuffleXor(sum, 1);
+        sum += Warp.ShuffleXor(sum, 2);
+        sum += Warp.ShuffleXor(sum, 4);
+        sum += Warp.ShuffleXor(sum, 8);
+        int at = (unit >> 2) * 18 * 4, word = unit & 3;
+        if (h == 0)
+        {
+            words[at + (((4 * j) + t) * 4) + word] = low;
+        }
+        else
+        {
+            words[at + (((4 * (j + 1)) + t) * 4) + word] = high;
+        }
+
+        if (m == 0)
+        {
+            words[at + (16 * 4) + word] = Interop.FloatAsInt(max / 127f);
+            words[at + (17 * 4) + word] = Interop.FloatAsInt(sum);
+        }
+    }
+
+    /// <summary>v rounded to the nearest integer, ties to even, for |v| &lt; 2^22: 1.5·2^23 + v has an ulp of 1, so its
+    /// low mantissa bits are the rounded value (the same single f32 addition on every backend).</summary>
+    internal static int RoundToInt(float v) => (int)Interop.FloatAsInt(v + 12582912f) - 0x4B400000;
+
+    /// <summary>A scale or zero-point word pair: this lane's row of two tiles.</summary>
+    internal struct Pair
+    {
+        public uint Low, High;
+    }
+
+    /// <summary>What a warp reads for one slab (four units), loaded a slab ahead: the four tiles' quads, this lane's x
+    /// words, the units' x scales and Σ q, and this lane's scale and zero-point pairs of each unit's group.</summary>
+    private struct Slab
+    {
+        public TensorCoreGemv.Quad A, B, C, D, X, XScale, XSum;
+        public Pair S0, S1, S2, S3, Z0, Z1, Z2, Z3;
+    }
+
+    /// <summary>
+    /// One warp: the block's 4 tiles (32 rows: A operands ab and cd) over its share of the slabs, four units of 64
+    /// columns per slab; everything the next slab needs (weights, x, scales, zero points) is loaded while this one is
+    /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
+    /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
+    /// </summary>
+    internal static void GemvKernel<TMma, TSymmetric>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+        where TMma : struct, TensorCoreMma.IMma
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+    {
+        var mma = default(TMma);
+        int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
+        int tile0 = block * MmaPackedWeights.TileBlock;
+        int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
+        int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
+        int pairTile = 2 * (t >> 1);
+        var loads = new Loads(packed, scales, zeros, words, s, packedAddress, tile0, slabStart, lane, g, t, pairTile, block);
+
+        // The first slab's weights before waiting for x (they do not depend on it), its x after.
+        var current = default(Slab);
+        if (slabStart < slabEnd)
+        {
+            loads.Weights(mma, ref current, slabStart);
+            loads.Groups<TSymmetric>(ref current, slabStart);
+        }
+
+        mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
+        if (slabStart < slabEnd)
+        {
+            loads.Activations(ref current, slabStart);
+        }
+
+        // B: lane g holds x of position g % 4, in the one mma slot whose column is g.
+        var e = new Lanes(g);
+        float lambda = (t & 1) == 0 ? 0.25f : 1f / 64f; // columns 2t, 2t + 1 are positions p, p + 1: (4·c0 + c1)·4^−(p+1)
+        float zeroLane = (t & 1) == 0 ? 1f : 0f; // the zero point's Σ q once per row
+        int scaleShift = 16 * (g & 1), zeroShift = 8 * (g & 3);
+        float accLow = 0f, accHigh = 0f;
+
+        // Two slabs per turn in two sets of registers that take turns, so that no slab is copied across the back edge
+        // (a copy per turn was ~60 of ~380 instructions per slab).
+        var other = default(Slab);
+        for (int slab = slabStart; slab < slabEnd; slab += 2)
+        {
+            if (slab + 1 < slabEnd)
+            {
+                loads.Weights(mma, ref other, slab + 1);
+                loads.Groups<TSymmetric>(ref other, slab + 1);
+                loads.Activations(ref other, slab + 1);
+            }
+
+            Compute<TMma, TSymmetric>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            if (slab + 1 >= slabEnd)
+            {
+                break;
+            }
+
+            if (slab + 2 < slabEnd)
+            {
+                loads.Weights(mma, ref current, slab + 2);
+                loads.Groups<TSymmetric>(ref current, slab + 2);
+                loads.Activations(ref current, slab + 2);
+            }
+
+            Compute<TMma, TSymmetric>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        }
+
+        // Lanes t and t ^ 1 hold the same rows' two position pairs.
+        accLow += Warp.ShuffleXor(accLow, 1);
+        accHigh += Warp.ShuffleXor(accHigh, 1);
+        var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32);
+        if ((t & 1) == 0)
+        {
+            partial[(warp * 32) + (pairTile * 8) + g] = accLow;
+            partial[(warp * 32) + ((pairTile + 1) * 8) + g] = accHigh;
+        }
+
+        Group.Barrier();
+        int thread = Group.IdxX;
+        if (thread < 32)
+        {
+            int row = (tile0 * MmaPackedWeights.TileRows) + thread;
+            float sum = 0f;
+            for (int w = 0; w < WarpsPerGroup; w++)
+            {
+                sum += partial[(w * 32) + thread];
+            }
+
+            if (row < s.Rows)
+            {
+                y[row] = sum;
+            }
+        }
+    }
+
+    /// <summary>The four units of slab <paramref name="c"/>.</summary>
+    private static void Compute<TMma, TSymmetric>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+        where TMma : struct, TensorCoreMma.IMma
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+    {
+        Unit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+    }
+
+    /// <summary>The lane masks that place x in the mma slot whose B column is this lane's g.</summary>
+    private readonly struct Lanes
+    {
+        public readonly uint E0, E1, E2, E3, E4, E5, E6, E7;
+
+        public Lanes(int g)
+        {
+            E0 = g == 0 ? uint.MaxValue : 0u;
+            E1 = g == 1 ? uint.MaxValue : 0u;
+            E2 = g == 2 ? uint.MaxValue : 0u;
+            E3 = g == 3 ? uint.MaxValue : 0u;
+            E4 = g == 4 ? uint.MaxValue : 0u;
+            E5 = g == 5 ? uint.MaxValue : 0u;
+            E6 = g == 6 ? uint.MaxValue : 0u;
+            E7 = g == 7 ? uint.MaxValue : 0u;
+        }
+    }
+
+    /// <summary>Where a warp's loads come from: the tiles' quads (streamed past L1), x's words and units (<see
+    /// cref="QuantizeKernel{TMma}"/>'s layout), and this lane's scale and zero-point pairs.</summary>
+    private readonly struct Loads
+    {
+        private readonly ArrayView<TensorCoreGemv.Quad> quads, xQuads;
+        private readonly ArrayView<Pair> scalePairs, zeroPairs;
+        private readonly ulong packedAddress;
+        private readonly long tiles;
+        private readonly int step, xLane, groups, unitShift, laneScale, laneZero, lane;
+
+        public Loads(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, Int8ActivationGemvShape s, ulong packedAddress, int tile0, int slabStart, int lane, int g, int t, int pairTile, int block)
+        {
+            quads = packed.Cast<TensorCoreGemv.Quad>();
+            xQuads = words.Cast<TensorCoreGemv.Quad>();
+            scalePairs = scales.Cast<Pair>();
+            zeroPairs = zeros.Cast<Pair>();
+            this.packedAddress = packedAddress;
+            this.lane = lane;
+            tiles = (long)tile0 * s.Slabs * 32;
+            step = s.Slabs * 32;
+            xLane = (4 * (g & 3)) + t;
+            groups = s.Groups;
+            unitShift = s.UnitShift;
+            laneScale = ((block * s.Groups * 4) + (g >> 1)) * 2 + (pairTile >> 1);
+            laneZero = ((block * s.Groups * 2) + (g >> 2)) * 2 + (pairTile >> 1);
+        }
+
+        public void Weights<TMma>(TMma mma, ref Slab slab, int at)
+            where TMma : struct, TensorCoreMma.IMma
+        {
+            long first = tiles + ((long)at * 32) + lane;
+            slab.A = mma.LoadStreaming(quads, first, packedAddress);
+            slab.B = mma.LoadStreaming(quads, first + step, packedAddress);
+            slab.C = mma.LoadStreaming(quads, first + (2 * step), packedAddress);
+            slab.D = mma.LoadStreaming(quads, first + (3 * step), packedAddress);
+        }
+
+        public void Activations(ref Slab slab, int at)
+        {
+            // Per slab: 16 lane quads (this lane's word of each of the four units), then the four scales and sums.
+            slab.X = xQuads[(at * 18) + xLane];
+            slab.XScale = xQuads[(at * 18) + 16];
+            slab.XSum = xQuads[(at * 18) + 17];
+        }
+
+        public void Groups<TSymmetric>(ref Slab slab, int at)
+            where TSymmetric : struct, TensorCoreGemv.IConstant
+        {
+            int unit = 4 * at;
+            int g0 = Math.Min(unit >> unitShift, groups - 1), g1 = Math.Min((unit + 1) >> unitShift, groups - 1);
+            int g2 = Math.Min((unit + 2) >> unitShift, groups - 1), g3 = Math.Min((unit + 3) >> unitShift, groups - 1);
+            slab.S0 = scalePairs[laneScale + (8 * g0)];
+            slab.S1 = scalePairs[laneScale + (8 * g1)];
+            slab.S2 = scalePairs[laneScale + (8 * g2)];
+            slab.S3 = scalePairs[laneScale + (8 * g3)];
+            if (default(TSymmetric).Value == 0)
+            {
+                slab.Z0 = zeroPairs[laneZero + (4 * g0)];
+                slab.Z1 = zeroPairs[laneZero + (4 * g1)];
+                slab.Z2 = zeroPairs[laneZero + (4 * g2)];
+                slab.Z3 = zeroPairs[laneZero + (4 * g3)];
+            }
+        }
+    }
+
+    /// <summary>One unit of 64 columns: the four tiles' words of this lane (<paramref name="a"/>…<paramref name="d"/>),
+    /// x's word <paramref name="xw"/>, the unit's x scale and Σ q, and this lane's rows' scales and zero points; four
+    /// mmas into one set of accumulators, then the flush into this lane's two row sums.</summary>
+    private static void Unit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+        where TMma : struct, TensorCoreMma.IMma
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+    {
+        const uint M0 = 0x03030303u, M1 = 0x0C0C0C0Cu, M2 = 0x30303030u, M3 = 0xC0C0C0C0u;
+        ulong p = 0, q = 0;
+        mma.MultiplyInt8(ref p, ref q, a & M0, b & M0, a & M1, b & M1, xw & e.E0, xw & e.E1);
+        mma.MultiplyInt8(ref p, ref q, a & M2, b & M2, a & M3, b & M3, xw & e.E2, xw & e.E3);
+        mma.MultiplyInt8(ref p, ref q, c & M0, d & M0, c & M1, d & M1, xw & e.E4, xw & e.E5);
+        mma.MultiplyInt8(ref p, ref q, c & M2, d & M2, c & M3, d & M3, xw & e.E6, xw & e.E7);
+        int low = (4 * (int)(uint)p) + (int)(uint)(p >> 32);
+        int high = (4 * (int)(uint)q) + (int)(uint)(q >> 32);
+
+        float scaleLow = mma.HalfToFloat(scale.Low >> scaleShift), scaleHigh = mma.HalfToFloat(scale.High >> scaleShift);
+        float zeroLow = 2f, zeroHigh = 2f; // 2-bit symmetric: 2^(bits − 1)
+        if (default(TSymmetric).Value == 0)
+        {
+            zeroLow = (zero.Low >> zeroShift) & 0xFF;
+            zeroHigh = (zero.High >> zeroShift) & 0xFF;
+        }
+
+        float unitScale = Interop.IntAsFloat(xScale), sum = Interop.IntAsFloat(xSum) * zeroLane;
+        accLow += scaleLow * unitScale * ((lambda * low) - (zeroLow * sum));
+        accHigh += scaleHigh * unitScale * ((lambda * high) - (zeroHigh * sum));
+    }
+}

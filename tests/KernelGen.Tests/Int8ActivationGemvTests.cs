@@ -1,0 +1,148 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+using KernelGen.Backends;
+using KernelGen.Quantization;
+using Xunit;
+
+namespace KernelGen.Tests;
+
+/// <summary>
+/// The decode GEMV with x rounded to int8 (<see cref="Int8ActivationGemv"/>), on ILGPU's CPU accelerator with 32-lane
+/// warps where its integer mma is emulated in PTX's m16n8k32 fragment layout. Two references, both float64 over the
+/// layer's dequantized weights: x rounded here as the type documents it (|x|max / 127 per 64 columns, ties to even),
+/// which the kernel must match to f32 summation error; and x itself, from which the kernel may differ by at most half a
+/// rounding step of x per weight. Shapes cover padded rows and K, a unit of zeros, warps without slabs, several slabs
+/// per warp, groups of one and two units and per-channel groups.
+/// </summary>
+public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTests.Kernels>
+{
+    private readonly Kernels kernels;
+
+    public Int8ActivationGemvTests(Kernels kernels) => this.kernels = kernels;
+
+    /// <summary>K = 192 pads to one slab of 256 (only warp 0 has slabs; its last unit is padding); 40 rows pad to two blocks of 32.</summary>
+    [Fact]
+    public void TwoBitAsymmetricG64_PaddedRowsAndK() => Check<B2G64A>(rows: 40, cols: 192);
+
+    /// <summary>K = 4608 is 18 slabs: warps of 3 slabs (a turn of two, then one), warps 6 and 7 none; groups of two
+    /// units.</summary>
+    [Fact]
+    public void TwoBitSymmetricG128_SeveralSlabsPerWarp() => Check<B2G128S>(rows: 32, cols: 4608);
+
+    /// <summary>Groups of four units (one per slab); K = 8192 is 32 slabs, four per warp: two turns of the two register
+    /// sets.</summary>
+    [Fact]
+    public void TwoBitAsymmetricG256_TwoTurnsPerWarp() => Check<B2G256A>(rows: 16, cols: 8192);
+
+    /// <summary>One group per row across all warps; K = 992 ends inside a unit.</summary>
+    [Fact]
+    public void TwoBitPerChannelAsymmetric_PaddedK() => Check<B2GPCA>(rows: 8, cols: 992);
+
+    [Fact]
+    public void Unsupported_SaysWhat()
+    {
+        Assert.False(Int8ActivationGemv.Supports(B2G32A.Info, 256));
+        Assert.False(Int8ActivationGemv.Supports(B4G128A.Info, 256));
+        Assert.True(Int8ActivationGemv.Supports(B2G128S.Info, 256));
+        var packed = MmaPackedWeights.Create(QuantizedMatrix<B2G32A>.Quantize(TestData.Weights(TestData.CreateRandom("x8 g32"), 8, 64, 32), 8, 64));
+        var accelerator = kernels.Accelerator;
+        using var buffer = accelerator.Allocate1D<uint>(packed.Packed.Length);
+        using var io = accelerator.Allocate1D<float>(64);
+        var e = Assert.Throws<ArgumentException>(() => kernels.Gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, buffer.View, io.View));
+        Assert.Contains("groups of 32", e.Message);
+        Assert.Contains("QuantizeActivations = false", e.Message);
+
+        var supported = MmaPackedWeights.Create(QuantizedMatrix<B2G64A>.Quantize(TestData.Weights(TestData.CreateRandom("x8 g64"), 8, 64, 64), 8, 64));
+        using var small = accelerator.Allocate1D<uint>(4);
+        e = Assert.Throws<ArgumentException>(() => kernels.Gemv.Run(supported, buffer.View, buffer.View, buffer.View, io.View, small.View, io.View));
+        Assert.Contains("ScratchLength", e.Message);
+    }
+
+    private void Check<TScheme>(int rows, int cols)
+        where TScheme : struct, IQuantScheme
+    {
+        var accelerator = kernels.Accelerator;
+        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(Int8ActivationGemvTests));
+        var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
+        var w = matrix.Dequantize();
+        var packed = MmaPackedWeights.Create(matrix);
+        Assert.True(Int8ActivationGemv.Supports(packed));
+        var x = TestData.Activations(random, cols);
+        if (cols >= 128)
+        {
+            Array.Clear(x, 64, 64); // a unit of zeros: scale 0, every q 0
+        }
+
+        using var codes = accelerator.Allocate1D(packed.Packed);
+        using var scales = accelerator.Allocate1D(packed.Scales);
+        using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
+        using var input = accelerator.Allocate1D(x);
+        using var output = accelerator.Allocate1D<float>(rows);
+        output.MemSet(0xFF); // NaN: every element must be written
+        using var scratch = accelerator.Allocate1D<uint>(Int8ActivationGemv.ScratchLength(packed));
+        scratch.MemSet(0xFF);
+        kernels.Gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, scratch.View, output.View);
+        accelerator.Synchronize();
+        var y = output.GetAsArray1D();
+
+        var (rounded, steps) = RoundActivations(x);
+        for (int r = 0; r < rows; r++)
+        {
+            double exact = 0, magnitude = 0, original = 0, allowed = 0;
+            for (int k = 0; k < cols; k++)
+            {
+                double weight = w[((long)r * cols) + k];
+                exact += weight * rounded[k];
+                magnitude += Math.Abs(weight * rounded[k]);
+                original += weight * x[k];
+                allowed += Math.Abs(weight) * steps[k] / 2;
+            }
+
+            string where = FormattableString.Invariant($"{TScheme.Info} [{rows} × {cols}] row {r}: {y[r]} against {exact} (x rounded) and {original} (x)");
+            Assert.True(Math.Abs(y[r] - exact) <= (2e-6 * magnitude) + 1e-30, where);
+            Assert.True(Math.Abs(y[r] - original) <= (allowed * (1 + 1e-5)) + (2e-6 * magnitude) + 1e-30, where);
+        }
+    }
+
+    /// <summary>x rounded as <see cref="Int8ActivationGemv"/> documents: per 64 columns, q = round(x · (127 / |x|max)) in
+    /// f32, ties to even, times |x|max / 127; also each value's step (|x|max / 127).</summary>
+    private static (double[] Rounded, double[] Steps) RoundActivations(float[] x)
+    {
+        var rounded = new double[x.Length];
+        var steps = new double[x.Length];
+        for (int start = 0; start < x.Length; start += 64)
+        {
+            int end = Math.Min(x.Length, start + 64);
+            float max = 0;
+            for (int k = start; k < end; k++)
+            {
+                max = Math.Max(max, Math.Abs(x[k]));
+            }
+
+            float inverse = max > 0 ? 127f / max : 0f, step = max / 127f;
+            for (int k = start; k < end; k++)
+            {
+                float scaled = x[k] * inverse;
+                rounded[k] = Math.Round(scaled, MidpointRounding.ToEven) * (double)step;
+                steps[k] = step;
+            }
+        }
+
+        return (rounded, steps);
+    }
+
+    /// <summary>One CPU accelerator with groups of 8 warps and one GEMV for the whole class.</summary>
+    public sealed class Kernels : IDisposable
+    {
+        private readonly Cpu32Accelerator cpu = new(Int8ActivationGemv.WarpsPerGroup);
+
+        public Kernels() => Gemv = new Int8ActivationGemv(cpu.Accelerator);
+
+        public Accelerator Accelerator => cpu.Accelerator;
+
+        public Int8ActivationGemv Gemv { get; }
+
+        public void Dispose() => cpu.Dispose();
+    }
+}
