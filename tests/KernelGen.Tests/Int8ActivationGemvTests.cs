@@ -21,23 +21,24 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
 
     public Int8ActivationGemvTests(Kernels kernels) => this.kernels = kernels;
 
-    /// <summary>K = 192 pads to one slab of 256 (only warp 0 has slabs; its last unit is padding); 40 rows pad to two blocks of 32.</summary>
+    /// <summary>K = 192 pads to one slab of 256 (only warp 0 has slabs; its last unit is padding); 40 rows pad to two
+    /// blocks of 32, two per SM of this one-SM accelerator: groups of 8 warps.</summary>
     [Fact]
-    public void TwoBitAsymmetricG64_PaddedRowsAndK() => Check<B2G64A>(rows: 40, cols: 192);
+    public void TwoBitAsymmetricG64_PaddedRowsAndK() => Check<B2G64A>(rows: 40, cols: 192, warps: 8);
 
-    /// <summary>K = 4608 is 18 slabs: warps of 3 slabs (a turn of two, then one), warps 6 and 7 none; groups of two
-    /// units.</summary>
+    /// <summary>100 rows are four blocks, more than two per SM of this one-SM accelerator: groups of 4 warps. K = 4608 is 18 slabs: warps of 5
+    /// (two turns of two, then one), the last 3; groups of two units.</summary>
     [Fact]
-    public void TwoBitSymmetricG128_SeveralSlabsPerWarp() => Check<B2G128S>(rows: 32, cols: 4608);
+    public void TwoBitSymmetricG128_FourWarps_SeveralSlabsPerWarp() => Check<B2G128S>(rows: 100, cols: 4608, warps: 4);
 
     /// <summary>Groups of four units (one per slab); K = 8192 is 32 slabs, four per warp: two turns of the two register
     /// sets.</summary>
     [Fact]
-    public void TwoBitAsymmetricG256_TwoTurnsPerWarp() => Check<B2G256A>(rows: 16, cols: 8192);
+    public void TwoBitAsymmetricG256_TwoTurnsPerWarp() => Check<B2G256A>(rows: 16, cols: 8192, warps: 8);
 
     /// <summary>One group per row across all warps; K = 992 ends inside a unit.</summary>
     [Fact]
-    public void TwoBitPerChannelAsymmetric_PaddedK() => Check<B2GPCA>(rows: 8, cols: 992);
+    public void TwoBitPerChannelAsymmetric_PaddedK() => Check<B2GPCA>(rows: 8, cols: 992, warps: 8);
 
     [Fact]
     public void Unsupported_SaysWhat()
@@ -59,7 +60,7 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.Contains("ScratchLength", e.Message);
     }
 
-    private void Check<TScheme>(int rows, int cols)
+    private void Check<TScheme>(int rows, int cols, int warps)
         where TScheme : struct, IQuantScheme
     {
         var accelerator = kernels.Accelerator;
@@ -68,6 +69,7 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         var w = matrix.Dequantize();
         var packed = MmaPackedWeights.Create(matrix);
         Assert.True(Int8ActivationGemv.Supports(packed));
+        Assert.Equal(warps, kernels.Gemv.WarpsOf(packed));
         var x = TestData.Activations(random, cols);
         if (cols >= 128)
         {
@@ -132,10 +134,10 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         return (rounded, steps);
     }
 
-    /// <summary>One CPU accelerator with groups of 8 warps and one GEMV for the whole class.</summary>
+    /// <summary>One CPU accelerator (one SM, groups of up to 16 warps) and one GEMV for the whole class.</summary>
     public sealed class Kernels : IDisposable
     {
-        private readonly Cpu32Accelerator cpu = new(Int8ActivationGemv.WarpsPerGroup);
+        private readonly Cpu32Accelerator cpu = new(Int8ActivationGemv.MaxWarpsPerGroup);
 
         public Kernels() => Gemv = new Int8ActivationGemv(cpu.Accelerator);
 

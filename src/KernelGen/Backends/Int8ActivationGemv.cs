@@ -39,8 +39,12 @@ public sealed class Int8ActivationGemv
     /// <summary>Columns per x scale and per flush: one word of 2-bit codes per lane and tile.</summary>
     public const int UnitCols = 64;
 
-    /// <summary>Warps per group, each on a contiguous share of the slabs (as <see cref="TensorCoreGemv.WarpsPerGroup"/>).</summary>
-    public const int WarpsPerGroup = 8;
+    /// <summary>Warps per group, each on a contiguous share of the slabs: 8, or 4 where the row blocks outnumber two per
+    /// SM (<see cref="WarpsFor"/>); KERNELGEN_X8_WARPS (4, 8 or 16) sets one for every shape, for comparisons.</summary>
+    internal static readonly int Warps = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_WARPS"), out int w) && w is 4 or 8 or 16 ? w : 0;
+
+    /// <summary>The most warps a group has (<see cref="Warps"/> included): the CPU accelerator the tests run on must allow it.</summary>
+    public const int MaxWarpsPerGroup = 16;
 
     /// <summary>Registers per thread ptxas may use: 128, two groups of 8 warps per SM (uncapped the kernel takes 140, one
     /// group per SM, and ran 1.4–1.5× slower on an H200; capped at 96 or 80 it spills and ran slower still: perf/gemv.md,
@@ -51,7 +55,7 @@ public sealed class Int8ActivationGemv
 
     private readonly Accelerator accelerator;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>> quantize;
-    private readonly Lazy<Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> asymmetric, symmetric;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
 
     /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
     /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
@@ -65,8 +69,6 @@ public sealed class Int8ActivationGemv
 
         this.accelerator = accelerator;
         quantize = new(LoadQuantize);
-        asymmetric = new(() => LoadGemv(symmetric: false));
-        symmetric = new(() => LoadGemv(symmetric: true));
     }
 
     /// <summary>Whether <paramref name="weights"/> can run here: 2-bit codes in groups of 64 columns times a power of two, or
@@ -125,7 +127,9 @@ public sealed class Int8ActivationGemv
         quantize.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, threads);
         bool perChannel = weights.GroupSize == weights.Cols;
         var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)));
-        (weights.Symmetric ? symmetric : asymmetric).Value(new KernelConfig(weights.Tiles / MmaPackedWeights.TileBlock, WarpsPerGroup * 32), packed, scales, zeros, scratch, y, shape);
+        int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
+        var kernel = kernels.GetOrAdd((weights.Symmetric, warps), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps), this);
+        kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int> LoadQuantize()
@@ -145,11 +149,21 @@ public sealed class Int8ActivationGemv
         return (config, x, words, k, threads) => launcher(config, x, words, k, threads);
     }
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric)
+    /// <summary>Warps per group for <paramref name="weights"/> on this device (<see cref="WarpsFor"/>, or <see cref="Warps"/>).</summary>
+    internal int WarpsOf(MmaPackedWeights weights)
+        => Warps > 0 ? Warps : WarpsFor(weights.Tiles / MmaPackedWeights.TileBlock, accelerator.NumMultiprocessors);
+
+    /// <summary>Warps per group for <paramref name="blocks"/> row blocks on <paramref name="sms"/> SMs: 8 where the blocks
+    /// fit two per SM (16 warps at the 128-register cap), else 4, so that each warp has twice the share of K and its
+    /// first loads' latency is paid half as often per byte: on an H200, 28672×8192 at 4 warps 24.4 µs against 25.7 at 8;
+    /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
+    internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
+
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(Int8ActivationGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps));
         if (cuda && DependentLaunch.Supported(accelerator))
         {
             // Behind x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).
@@ -268,14 +282,16 @@ public sealed class Int8ActivationGemv
     /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
     /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
     /// </summary>
-    internal static void GemvKernel<TMma, TSymmetric>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TSymmetric, TWarps>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
+        where TWarps : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
         int tile0 = block * MmaPackedWeights.TileBlock;
-        int perWarp = (s.Slabs + WarpsPerGroup - 1) / WarpsPerGroup;
+        int warps = default(TWarps).Value;
+        int perWarp = (s.Slabs + warps - 1) / warps;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
         int pairTile = 2 * (t >> 1);
         var loads = new Loads(packed, scales, zeros, words, s, packedAddress, tile0, slabStart, lane, g, t, pairTile, block);
@@ -303,6 +319,8 @@ public sealed class Int8ActivationGemv
 
         // Two slabs per turn in two sets of registers that take turns, so that no slab is copied across the back edge
         // (a copy per turn was ~60 of ~380 instructions per slab).
+        // (Two slabs in flight through a cp.async ring in shared memory measured 5–17 % slower, and L2 prefetches of the
+        // weights 1–3 slabs further ahead 7–15 % slower: perf/gemv.md, session 26.)
         var other = default(Slab);
         for (int slab = slabStart; slab < slabEnd; slab += 2)
         {
@@ -332,7 +350,7 @@ public sealed class Int8ActivationGemv
         // Lanes t and t ^ 1 hold the same rows' two position pairs.
         accLow += Warp.ShuffleXor(accLow, 1);
         accHigh += Warp.ShuffleXor(accHigh, 1);
-        var partial = SharedMemory.Allocate<float>(WarpsPerGroup * 32);
+        var partial = SharedMemory.Allocate<float>(default(TWarps).Value * 32);
         if ((t & 1) == 0)
         {
             partial[(warp * 32) + (pairTile * 8) + g] = accLow;
@@ -345,7 +363,7 @@ public sealed class Int8ActivationGemv
         {
             int row = (tile0 * MmaPackedWeights.TileRows) + thread;
             float sum = 0f;
-            for (int w = 0; w < WarpsPerGroup; w++)
+            for (int w = 0; w < warps; w++)
             {
                 sum += partial[(w * 32) + thread];
             }
@@ -471,8 +489,8 @@ public sealed class Int8ActivationGemv
         float zeroLow = 2f, zeroHigh = 2f; // 2-bit symmetric: 2^(bits − 1)
         if (default(TSymmetric).Value == 0)
         {
-            zeroLow = (zero.Low >> zeroShift) & 0xFF;
-            zeroHigh = (zero.High >> zeroShift) & 0xFF;
+            zeroLow = (int)((zero.Low >> zeroShift) & 0xFF); // through int: ILGPU converts uint to float via double
+            zeroHigh = (int)((zero.High >> zeroShift) & 0xFF);
         }
 
         float unitScale = Interop.IntAsFloat(xScale), sum = Interop.IntAsFloat(xSum) * zeroLane;

@@ -73,9 +73,13 @@ public sealed class QuantLinear<TScheme> : IDisposable
     /// tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it (CUDA; 2-bit codes in
     /// groups of a multiple of 64). Faster where the f16 decode is bound by its work per weight, at the price of
     /// rounding x more coarsely: ~10^−3 relative error per output against f16's ~10^−4 (the bench's rel.err column
-    /// shows it against float64). Default false.
+    /// shows it against float64). Default false, or true where KERNELGEN_INT8_X=1 (<see cref="QuantizeActivationsByDefault"/>:
+    /// every layer of a model, without code).
     /// </summary>
-    public bool QuantizeActivations { get; set; }
+    public bool QuantizeActivations { get; set; } = QuantizeActivationsByDefault;
+
+    /// <summary>What <see cref="QuantizeActivations"/> starts as: true when the environment variable KERNELGEN_INT8_X is 1.</summary>
+    public static bool QuantizeActivationsByDefault { get; } = Environment.GetEnvironmentVariable("KERNELGEN_INT8_X") == "1";
 
     /// <summary>The kernel <see cref="Forward(DeviceTensor, DeviceTensor)"/> runs for <paramref name="m"/> rows.</summary>
     public MatrixKernel KernelFor(int m)
