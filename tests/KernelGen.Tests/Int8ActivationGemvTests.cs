@@ -9,7 +9,7 @@ namespace KernelGen.Tests;
 
 /// <summary>
 /// The decode GEMV with x rounded to int8 (<see cref="Int8ActivationGemv"/>), on ILGPU's CPU accelerator with 32-lane
-/// warps where its integer mma is emulated in PTX's m16n8k32 fragment layout. Two references, both float64 over the
+/// warps where its integer mma is emulated in PTX's m16n8k32 fragment layout, for 2- and 3-bit codes. Two references, both float64 over the
 /// layer's dequantized weights: x rounded here as the type documents it (|x|max / 127 per 64 columns, ties to even),
 /// which the kernel must match to f32 summation error; and x itself, from which the kernel may differ by at most half a
 /// rounding step of x per weight. Shapes cover padded rows and K, a unit of zeros, warps without slabs, several slabs
@@ -40,12 +40,22 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void TwoBitPerChannelAsymmetric_PaddedK() => Check<B2GPCA>(rows: 8, cols: 992, warps: 8);
 
+    /// <summary>3-bit codes (low bits as 2-bit codes, third bits in a plane of their own: a second set of mmas), 100 rows
+    /// (groups of 4 warps), K = 4992 padded to 20 slabs: warps of 5, the last none; groups of 128 inside each slab.</summary>
+    [Fact]
+    public void ThreeBitAsymmetricG128_FourWarps_PaddedK() => Check<B3G128A>(rows: 100, cols: 4992, warps: 4);
+
+    /// <summary>3-bit per-channel symmetric (zero point 4), padded K, groups of 8 warps.</summary>
+    [Fact]
+    public void ThreeBitPerChannelSymmetric_PaddedK() => Check<B3GPCS>(rows: 24, cols: 352, warps: 8);
+
     [Fact]
     public void Unsupported_SaysWhat()
     {
         Assert.False(Int8ActivationGemv.Supports(B2G32A.Info, 256));
         Assert.False(Int8ActivationGemv.Supports(B4G128A.Info, 256));
         Assert.True(Int8ActivationGemv.Supports(B2G128S.Info, 256));
+        Assert.True(Int8ActivationGemv.Supports(B3G128A.Info, 256));
         var packed = MmaPackedWeights.Create(QuantizedMatrix<B2G32A>.Quantize(TestData.Weights(TestData.CreateRandom("x8 g32"), 8, 64, 32), 8, 64));
         var accelerator = kernels.Accelerator;
         using var buffer = accelerator.Allocate1D<uint>(packed.Packed.Length);

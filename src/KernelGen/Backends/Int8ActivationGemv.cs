@@ -10,10 +10,11 @@ namespace KernelGen.Backends;
 /// <param name="Slabs">Slabs per tile (<see cref="MmaPackedWeights.Slabs"/>).</param>
 /// <param name="Groups">Groups per row of the padded K (<see cref="MmaPackedWeights.Groups"/>).</param>
 /// <param name="UnitShift">log2 of the units of 64 columns per group (30 for one group per row).</param>
-public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int Groups, int UnitShift);
+/// <param name="Tiles">Tiles of 8 rows (where 3-bit codes' third bits start: <see cref="MmaPackedWeights.HighPlane"/>).</param>
+public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int Groups, int UnitShift, int Tiles);
 
 /// <summary>
-/// Decode (M = 1) over 2-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
+/// Decode (M = 1) over 2- and 3-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
 /// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 64 columns (|x|max / 127, round
 /// to nearest even), and the GEMV multiplies the codes as unsigned bytes on the integer tensor cores
 /// (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in f32.
@@ -27,7 +28,8 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 /// bytes of value 4^j·code, one <c>lop3</c> per four weights with no shift. Each position's bytes go to their own
 /// column of the mma's D: the B operand holds x only in column j for position j (column 4 + j for the second pair of
 /// tiles), so one set of four accumulators carries every position apart, and the flush scales column j by 4^−j. One
-/// 64-column unit of a warp's 32 rows is 16 masks, 8 masks of its x word, and four mmas.
+/// 64-column unit of a warp's 32 rows is 16 masks, 8 masks of its x word, and four mmas; 3-bit codes add 16 masks of
+/// their third bits and four mmas (<see cref="Unit{TMma, TSymmetric, TThird}"/>).
 /// </para>
 /// <para>
 /// <b>Numbers.</b> Per unit u and row r the mma gives Σ code·q exactly; y_r = Σ_u scale_r·sx_u·(Σ code·q − zero_r·Σ q),
@@ -55,7 +57,7 @@ public sealed class Int8ActivationGemv
 
     private readonly Accelerator accelerator;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>> quantize;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
 
     /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
     /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
@@ -71,12 +73,12 @@ public sealed class Int8ActivationGemv
         quantize = new(LoadQuantize);
     }
 
-    /// <summary>Whether <paramref name="weights"/> can run here: 2-bit codes in groups of 64 columns times a power of two, or
-    /// one group per row.</summary>
+    /// <summary>Whether <paramref name="weights"/> can run here: 2- or 3-bit codes in groups of 64 columns times a power of
+    /// two, or one group per row.</summary>
     public static bool Supports(MmaPackedWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return weights.Bits == 2 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
+        return weights.Bits is 2 or 3 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
     }
 
     private static bool GroupFits(int groupSize) => groupSize % UnitCols == 0 && System.Numerics.BitOperations.IsPow2(groupSize / UnitCols);
@@ -86,7 +88,7 @@ public sealed class Int8ActivationGemv
     public static bool Supports(QuantSchemeInfo scheme, int cols)
     {
         ArgumentNullException.ThrowIfNull(scheme);
-        return scheme.Bits == 2 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
+        return scheme.Bits is 2 or 3 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run"/> needs for <paramref name="weights"/>: per slab of the padded K
@@ -107,7 +109,7 @@ public sealed class Int8ActivationGemv
         if (!Supports(weights))
         {
             throw new ArgumentException(FormattableString.Invariant(
-                $"The int8-activation GEMV takes 2-bit codes in groups of a multiple of {UnitCols} columns (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
+                $"The int8-activation GEMV takes 2- or 3-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
         }
 
         if (x.Length < weights.Cols || y.Length < weights.Rows)
@@ -126,9 +128,9 @@ public sealed class Int8ActivationGemv
         int threads = 16 * units;
         quantize.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, threads);
         bool perChannel = weights.GroupSize == weights.Cols;
-        var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)));
+        var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)), weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
-        var kernel = kernels.GetOrAdd((weights.Symmetric, warps), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps), this);
+        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
@@ -159,11 +161,11 @@ public sealed class Int8ActivationGemv
     /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
     internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(Int8ActivationGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), third ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
         if (cuda && DependentLaunch.Supported(accelerator))
         {
             // Behind x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).
@@ -274,6 +276,9 @@ public sealed class Int8ActivationGemv
     {
         public TensorCoreGemv.Quad A, B, C, D, X, XScale, XSum;
         public Pair S0, S1, S2, S3, Z0, Z1, Z2, Z3;
+
+        /// <summary>3-bit codes: each tile's two words of third bits (low: units 0 and 1, high: units 2 and 3).</summary>
+        public Pair HA, HB, HC, HD;
     }
 
     /// <summary>
@@ -282,10 +287,11 @@ public sealed class Int8ActivationGemv
     /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
     /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
     /// </summary>
-    internal static void GemvKernel<TMma, TSymmetric, TWarps>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
+        where TThird : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
@@ -300,7 +306,7 @@ public sealed class Int8ActivationGemv
         var current = default(Slab);
         if (slabStart < slabEnd)
         {
-            loads.Weights(mma, ref current, slabStart);
+            loads.Weights<TMma, TThird>(mma, ref current, slabStart);
             loads.Groups<TSymmetric>(ref current, slabStart);
         }
 
@@ -326,12 +332,12 @@ public sealed class Int8ActivationGemv
         {
             if (slab + 1 < slabEnd)
             {
-                loads.Weights(mma, ref other, slab + 1);
+                loads.Weights<TMma, TThird>(mma, ref other, slab + 1);
                 loads.Groups<TSymmetric>(ref other, slab + 1);
                 loads.Activations(ref other, slab + 1);
             }
 
-            Compute<TMma, TSymmetric>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            Compute<TMma, TSymmetric, TThird>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
             if (slab + 1 >= slabEnd)
             {
                 break;
@@ -339,12 +345,12 @@ public sealed class Int8ActivationGemv
 
             if (slab + 2 < slabEnd)
             {
-                loads.Weights(mma, ref current, slab + 2);
+                loads.Weights<TMma, TThird>(mma, ref current, slab + 2);
                 loads.Groups<TSymmetric>(ref current, slab + 2);
                 loads.Activations(ref current, slab + 2);
             }
 
-            Compute<TMma, TSymmetric>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            Compute<TMma, TSymmetric, TThird>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
         }
 
         // Lanes t and t ^ 1 hold the same rows' two position pairs.
@@ -376,14 +382,15 @@ public sealed class Int8ActivationGemv
     }
 
     /// <summary>The four units of slab <paramref name="c"/>.</summary>
-    private static void Compute<TMma, TSymmetric>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    private static void Compute<TMma, TSymmetric, TThird>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
+        where TThird : struct, TensorCoreGemv.IConstant
     {
-        Unit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric, TThird>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric, TThird>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 1, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric, TThird>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 0, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric, TThird>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 1, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
     }
 
     /// <summary>The lane masks that place x in the mma slot whose B column is this lane's g.</summary>
@@ -409,9 +416,9 @@ public sealed class Int8ActivationGemv
     private readonly struct Loads
     {
         private readonly ArrayView<TensorCoreGemv.Quad> quads, xQuads;
-        private readonly ArrayView<Pair> scalePairs, zeroPairs;
+        private readonly ArrayView<Pair> scalePairs, zeroPairs, highPairs;
         private readonly ulong packedAddress;
-        private readonly long tiles;
+        private readonly long tiles, highs;
         private readonly int step, xLane, groups, unitShift, laneScale, laneZero, lane;
 
         public Loads(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, Int8ActivationGemvShape s, ulong packedAddress, int tile0, int slabStart, int lane, int g, int t, int pairTile, int block)
@@ -423,6 +430,8 @@ public sealed class Int8ActivationGemv
             this.packedAddress = packedAddress;
             this.lane = lane;
             tiles = (long)tile0 * s.Slabs * 32;
+            highPairs = packed.Cast<Pair>();
+            highs = MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs) + tiles;
             step = s.Slabs * 32;
             xLane = (4 * (g & 3)) + t;
             groups = s.Groups;
@@ -431,14 +440,24 @@ public sealed class Int8ActivationGemv
             laneZero = ((block * s.Groups * 2) + (g >> 2)) * 2 + (pairTile >> 1);
         }
 
-        public void Weights<TMma>(TMma mma, ref Slab slab, int at)
+        public void Weights<TMma, TThird>(TMma mma, ref Slab slab, int at)
             where TMma : struct, TensorCoreMma.IMma
+            where TThird : struct, TensorCoreGemv.IConstant
         {
             long first = tiles + ((long)at * 32) + lane;
             slab.A = mma.LoadStreaming(quads, first, packedAddress);
             slab.B = mma.LoadStreaming(quads, first + step, packedAddress);
             slab.C = mma.LoadStreaming(quads, first + (2 * step), packedAddress);
             slab.D = mma.LoadStreaming(quads, first + (3 * step), packedAddress);
+            if (default(TThird).Value == 1)
+            {
+                // 3-bit codes: the third bits' plane, one 8-byte load per lane and tile (the low plane's indexing in pairs).
+                long high = highs + ((long)at * 32) + lane;
+                slab.HA = highPairs[high];
+                slab.HB = highPairs[high + step];
+                slab.HC = highPairs[high + (2 * step)];
+                slab.HD = highPairs[high + (3 * step)];
+            }
         }
 
         public void Activations(ref Slab slab, int at)
@@ -472,9 +491,15 @@ public sealed class Int8ActivationGemv
     /// <summary>One unit of 64 columns: the four tiles' words of this lane (<paramref name="a"/>…<paramref name="d"/>),
     /// x's word <paramref name="xw"/>, the unit's x scale and Σ q, and this lane's rows' scales and zero points; four
     /// mmas into one set of accumulators, then the flush into this lane's two row sums.</summary>
-    private static void Unit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    /// <remarks>3-bit codes (<typeparamref name="TThird"/> 1): the low two bits are the 2-bit codes above; the third bit
+    /// of position j in byte b sits at bit 2j + <paramref name="parity"/> of byte b of the tiles' third-bit words
+    /// (<paramref name="ha"/>…<paramref name="hd"/>; <see cref="MmaPackedWeights"/>), so masks of 2^(2j + parity) per
+    /// byte make a second set of four mmas with the same B, whose sums carry 2^(2j + parity) where the code's third bit
+    /// weighs 4·4^j: U = U_low + U_third·2^(2 − parity).</remarks>
+    private static void Unit<TMma, TSymmetric, TThird>(TMma mma, uint a, uint b, uint c, uint d, uint ha, uint hb, uint hc, uint hd, int parity, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
+        where TThird : struct, TensorCoreGemv.IConstant
     {
         const uint M0 = 0x03030303u, M1 = 0x0C0C0C0Cu, M2 = 0x30303030u, M3 = 0xC0C0C0C0u;
         ulong p = 0, q = 0;
@@ -484,9 +509,22 @@ public sealed class Int8ActivationGemv
         mma.MultiplyInt8(ref p, ref q, c & M2, d & M2, c & M3, d & M3, xw & e.E6, xw & e.E7);
         int low = (4 * (int)(uint)p) + (int)(uint)(p >> 32);
         int high = (4 * (int)(uint)q) + (int)(uint)(q >> 32);
+        float zeroLow = 2f, zeroHigh = 2f; // symmetric: 2^(bits − 1)
+        if (default(TThird).Value == 1)
+        {
+            uint h0 = 0x01010101u << parity, h1 = 0x04040404u << parity, h2 = 0x10101010u << parity, h3 = 0x40404040u << parity;
+            ulong ph = 0, qh = 0;
+            mma.MultiplyInt8(ref ph, ref qh, ha & h0, hb & h0, ha & h1, hb & h1, xw & e.E0, xw & e.E1);
+            mma.MultiplyInt8(ref ph, ref qh, ha & h2, hb & h2, ha & h3, hb & h3, xw & e.E2, xw & e.E3);
+            mma.MultiplyInt8(ref ph, ref qh, hc & h0, hd & h0, hc & h1, hd & h1, xw & e.E4, xw & e.E5);
+            mma.MultiplyInt8(ref ph, ref qh, hc & h2, hd & h2, hc & h3, hd & h3, xw & e.E6, xw & e.E7);
+            low += ((4 * (int)(uint)ph) + (int)(uint)(ph >> 32)) << (2 - parity);
+            high += ((4 * (int)(uint)qh) + (int)(uint)(qh >> 32)) << (2 - parity);
+            zeroLow = 4f;
+            zeroHigh = 4f;
+        }
 
         float scaleLow = mma.HalfToFloat(scale.Low >> scaleShift), scaleHigh = mma.HalfToFloat(scale.High >> scaleShift);
-        float zeroLow = 2f, zeroHigh = 2f; // 2-bit symmetric: 2^(bits − 1)
         if (default(TSymmetric).Value == 0)
         {
             zeroLow = (int)((zero.Low >> zeroShift) & 0xFF); // through int: ILGPU converts uint to float via double
