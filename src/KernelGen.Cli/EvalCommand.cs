@@ -254,13 +254,16 @@ internal static class EvalCommand
                 };
             }
 
+            // KERNELGEN_INT8_X=1: x rounded to int8 before every compressed projection, as decode rounds it on CUDA.
+            bool roundX = QuantLinear<TScheme>.QuantizeActivationsByDefault;
             long stored = 0, count = 0;
-            var candidate = DecoderEvaluation.Probe(spec, 0, model, model, (name, _, rows, cols) =>
+            var candidate = DecoderEvaluation.Probe(roundX ? spec + " (int8 x)" : spec, 0, model, model, (name, _, rows, cols) =>
             {
                 var matrix = quantized[name];
                 stored += (long)(TScheme.Info.BitsPerWeight(matrix.Cols) * rows * matrix.Cols);
                 count += (long)rows * cols;
-                return new DenseLinear(LlamaQuantizer.TrimColumns(matrix.Dequantize(), rows, cols), rows, cols);
+                var dense = new DenseLinear(LlamaQuantizer.TrimColumns(matrix.Dequantize(), rows, cols), rows, cols);
+                return roundX ? new RoundedActivationsLinear(dense) : dense;
             });
             return candidate with { BitsPerWeight = stored / (double)count };
         }

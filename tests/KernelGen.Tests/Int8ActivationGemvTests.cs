@@ -123,7 +123,7 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
 
     /// <summary>x rounded as <see cref="Int8ActivationGemv"/> documents: per 64 columns, q = round(x · (127 / |x|max)) in
     /// f32, ties to even, times |x|max / 127; also each value's step (|x|max / 127).</summary>
-    private static (double[] Rounded, double[] Steps) RoundActivations(float[] x)
+    internal static (double[] Rounded, double[] Steps) RoundActivations(float[] x)
     {
         var rounded = new double[x.Length];
         var steps = new double[x.Length];

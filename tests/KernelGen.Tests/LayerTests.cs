@@ -14,6 +14,74 @@ public sealed class LayerTests
 
     public LayerTests(DeviceFixture fixture) => this.fixture = fixture;
 
+    /// <summary>Off CUDA, a quantized layer asked to round its activations to int8 rounds x on the host as the CUDA kernel
+    /// does (per 64 columns; K = 160 pads to 192 for groups of 64, the padding staying zero), so its output is W·x over
+    /// the rounded x (float64 reference, rounding implemented in the test), and a layer stacked from it keeps the
+    /// setting.</summary>
+    [Fact]
+    public void QuantizedLinear_QuantizeActivations_RoundsXOnTheHost()
+    {
+        var device = fixture.Cpu;
+        var random = TestData.CreateRandom(nameof(QuantizedLinear_QuantizeActivations_RoundsXOnTheHost));
+        var weights = TestData.Weights(random, 12, 160, 32);
+        using var layer = new QuantizedLinear<B2G64A>(device, weights, 12, 160) { QuantizeActivations = true };
+        using var plain = new QuantizedLinear<B2G64A>(device, weights, 12, 160) { QuantizeActivations = false };
+        var x = TestData.Activations(random, 160);
+        var y = new float[12];
+        var unrounded = new float[12];
+        layer.Forward(x, y);
+        plain.Forward(x, unrounded);
+
+        var padded = new float[192];
+        x.CopyTo(padded, 0);
+        var (rounded, _) = Int8ActivationGemvTests.RoundActivations(padded);
+        var w = layer.Weights.Dequantize();
+        double differs = 0;
+        for (int r = 0; r < 12; r++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int k = 0; k < 192; k++)
+            {
+                expected += w[(r * 192) + k] * rounded[k];
+                magnitude += Math.Abs(w[(r * 192) + k] * rounded[k]);
+            }
+
+            Assert.True(Math.Abs(y[r] - expected) <= (1e-5 * magnitude) + 1e-30, FormattableString.Invariant($"row {r}: {y[r]} against {expected}"));
+            differs = Math.Max(differs, Math.Abs(y[r] - unrounded[r]));
+        }
+
+        Assert.True(differs > 0, "rounding x changed no output");
+        using var stacked = (QuantizedLinear<B2G64A>)layer.TryStackRows(new ILinearLayer[] { plain })!;
+        Assert.True(stacked.QuantizeActivations);
+    }
+
+    /// <summary>What `kernelgen eval` wraps projections in under KERNELGEN_INT8_X=1: the inner layer over x rounded per 64
+    /// columns (K = 100: a partial last unit rounded by its own |x|max), against the test's own rounding.</summary>
+    [Fact]
+    public void RoundedActivationsLinear_RunsTheInnerLayerOverRoundedX()
+    {
+        var random = TestData.CreateRandom(nameof(RoundedActivationsLinear_RunsTheInnerLayerOverRoundedX));
+        var w = TestData.Activations(random, 3 * 100);
+        var x = TestData.Activations(random, 100);
+        using var layer = new RoundedActivationsLinear(new DenseLinear(w, 3, 100));
+        Assert.Equal(100, layer.InFeatures);
+        Assert.Equal(3, layer.OutFeatures);
+        var y = new float[3];
+        layer.Forward(x, y);
+        var (rounded, _) = Int8ActivationGemvTests.RoundActivations(x);
+        for (int r = 0; r < 3; r++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int k = 0; k < 100; k++)
+            {
+                expected += w[(r * 100) + k] * rounded[k];
+                magnitude += Math.Abs(w[(r * 100) + k] * rounded[k]);
+            }
+
+            Assert.True(Math.Abs(y[r] - expected) <= (1e-5 * magnitude) + 1e-30, FormattableString.Invariant($"row {r}: {y[r]} against {expected}"));
+        }
+    }
+
     [Fact]
     public void Forward_RejectsMismatchedShapes_NamingBoth()
     {

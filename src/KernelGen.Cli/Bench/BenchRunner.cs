@@ -256,28 +256,14 @@ internal static class BenchRunner
             return result;
         }
 
-        /// <summary>x rounded as <see cref="Int8ActivationGemv"/> documents, each row on its own: per 64 columns
-        /// q = round(x · (127 / |x|max)) in f32, ties to even, times |x|max / 127.</summary>
+        /// <summary>x rounded as <see cref="Int8ActivationGemv.RoundActivations"/> does, each row on its own (the kernel's
+        /// own rounding is checked against an independent one in the tests).</summary>
         private static float[] RoundActivations(float[] x, int m, int k)
         {
-            var rounded = new float[x.Length];
+            var rounded = (float[])x.Clone();
             for (int row = 0; row < m; row++)
             {
-                for (int start = 0; start < k; start += Int8ActivationGemv.UnitCols)
-                {
-                    int from = (row * k) + start, end = (row * k) + Math.Min(k, start + Int8ActivationGemv.UnitCols);
-                    float max = 0;
-                    for (int i = from; i < end; i++)
-                    {
-                        max = Math.Max(max, Math.Abs(x[i]));
-                    }
-
-                    float inverse = max > 0 ? 127f / max : 0f, step = max / 127f;
-                    for (int i = from; i < end; i++)
-                    {
-                        rounded[i] = (float)(Math.Round(x[i] * inverse, MidpointRounding.ToEven) * step);
-                    }
-                }
+                Int8ActivationGemv.RoundActivations(rounded.AsSpan(row * k, k));
             }
 
             return rounded;

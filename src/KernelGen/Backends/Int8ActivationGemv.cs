@@ -260,6 +260,29 @@ public sealed class Int8ActivationGemv
         }
     }
 
+    /// <summary>Rounds <paramref name="x"/> (one activation row) in place as <see cref="QuantizeKernel{TMma}"/> does:
+    /// per 64 columns q = round(x · (127 / |x|max)) in f32, ties to even, then q · (|x|max / 127). A layer that runs
+    /// elsewhere than this kernel applies it to x first (<see cref="Layers.QuantizedLinear{TScheme}"/>), so that an
+    /// evaluation on any device sees what the rounding costs.</summary>
+    public static void RoundActivations(Span<float> x)
+    {
+        for (int start = 0; start < x.Length; start += UnitCols)
+        {
+            var unit = x.Slice(start, Math.Min(UnitCols, x.Length - start));
+            float max = 0f;
+            foreach (float v in unit)
+            {
+                max = Math.Max(max, Math.Abs(v));
+            }
+
+            float inverse = max > 0f ? 127f / max : 0f, step = max / 127f;
+            for (int i = 0; i < unit.Length; i++)
+            {
+                unit[i] = RoundToInt(unit[i] * inverse) * step;
+            }
+        }
+    }
+
     /// <summary>v rounded to the nearest integer, ties to even, for |v| &lt; 2^22: 1.5·2^23 + v has an ulp of 1, so its
     /// low mantissa bits are the rounded value (the same single f32 addition on every backend).</summary>
     internal static int RoundToInt(float v) => (int)Interop.FloatAsInt(v + 12582912f) - 0x4B400000;

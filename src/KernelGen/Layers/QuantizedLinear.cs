@@ -81,6 +81,18 @@ public sealed class QuantizedLinear<TScheme> : IRowStackable
     /// <summary>The quantized (padded) weights.</summary>
     public QuantizedMatrix<TScheme> Weights { get; }
 
+    /// <summary>
+    /// Whether x is rounded to int8 per 64 columns (<see cref="QuantLinear{TScheme}.QuantizeActivations"/>; default from
+    /// KERNELGEN_INT8_X). On CUDA the 2- and 3-bit schemes run <see cref="Int8ActivationGemv"/>; on every other device,
+    /// and for the schemes it does not take, the layer rounds x the same way on the host and runs its usual kernel, so
+    /// that <c>kernelgen eval</c> on any machine measures what the rounding costs a model.
+    /// </summary>
+    public bool QuantizeActivations
+    {
+        get => layer.QuantizeActivations;
+        set => layer.QuantizeActivations = value;
+    }
+
     /// <summary>The smallest K' ≥ <paramref name="cols"/> that the scheme accepts.</summary>
     public static int PaddedCols(QuantSchemeInfo scheme, int cols) => QuantDims.PaddedCols(scheme, cols);
 
@@ -102,13 +114,18 @@ public sealed class QuantizedLinear<TScheme> : IRowStackable
             parts[i + 1] = other.Weights;
         }
 
-        return new QuantizedLinear<TScheme>(device, QuantizedMatrix<TScheme>.ConcatRows(parts), InFeatures);
+        return new QuantizedLinear<TScheme>(device, QuantizedMatrix<TScheme>.ConcatRows(parts), InFeatures) { QuantizeActivations = QuantizeActivations };
     }
 
     /// <inheritdoc />
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
         x[..InFeatures].CopyTo(staging); // the padding columns stay zero
+        if (layer.QuantizeActivations && layer.KernelFor(1) != MatrixKernel.Int8ActivationGemv)
+        {
+            Int8ActivationGemv.RoundActivations(staging); // what the int8-activation kernel does on the device
+        }
+
         input.Buffer.View.AsContiguous().CopyFromCPU(staging);
         layer.Forward(input, output);
         output.Buffer.View.AsContiguous().CopyToCPU(y[..OutFeatures]);
