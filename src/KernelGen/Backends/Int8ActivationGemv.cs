@@ -53,11 +53,21 @@ public sealed class Int8ActivationGemv
     /// session 26); KERNELGEN_X8_MAXNREG overrides (0: no cap).</summary>
     public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_MAXNREG"), out int r) ? r : 128;
 
+    /// <summary>KERNELGEN_X8_LATEX=1 or 0 sets whether 3-bit codes load x late (<see cref="LateActivationsFor"/>) on every
+    /// grid, for comparisons; unset, the rule decides.</summary>
+    internal static readonly bool? LateActivations = Environment.GetEnvironmentVariable("KERNELGEN_X8_LATEX") switch { "1" => true, "0" => false, _ => null };
+
+    /// <summary>Whether the kernel loads x's words and unit scales at the top of their own slab instead of with the slab's
+    /// weights one slab ahead: 3-bit codes on grids of more row blocks than SMs. That frees 12 registers per register
+    /// set of a kernel that spills under its cap (72 bytes → 56); on an H200 28672×8192 and 8192×28672 took 39.0 and 38.4
+    /// µs against 40.6–40.8 and 40.8–41.0, 8192² level, 4096² (one block per SM) 8.5 against 8.0 (gemv.md, session 26).</summary>
+    internal static bool LateActivationsFor(int bits, int blocks, int sms) => LateActivations ?? (bits == 3 && blocks > sms);
+
     private const int QuantizeGroupSize = 256;
 
     private readonly Accelerator accelerator;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>> quantize;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Late), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
 
     /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
     /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
@@ -130,7 +140,8 @@ public sealed class Int8ActivationGemv
         bool perChannel = weights.GroupSize == weights.Cols;
         var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)), weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
-        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third), this);
+        bool late = weights.Bits == 3 && LateActivationsFor(weights.Bits, blocks, accelerator.NumMultiprocessors);
+        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, late), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Late), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
@@ -161,11 +172,11 @@ public sealed class Int8ActivationGemv
     /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
     internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(Int8ActivationGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), third ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), third ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), late ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
         if (cuda && DependentLaunch.Supported(accelerator))
         {
             // Behind x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).
@@ -310,13 +321,15 @@ public sealed class Int8ActivationGemv
     /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
     /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
     /// </summary>
-    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
+        where TLate : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
+        bool late = default(TLate).Value == 1; // x loaded at the top of its own slab (LateActivationsFor)
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
         int tile0 = block * MmaPackedWeights.TileBlock;
         int warps = default(TWarps).Value;
@@ -357,7 +370,15 @@ public sealed class Int8ActivationGemv
             {
                 loads.Weights<TMma, TThird>(mma, ref other, slab + 1);
                 loads.Groups<TSymmetric>(ref other, slab + 1);
-                loads.Activations(ref other, slab + 1);
+                if (!late)
+                {
+                    loads.Activations(ref other, slab + 1);
+                }
+            }
+
+            if (late && slab > slabStart)
+            {
+                loads.Activations(ref current, slab);
             }
 
             Compute<TMma, TSymmetric, TThird>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
@@ -370,7 +391,15 @@ public sealed class Int8ActivationGemv
             {
                 loads.Weights<TMma, TThird>(mma, ref current, slab + 2);
                 loads.Groups<TSymmetric>(ref current, slab + 2);
-                loads.Activations(ref current, slab + 2);
+                if (!late)
+                {
+                    loads.Activations(ref current, slab + 2);
+                }
+            }
+
+            if (late)
+            {
+                loads.Activations(ref other, slab + 1);
             }
 
             Compute<TMma, TSymmetric, TThird>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
