@@ -72,6 +72,26 @@ internal static unsafe class DependentLaunch
         public uint AttributeCount;
     }
 
+    /// <summary><see cref="Launch(CudaKernel, AcceleratorStream, KernelConfig, void**)"/> of a kernel whose parameters are
+    /// <paramref name="views"/> in order, then <paramref name="shape"/> and <paramref name="address"/> (the form of the
+    /// GEMV kernels: their views, their shape struct and the weights' device address).</summary>
+    public static void Launch<TShape>(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ReadOnlySpan<View> views, TShape shape, ulong address)
+        where TShape : unmanaged
+    {
+        void** parameters = stackalloc void*[views.Length + 2];
+        fixed (View* first = views)
+        {
+            for (int i = 0; i < views.Length; i++)
+            {
+                parameters[i] = first + i;
+            }
+
+            parameters[views.Length] = &shape;
+            parameters[views.Length + 1] = &address;
+            Launch(kernel, stream, config, parameters);
+        }
+    }
+
     /// <summary>Launches <paramref name="kernel"/> on <paramref name="stream"/> with a programmatic dependency on the
     /// kernel queued before it; <paramref name="parameters"/> point at the kernel's parameters in order, each laid out
     /// as ILGPU lays it out (<see cref="View"/>, plain structs, scalars).</summary>

@@ -196,20 +196,8 @@ public sealed class Int8ActivationGemv
         return (config, packed, scales, zeros, words, y, shape) => launcher(config, packed, scales, zeros, words, y, shape, cuda ? TensorCoreGemv.Address(packed) : 0UL);
     }
 
-    private static unsafe void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape shape)
-    {
-        var (p0, p1, p2, p3, p4) = (DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(words), DependentLaunch.View.Of(y));
-        ulong address = TensorCoreGemv.Address(packed);
-        void** parameters = stackalloc void*[7];
-        parameters[0] = &p0;
-        parameters[1] = &p1;
-        parameters[2] = &p2;
-        parameters[3] = &p3;
-        parameters[4] = &p4;
-        parameters[5] = &shape;
-        parameters[6] = &address;
-        DependentLaunch.Launch(kernel, stream, config, parameters);
-    }
+    private static void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape shape)
+        => DependentLaunch.Launch(kernel, stream, config, [DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(words), DependentLaunch.View.Of(y)], shape, TensorCoreGemv.Address(packed));
 
     /// <summary>
     /// Rounds x to int8 per unit of 64 columns: 16 threads per unit, thread m holding columns 4m … 4m + 3 (k-block
@@ -336,7 +324,7 @@ public sealed class Int8ActivationGemv
         int perWarp = (s.Slabs + warps - 1) / warps;
         int slabStart = Math.Min(s.Slabs, warp * perWarp), slabEnd = Math.Min(s.Slabs, slabStart + perWarp);
         int pairTile = 2 * (t >> 1);
-        var loads = new Loads(packed, scales, zeros, words, s, packedAddress, tile0, slabStart, lane, g, t, pairTile, block);
+        var loads = new Loads(packed, scales, zeros, words, s, packedAddress, tile0, lane, g, t, pairTile, block);
 
         // The first slab's weights before waiting for x (they do not depend on it), its x after.
         var current = default(Slab);
@@ -473,7 +461,7 @@ public sealed class Int8ActivationGemv
         private readonly long tiles, highs;
         private readonly int step, xLane, groups, unitShift, laneScale, laneZero, lane;
 
-        public Loads(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, Int8ActivationGemvShape s, ulong packedAddress, int tile0, int slabStart, int lane, int g, int t, int pairTile, int block)
+        public Loads(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, Int8ActivationGemvShape s, ulong packedAddress, int tile0, int lane, int g, int t, int pairTile, int block)
         {
             quads = packed.Cast<TensorCoreGemv.Quad>();
             xQuads = words.Cast<TensorCoreGemv.Quad>();

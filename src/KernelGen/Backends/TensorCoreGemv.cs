@@ -368,21 +368,8 @@ public sealed class TensorCoreGemv
 
     /// <summary>Launches the GEMV through <see cref="DependentLaunch"/>, its parameters laid out as in its PTX entry
     /// (six views, the shape's nine ints, the weights' address).</summary>
-    private static unsafe void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemvShape shape)
-    {
-        var (p0, p1, p2, p3, p4, p5) = (DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(x), DependentLaunch.View.Of(fragments), DependentLaunch.View.Of(y));
-        ulong address = Address(packed);
-        void** parameters = stackalloc void*[8];
-        parameters[0] = &p0;
-        parameters[1] = &p1;
-        parameters[2] = &p2;
-        parameters[3] = &p3;
-        parameters[4] = &p4;
-        parameters[5] = &p5;
-        parameters[6] = &shape;
-        parameters[7] = &address;
-        DependentLaunch.Launch(kernel, stream, config, parameters);
-    }
+    private static void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> fragments, ArrayView<float> y, TensorCoreGemvShape shape)
+        => DependentLaunch.Launch(kernel, stream, config, [DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(x), DependentLaunch.View.Of(fragments), DependentLaunch.View.Of(y)], shape, Address(packed));
 
     /// <summary>A device view's address, for the kernels' inline PTX (loads, cp.async).</summary>
     internal static ulong Address(ArrayView<uint> view) => (ulong)view.LoadEffectiveAddressAsPtr().ToInt64();
