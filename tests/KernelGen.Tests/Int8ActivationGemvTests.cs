@@ -9,7 +9,7 @@ namespace KernelGen.Tests;
 
 /// <summary>
 /// The decode GEMV with x rounded to int8 (<see cref="Int8ActivationGemv"/>), on ILGPU's CPU accelerator with 32-lane
-/// warps where its integer mma is emulated in PTX's m16n8k32 fragment layout, for 2- and 3-bit codes. Two references, both float64 over the
+/// warps where its integer mma is emulated in PTX's m16n8k32 fragment layout, for 2-, 3- and 4-bit codes. Two references, both float64 over the
 /// layer's dequantized weights: x rounded here as the type documents it (|x|max / 127 per 64 columns, ties to even),
 /// which the kernel must match to f32 summation error; and x itself, from which the kernel may differ by at most half a
 /// rounding step of x per weight. Shapes cover padded rows and K, a unit of zeros, warps without slabs, several slabs
@@ -51,11 +51,29 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void ThreeBitPerChannelSymmetric_PaddedK() => Check<B3GPCS>(rows: 24, cols: 352, warps: 8);
 
+    /// <summary>4-bit codes (nibbles: two words per unit and tile, two units per slab of 128 columns), 100 rows (groups of
+    /// 4 warps), K = 4480 is 35 slabs: warps of 9 (four turns of two, then one), the last 8; x's blocks of 256 columns
+    /// are two slabs each, so odd slabs read their second halves, and the last block's second half is padding; groups
+    /// of two units.</summary>
+    [Fact]
+    public void FourBitAsymmetricG128_FourWarps_OddSlabsPerWarp() => Check<B4G128A>(rows: 100, cols: 4480, warps: 4);
+
+    /// <summary>4-bit groups of four units, each spanning two slabs; K = 2048 is 16 slabs, two per warp (one turn).</summary>
+    [Fact]
+    public void FourBitAsymmetricG256_GroupsSpanSlabs() => Check<B4G256A>(rows: 32, cols: 2048, warps: 8);
+
+    /// <summary>4-bit per-channel symmetric (zero point 8); K = 416 ends inside a unit and pads to 4 slabs (two x blocks),
+    /// one per warp of the first four.</summary>
+    [Fact]
+    public void FourBitPerChannelSymmetric_PaddedK() => Check<B4GPCS>(rows: 48, cols: 416, warps: 8);
+
     [Fact]
     public void Unsupported_SaysWhat()
     {
         Assert.False(Int8ActivationGemv.Supports(B2G32A.Info, 256));
-        Assert.False(Int8ActivationGemv.Supports(B4G128A.Info, 256));
+        Assert.False(Int8ActivationGemv.Supports(B4G32A.Info, 256));
+        Assert.False(Int8ActivationGemv.Supports(B8GPCS.Info, 256));
+        Assert.True(Int8ActivationGemv.Supports(B4G128A.Info, 256));
         Assert.True(Int8ActivationGemv.Supports(B2G128S.Info, 256));
         Assert.True(Int8ActivationGemv.Supports(B3G128A.Info, 256));
         var packed = MmaPackedWeights.Create(QuantizedMatrix<B2G32A>.Quantize(TestData.Weights(TestData.CreateRandom("x8 g32"), 8, 64, 32), 8, 64));

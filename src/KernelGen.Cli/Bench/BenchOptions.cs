@@ -58,8 +58,8 @@ internal sealed record BenchOptions
         --decode times whole decode steps instead (wall clock per token, host attention and copies included) of a
         decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
         and v (and gate and up) stacked into one launch each against seven launches per layer.
-        --int8-x runs decode (M = 1) with x rounded to int8 per 64 columns where the scheme allows it (2- or 3-bit codes
-        in groups of 64 times a power of two); its rel.err against float64 over x itself shows what that rounding costs.
+        --int8-x runs decode (M = 1) with x rounded to int8 per 64 columns where the scheme allows it (2-, 3- or 4-bit
+        codes in groups of 64 times a power of two, or per channel); its rel.err against float64 over x itself shows what that rounding costs.
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)

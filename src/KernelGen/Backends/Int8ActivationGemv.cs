@@ -14,7 +14,7 @@ namespace KernelGen.Backends;
 public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int Groups, int UnitShift, int Tiles);
 
 /// <summary>
-/// Decode (M = 1) over 2- and 3-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
+/// Decode (M = 1) over 2-, 3- and 4-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
 /// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 64 columns (|x|max / 127, round
 /// to nearest even), and the GEMV multiplies the codes as unsigned bytes on the integer tensor cores
 /// (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in f32.
@@ -29,7 +29,10 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 /// column of the mma's D: the B operand holds x only in column j for position j (column 4 + j for the second pair of
 /// tiles), so one set of four accumulators carries every position apart, and the flush scales column j by 4^−j. One
 /// 64-column unit of a warp's 32 rows is 16 masks, 8 masks of its x word, and four mmas; 3-bit codes add 16 masks of
-/// their third bits and four mmas (<see cref="Unit{TMma, TSymmetric, TThird}"/>).
+/// their third bits and four mmas (<see cref="Unit{TMma, TSymmetric, TThird}"/>). A word of 4-bit codes holds 8 codes over
+/// 32 columns, as nibbles: <c>word &amp; 0x0F0F0F0F</c> and <c>word &amp; 0xF0F0F0F0</c> are positions of value code and
+/// 16·code, so a unit's two words per tile are the same four positions and four mmas, with x's bytes placed for them
+/// (<see cref="NibbleUnit{TMma, TSymmetric}"/>).
 /// </para>
 /// <para>
 /// <b>Numbers.</b> Per unit u and row r the mma gives Σ code·q exactly; y_r = Σ_u scale_r·sx_u·(Σ code·q − zero_r·Σ q),
@@ -38,8 +41,11 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 /// </summary>
 public sealed class Int8ActivationGemv
 {
-    /// <summary>Columns per x scale and per flush: one word of 2-bit codes per lane and tile.</summary>
+    /// <summary>Columns per x scale and per flush: one word of 2-bit codes (two of 4-bit codes) per lane and tile.</summary>
     public const int UnitCols = 64;
+
+    /// <summary>Columns per block of x's rounded words: four units, one 2-bit slab (two 4-bit slabs).</summary>
+    private const int BlockCols = 4 * UnitCols;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs: 8, or 4 where the row blocks outnumber two per
     /// SM (<see cref="WarpsFor"/>); KERNELGEN_X8_WARPS (4, 8 or 16) sets one for every shape, for comparisons.</summary>
@@ -66,8 +72,8 @@ public sealed class Int8ActivationGemv
     private const int QuantizeGroupSize = 256;
 
     private readonly Accelerator accelerator;
-    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>> quantize;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Late), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int>> quantize;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Late, bool Four), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
 
     /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
     /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
@@ -83,12 +89,12 @@ public sealed class Int8ActivationGemv
         quantize = new(LoadQuantize);
     }
 
-    /// <summary>Whether <paramref name="weights"/> can run here: 2- or 3-bit codes in groups of 64 columns times a power of
-    /// two, or one group per row.</summary>
+    /// <summary>Whether <paramref name="weights"/> can run here: 2-, 3- or 4-bit codes in groups of 64 columns times a
+    /// power of two, or one group per row.</summary>
     public static bool Supports(MmaPackedWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return weights.Bits is 2 or 3 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
+        return weights.Bits is 2 or 3 or 4 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
     }
 
     private static bool GroupFits(int groupSize) => groupSize % UnitCols == 0 && System.Numerics.BitOperations.IsPow2(groupSize / UnitCols);
@@ -98,16 +104,19 @@ public sealed class Int8ActivationGemv
     public static bool Supports(QuantSchemeInfo scheme, int cols)
     {
         ArgumentNullException.ThrowIfNull(scheme);
-        return scheme.Bits is 2 or 3 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
+        return scheme.Bits is 2 or 3 or 4 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
     }
 
-    /// <summary>Words of the scratch buffer <see cref="Run"/> needs for <paramref name="weights"/>: per slab of the padded K
-    /// and one spare slab, 18 quads (<see cref="QuantizeKernel{TMma}"/>).</summary>
+    /// <summary>Words of the scratch buffer <see cref="Run"/> needs for <paramref name="weights"/>: per block of 256 columns
+    /// of the padded K and one spare block, 18 quads (<see cref="QuantizeKernel{TMma}"/>).</summary>
     public static long ScratchLength(MmaPackedWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return ((long)weights.Slabs + 1) * 18 * 4;
+        return ((long)XBlocks(weights) + 1) * 18 * 4;
     }
+
+    /// <summary>Blocks of <see cref="BlockCols"/> columns in the padded K (slabs of 2- and 3-bit codes; pairs of 4-bit slabs).</summary>
+    private static int XBlocks(MmaPackedWeights weights) => (int)(((long)weights.Slabs * weights.SlabCols + BlockCols - 1) / BlockCols);
 
     /// <summary>y[N] = W · x for one activation row, x rounded to int8 per 64 columns (see the type's remarks);
     /// <paramref name="scratch"/> holds <see cref="ScratchLength"/> words.</summary>
@@ -119,7 +128,7 @@ public sealed class Int8ActivationGemv
         if (!Supports(weights))
         {
             throw new ArgumentException(FormattableString.Invariant(
-                $"The int8-activation GEMV takes 2- or 3-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
+                $"The int8-activation GEMV takes 2-, 3- or 4-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
         }
 
         if (x.Length < weights.Cols || y.Length < weights.Rows)
@@ -134,32 +143,33 @@ public sealed class Int8ActivationGemv
                 $"The scratch buffer holds {scratch.Length} words; K = {weights.Cols} needs {ScratchLength(weights)} (Int8ActivationGemv.ScratchLength)."), nameof(scratch));
         }
 
-        int units = (weights.Slabs + 1) * 4;
+        int units = (XBlocks(weights) + 1) * 4;
         int threads = 16 * units;
-        quantize.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, threads);
+        bool four = weights.Bits == 4;
+        quantize.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, threads, four ? 1 : 0);
         bool perChannel = weights.GroupSize == weights.Cols;
         var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)), weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
         bool late = weights.Bits == 3 && LateActivationsFor(weights.Bits, blocks, accelerator.NumMultiprocessors);
-        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, late), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Late), this);
+        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, late, four), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Late, key.Four), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int> LoadQuantize()
+    private Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int> LoadQuantize()
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(Int8ActivationGemv).GetMethod(nameof(QuantizeKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma));
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<uint>, int, int>>(accelerator, method)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int>>(accelerator, method)
             : null;
         if (patched is not null)
         {
-            return (config, x, words, k, threads) => patched(accelerator.DefaultStream, config, x, words, k, threads);
+            return (config, x, words, k, threads, nibbles) => patched(accelerator.DefaultStream, config, x, words, k, threads, nibbles);
         }
 
-        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int>>());
-        return (config, x, words, k, threads) => launcher(config, x, words, k, threads);
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int, int>>());
+        return (config, x, words, k, threads, nibbles) => launcher(config, x, words, k, threads, nibbles);
     }
 
     /// <summary>Warps per group for <paramref name="weights"/> on this device (<see cref="WarpsFor"/>, or <see cref="Warps"/>).</summary>
@@ -172,11 +182,11 @@ public sealed class Int8ActivationGemv
     /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
     internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late)
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late, bool four)
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(Int8ActivationGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), third ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), late ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
+            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), third ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), late ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), four ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
         if (cuda && DependentLaunch.Supported(accelerator))
         {
             // Behind x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).
@@ -204,11 +214,13 @@ public sealed class Int8ActivationGemv
     /// m / 4, lane t = m % 4 of the weights' fragments). The unit's scale is |x|max / 127 and q = round(x · 127 / |x|max)
     /// (to nearest even; 0 where the unit is all zeros or past K). The four q that lane t's codes at position j (0…3)
     /// multiply (<see cref="Int8ActivationGemv"/>) are one word: bytes 0, 2 columns 16·(j / 2) + 4t + 2·(j % 2) and + 1,
-    /// bytes 1, 3 the same 32 columns on. Per slab of four units: 18 quads, quad 4j + t holding that word of units 0–3
+    /// bytes 1, 3 the same 32 columns on; for 4-bit codes (<paramref name="nibbles"/> 1: position j is nibble j % 2 of
+    /// the unit's word j / 2) bytes 0, 2 columns 32·(j / 2) + 4t + 2·(j % 2) and + 1, bytes 1, 3 the same 16 columns on.
+    /// Per block of four units (a 2-bit slab, two 4-bit ones): 18 quads, quad 4j + t holding that word of units 0–3
     /// (so that a lane loads its words of a slab at once), quad 16 the units' scales and quad 17 their Σ q, as floats.
     /// Explicitly grouped; threads past <paramref name="threads"/> (whole warps) do nothing.
     /// </summary>
-    internal static void QuantizeKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int threads)
+    internal static void QuantizeKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int threads, int nibbles)
         where TMma : struct, TensorCoreMma.IMma
     {
         default(TMma).LaunchDependents(); // the GEMV behind it may start loading its weights now
@@ -230,13 +242,16 @@ public sealed class Int8ActivationGemv
         int q0 = RoundToInt(v0 * inverse), q1 = RoundToInt(v1 * inverse), q2 = RoundToInt(v2 * inverse), q3 = RoundToInt(v3 * inverse);
 
         // Columns 4m, 4m + 1 are position j = 2·(kb % 2) (bytes h, h + 2 with h = kb / 2), 4m + 2, 4m + 3 position j + 1;
-        // the thread 8 on (kb + 2) holds the other two bytes of both words.
-        int h = kb >> 1, shift = 8 * h;
+        // the thread 8 on (kb + 2) holds the other two bytes of both words. Nibbles: j = 2·(kb / 2), h = kb % 2, and the
+        // thread 4 on (kb ^ 1) holds the other bytes.
+        bool four = nibbles == 1;
+        int h = four ? kb & 1 : kb >> 1, shift = 8 * h;
         uint low = ((uint)(q0 & 0xFF) << shift) | ((uint)(q1 & 0xFF) << (shift + 16));
         uint high = ((uint)(q2 & 0xFF) << shift) | ((uint)(q3 & 0xFF) << (shift + 16));
-        low |= Warp.ShuffleXor(low, 8);
-        high |= Warp.ShuffleXor(high, 8);
-        int j = 2 * (kb & 1);
+        int partner = four ? 4 : 8;
+        low |= Warp.ShuffleXor(low, partner);
+        high |= Warp.ShuffleXor(high, partner);
+        int j = four ? 2 * (kb >> 1) : 2 * (kb & 1);
         int sum = q0 + q1 + q2 + q3;
         sum += Warp.ShuffleXor(sum, 1);
         sum += Warp.ShuffleXor(sum, 2);
@@ -309,12 +324,13 @@ public sealed class Int8ActivationGemv
     /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
     /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
     /// </summary>
-    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TLate, TFour>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
         where TLate : struct, TensorCoreGemv.IConstant
+        where TFour : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
         bool late = default(TLate).Value == 1; // x loaded at the top of its own slab (LateActivationsFor)
@@ -331,18 +347,19 @@ public sealed class Int8ActivationGemv
         if (slabStart < slabEnd)
         {
             loads.Weights<TMma, TThird>(mma, ref current, slabStart);
-            loads.Groups<TSymmetric>(ref current, slabStart);
+            loads.Groups<TSymmetric, TFour>(ref current, slabStart);
         }
 
         mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
         if (slabStart < slabEnd)
         {
-            loads.Activations(ref current, slabStart);
+            loads.Activations<TFour>(ref current, slabStart);
         }
 
         // B: lane g holds x of position g % 4, in the one mma slot whose column is g.
         var e = new Lanes(g);
-        float lambda = (t & 1) == 0 ? 0.25f : 1f / 64f; // columns 2t, 2t + 1 are positions p, p + 1: (4·c0 + c1)·4^−(p+1)
+        // Columns 2t, 2t + 1 are positions p, p + 1: (4·c0 + c1)·4^−(p+1); nibbles: (16·c0 + c1) / 16.
+        float lambda = default(TFour).Value == 1 ? 1f / 16f : (t & 1) == 0 ? 0.25f : 1f / 64f;
         float zeroLane = (t & 1) == 0 ? 1f : 0f; // the zero point's Σ q once per row
         int scaleShift = 16 * (g & 1), zeroShift = 8 * (g & 3);
         float accLow = 0f, accHigh = 0f;
@@ -357,19 +374,19 @@ public sealed class Int8ActivationGemv
             if (slab + 1 < slabEnd)
             {
                 loads.Weights<TMma, TThird>(mma, ref other, slab + 1);
-                loads.Groups<TSymmetric>(ref other, slab + 1);
+                loads.Groups<TSymmetric, TFour>(ref other, slab + 1);
                 if (!late)
                 {
-                    loads.Activations(ref other, slab + 1);
+                    loads.Activations<TFour>(ref other, slab + 1);
                 }
             }
 
             if (late && slab > slabStart)
             {
-                loads.Activations(ref current, slab);
+                loads.Activations<TFour>(ref current, slab);
             }
 
-            Compute<TMma, TSymmetric, TThird>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            Compute<TMma, TSymmetric, TThird, TFour>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
             if (slab + 1 >= slabEnd)
             {
                 break;
@@ -378,19 +395,19 @@ public sealed class Int8ActivationGemv
             if (slab + 2 < slabEnd)
             {
                 loads.Weights<TMma, TThird>(mma, ref current, slab + 2);
-                loads.Groups<TSymmetric>(ref current, slab + 2);
+                loads.Groups<TSymmetric, TFour>(ref current, slab + 2);
                 if (!late)
                 {
-                    loads.Activations(ref current, slab + 2);
+                    loads.Activations<TFour>(ref current, slab + 2);
                 }
             }
 
             if (late)
             {
-                loads.Activations(ref other, slab + 1);
+                loads.Activations<TFour>(ref other, slab + 1);
             }
 
-            Compute<TMma, TSymmetric, TThird>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            Compute<TMma, TSymmetric, TThird, TFour>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
         }
 
         // Lanes t and t ^ 1 hold the same rows' two position pairs.
@@ -421,12 +438,20 @@ public sealed class Int8ActivationGemv
         }
     }
 
-    /// <summary>The four units of slab <paramref name="c"/>.</summary>
-    private static void Compute<TMma, TSymmetric, TThird>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    /// <summary>The four units of slab <paramref name="c"/> (4-bit codes: its two).</summary>
+    private static void Compute<TMma, TSymmetric, TThird, TFour>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
+        where TFour : struct, TensorCoreGemv.IConstant
     {
+        if (default(TFour).Value == 1)
+        {
+            NibbleUnit<TMma, TSymmetric>(mma, c.A.X, c.A.Y, c.B.X, c.B.Y, c.C.X, c.C.Y, c.D.X, c.D.Y, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, zeroLane, e, ref accLow, ref accHigh);
+            NibbleUnit<TMma, TSymmetric>(mma, c.A.Z, c.A.W, c.B.Z, c.B.W, c.C.Z, c.C.W, c.D.Z, c.D.W, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, zeroLane, e, ref accLow, ref accHigh);
+            return;
+        }
+
         Unit<TMma, TSymmetric, TThird>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
         Unit<TMma, TSymmetric, TThird>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 1, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
         Unit<TMma, TSymmetric, TThird>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 0, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
@@ -456,7 +481,7 @@ public sealed class Int8ActivationGemv
     private readonly struct Loads
     {
         private readonly ArrayView<TensorCoreGemv.Quad> quads, xQuads;
-        private readonly ArrayView<Pair> scalePairs, zeroPairs, highPairs;
+        private readonly ArrayView<Pair> scalePairs, zeroPairs, highPairs, xPairs;
         private readonly ulong packedAddress;
         private readonly long tiles, highs;
         private readonly int step, xLane, groups, unitShift, laneScale, laneZero, lane;
@@ -465,6 +490,7 @@ public sealed class Int8ActivationGemv
         {
             quads = packed.Cast<TensorCoreGemv.Quad>();
             xQuads = words.Cast<TensorCoreGemv.Quad>();
+            xPairs = words.Cast<Pair>();
             scalePairs = scales.Cast<Pair>();
             zeroPairs = zeros.Cast<Pair>();
             this.packedAddress = packedAddress;
@@ -500,28 +526,56 @@ public sealed class Int8ActivationGemv
             }
         }
 
-        public void Activations(ref Slab slab, int at)
+        public void Activations<TFour>(ref Slab slab, int at)
+            where TFour : struct, TensorCoreGemv.IConstant
         {
-            // Per slab: 16 lane quads (this lane's word of each of the four units), then the four scales and sums.
+            // Per block of four units: 16 lane quads (this lane's word of each unit), then the four scales and sums. A
+            // 4-bit slab is half a block: one pair of each (X and Y).
+            if (default(TFour).Value == 1)
+            {
+                int half = at & 1, block = at >> 1;
+                var words = xPairs[(((block * 18) + xLane) * 2) + half];
+                var unitScales = xPairs[(((block * 18) + 16) * 2) + half];
+                var sums = xPairs[(((block * 18) + 17) * 2) + half];
+                slab.X.X = words.Low;
+                slab.X.Y = words.High;
+                slab.XScale.X = unitScales.Low;
+                slab.XScale.Y = unitScales.High;
+                slab.XSum.X = sums.Low;
+                slab.XSum.Y = sums.High;
+                return;
+            }
+
             slab.X = xQuads[(at * 18) + xLane];
             slab.XScale = xQuads[(at * 18) + 16];
             slab.XSum = xQuads[(at * 18) + 17];
         }
 
-        public void Groups<TSymmetric>(ref Slab slab, int at)
+        public void Groups<TSymmetric, TFour>(ref Slab slab, int at)
             where TSymmetric : struct, TensorCoreGemv.IConstant
+            where TFour : struct, TensorCoreGemv.IConstant
         {
-            int unit = 4 * at;
+            bool four = default(TFour).Value == 1; // two units per slab
+            int unit = (four ? 2 : 4) * at;
             int g0 = Math.Min(unit >> unitShift, groups - 1), g1 = Math.Min((unit + 1) >> unitShift, groups - 1);
-            int g2 = Math.Min((unit + 2) >> unitShift, groups - 1), g3 = Math.Min((unit + 3) >> unitShift, groups - 1);
             slab.S0 = scalePairs[laneScale + (8 * g0)];
             slab.S1 = scalePairs[laneScale + (8 * g1)];
-            slab.S2 = scalePairs[laneScale + (8 * g2)];
-            slab.S3 = scalePairs[laneScale + (8 * g3)];
             if (default(TSymmetric).Value == 0)
             {
                 slab.Z0 = zeroPairs[laneZero + (4 * g0)];
                 slab.Z1 = zeroPairs[laneZero + (4 * g1)];
+            }
+
+            if (four)
+            {
+                return;
+            }
+
+            int g2 = Math.Min((unit + 2) >> unitShift, groups - 1), g3 = Math.Min((unit + 3) >> unitShift, groups - 1);
+            slab.S2 = scalePairs[laneScale + (8 * g2)];
+            slab.S3 = scalePairs[laneScale + (8 * g3)];
+            if (default(TSymmetric).Value == 0)
+            {
                 slab.Z2 = zeroPairs[laneZero + (4 * g2)];
                 slab.Z3 = zeroPairs[laneZero + (4 * g3)];
             }
@@ -549,7 +603,7 @@ public sealed class Int8ActivationGemv
         mma.MultiplyInt8(ref p, ref q, c & M2, d & M2, c & M3, d & M3, xw & e.E6, xw & e.E7);
         int low = (4 * (int)(uint)p) + (int)(uint)(p >> 32);
         int high = (4 * (int)(uint)q) + (int)(uint)(q >> 32);
-        float zeroLow = 2f, zeroHigh = 2f; // symmetric: 2^(bits − 1)
+        float symmetricZero = 2f; // 2^(bits − 1)
         if (default(TThird).Value == 1)
         {
             uint h0 = 0x01010101u << parity, h1 = 0x04040404u << parity, h2 = 0x10101010u << parity, h3 = 0x40404040u << parity;
@@ -560,11 +614,38 @@ public sealed class Int8ActivationGemv
             mma.MultiplyInt8(ref ph, ref qh, hc & h2, hd & h2, hc & h3, hd & h3, xw & e.E6, xw & e.E7);
             low += ((4 * (int)(uint)ph) + (int)(uint)(ph >> 32)) << (2 - parity);
             high += ((4 * (int)(uint)qh) + (int)(uint)(qh >> 32)) << (2 - parity);
-            zeroLow = 4f;
-            zeroHigh = 4f;
+            symmetricZero = 4f;
         }
 
+        Flush<TMma, TSymmetric>(mma, low, high, symmetricZero, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+    }
+
+    /// <summary>One unit of 64 columns of 4-bit codes: each tile's two words of this lane (<paramref name="a0"/>,
+    /// <paramref name="a1"/> for tile a, …) are positions 0, 1 (word 0's low and high nibbles) and 2, 3 (word 1's), of
+    /// value code and 16·code, so U = 16·c0 + c1 and λ = 1/16 on every lane; then the flush as 2-bit codes have it.</summary>
+    private static void NibbleUnit<TMma, TSymmetric>(TMma mma, uint a0, uint a1, uint b0, uint b1, uint c0, uint c1, uint d0, uint d1, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+        where TMma : struct, TensorCoreMma.IMma
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+    {
+        const uint L = 0x0F0F0F0Fu, H = 0xF0F0F0F0u;
+        ulong p = 0, q = 0;
+        mma.MultiplyInt8(ref p, ref q, a0 & L, b0 & L, a0 & H, b0 & H, xw & e.E0, xw & e.E1);
+        mma.MultiplyInt8(ref p, ref q, a1 & L, b1 & L, a1 & H, b1 & H, xw & e.E2, xw & e.E3);
+        mma.MultiplyInt8(ref p, ref q, c0 & L, d0 & L, c0 & H, d0 & H, xw & e.E4, xw & e.E5);
+        mma.MultiplyInt8(ref p, ref q, c1 & L, d1 & L, c1 & H, d1 & H, xw & e.E6, xw & e.E7);
+        int low = (16 * (int)(uint)p) + (int)(uint)(p >> 32);
+        int high = (16 * (int)(uint)q) + (int)(uint)(q >> 32);
+        Flush<TMma, TSymmetric>(mma, low, high, 8f, 1f / 16f, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+    }
+
+    /// <summary>A unit's flush into this lane's two row sums: scale·sx·(λ·U − zero·Σ q), the zero term on one lane of each
+    /// pair (<paramref name="zeroLane"/> 1); <paramref name="symmetricZero"/> is 2^(bits − 1).</summary>
+    private static void Flush<TMma, TSymmetric>(TMma mma, int low, int high, float symmetricZero, float lambda, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float zeroLane, ref float accLow, ref float accHigh)
+        where TMma : struct, TensorCoreMma.IMma
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+    {
         float scaleLow = mma.HalfToFloat(scale.Low >> scaleShift), scaleHigh = mma.HalfToFloat(scale.High >> scaleShift);
+        float zeroLow = symmetricZero, zeroHigh = symmetricZero;
         if (default(TSymmetric).Value == 0)
         {
             zeroLow = (int)((zero.Low >> zeroShift) & 0xFF); // through int: ILGPU converts uint to float via double

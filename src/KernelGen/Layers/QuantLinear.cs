@@ -70,8 +70,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
 
     /// <summary>
     /// Whether decode (M = 1) rounds x to int8 (one scale per 64 columns, |x|max / 127) and multiplies on the integer
-    /// tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it (CUDA; 2- or 3-bit codes
-    /// in groups of 64 times a power of two, or per channel). Faster where the f16 decode is bound by its work per weight, at the price of
+    /// tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it (CUDA; 2-, 3- or 4-bit
+    /// codes in groups of 64 times a power of two, or per channel). Faster where the f16 decode is bound by its work per weight, at the price of
     /// rounding x more coarsely: ~10^−3 relative error per output against f16's ~10^−4 (the bench's rel.err column
     /// shows it against float64). Default false, or true where KERNELGEN_INT8_X=1 (<see cref="QuantizeActivationsByDefault"/>:
     /// every layer of a model, without code).
