@@ -67,6 +67,60 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void FourBitPerChannelSymmetric_PaddedK() => Check<B4GPCS>(rows: 48, cols: 416, warps: 8);
 
+    /// <summary>Batches of 4-bit codes: M = 2 (one group of 8 rows of x, six of them zeros), groups of two units shared
+    /// by a slab, 100 rows (groups of 4 warps), K = 4480 (35 slabs: warps of 9).</summary>
+    [Fact]
+    public void Batch_FourBitAsymmetricG128_M2() => CheckBatch<B4G128A>(rows: 100, cols: 4480, m: 2, warps: 4);
+
+    /// <summary>M = 8 fills the first group of x rows exactly; groups of 64 columns (each unit its own scales and zero
+    /// points), K = 960 ends inside a unit.</summary>
+    [Fact]
+    public void Batch_FourBitAsymmetricG64_M8_PaddedK() => CheckBatch<B4G64A>(rows: 40, cols: 960, m: 8, warps: 8);
+
+    /// <summary>M = 13: both groups of x rows, the second partly zeros; per-channel symmetric, padded K; three row blocks
+    /// (groups of 4 warps).</summary>
+    [Fact]
+    public void Batch_FourBitPerChannelSymmetric_M13() => CheckBatch<B4GPCS>(rows: 72, cols: 1440, m: 13, warps: 4);
+
+    /// <summary>M = 16, groups of four units spanning two slabs, several turns per warp.</summary>
+    [Fact]
+    public void Batch_FourBitAsymmetricG256_M16() => CheckBatch<B4G256A>(rows: 32, cols: 4096, m: 16, warps: 8);
+
+    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 4-bit codes only on grids of more row
+    /// blocks than SMs, and past 8 rows only symmetric; 2- and 3-bit codes at M = 1 on any grid.</summary>
+    [Fact]
+    public void Pays_AsMeasured()
+    {
+        var gemv = kernels.Gemv;
+        Assert.Equal(1, kernels.Accelerator.NumMultiprocessors);
+        Assert.True(gemv.Pays(B2G64A.Info, 32, 256, 1));
+        Assert.False(gemv.Pays(B2G64A.Info, 64, 256, 2));
+        Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 1));
+        Assert.False(gemv.Pays(B4G128A.Info, 32, 256, 1)); // one block: no more blocks than SMs
+        Assert.True(gemv.Pays(B4G128A.Info, 33, 256, 1));
+        Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 8));
+        Assert.False(gemv.Pays(B4G128A.Info, 64, 256, 9));
+        Assert.True(gemv.Pays(B4G128S.Info, 64, 256, 16));
+        Assert.False(gemv.Pays(B4G128S.Info, 64, 256, 17));
+        Assert.False(gemv.Pays(B4G32A.Info, 64, 256, 1));
+    }
+
+    [Fact]
+    public void Batch_Unsupported_SaysWhat()
+    {
+        Assert.False(Int8ActivationGemv.Supports(B2G64A.Info, 256, 2));
+        Assert.True(Int8ActivationGemv.Supports(B2G64A.Info, 256, 1));
+        Assert.True(Int8ActivationGemv.Supports(B4G128A.Info, 256, 16));
+        Assert.False(Int8ActivationGemv.Supports(B4G128A.Info, 256, 17));
+        var packed = MmaPackedWeights.Create(QuantizedMatrix<B2G64A>.Quantize(TestData.Weights(TestData.CreateRandom("x8 batch 2-bit"), 8, 64, 64), 8, 64));
+        var accelerator = kernels.Accelerator;
+        using var buffer = accelerator.Allocate1D<uint>(4096);
+        using var io = accelerator.Allocate1D<float>(1024);
+        var e = Assert.Throws<ArgumentException>(() => kernels.Gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, buffer.View, io.View, 2));
+        Assert.Contains("M = 2 and 2-bit codes", e.Message);
+        Assert.Contains("QuantizeActivations = false", e.Message);
+    }
+
     [Fact]
     public void Unsupported_SaysWhat()
     {
@@ -139,6 +193,61 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
             string where = FormattableString.Invariant($"{TScheme.Info} [{rows} × {cols}] row {r}: {y[r]} against {exact} (x rounded) and {original} (x), seed {TestData.RunSeed}");
             Assert.True(Math.Abs(y[r] - exact) <= (2e-6 * carried) + 1e-30, where);
             Assert.True(Math.Abs(y[r] - original) <= (allowed * (1 + 1e-5)) + (2e-6 * carried) + 1e-30, where);
+        }
+    }
+
+    private void CheckBatch<TScheme>(int rows, int cols, int m, int warps)
+        where TScheme : struct, IQuantScheme
+    {
+        var accelerator = kernels.Accelerator;
+        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(CheckBatch) + m);
+        var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
+        var w = matrix.Dequantize();
+        var packed = MmaPackedWeights.Create(matrix);
+        Assert.True(Int8ActivationGemv.Supports(TScheme.Info, cols, m));
+        Assert.Equal(warps, kernels.Gemv.WarpsOf(packed));
+        var x = TestData.Activations(random, m * cols);
+        Array.Clear(x, cols + 64, Math.Min(64, cols - 64)); // row 1: a unit of zeros
+        for (int k = 0; k < cols; k++)
+        {
+            x[((m - 1) * cols) + k] *= 1 + (k % 7); // the last row on another scale, unit by unit
+        }
+
+        using var codes = accelerator.Allocate1D(packed.Packed);
+        using var scales = accelerator.Allocate1D(packed.Scales);
+        using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
+        using var input = accelerator.Allocate1D(x);
+        using var output = accelerator.Allocate1D<float>(m * rows);
+        output.MemSet(0xFF); // NaN: every element must be written
+        using var scratch = accelerator.Allocate1D<uint>(Int8ActivationGemv.ScratchLength(packed, m));
+        scratch.MemSet(0xFF);
+        kernels.Gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, scratch.View, output.View, m);
+        accelerator.Synchronize();
+        var y = output.GetAsArray1D();
+
+        var dims = matrix.Dims;
+        for (int i = 0; i < m; i++)
+        {
+            var row = x.AsSpan(i * cols, cols).ToArray();
+            var (rounded, steps) = RoundActivations(row);
+            for (int r = 0; r < rows; r++)
+            {
+                double exact = 0, carried = 0, original = 0, allowed = 0;
+                for (int k = 0; k < cols; k++)
+                {
+                    double weight = w[((long)r * cols) + k];
+                    double scale = (double)BitConverter.UInt16BitsToHalf(matrix.Scales[((long)r * dims.GroupsPerRow) + (k / dims.GroupSize)]);
+                    exact += weight * rounded[k];
+                    carried += Math.Abs(scale) * (1 << (dims.Bits + 1)) * Math.Abs(rounded[k]);
+                    original += weight * row[k];
+                    allowed += Math.Abs(weight) * steps[k] / 2;
+                }
+
+                float got = y[(i * rows) + r];
+                string where = FormattableString.Invariant($"{TScheme.Info} [{rows} × {cols}] M = {m}, x row {i}, row {r}: {got} against {exact} (x rounded) and {original} (x), seed {TestData.RunSeed}");
+                Assert.True(Math.Abs(got - exact) <= (2e-6 * carried) + 1e-30, where);
+                Assert.True(Math.Abs(got - original) <= (allowed * (1 + 1e-5)) + (2e-6 * carried) + 1e-30, where);
+            }
         }
     }
 

@@ -196,4 +196,64 @@ public sealed class PtxPeepholeTests
         Assert.Equal(16, view);
         Assert.Equal((0, 8), ((int)System.Runtime.InteropServices.Marshal.OffsetOf<DependentLaunch.View>(nameof(DependentLaunch.View.Address)), (int)System.Runtime.InteropServices.Marshal.OffsetOf<DependentLaunch.View>(nameof(DependentLaunch.View.Length))));
     }
+
+    [Theory]
+    [InlineData("GemvKernel")]
+    [InlineData("BatchKernel")]
+    public void Int8ActivationKernels_ConvertSumsAsSigned_AndTakeTheDependentLaunchsParameters(string kernel)
+    {
+        // The integer mma's sums are signed; ILGPU emits (float)(int)(uint)v as cvt.rn.f32.u32, which the CPU accelerator
+        // (plain .NET) cannot show: the batch kernel's first form gave rel.err 1e6 on an H200 (perf/gemv.md, session 27).
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        var mma = typeof(TensorCoreMma.PtxMma);
+        Type[] arguments = kernel == "GemvKernel"
+            ? [mma, typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C8), typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C1)]
+            : [mma, typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C8), typeof(TensorCoreGemv.C1), typeof(TensorCoreGemv.C1)];
+        var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
+        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        Assert.Contains("m16n8k32", ptx, StringComparison.Ordinal);
+        Assert.DoesNotContain("cvt.rn.f32.u32", ptx, StringComparison.Ordinal);
+        Assert.Contains("cvt.rn.f32.s32", ptx, StringComparison.Ordinal);
+
+        string entry = ptx[ptx.IndexOf(".entry", StringComparison.Ordinal)..ptx.IndexOf("\n)\n", StringComparison.Ordinal)];
+        var sizes = System.Text.RegularExpressions.Regex.Matches(entry, @"\.param (?:\.align \d+ \.b8 _\w+\[(?<bytes>\d+)\]|\.b(?<bits>\d+) _\w+)")
+            .Select(m => m.Groups["bytes"].Success ? int.Parse(m.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture) : int.Parse(m.Groups["bits"].Value, System.Globalization.CultureInfo.InvariantCulture) / 8)
+            .ToArray();
+        int view = System.Runtime.CompilerServices.Unsafe.SizeOf<DependentLaunch.View>();
+        int shape = kernel == "GemvKernel" ? System.Runtime.CompilerServices.Unsafe.SizeOf<Int8ActivationGemvShape>() : System.Runtime.CompilerServices.Unsafe.SizeOf<Int8ActivationBatchShape>();
+        Assert.Equal([view, view, view, view, view, shape, sizeof(ulong)], sizes);
+    }
+
+    [Theory]
+    [InlineData("QuantizeKernel")]
+    [InlineData("QuantizeBatchKernel")]
+    public void ActivationRounding_KeepsItsProductsUnfused(string kernel)
+    {
+        // round(x · 127/|x|max) adds 1.5·2^23 to the product; ptxas contracts a plain mul.f32 + add.f32 into one fma, which
+        // rounds a product within an ulp of a half differently from the host (rel.err 1e-4 on an H200, session 27).
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(typeof(TensorCoreMma.PtxMma));
+        string ptx = PtxPeephole.ForwardLocalStores(((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly, out _);
+        var lines = ptx.Split('\n');
+        Assert.Equal(4, lines.Count(l => l.Contains("mul.rn.f32", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.Contains("div.rn.f32", StringComparison.Ordinal));
+
+        // Each of the four additions of 1.5·2^23 takes a register that a mul.rn.f32 wrote (directly or through one mov).
+        string Writer(string register) => lines.Single(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s*[a-z][\w.]*\s+" + System.Text.RegularExpressions.Regex.Escape(register) + ","));
+        var additions = lines.Where(l => l.Contains("0f4B400000", StringComparison.Ordinal) && l.TrimStart().StartsWith("add.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(4, additions.Length);
+        foreach (string addition in additions)
+        {
+            string source = System.Text.RegularExpressions.Regex.Match(addition, @",\s*(%f\d+),").Groups[1].Value;
+            string writer = Writer(source);
+            if (writer.TrimStart().StartsWith("mov.", StringComparison.Ordinal))
+            {
+                writer = Writer(System.Text.RegularExpressions.Regex.Match(writer, @",\s*(%f\d+);").Groups[1].Value);
+            }
+
+            Assert.Contains("mul.rn.f32", writer, StringComparison.Ordinal);
+        }
+    }
 }

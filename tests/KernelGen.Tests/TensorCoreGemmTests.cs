@@ -233,6 +233,10 @@ public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kern
 [QuantScheme(Bits = 4, GroupSize = 256, Symmetric = false)]
 public partial struct B4G256A;
 
+/// <summary>4-bit groups of 64: two per slab (the int8-activation batch kernel's unit of its own constants).</summary>
+[QuantScheme(Bits = 4, GroupSize = 64, Symmetric = false)]
+public partial struct B4G64A;
+
 /// <summary>2-bit groups of 64: four per slab (group ends at fixed k-blocks, as q2g64).</summary>
 [QuantScheme(Bits = 2, GroupSize = 64, Symmetric = false)]
 public partial struct B2G64A;

@@ -39,7 +39,7 @@ internal sealed record BenchOptions
     /// <summary>Also time every tensor-core case (M ≥ 2) with the float32 tiled GEMM (tensor cores off), as the same run's baseline.</summary>
     public bool CompareTiled { get; init; }
 
-    /// <summary>Decode (M = 1) with x rounded to int8 where the scheme allows it (<c>--int8-x</c>;
+    /// <summary>x rounded to int8 where that kernel pays (<c>--int8-x</c>;
     /// <see cref="KernelGen.Layers.QuantLinear{TScheme}.QuantizeActivations"/>).</summary>
     public bool QuantizeActivations { get; init; }
 
@@ -58,8 +58,9 @@ internal sealed record BenchOptions
         --decode times whole decode steps instead (wall clock per token, host attention and copies included) of a
         decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
         and v (and gate and up) stacked into one launch each against seven launches per layer.
-        --int8-x runs decode (M = 1) with x rounded to int8 per 64 columns where the scheme allows it (2-, 3- or 4-bit
-        codes in groups of 64 times a power of two, or per channel); its rel.err against float64 over x itself shows what that rounding costs.
+        --int8-x rounds x to int8 per 64 columns and row where that kernel runs faster (Int8ActivationGemv.Pays: 2- and
+        3-bit codes at M = 1; 4-bit codes at M ≤ 16 on grids of more row blocks than SMs, M > 8 symmetric only); its
+        rel.err against float64 over x itself shows what that rounding costs.
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)

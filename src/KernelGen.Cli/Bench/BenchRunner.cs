@@ -301,6 +301,10 @@ internal static class BenchRunner
         }
 
         /// <summary>‖y − y_ref‖ / ‖y_ref‖ over up to 64 output columns × 4 batch rows, in float64.</summary>
+        /// <summary>KERNELGEN_BENCH_TRACE=1 prints each checked output of the block's first rows beside its float64 reference
+        /// (how the batch kernel's unsigned conversion was found: perf/gemv.md, session 27).</summary>
+        private static readonly bool Trace = Environment.GetEnvironmentVariable("KERNELGEN_BENCH_TRACE") == "1";
+
         private (double Error, int Rows) SampledError<TScheme>(QuantizedMatrix<TScheme> matrix, float[] x, float[] y, int m)
             where TScheme : struct, IQuantScheme
         {
@@ -334,6 +338,11 @@ internal static class BenchRunner
                     }
 
                     double actual = y[((long)row * n) + col];
+                    if (Trace && col < 40)
+                    {
+                        Console.WriteLine(FormattableString.Invariant($"trace row {row} col {col}: {actual} expected {expected}"));
+                    }
+
                     diff += (actual - expected) * (actual - expected);
                     norm += expected * expected;
                 }

@@ -88,6 +88,25 @@ internal static class PtxDump
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 
+            // The int8-activation GEMV: decode of 4-bit asymmetric codes (GemvKernel) and batches of 9–16 rows
+            // (BatchKernel), groups of two units shared by a slab, 8 warps; x's rounding for each.
+            var int8 = typeof(KernelGen.Backends.Int8ActivationGemv);
+            Type C(int value) => gemv.GetNestedType($"C{value}", BindingFlags.NonPublic)!;
+            foreach (var (name, arguments) in new[]
+            {
+                ("GemvKernel", new[] { ptxMma, C(0), C(8), C(0), C(0), C(1) }),
+                ("BatchKernel", new[] { ptxMma, C(0), C(8), C(1), C(1) }),
+                ("QuantizeKernel", new[] { ptxMma }),
+                ("QuantizeBatchKernel", new[] { ptxMma }),
+            })
+            {
+                var kernel = int8.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
+                var compiledInt8 = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
+                var int8Path = Path.Combine(directory, $"Int8ActivationGemv.{name}.B4.ptx");
+                File.WriteAllText(int8Path, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.Patch(compiledInt8.PTXAssembly, KernelGen.Backends.Int8ActivationGemv.MaxRegisters, warpGroup: false) : compiledInt8.PTXAssembly);
+                Console.WriteLine($"{int8Path}: {compiledInt8.PTXAssembly.Split('\n').Length} lines");
+            }
+
             // x's conversion to B fragments before the GEMM (and the small-batch GEMV at M > 8 on large weights).
             var prepare = typeof(KernelGen.Backends.TensorCoreGemm).GetMethod("PrepareKernel", BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(ptxMma);
             var prepareCompiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(prepare), KernelSpecialization.Empty);

@@ -14,7 +14,7 @@ namespace KernelGen.Backends;
 public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int Groups, int UnitShift, int Tiles);
 
 /// <summary>
-/// Decode (M = 1) over 2-, 3- and 4-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
+/// Decode (M = 1; 4-bit codes also batches of up to 16 rows: <see cref="BatchKernel"/>) over 2-, 3- and 4-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
 /// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 64 columns (|x|max / 127, round
 /// to nearest even), and the GEMV multiplies the codes as unsigned bytes on the integer tensor cores
 /// (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in f32.
@@ -39,7 +39,7 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 /// summed in f32. The codes, scales and zero points are the layer's; only x is rounded.
 /// </para>
 /// </summary>
-public sealed class Int8ActivationGemv
+public sealed partial class Int8ActivationGemv
 {
     /// <summary>Columns per x scale and per flush: one word of 2-bit codes (two of 4-bit codes) per lane and tile.</summary>
     public const int UnitCols = 64;
@@ -87,6 +87,7 @@ public sealed class Int8ActivationGemv
 
         this.accelerator = accelerator;
         quantize = new(LoadQuantize);
+        quantizeBatch = new(LoadQuantizeBatch);
     }
 
     /// <summary>Whether <paramref name="weights"/> can run here: 2-, 3- or 4-bit codes in groups of 64 columns times a
@@ -107,7 +108,7 @@ public sealed class Int8ActivationGemv
         return scheme.Bits is 2 or 3 or 4 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
     }
 
-    /// <summary>Words of the scratch buffer <see cref="Run"/> needs for <paramref name="weights"/>: per block of 256 columns
+    /// <summary>Words of the scratch buffer one activation row needs for <paramref name="weights"/>: per block of 256 columns
     /// of the padded K and one spare block, 18 quads (<see cref="QuantizeKernel{TMma}"/>).</summary>
     public static long ScratchLength(MmaPackedWeights weights)
     {
@@ -119,7 +120,7 @@ public sealed class Int8ActivationGemv
     private static int XBlocks(MmaPackedWeights weights) => (int)(((long)weights.Slabs * weights.SlabCols + BlockCols - 1) / BlockCols);
 
     /// <summary>y[N] = W · x for one activation row, x rounded to int8 per 64 columns (see the type's remarks);
-    /// <paramref name="scratch"/> holds <see cref="ScratchLength"/> words.</summary>
+    /// <paramref name="scratch"/> holds <see cref="ScratchLength(MmaPackedWeights)"/> words.</summary>
     /// <exception cref="ArgumentException">The weights are not ones <see cref="Supports(MmaPackedWeights)"/> takes, or a buffer is too short;
     /// the message says which.</exception>
     public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> scratch, ArrayView<float> y)
@@ -230,16 +231,55 @@ public sealed class Int8ActivationGemv
             return;
         }
 
-        int unit = index >> 4, m = index & 15, kb = m >> 2, t = m & 3;
-        int col = (unit * UnitCols) + (4 * m);
-        float v0 = col < k ? x[col] : 0f, v1 = col + 1 < k ? x[col + 1] : 0f, v2 = col + 2 < k ? x[col + 2] : 0f, v3 = col + 3 < k ? x[col + 3] : 0f;
+        int unit = index >> 4, m = index & 15, t = m & 3;
+        var lane = RoundLane<TMma>(x, 0, unit * UnitCols, k, m, nibbles);
+        int at = (unit >> 2) * 18 * 4, word = unit & 3;
+        if (lane.H == 0)
+        {
+            words[at + (((4 * lane.J) + t) * 4) + word] = lane.Low;
+        }
+        else
+        {
+            words[at + (((4 * (lane.J + 1)) + t) * 4) + word] = lane.High;
+        }
+
+        if (m == 0)
+        {
+            words[at + (16 * 4) + word] = Interop.FloatAsInt(lane.Max / 127f);
+            words[at + (17 * 4) + word] = Interop.FloatAsInt(lane.Sum);
+        }
+    }
+
+    /// <summary>What thread <c>m</c> of a unit's 16 holds after rounding: x's words of positions J and J + 1 for lane t = m % 4
+    /// (each whole in the thread that writes it: <see cref="H"/> 0 writes Low, 1 writes High), the unit's |x|max and Σ q.</summary>
+    private struct RoundedLane
+    {
+        public uint Low, High;
+        public int J, H, Sum;
+        public float Max;
+    }
+
+    /// <summary>One thread's share of rounding the unit of 64 columns that starts at column <paramref name="unitCol"/> of
+    /// the row at <paramref name="row"/> (columns <paramref name="unitCol"/> + 4m … + 3, 0 from <paramref name="k"/> on), as
+    /// <see cref="QuantizeKernel{TMma}"/> documents; the 16 threads of a unit are 16 consecutive lanes of one warp.</summary>
+    private static RoundedLane RoundLane<TMma>(ArrayView<float> x, long row, int unitCol, int k, int m, int nibbles)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        var mma = default(TMma);
+        int kb = m >> 2;
+        int col = unitCol + (4 * m);
+        long at = row + col;
+        float v0 = col < k ? x[at] : 0f, v1 = col + 1 < k ? x[at + 1] : 0f, v2 = col + 2 < k ? x[at + 2] : 0f, v3 = col + 3 < k ? x[at + 3] : 0f;
         float max = Math.Max(Math.Max(Math.Abs(v0), Math.Abs(v1)), Math.Max(Math.Abs(v2), Math.Abs(v3)));
         max = Math.Max(max, Warp.ShuffleXor(max, 1));
         max = Math.Max(max, Warp.ShuffleXor(max, 2));
         max = Math.Max(max, Warp.ShuffleXor(max, 4));
         max = Math.Max(max, Warp.ShuffleXor(max, 8));
         float inverse = max > 0f ? 127f / max : 0f;
-        int q0 = RoundToInt(v0 * inverse), q1 = RoundToInt(v1 * inverse), q2 = RoundToInt(v2 * inverse), q3 = RoundToInt(v3 * inverse);
+        // The products rounded on their own: fused into RoundToInt's addition (ptxas contracts mul.f32 + add.f32), a product
+        // within an ulp of a half rounds differently from the host's RoundActivations (seen on an H200: rel.err 1e-4).
+        int q0 = RoundToInt(mma.MultiplyRounded(v0, inverse)), q1 = RoundToInt(mma.MultiplyRounded(v1, inverse));
+        int q2 = RoundToInt(mma.MultiplyRounded(v2, inverse)), q3 = RoundToInt(mma.MultiplyRounded(v3, inverse));
 
         // Columns 4m, 4m + 1 are position j = 2·(kb % 2) (bytes h, h + 2 with h = kb / 2), 4m + 2, 4m + 3 position j + 1;
         // the thread 8 on (kb + 2) holds the other two bytes of both words. Nibbles: j = 2·(kb / 2), h = kb % 2, and the
@@ -251,27 +291,12 @@ public sealed class Int8ActivationGemv
         int partner = four ? 4 : 8;
         low |= Warp.ShuffleXor(low, partner);
         high |= Warp.ShuffleXor(high, partner);
-        int j = four ? 2 * (kb >> 1) : 2 * (kb & 1);
         int sum = q0 + q1 + q2 + q3;
         sum += Warp.ShuffleXor(sum, 1);
         sum += Warp.ShuffleXor(sum, 2);
         sum += Warp.ShuffleXor(sum, 4);
         sum += Warp.ShuffleXor(sum, 8);
-        int at = (unit >> 2) * 18 * 4, word = unit & 3;
-        if (h == 0)
-        {
-            words[at + (((4 * j) + t) * 4) + word] = low;
-        }
-        else
-        {
-            words[at + (((4 * (j + 1)) + t) * 4) + word] = high;
-        }
-
-        if (m == 0)
-        {
-            words[at + (16 * 4) + word] = Interop.FloatAsInt(max / 127f);
-            words[at + (17 * 4) + word] = Interop.FloatAsInt(sum);
-        }
+        return new RoundedLane { Low = low, High = high, J = four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, Max = max };
     }
 
     /// <summary>Rounds <paramref name="x"/> (one activation row) in place as <see cref="QuantizeKernel{TMma}"/> does:

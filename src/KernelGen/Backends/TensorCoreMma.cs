@@ -145,6 +145,10 @@ internal static class TensorCoreMma
 
         /// <summary>The low half of <paramref name="pair"/> as a float (<c>cvt.f32.f16</c>).</summary>
         float HalfToFloat(uint pair);
+
+        /// <summary>a·b rounded to f32 on its own (<c>mul.rn.f32</c>, which ptxas never fuses into a following add), so
+        /// that a rounding that adds to it afterwards matches the host's.</summary>
+        float MultiplyRounded(float a, float b);
     }
 
     /// <summary>The CUDA form: sub.f16x2 then mma.sync in one inline-PTX statement.</summary>
@@ -394,6 +398,12 @@ internal static class TensorCoreMma
         {
             CudaAsm.Emit("{ .reg .b16 kl, kh; mov.b32 {kl, kh}, %1; cvt.f32.f16 %0, kl; }", out float f, pair);
             return f;
+        }
+
+        public float MultiplyRounded(float a, float b)
+        {
+            CudaAsm.Emit("mul.rn.f32 %0, %1, %2;", out float d, a, b);
+            return d;
         }
 
         public uint Pack(float low, float high)
@@ -676,6 +686,8 @@ internal static class TensorCoreMma
         public readonly uint Select(uint a, uint b, uint select) => (a & select) | (b & ~select);
 
         public readonly float HalfToFloat(uint pair) => Fp16.ToFloat((ushort)pair);
+
+        public readonly float MultiplyRounded(float a, float b) => a * b;
 
         public uint Pack(float low, float high) => Fp16.FromFloat(low) | ((uint)Fp16.FromFloat(high) << 16);
     }

@@ -69,9 +69,11 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public bool UseTensorCores { get; set; } = true;
 
     /// <summary>
-    /// Whether decode (M = 1) rounds x to int8 (one scale per 64 columns, |x|max / 127) and multiplies on the integer
-    /// tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it (CUDA; 2-, 3- or 4-bit
-    /// codes in groups of 64 times a power of two, or per channel). Faster where the f16 decode is bound by its work per weight, at the price of
+    /// Whether decode (M = 1) and, for 4-bit codes, batches of up to 16 rows round x to int8 (one scale per 64 columns
+    /// and row, |x|max / 127) and multiply on the integer tensor cores (<see cref="Int8ActivationGemv"/>) where the device
+    /// and weights allow it and it measured faster (<see cref="Int8ActivationGemv.Pays"/>: CUDA; 2- and 3-bit codes at
+    /// M = 1, 4-bit codes on grids of more row blocks than SMs; groups of 64 times a power of two, or per channel); elsewhere
+    /// the f16 kernels run, with x unrounded. Faster where the f16 kernels are bound by their work per weight, at the price of
     /// rounding x more coarsely: ~10^−3 relative error per output against f16's ~10^−4 (the bench's rel.err column
     /// shows it against float64). Default false, or true where KERNELGEN_INT8_X=1 (<see cref="QuantizeActivationsByDefault"/>:
     /// every layer of a model, without code).
@@ -85,7 +87,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public MatrixKernel KernelFor(int m)
     {
         bool tensorCores = UseTensorCores && Device.TensorCores is not null;
-        if (tensorCores && m == 1 && QuantizeActivations && Device.Int8ActivationGemv is not null && Int8ActivationGemv.Supports(TScheme.Info, Weights.Cols))
+        if (tensorCores && QuantizeActivations && Device.Int8ActivationGemv is { } int8 && int8.Pays(TScheme.Info, Weights.Rows, Weights.Cols, m))
         {
             return MatrixKernel.Int8ActivationGemv;
         }
@@ -142,7 +144,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
                 break;
             case MatrixKernel.Int8ActivationGemv:
                 var quantizedOrder = FragmentOrder();
-                Device.Int8ActivationGemv!.Run(quantizedOrder, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, Fragments(Int8ActivationGemv.ScratchLength(quantizedOrder)), y.View);
+                Device.Int8ActivationGemv!.Run(quantizedOrder, mmaPacked!.View, mmaScales!.View, mmaZeros!.View, x.View, Fragments(Int8ActivationGemv.ScratchLength(quantizedOrder, x.Rows)), y.View, x.Rows);
                 break;
             case MatrixKernel.TensorCoreGemm:
                 var order = FragmentOrder();
@@ -244,7 +246,7 @@ public enum MatrixKernel
     /// <summary>M &gt; 16 on tensor cores (<see cref="Backends.TensorCoreGemm"/>).</summary>
     TensorCoreGemm,
 
-    /// <summary>M = 1 with x rounded to int8, on the integer tensor cores (<see cref="Backends.Int8ActivationGemv"/>;
+    /// <summary>M = 1 (4-bit codes: up to 16) with x rounded to int8, on the integer tensor cores (<see cref="Backends.Int8ActivationGemv"/>;
     /// <see cref="QuantLinear{TScheme}.QuantizeActivations"/>).</summary>
     Int8ActivationGemv,
 }

@@ -83,8 +83,8 @@ public sealed class QuantizedLinear<TScheme> : IRowStackable
 
     /// <summary>
     /// Whether x is rounded to int8 per 64 columns (<see cref="QuantLinear{TScheme}.QuantizeActivations"/>; default from
-    /// KERNELGEN_INT8_X). On CUDA the 2-, 3- and 4-bit schemes run <see cref="Int8ActivationGemv"/>; on every other device,
-    /// and for the schemes it does not take, the layer rounds x the same way on the host and runs its usual kernel, so
+    /// KERNELGEN_INT8_X). On CUDA the 2-, 3- and 4-bit schemes run <see cref="Int8ActivationGemv"/> where it pays
+    /// (<see cref="Int8ActivationGemv.Pays"/>); on every other device, and wherever it does not run, the layer rounds x the same way on the host and runs its usual kernel, so
     /// that <c>kernelgen eval</c> on any machine measures what the rounding costs a model.
     /// </summary>
     public bool QuantizeActivations
