@@ -51,12 +51,12 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void ThreeBitPerChannelSymmetric_PaddedK() => Check<B3GPCS>(rows: 24, cols: 352, warps: 8);
 
-    /// <summary>4-bit codes (nibbles: two words per unit and tile, two units per slab of 128 columns), 100 rows (groups of
-    /// 4 warps), K = 4480 is 35 slabs: warps of 9 (four turns of two, then one), the last 8; x's blocks of 256 columns
-    /// are two slabs each, so odd slabs read their second halves, and the last block's second half is padding; groups
-    /// of two units.</summary>
+    /// <summary>4-bit codes (nibbles: two words per unit and tile, two units per slab of 128 columns), 72 rows (three
+    /// blocks: groups of 4 warps), K = 2432 is 19 slabs: warps of 5 (two turns of two, then one), the last 4; x's blocks
+    /// of 256 columns are two slabs each, so odd slabs read their second halves, and the last block's second half is
+    /// padding; groups of two units.</summary>
     [Fact]
-    public void FourBitAsymmetricG128_FourWarps_OddSlabsPerWarp() => Check<B4G128A>(rows: 100, cols: 4480, warps: 4);
+    public void FourBitAsymmetricG128_FourWarps_OddSlabsPerWarp() => Check<B4G128A>(rows: 72, cols: 2432, warps: 4);
 
     /// <summary>4-bit groups of four units, each spanning two slabs; K = 2048 is 16 slabs, two per warp (one turn).</summary>
     [Fact]
@@ -68,9 +68,9 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     public void FourBitPerChannelSymmetric_PaddedK() => Check<B4GPCS>(rows: 48, cols: 416, warps: 8);
 
     /// <summary>Batches of 4-bit codes: M = 2 (one group of 8 rows of x, six of them zeros), groups of two units shared
-    /// by a slab, 100 rows (groups of 4 warps), K = 4480 (35 slabs: warps of 9).</summary>
+    /// by a slab, 72 rows (groups of 4 warps), K = 2432 (19 slabs: warps of 5, the last 4).</summary>
     [Fact]
-    public void Batch_FourBitAsymmetricG128_M2() => CheckBatch<B4G128A>(rows: 100, cols: 4480, m: 2, warps: 4);
+    public void Batch_FourBitAsymmetricG128_M2() => CheckBatch<B4G128A>(rows: 72, cols: 2432, m: 2, warps: 4);
 
     /// <summary>M = 8 fills the first group of x rows exactly; groups of 64 columns (each unit its own scales and zero
     /// points), K = 960 ends inside a unit.</summary>

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 27, call 2 (H200): batches of 4-bit codes with x rounded to int8 (Int8ActivationGemv's batch kernel, M = 2…16)
+# Session 27, calls 2 and 5 (H200; call 2 on a build whose batch sums ILGPU converted as unsigned, call 5 on the fix): batches of 4-bit codes with x rounded to int8 (Int8ActivationGemv's batch kernel, M = 2…16)
 # against the f16 tensor-core GEMV: q4g128 and q4g128s at M = 1, 8, 16, f16 then int8, twice; ptxas -v of the int8
 # kernels; whole decode steps of 4 Llama-3-8B-shaped q4g128 layers with f16 and int8 activations.
 source "$(dirname "$0")/common.sh"

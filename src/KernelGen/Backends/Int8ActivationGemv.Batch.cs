@@ -127,27 +127,7 @@ public sealed partial class Int8ActivationGemv
     }
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape> LoadBatch(bool symmetric, int warps, bool two, bool shared)
-    {
-        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
-        var method = typeof(Int8ActivationGemv).GetMethod(nameof(BatchKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), two ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), shared ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
-        if (cuda && DependentLaunch.Supported(accelerator))
-        {
-            var dependent = PtxPeephole.LoadPatchedKernel(accelerator, method, MaxRegisters)!;
-            return (config, packed, scales, zeros, words, y, shape) => DependentLaunch.Launch(dependent, accelerator.DefaultStream, config, [DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(words), DependentLaunch.View.Of(y)], shape, TensorCoreGemv.Address(packed));
-        }
-
-        var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape, ulong>>(accelerator, method, MaxRegisters)
-            : null;
-        if (patched is not null)
-        {
-            return (config, packed, scales, zeros, words, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, words, y, shape, TensorCoreGemv.Address(packed));
-        }
-
-        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape, ulong>>());
-        return (config, packed, scales, zeros, words, y, shape) => launcher(config, packed, scales, zeros, words, y, shape, cuda ? TensorCoreGemv.Address(packed) : 0UL);
-    }
+        => LoadKernel<Int8ActivationBatchShape>(nameof(BatchKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(two), Flag(shared));
 
     /// <summary>
     /// Rounds each of the <paramref name="m"/> rows of x to int8 per unit of 64 columns exactly as

@@ -184,31 +184,36 @@ public sealed partial class Int8ActivationGemv
     internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late, bool four)
+        => LoadKernel<Int8ActivationGemvShape>(nameof(GemvKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(third), Flag(late), Flag(four));
+
+    private static Type Flag(bool value) => value ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0);
+
+    /// <summary>One of the GEMV kernels (parameters: five views, the shape, the weights' address), with the mma form of this
+    /// device and <paramref name="constants"/> as its other type arguments: on CUDA compute capability 9.0 launched behind
+    /// x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).</summary>
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TShape> LoadKernel<TShape>(string name, params Type[] constants)
+        where TShape : unmanaged
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
-        var method = typeof(Int8ActivationGemv).GetMethod(nameof(GemvKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), symmetric ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), TensorCoreGemv.ConstantType(warps), third ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), late ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0), four ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0));
+        var method = typeof(Int8ActivationGemv).GetMethod(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod([cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma), .. constants]);
         if (cuda && DependentLaunch.Supported(accelerator))
         {
-            // Behind x's rounding, started while that still runs (it waits for x in griddepcontrol.wait).
             var dependent = PtxPeephole.LoadPatchedKernel(accelerator, method, MaxRegisters)!;
-            return (config, packed, scales, zeros, words, y, shape) => LaunchDependent(dependent, accelerator.DefaultStream, config, packed, scales, zeros, words, y, shape);
+            return (config, packed, scales, zeros, words, y, shape) => DependentLaunch.Launch(dependent, accelerator.DefaultStream, config, [DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(words), DependentLaunch.View.Of(y)], shape, TensorCoreGemv.Address(packed));
         }
 
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape, ulong>>(accelerator, method, MaxRegisters)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TShape, ulong>>(accelerator, method, MaxRegisters)
             : null;
         if (patched is not null)
         {
             return (config, packed, scales, zeros, words, y, shape) => patched(accelerator.DefaultStream, config, packed, scales, zeros, words, y, shape, TensorCoreGemv.Address(packed));
         }
 
-        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape, ulong>>());
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, TShape, ulong>>());
         return (config, packed, scales, zeros, words, y, shape) => launcher(config, packed, scales, zeros, words, y, shape, cuda ? TensorCoreGemv.Address(packed) : 0UL);
     }
-
-    private static void LaunchDependent(CudaKernel kernel, AcceleratorStream stream, KernelConfig config, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape shape)
-        => DependentLaunch.Launch(kernel, stream, config, [DependentLaunch.View.Of(packed), DependentLaunch.View.Of(scales), DependentLaunch.View.Of(zeros), DependentLaunch.View.Of(words), DependentLaunch.View.Of(y)], shape, TensorCoreGemv.Address(packed));
 
     /// <summary>
     /// Rounds x to int8 per unit of 64 columns: 16 threads per unit, thread m holding columns 4m … 4m + 3 (k-block
