@@ -144,73 +144,38 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.Contains("ScratchLength", e.Message);
     }
 
-    private void Check<TScheme>(int rows, int cols, int warps)
-        where TScheme : struct, IQuantScheme
-    {
-        var accelerator = kernels.Accelerator;
-        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(Int8ActivationGemvTests));
-        var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
-        var w = matrix.Dequantize();
-        var packed = MmaPackedWeights.Create(matrix);
-        Assert.True(Int8ActivationGemv.Supports(packed));
-        Assert.Equal(warps, kernels.Gemv.WarpsOf(packed));
-        Assert.Equal(TScheme.Info.Bits == 3 && packed.Tiles / 4 > 1, Int8ActivationGemv.LateActivationsFor(TScheme.Info.Bits, packed.Tiles / 4, kernels.Accelerator.NumMultiprocessors));
-        var x = TestData.Activations(random, cols);
-        if (cols >= 128)
-        {
-            Array.Clear(x, 64, 64); // a unit of zeros: scale 0, every q 0
-        }
-
-        using var codes = accelerator.Allocate1D(packed.Packed);
-        using var scales = accelerator.Allocate1D(packed.Scales);
-        using var zeros = packed.Zeros.Length > 0 ? accelerator.Allocate1D(packed.Zeros) : accelerator.Allocate1D<uint>(1);
-        using var input = accelerator.Allocate1D(x);
-        using var output = accelerator.Allocate1D<float>(rows);
-        output.MemSet(0xFF); // NaN: every element must be written
-        using var scratch = accelerator.Allocate1D<uint>(Int8ActivationGemv.ScratchLength(packed));
-        scratch.MemSet(0xFF);
-        kernels.Gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, scratch.View, output.View);
-        accelerator.Synchronize();
-        var y = output.GetAsArray1D();
-
-        // The kernel's f32 sums carry code·q and zero·Σq apart until each unit's flush (and positions apart across lanes
-        // until the end), so their rounding scales with Σ |scale|·(code + zero)·|q·step| ≤ Σ |scale|·2^(bits+1)·|x rounded|.
-        var dims = matrix.Dims;
-        var (rounded, steps) = RoundActivations(x);
-        for (int r = 0; r < rows; r++)
-        {
-            double exact = 0, carried = 0, original = 0, allowed = 0;
-            for (int k = 0; k < cols; k++)
-            {
-                double weight = w[((long)r * cols) + k];
-                double scale = (double)BitConverter.UInt16BitsToHalf(matrix.Scales[((long)r * dims.GroupsPerRow) + (k / dims.GroupSize)]);
-                exact += weight * rounded[k];
-                carried += Math.Abs(scale) * (1 << (dims.Bits + 1)) * Math.Abs(rounded[k]);
-                original += weight * x[k];
-                allowed += Math.Abs(weight) * steps[k] / 2;
-            }
-
-            string where = FormattableString.Invariant($"{TScheme.Info} [{rows} × {cols}] row {r}: {y[r]} against {exact} (x rounded) and {original} (x), seed {TestData.RunSeed}");
-            Assert.True(Math.Abs(y[r] - exact) <= (2e-6 * carried) + 1e-30, where);
-            Assert.True(Math.Abs(y[r] - original) <= (allowed * (1 + 1e-5)) + (2e-6 * carried) + 1e-30, where);
-        }
-    }
-
     private void CheckBatch<TScheme>(int rows, int cols, int m, int warps)
         where TScheme : struct, IQuantScheme
+        => Check<TScheme>(rows, cols, warps, m);
+
+    /// <summary>Runs <paramref name="m"/> rows of x through the kernel and compares every output with both float64
+    /// references. x has a unit of zeros (scale 0, every q 0) in its second row (decode: its only row), and at M &gt; 1
+    /// its last row is on another scale unit by unit.</summary>
+    private void Check<TScheme>(int rows, int cols, int warps, int m = 1)
+        where TScheme : struct, IQuantScheme
     {
         var accelerator = kernels.Accelerator;
-        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(CheckBatch) + m);
+        var random = TestData.CreateRandom(typeof(TScheme).Name + nameof(Int8ActivationGemvTests) + (m == 1 ? string.Empty : m.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var matrix = QuantizedMatrix<TScheme>.Quantize(TestData.Weights(random, rows, cols, TScheme.Info.IsPerChannel ? cols : TScheme.Info.GroupSize), rows, cols);
         var w = matrix.Dequantize();
         var packed = MmaPackedWeights.Create(matrix);
         Assert.True(Int8ActivationGemv.Supports(TScheme.Info, cols, m));
         Assert.Equal(warps, kernels.Gemv.WarpsOf(packed));
-        var x = TestData.Activations(random, m * cols);
-        Array.Clear(x, cols + 64, Math.Min(64, cols - 64)); // row 1: a unit of zeros
-        for (int k = 0; k < cols; k++)
+        if (m == 1)
         {
-            x[((m - 1) * cols) + k] *= 1 + (k % 7); // the last row on another scale, unit by unit
+            Assert.True(Int8ActivationGemv.Supports(packed));
+            Assert.Equal(TScheme.Info.Bits == 3 && packed.Tiles / 4 > 1, Int8ActivationGemv.LateActivationsFor(TScheme.Info.Bits, packed.Tiles / 4, kernels.Accelerator.NumMultiprocessors));
+        }
+
+        var x = TestData.Activations(random, m * cols);
+        if (cols >= 128)
+        {
+            Array.Clear(x, (Math.Min(1, m - 1) * cols) + 64, 64);
+        }
+
+        for (int k = 0; m > 1 && k < cols; k++)
+        {
+            x[((m - 1) * cols) + k] *= 1 + (k % 7);
         }
 
         using var codes = accelerator.Allocate1D(packed.Packed);
@@ -225,6 +190,8 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         accelerator.Synchronize();
         var y = output.GetAsArray1D();
 
+        // The kernel's f32 sums carry code·q and zero·Σq apart until each unit's flush (and positions apart across lanes
+        // until the end), so their rounding scales with Σ |scale|·(code + zero)·|q·step| ≤ Σ |scale|·2^(bits+1)·|x rounded|.
         var dims = matrix.Dims;
         for (int i = 0; i < m; i++)
         {
