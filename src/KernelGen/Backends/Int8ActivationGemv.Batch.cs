@@ -99,7 +99,7 @@ public sealed partial class Int8ActivationGemv
         }
 
         int units = BatchUnits(weights);
-        int threads = MaxRows * units * 16;
+        int threads = (m > 8 ? MaxRows : 8) * units * 16; // the rows of x the GEMV reads: one or two groups of 8
         quantizeBatch.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, m, units, threads);
         bool perChannel = weights.GroupSize == weights.Cols;
         int unitShift = perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols));
@@ -131,9 +131,10 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>
     /// Rounds each of the <paramref name="m"/> rows of x to int8 per unit of 64 columns exactly as
-    /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit), for 16 rows (rows from <paramref name="m"/> on are
-    /// zeros). Layout: quad <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (4-bit placement),
-    /// so that a lane loads a unit's four B registers at once; after 16 rows' quads, per slab s (units 2s, 2s + 1) and
+    /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit), for the 8 or 16 rows the GEMV reads (rows from
+    /// <paramref name="m"/> on are zeros; <paramref name="threads"/> says how many). Layout: quad
+    /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (4-bit placement), so that a lane loads a
+    /// unit's four B registers at once; after 16 rows' quads, per slab s (units 2s, 2s + 1) and
     /// pair p of rows two quads: (sx of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1) and the same of sx·Σ q.
     /// </summary>
     internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads)
