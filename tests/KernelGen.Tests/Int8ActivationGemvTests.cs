@@ -40,7 +40,8 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void TwoBitPerChannelAsymmetric_PaddedK() => Check<B2GPCA>(rows: 8, cols: 992, warps: 8);
 
-    /// <summary>3-bit codes (low bits as 2-bit codes, third bits in a plane of their own: a second set of mmas), 100 rows
+    /// <summary>3-bit codes (low bits as 2-bit codes, third bits in a plane of their own, merged into the low bits' bytes
+    /// per unit: both units of a third-bit word, parities 0 and 1), 100 rows
     /// (groups of 4 warps; more row blocks than SMs, so x is loaded at the top of its own slab), K = 4992 padded to 20
     /// slabs: warps of 5, the last none; groups of 128 inside each slab.</summary>
     [Fact]

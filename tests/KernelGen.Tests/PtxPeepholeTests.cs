@@ -198,18 +198,23 @@ public sealed class PtxPeepholeTests
     }
 
     [Theory]
-    [InlineData("GemvKernel")]
-    [InlineData("BatchKernel")]
-    public void Int8ActivationKernels_ConvertSumsAsSigned_AndTakeTheDependentLaunchsParameters(string kernel)
+    [InlineData("GemvKernel", 4)]
+    [InlineData("GemvKernel", 3)]
+    [InlineData("BatchKernel", 4)]
+    public void Int8ActivationKernels_ConvertSumsAsSigned_AndTakeTheDependentLaunchsParameters(string kernel, int bits)
     {
         // The integer mma's sums are signed; ILGPU emits (float)(int)(uint)v as cvt.rn.f32.u32, which the CPU accelerator
         // (plain .NET) cannot show: the batch kernel's first form gave rel.err 1e6 on an H200 (perf/gemv.md, session 27).
         using var context = Context.Create(builder => builder.Cuda());
         using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var mma = typeof(TensorCoreMma.PtxMma);
-        Type[] arguments = kernel == "GemvKernel"
-            ? [mma, typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C8), typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C1)]
-            : [mma, typeof(TensorCoreGemv.C0), typeof(TensorCoreGemv.C8), typeof(TensorCoreGemv.C1), typeof(TensorCoreGemv.C1)];
+        Type c0 = typeof(TensorCoreGemv.C0), c1 = typeof(TensorCoreGemv.C1);
+        Type[] arguments = (kernel, bits) switch
+        {
+            ("GemvKernel", 4) => [mma, c0, typeof(TensorCoreGemv.C8), c0, c0, c1], // asymmetric, 8 warps, nibbles
+            ("GemvKernel", _) => [mma, c0, typeof(TensorCoreGemv.C4), c1, c1, c0], // 3-bit (third bits merged), x late
+            _ => [mma, c0, typeof(TensorCoreGemv.C8), c1, c1, c1], // M > 8, groups shared by a slab, loaded with x
+        };
         var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
         string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
         Assert.Contains("m16n8k32", ptx, StringComparison.Ordinal);

@@ -5,20 +5,24 @@ using ILGPU.Runtime.Cuda;
 
 namespace KernelGen.Backends;
 
-/// <summary>Shape of one batched <see cref="Int8ActivationGemv"/> launch (2 ≤ M ≤ 16, 4-bit codes).</summary>
+/// <summary>Shape of one batched <see cref="Int8ActivationGemv"/> launch (2 ≤ M ≤ 16).</summary>
 /// <param name="Rows">N.</param>
 /// <param name="Slabs">Slabs per tile (<see cref="MmaPackedWeights.Slabs"/>).</param>
 /// <param name="Groups">Groups per row of the padded K (<see cref="MmaPackedWeights.Groups"/>).</param>
 /// <param name="UnitShift">log2 of the units of 64 columns per group (30 for one group per row).</param>
 /// <param name="M">Activation rows.</param>
-/// <param name="Units">Units of 64 columns per activation row in the scratch buffer (two per slab, and a spare slab's).</param>
-public readonly record struct Int8ActivationBatchShape(int Rows, int Slabs, int Groups, int UnitShift, int M, int Units);
+/// <param name="Units">Units of 64 columns per activation row in the scratch buffer (those of every slab, and a spare slab's).</param>
+/// <param name="Tiles">Tiles of 8 rows (where 3-bit codes' third bits start: <see cref="MmaPackedWeights.HighPlane"/>).</param>
+public readonly record struct Int8ActivationBatchShape(int Rows, int Slabs, int Groups, int UnitShift, int M, int Units, int Tiles);
 
 /// <summary>
-/// Small batches (2 ≤ M ≤ 16) of 4-bit codes with x rounded to int8, per row exactly as decode rounds it. The activation rows
-/// are the mma's columns here, so the four code positions of a unit can no longer keep columns of their own: the high
-/// nibbles are shifted down (<c>(word &gt;&gt; 4) &amp; 0x0F0F0F0F</c>) and every position adds into one accumulator
-/// set per pair of tiles and group of 8 rows of x (two mmas per unit, tile pair and 8 rows). A first launch
+/// Small batches (2 ≤ M ≤ 16) of 2-, 3- and 4-bit codes with x rounded to int8, per row exactly as decode rounds it. The
+/// activation rows are the mma's columns here, so the four code positions of a unit can no longer keep columns of their
+/// own: each tile word becomes two words of two positions each, one in the low and one in the high half of every byte
+/// (4-bit codes: the unit's two words as they are; 3-bit: the third bits merged in as decode merges them; 2-bit: the word
+/// and the word shifted down by 2), the high halves are shifted down (<c>(word &gt;&gt; 4) &amp; mask</c>) and every
+/// position adds into one accumulator set per pair of tiles and group of 8 rows of x (two mmas per unit, tile pair and 8
+/// rows). A first launch
 /// (<see cref="QuantizeBatchKernel{TMma}"/>) writes each row's words in the order a lane loads them and, per slab and
 /// pair of rows, the units' x scales and scale·Σq; the GEMV (<see cref="BatchKernel"/>) loads x at the top of each slab,
 /// since two slabs of it would not fit in registers beside the weights of two slabs.
@@ -28,14 +32,27 @@ public sealed partial class Int8ActivationGemv
     /// <summary>The most activation rows a batched launch takes (two groups of 8 rows of x: the mma's n).</summary>
     public const int MaxRows = 16;
 
-    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int>> quantizeBatch;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Two, bool Shared), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape>> batchKernels = new();
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int, int>> quantizeBatch;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Bits, bool Symmetric, int Warps, bool Two, bool Shared, bool LateGroups), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape>> batchKernels = new();
+
+    /// <summary>KERNELGEN_X8_ALWAYS=1 makes <see cref="Pays"/> say yes wherever the kernel runs, for comparisons.</summary>
+    internal static readonly bool Always = Environment.GetEnvironmentVariable("KERNELGEN_X8_ALWAYS") == "1";
+
+    /// <summary>KERNELGEN_X8_LATEGROUPS=1 or 0 sets whether batches load their group constants with x
+    /// (<see cref="LateGroupsFor"/>) for every form, for comparisons; unset, the rule decides.</summary>
+    internal static readonly bool? LateGroupsOverride = Environment.GetEnvironmentVariable("KERNELGEN_X8_LATEGROUPS") switch { "1" => true, "0" => false, _ => null };
+
+    /// <summary>Whether a batch's scales and zero points are loaded at the top of their unit pair (with x) rather than a
+    /// slab ahead: 2- and 3-bit codes, whose slabs hold two unit pairs (and 3-bit codes more weight words), and asymmetric
+    /// 4-bit codes at M &gt; 8, whose two register sets would otherwise spill 120 bytes under the 128-register cap (and
+    /// measured 6–14 % slower for it on an H200: perf/gemv.md, session 28).</summary>
+    internal static bool LateGroupsFor(int bits, bool symmetric, int m) => LateGroupsOverride ?? (bits != 4 || (m > 8 && !symmetric));
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="scheme"/>'s weights with
-    /// <paramref name="cols"/> columns run here: M = 1 as <see cref="Supports(QuantSchemeInfo, int)"/> says; 2 to
-    /// <see cref="MaxRows"/> rows for 4-bit codes only.</summary>
+    /// <paramref name="cols"/> columns run here: 1 to <see cref="MaxRows"/> rows of what
+    /// <see cref="Supports(QuantSchemeInfo, int)"/> takes.</summary>
     public static bool Supports(QuantSchemeInfo scheme, int cols, int m)
-        => m == 1 ? Supports(scheme, cols) : m is > 1 and <= MaxRows && scheme.Bits == 4 && Supports(scheme, cols);
+        => m is >= 1 and <= MaxRows && Supports(scheme, cols);
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
@@ -53,7 +70,7 @@ public sealed partial class Int8ActivationGemv
         }
 
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
-        return scheme.Bits != 4 || (blocks > accelerator.NumMultiprocessors && (m <= 8 || scheme.Symmetric));
+        return Always || scheme.Bits != 4 || (blocks > accelerator.NumMultiprocessors && (m <= 8 || scheme.Symmetric));
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
@@ -65,7 +82,7 @@ public sealed partial class Int8ActivationGemv
         return m == 1 ? ScratchLength(weights) : (long)BatchUnits(weights) * ((MaxRows * 16) + 32);
     }
 
-    private static int BatchUnits(MmaPackedWeights weights) => 2 * (weights.Slabs + 1);
+    private static int BatchUnits(MmaPackedWeights weights) => weights.SlabCols / UnitCols * (weights.Slabs + 1);
 
     /// <summary>y[M, N] = x[M, K] · Wᵀ with each row of x rounded to int8 per 64 columns (see the type's remarks);
     /// <paramref name="scratch"/> holds <see cref="ScratchLength(MmaPackedWeights, int)"/> words.</summary>
@@ -80,10 +97,10 @@ public sealed partial class Int8ActivationGemv
             return;
         }
 
-        if (m is < 1 or > MaxRows || weights.Bits != 4 || !Supports(weights))
+        if (m is < 1 or > MaxRows || !Supports(weights))
         {
             throw new ArgumentException(FormattableString.Invariant(
-                $"The int8-activation GEMV takes 1 to {MaxRows} rows of x, more than one only over 4-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this call has M = {m} and {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(m));
+                $"The int8-activation GEMV takes 1 to {MaxRows} rows of x over 2-, 3- or 4-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this call has M = {m} and {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(m));
         }
 
         if (x.Length < (long)m * weights.Cols || y.Length < (long)m * weights.Rows)
@@ -100,44 +117,45 @@ public sealed partial class Int8ActivationGemv
 
         int units = BatchUnits(weights);
         int threads = (m > 8 ? MaxRows : 8) * units * 16; // the rows of x the GEMV reads: one or two groups of 8
-        quantizeBatch.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, m, units, threads);
+        quantizeBatch.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, m, units, threads, weights.Bits == 4 ? 1 : 0);
         bool perChannel = weights.GroupSize == weights.Cols;
         int unitShift = perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols));
-        var shape = new Int8ActivationBatchShape(weights.Rows, weights.Slabs, weights.Groups, unitShift, m, units);
+        var shape = new Int8ActivationBatchShape(weights.Rows, weights.Slabs, weights.Groups, unitShift, m, units, weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
-        var kernel = batchKernels.GetOrAdd((weights.Symmetric, warps, m > 8, unitShift >= 1), static (key, self) => self.LoadBatch(key.Symmetric, key.Warps, key.Two, key.Shared), this);
+        var kernel = batchKernels.GetOrAdd((weights.Bits, weights.Symmetric, warps, m > 8, unitShift >= 1, LateGroupsFor(weights.Bits, weights.Symmetric, m)), static (key, self) => self.LoadBatch(key.Bits, key.Symmetric, key.Warps, key.Two, key.Shared, key.LateGroups), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int> LoadQuantizeBatch()
+    private Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int, int> LoadQuantizeBatch()
     {
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
         var method = typeof(Int8ActivationGemv).GetMethod(nameof(QuantizeBatchKernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(cuda ? typeof(TensorCoreMma.PtxMma) : typeof(TensorCoreMma.EmulatedMma));
         var patched = cuda && PtxPeephole.Enabled
-            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int>>(accelerator, method)
+            ? PtxPeephole.LoadPatched<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int, int, int>>(accelerator, method)
             : null;
         if (patched is not null)
         {
-            return (config, x, words, k, m, units, threads) => patched(accelerator.DefaultStream, config, x, words, k, m, units, threads);
+            return (config, x, words, k, m, units, threads, nibbles) => patched(accelerator.DefaultStream, config, x, words, k, m, units, threads, nibbles);
         }
 
-        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int, int, int>>());
-        return (config, x, words, k, m, units, threads) => launcher(config, x, words, k, m, units, threads);
+        var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int, int, int, int>>());
+        return (config, x, words, k, m, units, threads, nibbles) => launcher(config, x, words, k, m, units, threads, nibbles);
     }
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape> LoadBatch(bool symmetric, int warps, bool two, bool shared)
-        => LoadKernel<Int8ActivationBatchShape>(nameof(BatchKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(two), Flag(shared));
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape> LoadBatch(int bits, bool symmetric, int warps, bool two, bool shared, bool lateGroups)
+        => LoadKernel<Int8ActivationBatchShape>(nameof(BatchKernel), TensorCoreGemv.ConstantType(bits), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(two), Flag(shared), Flag(lateGroups));
 
     /// <summary>
     /// Rounds each of the <paramref name="m"/> rows of x to int8 per unit of 64 columns exactly as
     /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit), for the 8 or 16 rows the GEMV reads (rows from
     /// <paramref name="m"/> on are zeros; <paramref name="threads"/> says how many). Layout: quad
-    /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (4-bit placement), so that a lane loads a
-    /// unit's four B registers at once; after 16 rows' quads, per slab s (units 2s, 2s + 1) and
-    /// pair p of rows two quads: (sx of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1) and the same of sx·Σ q.
+    /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (placed for 4-bit codes where
+    /// <paramref name="nibbles"/> is 1, else for 2-bit words), so that a lane loads a unit's four B registers at once; after
+    /// 16 rows' quads, per unit pair s (units 2s, 2s + 1) and pair p of rows two quads: (sx of unit 2s for rows 2p, 2p + 1,
+    /// then of unit 2s + 1) and the same of sx·Σ q.
     /// </summary>
-    internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads)
+    internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads, int nibbles)
         where TMma : struct, TensorCoreMma.IMma
     {
         default(TMma).LaunchDependents();
@@ -149,7 +167,7 @@ public sealed partial class Int8ActivationGemv
 
         int lane16 = index & 15, t = lane16 & 3, rowUnit = index >> 4;
         int row = rowUnit / units, unit = rowUnit - (row * units);
-        var rounded = RoundLane<TMma>(x, (long)row * k, unit * UnitCols, row < m ? k : 0, lane16, 1);
+        var rounded = RoundLane<TMma>(x, (long)row * k, unit * UnitCols, row < m ? k : 0, lane16, nibbles);
         long quad = (((long)rowUnit * 4) + t) * 4;
         if (rounded.H == 0)
         {
@@ -177,7 +195,7 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>What a warp keeps of one slab across the loop: the four tiles' quads and this lane's rows' scale and
     /// zero-point quads of the slab's two units (one of each where both units share a group; loaded with x where
-    /// <see cref="LateGroups{TSymmetric, TTwo}"/>).</summary>
+    /// <see cref="LateGroupsFor"/>).</summary>
     private struct BatchSlab
     {
         public TensorCoreGemv.Quad A, B, C, D, S0, S1, Z0, Z1;
@@ -200,16 +218,17 @@ public sealed partial class Int8ActivationGemv
     /// One warp: the block's 4 tiles (32 rows) over its share of the slabs, for 8 or 16 rows of x (<typeparamref name="TTwo"/>).
     /// The weights and group constants of two slabs are in flight in two register sets taking turns, as in decode; x's
     /// words and scales are loaded at the top of their slab (from L1 or L2: every block reads them), and so are the group
-    /// constants of asymmetric codes at M &gt; 8 (<see cref="LateGroups{TSymmetric, TTwo}"/>). Per unit, tile pair
+    /// constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair
     /// and group of 8 rows of x: two mmas (low nibbles, then high nibbles shifted down) into one accumulator set, flushed
     /// as scale·(sx·U − zero·sx·Σ q); the warps' sums meet in shared memory.
     /// </summary>
-    internal static void BatchKernel<TMma, TSymmetric, TWarps, TTwo, TShared>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationBatchShape s, ulong packedAddress)
+    internal static void BatchKernel<TMma, TSymmetric, TWarps, TTwo, TShared, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationBatchShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
         where TTwo : struct, TensorCoreGemv.IConstant
         where TShared : struct, TensorCoreGemv.IConstant
+        where TLate : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
@@ -232,7 +251,7 @@ public sealed partial class Int8ActivationGemv
         var current = default(BatchSlab);
         if (slabStart < slabEnd)
         {
-            LoadBatchSlab<TMma, TSymmetric, TTwo, TShared>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref current, slabStart);
+            LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref current, slabStart);
         }
 
         mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
@@ -243,10 +262,10 @@ public sealed partial class Int8ActivationGemv
         {
             if (slab + 1 < slabEnd)
             {
-                LoadBatchSlab<TMma, TSymmetric, TTwo, TShared>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref other, slab + 1);
+                LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref other, slab + 1);
             }
 
-            BatchSlabCompute<TMma, TSymmetric, TTwo, TShared>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+            BatchSlabCompute<TMma, TSymmetric, TTwo, TShared, TLate>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
             if (slab + 1 >= slabEnd)
             {
                 break;
@@ -254,10 +273,10 @@ public sealed partial class Int8ActivationGemv
 
             if (slab + 2 < slabEnd)
             {
-                LoadBatchSlab<TMma, TSymmetric, TTwo, TShared>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref current, slab + 2);
+                LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref current, slab + 2);
             }
 
-            BatchSlabCompute<TMma, TSymmetric, TTwo, TShared>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+            BatchSlabCompute<TMma, TSymmetric, TTwo, TShared, TLate>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
         }
 
         // Lane (g, t) holds row g of tiles a…d for x rows 2t, 2t + 1 (and 8 + 2t, 9 + 2t): partial[warp][x row][tile row].
@@ -301,29 +320,22 @@ public sealed partial class Int8ActivationGemv
         partial[at + 56] = sums.D1;
     }
 
-    private static void LoadBatchSlab<TMma, TSymmetric, TTwo, TShared>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at)
+    private static void LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
-        where TTwo : struct, TensorCoreGemv.IConstant
         where TShared : struct, TensorCoreGemv.IConstant
+        where TLate : struct, TensorCoreGemv.IConstant
     {
         long first = tiles + ((long)at * 32) + lane;
         slab.A = mma.LoadStreaming(quads, first, packedAddress);
         slab.B = mma.LoadStreaming(quads, first + step, packedAddress);
         slab.C = mma.LoadStreaming(quads, first + (2 * step), packedAddress);
         slab.D = mma.LoadStreaming(quads, first + (3 * step), packedAddress);
-        if (!LateGroups<TSymmetric, TTwo>())
+        if (default(TLate).Value == 0)
         {
             LoadGroups<TSymmetric, TShared>(scaleQuads, zeroQuads, laneScale, laneZero, s, ref slab, at);
         }
     }
-
-    /// <summary>Whether a slab's scales and zero points are loaded at the top of the slab (with x) rather than a slab
-    /// ahead: asymmetric codes at M &gt; 8, whose two register sets would otherwise spill under the 128-register cap.</summary>
-    private static bool LateGroups<TSymmetric, TTwo>()
-        where TSymmetric : struct, TensorCoreGemv.IConstant
-        where TTwo : struct, TensorCoreGemv.IConstant
-        => default(TTwo).Value == 1 && default(TSymmetric).Value == 0;
 
     private static void LoadGroups<TSymmetric, TShared>(ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at)
         where TSymmetric : struct, TensorCoreGemv.IConstant
@@ -374,14 +386,15 @@ public sealed partial class Int8ActivationGemv
         return r;
     }
 
-    private static void BatchSlabCompute<TMma, TSymmetric, TTwo, TShared>(TMma mma, BatchSlab c, ArrayView<TensorCoreGemv.Quad> xQuads, long xRow0, long xRow1, long meta, int slab, int t, int scaleShift, int zeroShift, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSums first, ref BatchSums second)
+    private static void BatchSlabCompute<TMma, TSymmetric, TTwo, TShared, TLate>(TMma mma, BatchSlab c, ArrayView<TensorCoreGemv.Quad> xQuads, long xRow0, long xRow1, long meta, int slab, int t, int scaleShift, int zeroShift, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSums first, ref BatchSums second)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TTwo : struct, TensorCoreGemv.IConstant
         where TShared : struct, TensorCoreGemv.IConstant
+        where TLate : struct, TensorCoreGemv.IConstant
     {
         bool two = default(TTwo).Value == 1;
-        if (LateGroups<TSymmetric, TTwo>())
+        if (default(TLate).Value == 1)
         {
             LoadGroups<TSymmetric, TShared>(scaleQuads, zeroQuads, laneScale, laneZero, s, ref c, slab);
         }

@@ -28,8 +28,9 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 /// bytes of value 4^j·code, one <c>lop3</c> per four weights with no shift. Each position's bytes go to their own
 /// column of the mma's D: the B operand holds x only in column j for position j (column 4 + j for the second pair of
 /// tiles), so one set of four accumulators carries every position apart, and the flush scales column j by 4^−j. One
-/// 64-column unit of a warp's 32 rows is 16 masks, 8 masks of its x word, and four mmas; 3-bit codes add 16 masks of
-/// their third bits and four mmas (<see cref="Unit{TMma, TSymmetric, TThird}"/>). A word of 4-bit codes holds 8 codes over
+/// 64-column unit of a warp's 32 rows is 16 masks, 8 masks of its x word, and four mmas (<see cref="Unit{TMma, TSymmetric}"/>);
+/// 3-bit codes first merge each third bit into its code's byte, two positions per byte, and take four mmas as well
+/// (<see cref="MergedUnit{TMma, TSymmetric}"/>). A word of 4-bit codes holds 8 codes over
 /// 32 columns, as nibbles: <c>word &amp; 0x0F0F0F0F</c> and <c>word &amp; 0xF0F0F0F0</c> are positions of value code and
 /// 16·code, so a unit's two words per tile are the same four positions and four mmas, with x's bytes placed for them
 /// (<see cref="NibbleUnit{TMma, TSymmetric}"/>).
@@ -388,8 +389,11 @@ public sealed partial class Int8ActivationGemv
 
         // B: lane g holds x of position g % 4, in the one mma slot whose column is g.
         var e = new Lanes(g);
-        // Columns 2t, 2t + 1 are positions p, p + 1: (4·c0 + c1)·4^−(p+1); nibbles: (16·c0 + c1) / 16.
-        float lambda = default(TFour).Value == 1 ? 1f / 16f : (t & 1) == 0 ? 0.25f : 1f / 64f;
+        // Columns 2t, 2t + 1 are positions p, p + 1: (4·c0 + c1)·4^−(p+1); nibbles: (16·c0 + c1) / 16; 3-bit codes:
+        // (c0 + c1) for positions 0, 1 and (c0 + c1) / 16 for 2, 3 (MergedUnit).
+        float lambda = default(TFour).Value == 1 ? 1f / 16f
+            : default(TThird).Value == 1 ? ((t & 1) == 0 ? 1f : 1f / 16f)
+            : (t & 1) == 0 ? 0.25f : 1f / 64f;
         float zeroLane = (t & 1) == 0 ? 1f : 0f; // the zero point's Σ q once per row
         int scaleShift = 16 * (g & 1), zeroShift = 8 * (g & 3);
         float accLow = 0f, accHigh = 0f;
@@ -475,6 +479,15 @@ public sealed partial class Int8ActivationGemv
         where TThird : struct, TensorCoreGemv.IConstant
         where TFour : struct, TensorCoreGemv.IConstant
     {
+        if (default(TThird).Value == 1)
+        {
+            MergedUnit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 1, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 0, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 1, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            return;
+        }
+
         if (default(TFour).Value == 1)
         {
             NibbleUnit<TMma, TSymmetric>(mma, c.A.X, c.A.Y, c.B.X, c.B.Y, c.C.X, c.C.Y, c.D.X, c.D.Y, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, zeroLane, e, ref accLow, ref accHigh);
@@ -482,10 +495,10 @@ public sealed partial class Int8ActivationGemv
             return;
         }
 
-        Unit<TMma, TSymmetric, TThird>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric, TThird>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 1, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric, TThird>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 0, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric, TThird>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 1, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
     }
 
     /// <summary>The lane masks that place x in the mma slot whose B column is this lane's g.</summary>
@@ -612,18 +625,12 @@ public sealed partial class Int8ActivationGemv
         }
     }
 
-    /// <summary>One unit of 64 columns: the four tiles' words of this lane (<paramref name="a"/>…<paramref name="d"/>),
+    /// <summary>One unit of 64 columns of 2-bit codes: the four tiles' words of this lane (<paramref name="a"/>…<paramref name="d"/>),
     /// x's word <paramref name="xw"/>, the unit's x scale and Σ q, and this lane's rows' scales and zero points; four
     /// mmas into one set of accumulators, then the flush into this lane's two row sums.</summary>
-    /// <remarks>3-bit codes (<typeparamref name="TThird"/> 1): the low two bits are the 2-bit codes above; the third bit
-    /// of position j in byte b sits at bit 2j + <paramref name="parity"/> of byte b of the tiles' third-bit words
-    /// (<paramref name="ha"/>…<paramref name="hd"/>; <see cref="MmaPackedWeights"/>), so masks of 2^(2j + parity) per
-    /// byte make a second set of four mmas with the same B, whose sums carry 2^(2j + parity) where the code's third bit
-    /// weighs 4·4^j: U = U_low + U_third·2^(2 − parity).</remarks>
-    private static void Unit<TMma, TSymmetric, TThird>(TMma mma, uint a, uint b, uint c, uint d, uint ha, uint hb, uint hc, uint hd, int parity, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    private static void Unit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
-        where TThird : struct, TensorCoreGemv.IConstant
     {
         const uint M0 = 0x03030303u, M1 = 0x0C0C0C0Cu, M2 = 0x30303030u, M3 = 0xC0C0C0C0u;
         ulong p = 0, q = 0;
@@ -631,23 +638,35 @@ public sealed partial class Int8ActivationGemv
         mma.MultiplyInt8(ref p, ref q, a & M2, b & M2, a & M3, b & M3, xw & e.E2, xw & e.E3);
         mma.MultiplyInt8(ref p, ref q, c & M0, d & M0, c & M1, d & M1, xw & e.E4, xw & e.E5);
         mma.MultiplyInt8(ref p, ref q, c & M2, d & M2, c & M3, d & M3, xw & e.E6, xw & e.E7);
-        int low = (4 * (int)(uint)p) + (int)(uint)(p >> 32);
-        int high = (4 * (int)(uint)q) + (int)(uint)(q >> 32);
-        float symmetricZero = 2f; // 2^(bits − 1)
-        if (default(TThird).Value == 1)
-        {
-            uint h0 = 0x01010101u << parity, h1 = 0x04040404u << parity, h2 = 0x10101010u << parity, h3 = 0x40404040u << parity;
-            ulong ph = 0, qh = 0;
-            mma.MultiplyInt8(ref ph, ref qh, ha & h0, hb & h0, ha & h1, hb & h1, xw & e.E0, xw & e.E1);
-            mma.MultiplyInt8(ref ph, ref qh, ha & h2, hb & h2, ha & h3, hb & h3, xw & e.E2, xw & e.E3);
-            mma.MultiplyInt8(ref ph, ref qh, hc & h0, hd & h0, hc & h1, hd & h1, xw & e.E4, xw & e.E5);
-            mma.MultiplyInt8(ref ph, ref qh, hc & h2, hd & h2, hc & h3, hd & h3, xw & e.E6, xw & e.E7);
-            low += ((4 * (int)(uint)ph) + (int)(uint)(ph >> 32)) << (2 - parity);
-            high += ((4 * (int)(uint)qh) + (int)(uint)(qh >> 32)) << (2 - parity);
-            symmetricZero = 4f;
-        }
+        Flush<TMma, TSymmetric>(mma, (4 * (int)p) + (int)(p >> 32), (4 * (int)q) + (int)(q >> 32), 2f, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+    }
 
-        Flush<TMma, TSymmetric>(mma, low, high, symmetricZero, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+    /// <summary>One unit of 64 columns of 3-bit codes with each code's third bit merged into its low two: the third bit of
+    /// position j in byte b sits at bit <c>2j + parity</c> of byte b of the tiles' third-bit words (<paramref name="ha"/>…
+    /// <paramref name="hd"/>; <see cref="MmaPackedWeights"/>), so per tile word
+    /// <c>Select(a, h &lt;&lt; (2 − parity), 0x33333333)</c> puts positions 0 and 2 in each byte as 3-bit fields at bits 0
+    /// and 4 (low bits where they lie, third bits at 2 and 6),
+    /// <c>Select(a &gt;&gt; 2, h &gt;&gt; parity, 0x33333333)</c> positions 1 and 3; masks 0x07 and 0x70 per byte make bytes of
+    /// value code and 16·code, as nibbles do. Position j's bytes meet x only in column j (column 4 + j for tiles c, d), so
+    /// lane t's columns are positions 0, 1 (values code, code) or 2, 3 (16·code each): U = c0 + c1 with λ = 1 or 1/16.
+    /// Four mmas per unit where a second set of four for the third bits took eight (4–9 % slower on an H200: perf/gemv.md,
+    /// session 28), for two shifts and two selects per tile word in place of four masks.</summary>
+    private static void MergedUnit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint ha, uint hb, uint hc, uint hd, int parity, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+        where TMma : struct, TensorCoreMma.IMma
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+    {
+        const uint Pick = 0x33333333u, L = 0x07070707u, H = 0x70707070u;
+        int up = 2 - parity;
+        uint a02 = mma.Select(a, ha << up, Pick), a13 = mma.Select(a >> 2, ha >> parity, Pick);
+        uint b02 = mma.Select(b, hb << up, Pick), b13 = mma.Select(b >> 2, hb >> parity, Pick);
+        uint c02 = mma.Select(c, hc << up, Pick), c13 = mma.Select(c >> 2, hc >> parity, Pick);
+        uint d02 = mma.Select(d, hd << up, Pick), d13 = mma.Select(d >> 2, hd >> parity, Pick);
+        ulong p = 0, q = 0;
+        mma.MultiplyInt8(ref p, ref q, a02 & L, b02 & L, a02 & H, b02 & H, xw & e.E0, xw & e.E2);
+        mma.MultiplyInt8(ref p, ref q, a13 & L, b13 & L, a13 & H, b13 & H, xw & e.E1, xw & e.E3);
+        mma.MultiplyInt8(ref p, ref q, c02 & L, d02 & L, c02 & H, d02 & H, xw & e.E4, xw & e.E6);
+        mma.MultiplyInt8(ref p, ref q, c13 & L, d13 & L, c13 & H, d13 & H, xw & e.E5, xw & e.E7);
+        Flush<TMma, TSymmetric>(mma, (int)p + (int)(p >> 32), (int)q + (int)(q >> 32), 4f, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
     }
 
     /// <summary>One unit of 64 columns of 4-bit codes: each tile's two words of this lane (<paramref name="a0"/>,
