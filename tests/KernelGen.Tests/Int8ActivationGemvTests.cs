@@ -87,16 +87,40 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_FourBitAsymmetricG256_M16() => CheckBatch<B4G256A>(rows: 32, cols: 4096, m: 16, warps: 8);
 
-    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 4-bit codes only on grids of more row
-    /// blocks than SMs, and past 8 rows only symmetric; 2- and 3-bit codes at M = 1 on any grid.</summary>
+    /// <summary>Batches of 2-bit codes (each word and the word shifted down by 2 as two words of two positions per byte):
+    /// M = 5, groups of one unit (a unit pair's two groups apart), 72 rows (groups of 4 warps), K = 960 pads to 4 slabs of
+    /// 256 and ends inside a unit.</summary>
+    [Fact]
+    public void Batch_TwoBitAsymmetricG64_M5_PaddedK() => CheckBatch<B2G64A>(rows: 72, cols: 960, m: 5, warps: 4);
+
+    /// <summary>M = 16 over 2-bit symmetric codes (zero point 2) in groups of two units, 18 slabs: several turns per warp.</summary>
+    [Fact]
+    public void Batch_TwoBitSymmetricG128_M16() => CheckBatch<B2G128S>(rows: 40, cols: 4608, m: 16, warps: 8);
+
+    /// <summary>Batches of 3-bit codes (third bits merged into the low bits' bytes, both parities of each third-bit word):
+    /// M = 16, 72 rows (groups of 4 warps), K = 2432 pads to 10 slabs (the last unit pair padding), groups of two units.</summary>
+    [Fact]
+    public void Batch_ThreeBitAsymmetricG128_M16_PaddedK() => CheckBatch<B3G128A>(rows: 72, cols: 2432, m: 16, warps: 4);
+
+    /// <summary>3-bit per-channel symmetric (zero point 4), M = 3, padded K.</summary>
+    [Fact]
+    public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 8);
+
+    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; batches
+    /// and 4-bit decode only on grids of more row blocks than SMs, past 8 rows only 2-bit and symmetric 4-bit codes.</summary>
     [Fact]
     public void Pays_AsMeasured()
     {
         var gemv = kernels.Gemv;
         Assert.Equal(1, kernels.Accelerator.NumMultiprocessors);
         Assert.True(gemv.Pays(B2G64A.Info, 32, 256, 1));
-        Assert.False(gemv.Pays(B2G64A.Info, 64, 256, 2));
+        Assert.False(gemv.Pays(B2G64A.Info, 32, 256, 2)); // one block
+        Assert.True(gemv.Pays(B2G64A.Info, 64, 256, 2));
+        Assert.True(gemv.Pays(B2G64A.Info, 64, 256, 16));
+        Assert.False(gemv.Pays(B2G64A.Info, 64, 256, 17));
         Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 1));
+        Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 8));
+        Assert.False(gemv.Pays(B3G128A.Info, 64, 256, 9));
         Assert.False(gemv.Pays(B4G128A.Info, 32, 256, 1)); // one block: no more blocks than SMs
         Assert.True(gemv.Pays(B4G128A.Info, 33, 256, 1));
         Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 8));
@@ -109,16 +133,18 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_Unsupported_SaysWhat()
     {
-        Assert.False(Int8ActivationGemv.Supports(B2G64A.Info, 256, 2));
-        Assert.True(Int8ActivationGemv.Supports(B2G64A.Info, 256, 1));
+        Assert.True(Int8ActivationGemv.Supports(B2G64A.Info, 256, 2));
+        Assert.True(Int8ActivationGemv.Supports(B3G128A.Info, 256, 16));
+        Assert.False(Int8ActivationGemv.Supports(B2G64A.Info, 256, 17));
+        Assert.False(Int8ActivationGemv.Supports(B2G32A.Info, 256, 2));
         Assert.True(Int8ActivationGemv.Supports(B4G128A.Info, 256, 16));
         Assert.False(Int8ActivationGemv.Supports(B4G128A.Info, 256, 17));
         var packed = MmaPackedWeights.Create(QuantizedMatrix<B2G64A>.Quantize(TestData.Weights(TestData.CreateRandom("x8 batch 2-bit"), 8, 64, 64), 8, 64));
         var accelerator = kernels.Accelerator;
         using var buffer = accelerator.Allocate1D<uint>(4096);
         using var io = accelerator.Allocate1D<float>(1024);
-        var e = Assert.Throws<ArgumentException>(() => kernels.Gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, buffer.View, io.View, 2));
-        Assert.Contains("M = 2 and 2-bit codes", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => kernels.Gemv.Run(packed, buffer.View, buffer.View, buffer.View, io.View, buffer.View, io.View, 17));
+        Assert.Contains("M = 17 and 2-bit codes", e.Message);
         Assert.Contains("QuantizeActivations = false", e.Message);
     }
 

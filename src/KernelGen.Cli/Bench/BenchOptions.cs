@@ -59,7 +59,7 @@ internal sealed record BenchOptions
         decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
         and v (and gate and up) stacked into one launch each against seven launches per layer.
         --int8-x rounds x to int8 per 64 columns and row where that kernel runs faster (Int8ActivationGemv.Pays: 2- and
-        3-bit codes at M = 1; 4-bit codes at M ≤ 16 on grids of more row blocks than SMs, M > 8 symmetric only); its
+        3-bit decode; batches and 4-bit decode on grids of more row blocks than SMs, M > 8 2-bit and symmetric 4-bit only); its
         rel.err against float64 over x itself shows what that rounding costs.
         """;
 

@@ -95,7 +95,7 @@ internal static class PtxDump
             foreach (var (name, arguments) in new[]
             {
                 ("GemvKernel", new[] { ptxMma, C(0), C(8), C(0), C(0), C(1) }),
-                ("BatchKernel", new[] { ptxMma, C(0), C(8), C(1), C(1), C(1) }),
+                ("BatchKernel", new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
                 ("QuantizeKernel", new[] { ptxMma }),
                 ("QuantizeBatchKernel", new[] { ptxMma }),
             })

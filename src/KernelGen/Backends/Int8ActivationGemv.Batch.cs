@@ -38,15 +38,15 @@ public sealed partial class Int8ActivationGemv
     /// <summary>KERNELGEN_X8_ALWAYS=1 makes <see cref="Pays"/> say yes wherever the kernel runs, for comparisons.</summary>
     internal static readonly bool Always = Environment.GetEnvironmentVariable("KERNELGEN_X8_ALWAYS") == "1";
 
-    /// <summary>KERNELGEN_X8_LATEGROUPS=1 or 0 sets whether batches load their group constants with x
-    /// (<see cref="LateGroupsFor"/>) for every form, for comparisons; unset, the rule decides.</summary>
+    /// <summary>KERNELGEN_X8_LATEGROUPS=1 or 0 sets whether 4-bit batches load their group constants with x
+    /// (<see cref="LateGroupsFor"/>), for comparisons; unset, the rule decides.</summary>
     internal static readonly bool? LateGroupsOverride = Environment.GetEnvironmentVariable("KERNELGEN_X8_LATEGROUPS") switch { "1" => true, "0" => false, _ => null };
 
     /// <summary>Whether a batch's scales and zero points are loaded at the top of their unit pair (with x) rather than a
-    /// slab ahead: 2- and 3-bit codes, whose slabs hold two unit pairs (and 3-bit codes more weight words), and asymmetric
-    /// 4-bit codes at M &gt; 8, whose two register sets would otherwise spill 120 bytes under the 128-register cap (and
-    /// measured 6–14 % slower for it on an H200: perf/gemv.md, session 28).</summary>
-    internal static bool LateGroupsFor(int bits, bool symmetric, int m) => LateGroupsOverride ?? (bits != 4 || (m > 8 && !symmetric));
+    /// slab ahead: always for 2- and 3-bit codes, whose slabs hold two unit pairs (and 3-bit codes more weight words); for
+    /// asymmetric 4-bit codes at M &gt; 8, whose two register sets would otherwise spill 120 bytes under the 128-register
+    /// cap (they measured 6–14 % slower so on an H200: perf/gemv.md, session 28).</summary>
+    internal static bool LateGroupsFor(int bits, bool symmetric, int m) => bits != 4 || (LateGroupsOverride ?? (m > 8 && !symmetric));
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="scheme"/>'s weights with
     /// <paramref name="cols"/> columns run here: 1 to <see cref="MaxRows"/> rows of what
@@ -56,11 +56,12 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
-    /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit codes at M = 1 everywhere; 4-bit
-    /// codes on grids of more row blocks than SMs, at M ≤ 8, and at 9 ≤ M ≤ 16 only for symmetric codes. On an H200 4-bit
-    /// 4096² (128 blocks, 132 SMs) ran 2–3 % slower at M = 1 and 7 % at M = 8 than with f16 x, asymmetric 4-bit at M = 16
-    /// from 9 % faster (28672×8192) to 4 % slower (8192², 8192×28672), symmetric at M = 16 9–17 % faster, and every
-    /// larger case at M ≤ 8 4–30 % faster (perf/gemv.md, session 27).</summary>
+    /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit codes at M = 1 everywhere; batches
+    /// (and 4-bit decode) only on grids of more row blocks than SMs, up to 8 rows, and past 8 rows 2-bit and symmetric 4-bit
+    /// codes. On an H200: on 4096² (128 blocks, 132 SMs) every int8 batch and 4-bit decode ran 2–14 % slower than with f16
+    /// x; on larger grids M = 2–8 ran 12–31 % faster (2-bit 19–31 %, 3-bit 12–22 %, 4-bit 14–30 %), and at M = 16 2-bit 8–12 %
+    /// faster, symmetric 4-bit 9–17 % faster, 3-bit 2–4 % slower (its third bits spill under the register cap) and
+    /// asymmetric 4-bit from 9 % faster to 4 % slower (perf/gemv.md, sessions 27 and 28).</summary>
     public bool Pays(QuantSchemeInfo scheme, int rows, int cols, int m)
     {
         ArgumentNullException.ThrowIfNull(scheme);
@@ -69,8 +70,13 @@ public sealed partial class Int8ActivationGemv
             return false;
         }
 
+        if (Always || (m == 1 && scheme.Bits != 4))
+        {
+            return true;
+        }
+
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
-        return Always || scheme.Bits != 4 || (blocks > accelerator.NumMultiprocessors && (m <= 8 || scheme.Symmetric));
+        return blocks > accelerator.NumMultiprocessors && (m <= 8 || (scheme.Bits == 4 ? scheme.Symmetric : scheme.Bits == 2));
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
@@ -193,16 +199,18 @@ public sealed partial class Int8ActivationGemv
         public float A0, A1, B0, B1, C0, C1, D0, D1;
     }
 
-    /// <summary>What a warp keeps of one slab across the loop: the four tiles' quads and this lane's rows' scale and
-    /// zero-point quads of the slab's two units (one of each where both units share a group; loaded with x where
-    /// <see cref="LateGroupsFor"/>).</summary>
+    /// <summary>What a warp keeps of one slab across the loop: the four tiles' quads (a 4-bit slab's two units, two words
+    /// each; a 2- or 3-bit slab's four units, one word each), 3-bit codes' third-bit pairs (units 0, 1 and 2, 3), and for
+    /// 4-bit codes this lane's rows' scale and zero-point quads of the slab's two units (one of each where both units share
+    /// a group; loaded with x where <see cref="LateGroupsFor"/>).</summary>
     private struct BatchSlab
     {
         public TensorCoreGemv.Quad A, B, C, D, S0, S1, Z0, Z1;
+        public Pair HA, HB, HC, HD;
     }
 
-    /// <summary>A slab's x for one group of 8 rows: this lane's words of units 0 and 1 (row g of the group), and the units'
-    /// scales and scale·Σ q for rows 2t, 2t + 1.</summary>
+    /// <summary>A unit pair's x for one group of 8 rows: this lane's words of units 0 and 1 (row g of the group), and the
+    /// units' scales and scale·Σ q for rows 2t, 2t + 1.</summary>
     private struct BatchX
     {
         public TensorCoreGemv.Quad W0, W1, Scales, Zeros;
@@ -216,14 +224,15 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>
     /// One warp: the block's 4 tiles (32 rows) over its share of the slabs, for 8 or 16 rows of x (<typeparamref name="TTwo"/>).
-    /// The weights and group constants of two slabs are in flight in two register sets taking turns, as in decode; x's
-    /// words and scales are loaded at the top of their slab (from L1 or L2: every block reads them), and so are the group
-    /// constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair
-    /// and group of 8 rows of x: two mmas (low nibbles, then high nibbles shifted down) into one accumulator set, flushed
-    /// as scale·(sx·U − zero·sx·Σ q); the warps' sums meet in shared memory.
+    /// The weights (and 4-bit codes' group constants) of two slabs are in flight in two register sets taking turns, as in
+    /// decode; x's words and scales are loaded at the top of their unit pair (from L1 or L2: every block reads them), and so
+    /// are the group constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair
+    /// and group of 8 rows of x: two mmas (low halves of the bytes, then high halves shifted down) into one accumulator
+    /// set, flushed as scale·(sx·U − zero·sx·Σ q); the warps' sums meet in shared memory.
     /// </summary>
-    internal static void BatchKernel<TMma, TSymmetric, TWarps, TTwo, TShared, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationBatchShape s, ulong packedAddress)
+    internal static void BatchKernel<TMma, TBits, TSymmetric, TWarps, TTwo, TShared, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationBatchShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
         where TTwo : struct, TensorCoreGemv.IConstant
@@ -242,6 +251,7 @@ public sealed partial class Int8ActivationGemv
         var zeroQuads = zeros.Cast<TensorCoreGemv.Quad>();
         var xQuads = words.Cast<TensorCoreGemv.Quad>();
         long tiles = (long)tile0 * s.Slabs * 32;
+        long highs = MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs) + tiles;
         int step = s.Slabs * 32;
         int laneScale = (block * s.Groups * 4) + (g >> 1), laneZero = (block * s.Groups * 2) + (g >> 2);
         long xRow0 = (((long)g * s.Units) * 4) + t, xRow1 = ((((long)g + 8) * s.Units) * 4) + t;
@@ -251,7 +261,7 @@ public sealed partial class Int8ActivationGemv
         var current = default(BatchSlab);
         if (slabStart < slabEnd)
         {
-            LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref current, slabStart);
+            LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slabStart);
         }
 
         mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
@@ -262,10 +272,10 @@ public sealed partial class Int8ActivationGemv
         {
             if (slab + 1 < slabEnd)
             {
-                LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref other, slab + 1);
+                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref other, slab + 1);
             }
 
-            BatchSlabCompute<TMma, TSymmetric, TTwo, TShared, TLate>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+            BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
             if (slab + 1 >= slabEnd)
             {
                 break;
@@ -273,10 +283,10 @@ public sealed partial class Int8ActivationGemv
 
             if (slab + 2 < slabEnd)
             {
-                LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, step, lane, laneScale, laneZero, s, ref current, slab + 2);
+                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slab + 2);
             }
 
-            BatchSlabCompute<TMma, TSymmetric, TTwo, TShared, TLate>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+            BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
         }
 
         // Lane (g, t) holds row g of tiles a…d for x rows 2t, 2t + 1 (and 8 + 2t, 9 + 2t): partial[warp][x row][tile row].
@@ -320,8 +330,9 @@ public sealed partial class Int8ActivationGemv
         partial[at + 56] = sums.D1;
     }
 
-    private static void LoadBatchSlab<TMma, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at)
+    private static void LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, long highs, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at)
         where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TShared : struct, TensorCoreGemv.IConstant
         where TLate : struct, TensorCoreGemv.IConstant
@@ -331,6 +342,17 @@ public sealed partial class Int8ActivationGemv
         slab.B = mma.LoadStreaming(quads, first + step, packedAddress);
         slab.C = mma.LoadStreaming(quads, first + (2 * step), packedAddress);
         slab.D = mma.LoadStreaming(quads, first + (3 * step), packedAddress);
+        if (default(TBits).Value == 3)
+        {
+            // The third bits' plane, one 8-byte load per lane and tile, as decode loads it.
+            var highPairs = quads.Cast<Pair>();
+            long high = highs + ((long)at * 32) + lane;
+            slab.HA = highPairs[high];
+            slab.HB = highPairs[high + step];
+            slab.HC = highPairs[high + (2 * step)];
+            slab.HD = highPairs[high + (3 * step)];
+        }
+
         if (default(TLate).Value == 0)
         {
             LoadGroups<TSymmetric, TShared>(scaleQuads, zeroQuads, laneScale, laneZero, s, ref slab, at);
@@ -360,7 +382,8 @@ public sealed partial class Int8ActivationGemv
         }
     }
 
-    private static RowScales Decode<TMma, TSymmetric>(TMma mma, TensorCoreGemv.Quad scale, TensorCoreGemv.Quad zero, int scaleShift, int zeroShift)
+    /// <summary>This lane's four rows' scales and zero points of one group; <paramref name="symmetricZero"/> is 2^(bits − 1).</summary>
+    private static RowScales Decode<TMma, TSymmetric>(TMma mma, TensorCoreGemv.Quad scale, TensorCoreGemv.Quad zero, int scaleShift, int zeroShift, float symmetricZero)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
@@ -370,10 +393,10 @@ public sealed partial class Int8ActivationGemv
             B = mma.HalfToFloat(scale.Y >> scaleShift),
             C = mma.HalfToFloat(scale.Z >> scaleShift),
             D = mma.HalfToFloat(scale.W >> scaleShift),
-            ZA = 8f,
-            ZB = 8f,
-            ZC = 8f,
-            ZD = 8f,
+            ZA = symmetricZero,
+            ZB = symmetricZero,
+            ZC = symmetricZero,
+            ZD = symmetricZero,
         };
         if (default(TSymmetric).Value == 0)
         {
@@ -386,21 +409,58 @@ public sealed partial class Int8ActivationGemv
         return r;
     }
 
-    private static void BatchSlabCompute<TMma, TSymmetric, TTwo, TShared, TLate>(TMma mma, BatchSlab c, ArrayView<TensorCoreGemv.Quad> xQuads, long xRow0, long xRow1, long meta, int slab, int t, int scaleShift, int zeroShift, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSums first, ref BatchSums second)
+    /// <summary>One slab: a 4-bit slab is one unit pair; a 2- or 3-bit slab two (units 0, 1 from the quads' X, Y and the
+    /// third-bit pairs' low words, units 2, 3 from Z, W and the high words).</summary>
+    private static void BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(TMma mma, BatchSlab c, ArrayView<TensorCoreGemv.Quad> xQuads, long xRow0, long xRow1, long meta, int slab, int t, int scaleShift, int zeroShift, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSums first, ref BatchSums second)
         where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
+        where TSymmetric : struct, TensorCoreGemv.IConstant
+        where TTwo : struct, TensorCoreGemv.IConstant
+        where TShared : struct, TensorCoreGemv.IConstant
+        where TLate : struct, TensorCoreGemv.IConstant
+    {
+        if (default(TBits).Value == 4)
+        {
+            BatchPair<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, c, c.A, c.B, c.C, c.D, default, default, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+            return;
+        }
+
+        var lowAb = new Pair { Low = c.HA.Low, High = c.HB.Low };
+        var lowCd = new Pair { Low = c.HC.Low, High = c.HD.Low };
+        BatchPair<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, c, c.A, c.B, c.C, c.D, lowAb, lowCd, xQuads, xRow0, xRow1, meta, 2 * slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+        var highAb = new Pair { Low = c.HA.High, High = c.HB.High };
+        var highCd = new Pair { Low = c.HC.High, High = c.HD.High };
+        BatchPair<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, c, Upper(c.A), Upper(c.B), Upper(c.C), Upper(c.D), highAb, highCd, xQuads, xRow0, xRow1, meta, (2 * slab) + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+    }
+
+    /// <summary>A quad's Z and W as its X and Y: units 2 and 3 of a 2- or 3-bit slab.</summary>
+    private static TensorCoreGemv.Quad Upper(TensorCoreGemv.Quad q) => new() { X = q.Z, Y = q.W };
+
+    /// <summary>
+    /// One unit pair (<paramref name="pair"/>: units 2·pair and 2·pair + 1) for every group of 8 rows of x: x's words and
+    /// scales (and where <typeparamref name="TLate"/> says, the group constants) loaded here, then per unit each tile's
+    /// two words of two positions per byte through <see cref="BatchUnit{TMma, TTwo}"/>. Tile words: 4-bit codes X, Y
+    /// (unit 0) and Z, W (unit 1) of <paramref name="a"/>…<paramref name="d"/>; 2- and 3-bit codes X (unit 0) and Y
+    /// (unit 1) (<see cref="Halves{TMma, TBits}"/>), with 3-bit codes' third-bit words of tiles a, b in
+    /// <paramref name="thirdsAb"/> and of tiles c, d in <paramref name="thirdsCd"/>.
+    /// </summary>
+    private static void BatchPair<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(TMma mma, BatchSlab c, TensorCoreGemv.Quad a, TensorCoreGemv.Quad b, TensorCoreGemv.Quad cc, TensorCoreGemv.Quad d, Pair thirdsAb, Pair thirdsCd, ArrayView<TensorCoreGemv.Quad> xQuads, long xRow0, long xRow1, long meta, int pair, int t, int scaleShift, int zeroShift, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSums first, ref BatchSums second)
+        where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TTwo : struct, TensorCoreGemv.IConstant
         where TShared : struct, TensorCoreGemv.IConstant
         where TLate : struct, TensorCoreGemv.IConstant
     {
         bool two = default(TTwo).Value == 1;
+        int bits = default(TBits).Value;
         if (default(TLate).Value == 1)
         {
-            LoadGroups<TSymmetric, TShared>(scaleQuads, zeroQuads, laneScale, laneZero, s, ref c, slab);
+            LoadGroups<TSymmetric, TShared>(scaleQuads, zeroQuads, laneScale, laneZero, s, ref c, pair);
         }
 
-        long unit = 2L * slab;
-        long scaleAt = meta + ((((long)slab * 8) + t) * 2);
+        long unit = 2L * pair;
+        long scaleAt = meta + ((((long)pair * 8) + t) * 2);
         var x0 = new BatchX { W0 = xQuads[xRow0 + (unit * 4)], W1 = xQuads[xRow0 + ((unit + 1) * 4)], Scales = xQuads[scaleAt], Zeros = xQuads[scaleAt + 1] };
         var x1 = default(BatchX);
         if (two)
@@ -408,23 +468,62 @@ public sealed partial class Int8ActivationGemv
             x1 = new BatchX { W0 = xQuads[xRow1 + (unit * 4)], W1 = xQuads[xRow1 + ((unit + 1) * 4)], Scales = xQuads[scaleAt + 8], Zeros = xQuads[scaleAt + 9] };
         }
 
-        var rows0 = Decode<TMma, TSymmetric>(mma, c.S0, c.Z0, scaleShift, zeroShift);
-        var rows1 = default(TShared).Value == 1 ? rows0 : Decode<TMma, TSymmetric>(mma, c.S1, c.Z1, scaleShift, zeroShift);
-        BatchUnit<TMma, TTwo>(mma, c.A.X, c.A.Y, c.B.X, c.B.Y, c.C.X, c.C.Y, c.D.X, c.D.Y, x0.W0, x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, x1.W0, x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref first, ref second);
-        BatchUnit<TMma, TTwo>(mma, c.A.Z, c.A.W, c.B.Z, c.B.W, c.C.Z, c.C.W, c.D.Z, c.D.W, x0.W1, x0.Scales.Z, x0.Scales.W, x0.Zeros.Z, x0.Zeros.W, x1.W1, x1.Scales.Z, x1.Scales.W, x1.Zeros.Z, x1.Zeros.W, rows1, ref first, ref second);
+        float symmetricZero = 1 << (bits - 1);
+        var rows0 = Decode<TMma, TSymmetric>(mma, c.S0, c.Z0, scaleShift, zeroShift, symmetricZero);
+        var rows1 = default(TShared).Value == 1 ? rows0 : Decode<TMma, TSymmetric>(mma, c.S1, c.Z1, scaleShift, zeroShift, symmetricZero);
+        if (bits == 4)
+        {
+            const uint Nibbles = 0x0F0F0F0Fu;
+            BatchUnit<TMma, TTwo>(mma, Nibbles, a.X, a.Y, b.X, b.Y, cc.X, cc.Y, d.X, d.Y, x0.W0, x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, x1.W0, x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref first, ref second);
+            BatchUnit<TMma, TTwo>(mma, Nibbles, a.Z, a.W, b.Z, b.W, cc.Z, cc.W, d.Z, d.W, x0.W1, x0.Scales.Z, x0.Scales.W, x0.Zeros.Z, x0.Zeros.W, x1.W1, x1.Scales.Z, x1.Scales.W, x1.Zeros.Z, x1.Zeros.W, rows1, ref first, ref second);
+            return;
+        }
+
+        // Two positions per byte: the low halves are positions 0 (word 0) and 1 (word 1), the high halves 2 and 3, so x's
+        // words go in as positions 0, 2, 1, 3 (BatchUnit pairs its X, Z with the low halves).
+        uint mask = bits == 3 ? 0x07070707u : 0x03030303u;
+        var a0 = Halves<TMma, TBits>(mma, a.X, thirdsAb.Low, 0);
+        var b0 = Halves<TMma, TBits>(mma, b.X, thirdsAb.High, 0);
+        var c0 = Halves<TMma, TBits>(mma, cc.X, thirdsCd.Low, 0);
+        var d0 = Halves<TMma, TBits>(mma, d.X, thirdsCd.High, 0);
+        BatchUnit<TMma, TTwo>(mma, mask, a0.Low, a0.High, b0.Low, b0.High, c0.Low, c0.High, d0.Low, d0.High, Interleave(x0.W0), x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, Interleave(x1.W0), x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref first, ref second);
+        var a1 = Halves<TMma, TBits>(mma, a.Y, thirdsAb.Low, 1);
+        var b1 = Halves<TMma, TBits>(mma, b.Y, thirdsAb.High, 1);
+        var c1 = Halves<TMma, TBits>(mma, cc.Y, thirdsCd.Low, 1);
+        var d1 = Halves<TMma, TBits>(mma, d.Y, thirdsCd.High, 1);
+        BatchUnit<TMma, TTwo>(mma, mask, a1.Low, a1.High, b1.Low, b1.High, c1.Low, c1.High, d1.Low, d1.High, Interleave(x0.W1), x0.Scales.Z, x0.Scales.W, x0.Zeros.Z, x0.Zeros.W, Interleave(x1.W1), x1.Scales.Z, x1.Scales.W, x1.Zeros.Z, x1.Zeros.W, rows1, ref first, ref second);
     }
 
-    /// <summary>One unit of 64 columns: tile a's words <paramref name="a0"/>, <paramref name="a1"/> (…), low nibbles then high
-    /// nibbles shifted down, against x's words of positions 0, 2 and 1, 3 (<paramref name="x0"/>: rows 0–7 of x;
-    /// <paramref name="x1"/>: rows 8–15), then the flush.</summary>
-    private static void BatchUnit<TMma, TTwo>(TMma mma, uint a0, uint a1, uint b0, uint b1, uint c0, uint c1, uint d0, uint d1, TensorCoreGemv.Quad x0, uint sx00, uint sx01, uint zx00, uint zx01, TensorCoreGemv.Quad x1, uint sx10, uint sx11, uint zx10, uint zx11, RowScales rows, ref BatchSums first, ref BatchSums second)
+    /// <summary>x's words of positions 0…3 in the order 0, 2, 1, 3.</summary>
+    private static TensorCoreGemv.Quad Interleave(TensorCoreGemv.Quad w) => new() { X = w.X, Y = w.Z, Z = w.Y, W = w.W };
+
+    /// <summary>A 2- or 3-bit tile word of one unit as two words of two positions per byte: Low holds positions 0 (bits
+    /// 0–2) and 2 (bits 4–6), High positions 1 and 3. 2-bit codes: the word and the word shifted down by 2; 3-bit codes:
+    /// the third bits of <paramref name="third"/> (at bit 2j + <paramref name="parity"/> of each byte) merged in as
+    /// <see cref="MergedUnit{TMma, TSymmetric}"/> merges them.</summary>
+    private static Pair Halves<TMma, TBits>(TMma mma, uint word, uint third, int parity)
+        where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
+    {
+        if (default(TBits).Value == 2)
+        {
+            return new Pair { Low = word, High = word >> 2 };
+        }
+
+        const uint Pick = 0x33333333u;
+        return new Pair { Low = mma.Select(word, third << (2 - parity), Pick), High = mma.Select(word >> 2, third >> parity, Pick) };
+    }
+
+    /// <summary>One unit of 64 columns: tile a's words <paramref name="a0"/>, <paramref name="a1"/> (…), each byte's low
+    /// halves (<paramref name="mask"/>) then its high halves shifted down, against x's words <paramref name="x0"/> X, Z
+    /// and Y, W (rows 0–7 of x; <paramref name="x1"/>: rows 8–15), then the flush.</summary>
+    private static void BatchUnit<TMma, TTwo>(TMma mma, uint mask, uint a0, uint a1, uint b0, uint b1, uint c0, uint c1, uint d0, uint d1, TensorCoreGemv.Quad x0, uint sx00, uint sx01, uint zx00, uint zx01, TensorCoreGemv.Quad x1, uint sx10, uint sx11, uint zx10, uint zx11, RowScales rows, ref BatchSums first, ref BatchSums second)
         where TMma : struct, TensorCoreMma.IMma
         where TTwo : struct, TensorCoreGemv.IConstant
     {
-        const uint L = 0x0F0F0F0Fu;
-        uint la0 = a0 & L, la1 = a1 & L, lb0 = b0 & L, lb1 = b1 & L, lc0 = c0 & L, lc1 = c1 & L, ld0 = d0 & L, ld1 = d1 & L;
-        uint ha0 = (a0 >> 4) & L, ha1 = (a1 >> 4) & L, hb0 = (b0 >> 4) & L, hb1 = (b1 >> 4) & L;
-        uint hc0 = (c0 >> 4) & L, hc1 = (c1 >> 4) & L, hd0 = (d0 >> 4) & L, hd1 = (d1 >> 4) & L;
+        uint la0 = a0 & mask, la1 = a1 & mask, lb0 = b0 & mask, lb1 = b1 & mask, lc0 = c0 & mask, lc1 = c1 & mask, ld0 = d0 & mask, ld1 = d1 & mask;
+        uint ha0 = (a0 >> 4) & mask, ha1 = (a1 >> 4) & mask, hb0 = (b0 >> 4) & mask, hb1 = (b1 >> 4) & mask;
+        uint hc0 = (c0 >> 4) & mask, hc1 = (c1 >> 4) & mask, hd0 = (d0 >> 4) & mask, hd1 = (d1 >> 4) & mask;
         ulong p = 0, q = 0, u = 0, v = 0;
         mma.MultiplyInt8(ref p, ref q, la0, lb0, la1, lb1, x0.X, x0.Z);
         mma.MultiplyInt8(ref p, ref q, ha0, hb0, ha1, hb1, x0.Y, x0.W);

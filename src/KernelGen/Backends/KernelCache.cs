@@ -325,7 +325,13 @@ public sealed class KernelCache
             var text = new StringBuilder();
             text.Append(Format).Append('\n');
             text.Append("key ").Append(hash).Append('\n');
-            text.Append("kernel ").Append(method.DeclaringType?.Name).Append('.').Append(method.Name).Append('\n');
+            text.Append("kernel ").Append(method.DeclaringType?.Name).Append('.').Append(method.Name);
+            if (method.IsGenericMethod)
+            {
+                text.Append('<').AppendJoin(", ", method.GetGenericArguments().Select(argument => argument.Name)).Append('>');
+            }
+
+            text.Append('\n');
             text.Append("ptx-sha256 ").Append(Sha256(ptx)).Append('\n');
             text.Append(CultureInfo.InvariantCulture, $"shared {shared.StaticSize} {(shared.HasDynamicMemory ? "dynamic" : "static")}").Append('\n');
             text.Append('\n').Append(ptx);

@@ -69,10 +69,11 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public bool UseTensorCores { get; set; } = true;
 
     /// <summary>
-    /// Whether decode (M = 1) and, for 4-bit codes, batches of up to 16 rows round x to int8 (one scale per 64 columns
-    /// and row, |x|max / 127) and multiply on the integer tensor cores (<see cref="Int8ActivationGemv"/>) where the device
-    /// and weights allow it and it measured faster (<see cref="Int8ActivationGemv.Pays"/>: CUDA; 2- and 3-bit codes at
-    /// M = 1, 4-bit codes on grids of more row blocks than SMs; groups of 64 times a power of two, or per channel); elsewhere
+    /// Whether decode (M = 1) and batches of up to 16 rows round x to int8 (one scale per 64 columns and row, |x|max / 127)
+    /// and multiply on the integer tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it and
+    /// it measured faster (<see cref="Int8ActivationGemv.Pays"/>: CUDA; 2- and 3-bit decode everywhere, batches and 4-bit
+    /// decode on grids of more row blocks than SMs; 2-, 3- and 4-bit codes in groups of 64 times a power of two, or per
+    /// channel); elsewhere
     /// the f16 kernels run, with x unrounded. Faster where the f16 kernels are bound by their work per weight, at the price of
     /// rounding x more coarsely: ~10^−3 relative error per output against f16's ~10^−4 (the bench's rel.err column
     /// shows it against float64). Default false, or true where KERNELGEN_INT8_X=1 (<see cref="QuantizeActivationsByDefault"/>:
@@ -246,7 +247,7 @@ public enum MatrixKernel
     /// <summary>M &gt; 16 on tensor cores (<see cref="Backends.TensorCoreGemm"/>).</summary>
     TensorCoreGemm,
 
-    /// <summary>M = 1 (4-bit codes: up to 16) with x rounded to int8, on the integer tensor cores (<see cref="Backends.Int8ActivationGemv"/>;
+    /// <summary>M = 1 to 16 with x rounded to int8, on the integer tensor cores (<see cref="Backends.Int8ActivationGemv"/>;
     /// <see cref="QuantLinear{TScheme}.QuantizeActivations"/>).</summary>
     Int8ActivationGemv,
 }
