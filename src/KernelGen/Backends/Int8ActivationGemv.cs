@@ -70,11 +70,23 @@ public sealed partial class Int8ActivationGemv
     /// µs against 40.6–40.8 and 40.8–41.0, 8192² level, 4096² (one block per SM) 8.5 against 8.0 (gemv.md, session 26).</summary>
     internal static bool LateActivationsFor(int bits, int blocks, int sms) => LateActivations ?? (bits == 3 && blocks > sms);
 
+    /// <summary>KERNELGEN_X8_PAIRED=1 or 0 sets whether decode loads its group constants per unit pair
+    /// (<see cref="PairedGroupsFor"/>) wherever that is correct, for comparisons; unset, the rule decides.</summary>
+    internal static readonly bool? PairedGroups = Environment.GetEnvironmentVariable("KERNELGEN_X8_PAIRED") switch { "1" => true, "0" => false, _ => null };
+
+    /// <summary>Whether decode loads one scale and zero-point pair per unit pair, not per unit: where groups span two or
+    /// more units (or one group holds the row). That takes 8 registers off each register set: on an H200 q3g128 no
+    /// longer spills (40–56 bytes before) and took 6.9 / 13.2–13.4 / 31.3–31.6 / 30.1–30.4 µs against 7.2–7.4 / 14.5–14.6 /
+    /// 37.5 / 35.3–35.8 on 4096² / 8192² / 28672×8192 / 8192×28672; q4g128 1–2 % faster, q4g128s level (perf/gemv.md,
+    /// session 28).</summary>
+    internal static bool PairedGroupsFor(int groupSize, int cols)
+        => (groupSize == cols || groupSize >= 2 * UnitCols) && PairedGroups != false;
+
     private const int QuantizeGroupSize = 256;
 
     private readonly Accelerator accelerator;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int>> quantize;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Late, bool Four), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Late, bool Four, bool Paired), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
 
     /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
     /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
@@ -153,7 +165,8 @@ public sealed partial class Int8ActivationGemv
         var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)), weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
         bool late = weights.Bits == 3 && LateActivationsFor(weights.Bits, blocks, accelerator.NumMultiprocessors);
-        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, late, four), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Late, key.Four), this);
+        bool paired = PairedGroupsFor(weights.GroupSize, weights.Cols);
+        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, late, four, paired), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Late, key.Four, key.Paired), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
@@ -184,8 +197,8 @@ public sealed partial class Int8ActivationGemv
     /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
     internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late, bool four)
-        => LoadKernel<Int8ActivationGemvShape>(nameof(GemvKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(third), Flag(late), Flag(four));
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late, bool four, bool paired)
+        => LoadKernel<Int8ActivationGemvShape>(nameof(GemvKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(third), Flag(late), Flag(four), Flag(paired));
 
     private static Type Flag(bool value) => value ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0);
 
@@ -355,13 +368,14 @@ public sealed partial class Int8ActivationGemv
     /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
     /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
     /// </summary>
-    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TLate, TFour>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TLate, TFour, TPaired>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
         where TLate : struct, TensorCoreGemv.IConstant
         where TFour : struct, TensorCoreGemv.IConstant
+        where TPaired : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
         bool late = default(TLate).Value == 1; // x loaded at the top of its own slab (LateActivationsFor)
@@ -378,7 +392,7 @@ public sealed partial class Int8ActivationGemv
         if (slabStart < slabEnd)
         {
             loads.Weights<TMma, TThird>(mma, ref current, slabStart);
-            loads.Groups<TSymmetric, TFour>(ref current, slabStart);
+            loads.Groups<TSymmetric, TFour, TPaired>(ref current, slabStart);
         }
 
         mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
@@ -408,7 +422,7 @@ public sealed partial class Int8ActivationGemv
             if (slab + 1 < slabEnd)
             {
                 loads.Weights<TMma, TThird>(mma, ref other, slab + 1);
-                loads.Groups<TSymmetric, TFour>(ref other, slab + 1);
+                loads.Groups<TSymmetric, TFour, TPaired>(ref other, slab + 1);
                 if (!late)
                 {
                     loads.Activations<TFour>(ref other, slab + 1);
@@ -420,7 +434,7 @@ public sealed partial class Int8ActivationGemv
                 loads.Activations<TFour>(ref current, slab);
             }
 
-            Compute<TMma, TSymmetric, TThird, TFour>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
             if (slab + 1 >= slabEnd)
             {
                 break;
@@ -429,7 +443,7 @@ public sealed partial class Int8ActivationGemv
             if (slab + 2 < slabEnd)
             {
                 loads.Weights<TMma, TThird>(mma, ref current, slab + 2);
-                loads.Groups<TSymmetric, TFour>(ref current, slab + 2);
+                loads.Groups<TSymmetric, TFour, TPaired>(ref current, slab + 2);
                 if (!late)
                 {
                     loads.Activations<TFour>(ref current, slab + 2);
@@ -441,7 +455,7 @@ public sealed partial class Int8ActivationGemv
                 loads.Activations<TFour>(ref other, slab + 1);
             }
 
-            Compute<TMma, TSymmetric, TThird, TFour>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
         }
 
         // Lanes t and t ^ 1 hold the same rows' two position pairs.
@@ -473,12 +487,21 @@ public sealed partial class Int8ActivationGemv
     }
 
     /// <summary>The four units of slab <paramref name="c"/> (4-bit codes: its two).</summary>
-    private static void Compute<TMma, TSymmetric, TThird, TFour>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    private static void Compute<TMma, TSymmetric, TThird, TFour, TPaired>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
         where TFour : struct, TensorCoreGemv.IConstant
+        where TPaired : struct, TensorCoreGemv.IConstant
     {
+        if (default(TPaired).Value == 1)
+        {
+            c.S1 = c.S0;
+            c.Z1 = c.Z0;
+            c.S3 = c.S2;
+            c.Z3 = c.Z2;
+        }
+
         if (default(TThird).Value == 1)
         {
             MergedUnit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
@@ -594,19 +617,30 @@ public sealed partial class Int8ActivationGemv
             slab.XSum = xQuads[(at * 18) + 17];
         }
 
-        public void Groups<TSymmetric, TFour>(ref Slab slab, int at)
+        /// <summary>The slab's group constants; where <typeparamref name="TPaired"/> says units 2u and 2u + 1 share a
+        /// group, only those of units 0 and 2 (<see cref="Compute{TMma, TSymmetric, TThird, TFour, TPaired}"/> reuses them).</summary>
+        public void Groups<TSymmetric, TFour, TPaired>(ref Slab slab, int at)
             where TSymmetric : struct, TensorCoreGemv.IConstant
             where TFour : struct, TensorCoreGemv.IConstant
+            where TPaired : struct, TensorCoreGemv.IConstant
         {
             bool four = default(TFour).Value == 1; // two units per slab
+            bool paired = default(TPaired).Value == 1;
             int unit = (four ? 2 : 4) * at;
             int g0 = Math.Min(unit >> unitShift, groups - 1), g1 = Math.Min((unit + 1) >> unitShift, groups - 1);
             slab.S0 = scalePairs[laneScale + (8 * g0)];
-            slab.S1 = scalePairs[laneScale + (8 * g1)];
+            if (!paired)
+            {
+                slab.S1 = scalePairs[laneScale + (8 * g1)];
+            }
+
             if (default(TSymmetric).Value == 0)
             {
                 slab.Z0 = zeroPairs[laneZero + (4 * g0)];
-                slab.Z1 = zeroPairs[laneZero + (4 * g1)];
+                if (!paired)
+                {
+                    slab.Z1 = zeroPairs[laneZero + (4 * g1)];
+                }
             }
 
             if (four)
@@ -616,11 +650,18 @@ public sealed partial class Int8ActivationGemv
 
             int g2 = Math.Min((unit + 2) >> unitShift, groups - 1), g3 = Math.Min((unit + 3) >> unitShift, groups - 1);
             slab.S2 = scalePairs[laneScale + (8 * g2)];
-            slab.S3 = scalePairs[laneScale + (8 * g3)];
+            if (!paired)
+            {
+                slab.S3 = scalePairs[laneScale + (8 * g3)];
+            }
+
             if (default(TSymmetric).Value == 0)
             {
                 slab.Z2 = zeroPairs[laneZero + (4 * g2)];
-                slab.Z3 = zeroPairs[laneZero + (4 * g3)];
+                if (!paired)
+                {
+                    slab.Z3 = zeroPairs[laneZero + (4 * g3)];
+                }
             }
         }
     }
