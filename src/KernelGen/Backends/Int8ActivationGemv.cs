@@ -67,7 +67,9 @@ public sealed partial class Int8ActivationGemv
     /// <summary>Whether the kernel loads x's words and unit scales at the top of their own slab instead of with the slab's
     /// weights one slab ahead: 3-bit codes on grids of more row blocks than SMs. That frees 12 registers per register
     /// set of a kernel that spills under its cap (72 bytes → 56); on an H200 28672×8192 and 8192×28672 took 39.0 and 38.4
-    /// µs against 40.6–40.8 and 40.8–41.0, 8192² level, 4096² (one block per SM) 8.5 against 8.0 (gemv.md, session 26).</summary>
+    /// µs against 40.6–40.8 and 40.8–41.0, 8192² level, 4096² (one block per SM) 8.5 against 8.0 (gemv.md, session 26,
+    /// with the third bits in mmas of their own; since they are merged and the group constants loaded per unit pair, the
+    /// kernel no longer spills, and the rule has not been measured again).</summary>
     internal static bool LateActivationsFor(int bits, int blocks, int sms) => LateActivations ?? (bits == 3 && blocks > sms);
 
     /// <summary>KERNELGEN_X8_PAIRED=1 or 0 sets whether decode loads its group constants per unit pair
