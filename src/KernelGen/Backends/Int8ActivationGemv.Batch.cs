@@ -499,20 +499,11 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>A 2- or 3-bit tile word of one unit as two words of two positions per byte: Low holds positions 0 (bits
     /// 0–2) and 2 (bits 4–6), High positions 1 and 3. 2-bit codes: the word and the word shifted down by 2; 3-bit codes:
-    /// the third bits of <paramref name="third"/> (at bit 2j + <paramref name="parity"/> of each byte) merged in as
-    /// <see cref="MergedUnit{TMma, TSymmetric}"/> merges them.</summary>
+    /// the third bits of <paramref name="third"/> merged in as decode merges them (<see cref="MergeThirdBits{TMma}"/>).</summary>
     private static Pair Halves<TMma, TBits>(TMma mma, uint word, uint third, int parity)
         where TMma : struct, TensorCoreMma.IMma
         where TBits : struct, TensorCoreGemv.IConstant
-    {
-        if (default(TBits).Value == 2)
-        {
-            return new Pair { Low = word, High = word >> 2 };
-        }
-
-        const uint Pick = 0x33333333u;
-        return new Pair { Low = mma.Select(word, third << (2 - parity), Pick), High = mma.Select(word >> 2, third >> parity, Pick) };
-    }
+        => default(TBits).Value == 2 ? new Pair { Low = word, High = word >> 2 } : MergeThirdBits(mma, word, third, parity);
 
     /// <summary>One unit of 64 columns: tile a's words <paramref name="a0"/>, <paramref name="a1"/> (…), each byte's low
     /// halves (<paramref name="mask"/>) then its high halves shifted down, against x's words <paramref name="x0"/> X, Z

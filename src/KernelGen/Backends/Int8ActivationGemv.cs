@@ -684,13 +684,21 @@ public sealed partial class Int8ActivationGemv
         Flush<TMma, TSymmetric>(mma, (4 * (int)p) + (int)(p >> 32), (4 * (int)q) + (int)(q >> 32), 2f, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
     }
 
-    /// <summary>One unit of 64 columns of 3-bit codes with each code's third bit merged into its low two: the third bit of
-    /// position j in byte b sits at bit <c>2j + parity</c> of byte b of the tiles' third-bit words (<paramref name="ha"/>…
-    /// <paramref name="hd"/>; <see cref="MmaPackedWeights"/>), so per tile word
-    /// <c>Select(a, h &lt;&lt; (2 − parity), 0x33333333)</c> puts positions 0 and 2 in each byte as 3-bit fields at bits 0
-    /// and 4 (low bits where they lie, third bits at 2 and 6),
-    /// <c>Select(a &gt;&gt; 2, h &gt;&gt; parity, 0x33333333)</c> positions 1 and 3; masks 0x07 and 0x70 per byte make bytes of
-    /// value code and 16·code, as nibbles do. Position j's bytes meet x only in column j (column 4 + j for tiles c, d), so
+    /// <summary>A tile word of 3-bit codes' low two bits with their third bits merged in: the third bit of position j in
+    /// byte b sits at bit <c>2j + parity</c> of byte b of the third-bit word <paramref name="third"/>
+    /// (<see cref="MmaPackedWeights"/>), so <c>Select(word, third &lt;&lt; (2 − parity), 0x33333333)</c> (Low) holds
+    /// positions 0 and 2 of each byte as 3-bit fields at bits 0 and 4 (low bits where they lie, third bits at 2 and 6), and
+    /// <c>Select(word &gt;&gt; 2, third &gt;&gt; parity, 0x33333333)</c> (High) positions 1 and 3. Bits 3 and 7 of each byte
+    /// are not the code's: masks 0x07 and 0x70 per byte make bytes of value code and 16·code, as nibbles do.</summary>
+    private static Pair MergeThirdBits<TMma>(TMma mma, uint word, uint third, int parity)
+        where TMma : struct, TensorCoreMma.IMma
+    {
+        const uint Pick = 0x33333333u;
+        return new Pair { Low = mma.Select(word, third << (2 - parity), Pick), High = mma.Select(word >> 2, third >> parity, Pick) };
+    }
+
+    /// <summary>One unit of 64 columns of 3-bit codes with each code's third bit merged into its low two
+    /// (<see cref="MergeThirdBits{TMma}"/>: per tile word positions 0, 2 and 1, 3 as 3-bit fields). Position j's bytes meet x only in column j (column 4 + j for tiles c, d), so
     /// lane t's columns are positions 0, 1 (values code, code) or 2, 3 (16·code each): U = c0 + c1 with λ = 1 or 1/16.
     /// Four mmas per unit where a second set of four for the third bits took eight (4–9 % slower on an H200: perf/gemv.md,
     /// session 28), for two shifts and two selects per tile word in place of four masks.</summary>
@@ -698,17 +706,16 @@ public sealed partial class Int8ActivationGemv
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
-        const uint Pick = 0x33333333u, L = 0x07070707u, H = 0x70707070u;
-        int up = 2 - parity;
-        uint a02 = mma.Select(a, ha << up, Pick), a13 = mma.Select(a >> 2, ha >> parity, Pick);
-        uint b02 = mma.Select(b, hb << up, Pick), b13 = mma.Select(b >> 2, hb >> parity, Pick);
-        uint c02 = mma.Select(c, hc << up, Pick), c13 = mma.Select(c >> 2, hc >> parity, Pick);
-        uint d02 = mma.Select(d, hd << up, Pick), d13 = mma.Select(d >> 2, hd >> parity, Pick);
+        const uint L = 0x07070707u, H = 0x70707070u;
+        var ma = MergeThirdBits(mma, a, ha, parity);
+        var mb = MergeThirdBits(mma, b, hb, parity);
+        var mc = MergeThirdBits(mma, c, hc, parity);
+        var md = MergeThirdBits(mma, d, hd, parity);
         ulong p = 0, q = 0;
-        mma.MultiplyInt8(ref p, ref q, a02 & L, b02 & L, a02 & H, b02 & H, xw & e.E0, xw & e.E2);
-        mma.MultiplyInt8(ref p, ref q, a13 & L, b13 & L, a13 & H, b13 & H, xw & e.E1, xw & e.E3);
-        mma.MultiplyInt8(ref p, ref q, c02 & L, d02 & L, c02 & H, d02 & H, xw & e.E4, xw & e.E6);
-        mma.MultiplyInt8(ref p, ref q, c13 & L, d13 & L, c13 & H, d13 & H, xw & e.E5, xw & e.E7);
+        mma.MultiplyInt8(ref p, ref q, ma.Low & L, mb.Low & L, ma.Low & H, mb.Low & H, xw & e.E0, xw & e.E2);
+        mma.MultiplyInt8(ref p, ref q, ma.High & L, mb.High & L, ma.High & H, mb.High & H, xw & e.E1, xw & e.E3);
+        mma.MultiplyInt8(ref p, ref q, mc.Low & L, md.Low & L, mc.Low & H, md.Low & H, xw & e.E4, xw & e.E6);
+        mma.MultiplyInt8(ref p, ref q, mc.High & L, md.High & L, mc.High & H, md.High & H, xw & e.E5, xw & e.E7);
         Flush<TMma, TSymmetric>(mma, (int)p + (int)(p >> 32), (int)q + (int)(q >> 32), 4f, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
     }
 
