@@ -10,9 +10,9 @@ namespace KernelGen.Tests;
 /// <summary>
 /// The decode GEMV with x rounded to int8 (<see cref="Int8ActivationGemv"/>), on ILGPU's CPU accelerator with 32-lane
 /// warps where its integer mma is emulated in PTX's m16n8k32 fragment layout, for 2-, 3- and 4-bit codes. Two references, both float64 over the
-/// layer's dequantized weights: x rounded here as the type documents it (|x|max / 127 per 64 columns, ties to even),
+/// layer's dequantized weights: x rounded here as the type documents it (|x|max / 127 per 128 columns, ties to even),
 /// which the kernel must match to f32 summation error; and x itself, from which the kernel may differ by at most half a
-/// rounding step of x per weight. Shapes cover padded rows and K, a unit of zeros, warps without slabs, several slabs
+/// rounding step of x per weight. Shapes cover padded rows and K, a block of zeros, warps without slabs, several slabs
 /// per warp, groups of one and two units and per-channel groups.
 /// </summary>
 public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTests.Kernels>
@@ -93,6 +93,11 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_TwoBitAsymmetricG64_M5_PaddedK() => CheckBatch<B2G64A>(rows: 72, cols: 960, m: 5, warps: 4);
 
+    /// <summary>M = 12 over 2-bit codes in groups of one unit: both groups of x rows, each unit flushed on its own (the
+    /// two units of an x block share x's scale but not the weights' group constants).</summary>
+    [Fact]
+    public void Batch_TwoBitAsymmetricG64_M12() => CheckBatch<B2G64A>(rows: 40, cols: 1280, m: 12, warps: 8);
+
     /// <summary>M = 16 over 2-bit symmetric codes (zero point 2) in groups of two units, 18 slabs: several turns per warp.</summary>
     [Fact]
     public void Batch_TwoBitSymmetricG128_M16() => CheckBatch<B2G128S>(rows: 40, cols: 4608, m: 16, warps: 8);
@@ -107,7 +112,7 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 8);
 
     /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; batches
-    /// and 4-bit decode only on grids of more row blocks than SMs, past 8 rows only 2-bit and symmetric 4-bit codes.</summary>
+    /// and 4-bit decode only on grids of more row blocks than SMs, past 8 rows only 2- and 4-bit codes.</summary>
     [Fact]
     public void Pays_AsMeasured()
     {
@@ -124,7 +129,8 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.False(gemv.Pays(B4G128A.Info, 32, 256, 1)); // one block: no more blocks than SMs
         Assert.True(gemv.Pays(B4G128A.Info, 33, 256, 1));
         Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 8));
-        Assert.False(gemv.Pays(B4G128A.Info, 64, 256, 9));
+        Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 9));
+        Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 16));
         Assert.True(gemv.Pays(B4G128S.Info, 64, 256, 16));
         Assert.False(gemv.Pays(B4G128S.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B4G32A.Info, 64, 256, 1));
@@ -176,8 +182,8 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         => Check<TScheme>(rows, cols, warps, m);
 
     /// <summary>Runs <paramref name="m"/> rows of x through the kernel and compares every output with both float64
-    /// references. x has a unit of zeros (scale 0, every q 0) in its second row (decode: its only row), and at M &gt; 1
-    /// its last row is on another scale unit by unit.</summary>
+    /// references. x has a block of 128 zeros (scale 0, every q 0; on K below 256 half a block) in its second row (decode:
+    /// its only row), and at M &gt; 1 its last row is on another scale unit by unit.</summary>
     private void Check<TScheme>(int rows, int cols, int warps, int m = 1)
         where TScheme : struct, IQuantScheme
     {
@@ -195,9 +201,13 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         }
 
         var x = TestData.Activations(random, m * cols);
-        if (cols >= 128)
+        if (cols >= 256)
         {
-            Array.Clear(x, (Math.Min(1, m - 1) * cols) + 64, 64);
+            Array.Clear(x, (Math.Min(1, m - 1) * cols) + 128, 128); // a whole x block: scale 0
+        }
+        else if (cols >= 128)
+        {
+            Array.Clear(x, (Math.Min(1, m - 1) * cols) + 64, 64); // half a block
         }
 
         for (int k = 0; m > 1 && k < cols; k++)
@@ -245,15 +255,15 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         }
     }
 
-    /// <summary>x rounded as <see cref="Int8ActivationGemv"/> documents: per 64 columns, q = round(x · (127 / |x|max)) in
+    /// <summary>x rounded as <see cref="Int8ActivationGemv"/> documents: per 128 columns, q = round(x · (127 / |x|max)) in
     /// f32, ties to even, times |x|max / 127; also each value's step (|x|max / 127).</summary>
     internal static (double[] Rounded, double[] Steps) RoundActivations(float[] x)
     {
         var rounded = new double[x.Length];
         var steps = new double[x.Length];
-        for (int start = 0; start < x.Length; start += 64)
+        for (int start = 0; start < x.Length; start += 128)
         {
-            int end = Math.Min(x.Length, start + 64);
+            int end = Math.Min(x.Length, start + 128);
             float max = 0;
             for (int k = start; k < end; k++)
             {

@@ -22,9 +22,11 @@ public readonly record struct Int8ActivationBatchShape(int Rows, int Slabs, int 
 /// (4-bit codes: the unit's two words as they are; 3-bit: the third bits merged in as decode merges them; 2-bit: the word
 /// and the word shifted down by 2), the high halves are shifted down (<c>(word &gt;&gt; 4) &amp; mask</c>) and every
 /// position adds into one accumulator set per pair of tiles and group of 8 rows of x (two mmas per unit, tile pair and 8
-/// rows). A first launch
-/// (<see cref="QuantizeBatchKernel{TMma}"/>) writes each row's words in the order a lane loads them and, per slab and
-/// pair of rows, the units' x scales and scale·Σq; the GEMV (<see cref="BatchKernel"/>) loads x at the top of each slab,
+/// rows). Where a weight group spans a unit pair (groups of 128 columns or more, or per channel), both units share x's
+/// scale too (<see cref="XBlockCols"/>), so their integer sums add before a single flush: the flush is half the work at
+/// M = 16 (5–12 % faster there on an H200, perf/gemv.md, session 29). A first launch
+/// (<see cref="QuantizeBatchKernel{TMma}"/>) writes each row's words in the order a lane loads them and, per unit pair
+/// and pair of rows, x's scales and scale·Σq; the GEMV (<see cref="BatchKernel"/>) loads x at the top of each slab,
 /// since two slabs of it would not fit in registers beside the weights of two slabs.
 /// </summary>
 public sealed partial class Int8ActivationGemv
@@ -44,8 +46,9 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>Whether a batch's scales and zero points are loaded at the top of their unit pair (with x) rather than a
     /// slab ahead: always for 2- and 3-bit codes, whose slabs hold two unit pairs (and 3-bit codes more weight words); for
-    /// asymmetric 4-bit codes at M &gt; 8, whose two register sets would otherwise spill 120 bytes under the 128-register
-    /// cap (they measured 6–14 % slower so on an H200: perf/gemv.md, session 28).</summary>
+    /// asymmetric 4-bit codes at M &gt; 8, whose two register sets would otherwise spill under the 128-register cap (a slab
+    /// ahead measured 6–14 % slower on an H200 in session 28, and 2–6 % slower with 16 bytes spilled once a unit pair
+    /// flushed once in session 29: perf/gemv.md).</summary>
     internal static bool LateGroupsFor(int bits, bool symmetric, int m) => bits != 4 || (LateGroupsOverride ?? (m > 8 && !symmetric));
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="scheme"/>'s weights with
@@ -57,11 +60,10 @@ public sealed partial class Int8ActivationGemv
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
     /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit codes at M = 1 everywhere; batches
-    /// (and 4-bit decode) only on grids of more row blocks than SMs, up to 8 rows, and past 8 rows 2-bit and symmetric 4-bit
-    /// codes. On an H200: on 4096² (128 blocks, 132 SMs) every int8 batch and 4-bit decode ran 2–14 % slower than with f16
-    /// x; on larger grids M = 2–8 ran 12–31 % faster (2-bit 19–31 %, 3-bit 12–22 %, 4-bit 14–30 %), and at M = 16 2-bit 8–12 %
-    /// faster, symmetric 4-bit 9–17 % faster, 3-bit 2–4 % slower (its third bits spill under the register cap) and
-    /// asymmetric 4-bit from 9 % faster to 4 % slower (perf/gemv.md, sessions 27 and 28).</summary>
+    /// (and 4-bit decode) only on grids of more row blocks than SMs, up to 8 rows, and past 8 rows 2- and 4-bit codes. On
+    /// an H200: on 4096² (128 blocks, 132 SMs) every int8 batch and 4-bit decode ran 2–14 % slower than with f16 x; on
+    /// larger grids M = 2–8 ran 19–34 % faster, and at M = 16 2-bit 8–12 %, 4-bit 7–24 % faster, 3-bit level (its
+    /// weight words of two slabs spill under the register cap) (perf/gemv.md, sessions 27–29).</summary>
     public bool Pays(QuantSchemeInfo scheme, int rows, int cols, int m)
     {
         ArgumentNullException.ThrowIfNull(scheme);
@@ -76,7 +78,7 @@ public sealed partial class Int8ActivationGemv
         }
 
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
-        return blocks > accelerator.NumMultiprocessors && (m <= 8 || (scheme.Bits == 4 ? scheme.Symmetric : scheme.Bits == 2));
+        return blocks > accelerator.NumMultiprocessors && (m <= 8 || scheme.Bits != 3);
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
@@ -153,13 +155,14 @@ public sealed partial class Int8ActivationGemv
         => LoadKernel<Int8ActivationBatchShape>(nameof(BatchKernel), TensorCoreGemv.ConstantType(bits), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(two), Flag(shared), Flag(lateGroups));
 
     /// <summary>
-    /// Rounds each of the <paramref name="m"/> rows of x to int8 per unit of 64 columns exactly as
-    /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit), for the 8 or 16 rows the GEMV reads (rows from
+    /// Rounds each of the <paramref name="m"/> rows of x to int8 per block of 128 columns exactly as
+    /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit, a warp per unit pair), for the 8 or 16 rows the GEMV reads (rows from
     /// <paramref name="m"/> on are zeros; <paramref name="threads"/> says how many). Layout: quad
     /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (placed for 4-bit codes where
     /// <paramref name="nibbles"/> is 1, else for 2-bit words), so that a lane loads a unit's four B registers at once; after
-    /// 16 rows' quads, per unit pair s (units 2s, 2s + 1) and pair p of rows two quads: (sx of unit 2s for rows 2p, 2p + 1,
-    /// then of unit 2s + 1) and the same of sx·Σ q.
+    /// 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and pair p of rows two quads: (sx for rows 2p,
+    /// 2p + 1, then sx·Σ q over both units for rows 2p, 2p + 1), what a unit pair that shares its weight group reads; and
+    /// (sx·Σ q of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1), what units of groups of their own read.
     /// </summary>
     internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads, int nibbles)
         where TMma : struct, TensorCoreMma.IMma
@@ -187,9 +190,14 @@ public sealed partial class Int8ActivationGemv
         if (lane16 == 0)
         {
             float step = rounded.Max / 127f;
-            long meta = ((long)MaxRows * units * 16) + ((((long)(unit >> 1) * 8) + (row >> 1)) * 8) + ((unit & 1) * 2) + (row & 1);
-            words[meta] = Interop.FloatAsInt(step);
-            words[meta + 4] = Interop.FloatAsInt(step * rounded.Sum);
+            long meta = ((long)MaxRows * units * 16) + ((((long)(unit >> 1) * 8) + (row >> 1)) * 8) + (row & 1);
+            if ((unit & 1) == 0)
+            {
+                words[meta] = Interop.FloatAsInt(step);
+                words[meta + 2] = Interop.FloatAsInt(step * rounded.PairSum);
+            }
+
+            words[meta + 4 + ((unit & 1) * 2)] = Interop.FloatAsInt(step * rounded.Sum);
         }
     }
 
@@ -209,8 +217,9 @@ public sealed partial class Int8ActivationGemv
         public Pair HA, HB, HC, HD;
     }
 
-    /// <summary>A unit pair's x for one group of 8 rows: this lane's words of units 0 and 1 (row g of the group), and the
-    /// units' scales and scale·Σ q for rows 2t, 2t + 1.</summary>
+    /// <summary>A unit pair's x for one group of 8 rows: this lane's words of units 0 and 1 (row g of the group), the x
+    /// block's scale and scale·Σ q of both units for rows 2t, 2t + 1 (<see cref="Scales"/> X, Y and Z, W), and where the
+    /// units have weight groups of their own, each unit's scale·Σ q for those rows (<see cref="Zeros"/>).</summary>
     private struct BatchX
     {
         public TensorCoreGemv.Quad W0, W1, Scales, Zeros;
@@ -228,7 +237,8 @@ public sealed partial class Int8ActivationGemv
     /// decode; x's words and scales are loaded at the top of their unit pair (from L1 or L2: every block reads them), and so
     /// are the group constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair
     /// and group of 8 rows of x: two mmas (low halves of the bytes, then high halves shifted down) into one accumulator
-    /// set, flushed as scale·(sx·U − zero·sx·Σ q); the warps' sums meet in shared memory.
+    /// set, flushed as scale·(sx·U − zero·sx·Σ q) once per unit pair where the pair shares its weight group, else per
+    /// unit; the warps' sums meet in shared memory.
     /// </summary>
     internal static void BatchKernel<TMma, TBits, TSymmetric, TWarps, TTwo, TShared, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationBatchShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
@@ -439,7 +449,7 @@ public sealed partial class Int8ActivationGemv
     /// <summary>
     /// One unit pair (<paramref name="pair"/>: units 2·pair and 2·pair + 1) for every group of 8 rows of x: x's words and
     /// scales (and where <typeparamref name="TLate"/> says, the group constants) loaded here, then per unit each tile's
-    /// two words of two positions per byte through <see cref="BatchUnit{TMma, TTwo}"/>. Tile words: 4-bit codes X, Y
+    /// two words of two positions per byte through <see cref="BatchUnits{TMma, TTwo, TShared}"/>. Tile words: 4-bit codes X, Y
     /// (unit 0) and Z, W (unit 1) of <paramref name="a"/>…<paramref name="d"/>; 2- and 3-bit codes X (unit 0) and Y
     /// (unit 1) (<see cref="Halves{TMma, TBits}"/>), with 3-bit codes' third-bit words of tiles a, b in
     /// <paramref name="thirdsAb"/> and of tiles c, d in <paramref name="thirdsCd"/>.
@@ -461,11 +471,12 @@ public sealed partial class Int8ActivationGemv
 
         long unit = 2L * pair;
         long scaleAt = meta + ((((long)pair * 8) + t) * 2);
-        var x0 = new BatchX { W0 = xQuads[xRow0 + (unit * 4)], W1 = xQuads[xRow0 + ((unit + 1) * 4)], Scales = xQuads[scaleAt], Zeros = xQuads[scaleAt + 1] };
+        bool shared = default(TShared).Value == 1;
+        var x0 = new BatchX { W0 = xQuads[xRow0 + (unit * 4)], W1 = xQuads[xRow0 + ((unit + 1) * 4)], Scales = xQuads[scaleAt], Zeros = shared ? default : xQuads[scaleAt + 1] };
         var x1 = default(BatchX);
         if (two)
         {
-            x1 = new BatchX { W0 = xQuads[xRow1 + (unit * 4)], W1 = xQuads[xRow1 + ((unit + 1) * 4)], Scales = xQuads[scaleAt + 8], Zeros = xQuads[scaleAt + 9] };
+            x1 = new BatchX { W0 = xQuads[xRow1 + (unit * 4)], W1 = xQuads[xRow1 + ((unit + 1) * 4)], Scales = xQuads[scaleAt + 8], Zeros = shared ? default : xQuads[scaleAt + 9] };
         }
 
         float symmetricZero = 1 << (bits - 1);
@@ -473,29 +484,39 @@ public sealed partial class Int8ActivationGemv
         var rows1 = default(TShared).Value == 1 ? rows0 : Decode<TMma, TSymmetric>(mma, c.S1, c.Z1, scaleShift, zeroShift, symmetricZero);
         if (bits == 4)
         {
-            const uint Nibbles = 0x0F0F0F0Fu;
-            BatchUnit<TMma, TTwo>(mma, Nibbles, a.X, a.Y, b.X, b.Y, cc.X, cc.Y, d.X, d.Y, x0.W0, x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, x1.W0, x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref first, ref second);
-            BatchUnit<TMma, TTwo>(mma, Nibbles, a.Z, a.W, b.Z, b.W, cc.Z, cc.W, d.Z, d.W, x0.W1, x0.Scales.Z, x0.Scales.W, x0.Zeros.Z, x0.Zeros.W, x1.W1, x1.Scales.Z, x1.Scales.W, x1.Zeros.Z, x1.Zeros.W, rows1, ref first, ref second);
+            var unit0 = new TileWords { A0 = a.X, A1 = a.Y, B0 = b.X, B1 = b.Y, C0 = cc.X, C1 = cc.Y, D0 = d.X, D1 = d.Y };
+            var unit1 = new TileWords { A0 = a.Z, A1 = a.W, B0 = b.Z, B1 = b.W, C0 = cc.Z, C1 = cc.W, D0 = d.Z, D1 = d.W };
+            BatchUnits<TMma, TTwo, TShared>(mma, 0x0F0F0F0Fu, unit0, unit1, x0, x1, rows0, rows1, ref first, ref second);
             return;
         }
 
         // Two positions per byte: the low halves are positions 0 (word 0) and 1 (word 1), the high halves 2 and 3, so x's
-        // words go in as positions 0, 2, 1, 3 (BatchUnit pairs its X, Z with the low halves).
-        uint mask = bits == 3 ? 0x07070707u : 0x03030303u;
-        var a0 = Halves<TMma, TBits>(mma, a.X, thirdsAb.Low, 0);
-        var b0 = Halves<TMma, TBits>(mma, b.X, thirdsAb.High, 0);
-        var c0 = Halves<TMma, TBits>(mma, cc.X, thirdsCd.Low, 0);
-        var d0 = Halves<TMma, TBits>(mma, d.X, thirdsCd.High, 0);
-        BatchUnit<TMma, TTwo>(mma, mask, a0.Low, a0.High, b0.Low, b0.High, c0.Low, c0.High, d0.Low, d0.High, Interleave(x0.W0), x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, Interleave(x1.W0), x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref first, ref second);
-        var a1 = Halves<TMma, TBits>(mma, a.Y, thirdsAb.Low, 1);
-        var b1 = Halves<TMma, TBits>(mma, b.Y, thirdsAb.High, 1);
-        var c1 = Halves<TMma, TBits>(mma, cc.Y, thirdsCd.Low, 1);
-        var d1 = Halves<TMma, TBits>(mma, d.Y, thirdsCd.High, 1);
-        BatchUnit<TMma, TTwo>(mma, mask, a1.Low, a1.High, b1.Low, b1.High, c1.Low, c1.High, d1.Low, d1.High, Interleave(x0.W1), x0.Scales.Z, x0.Scales.W, x0.Zeros.Z, x0.Zeros.W, Interleave(x1.W1), x1.Scales.Z, x1.Scales.W, x1.Zeros.Z, x1.Zeros.W, rows1, ref first, ref second);
+        // words go in as positions 0, 2, 1, 3 (UnitMmas pairs its X, Z with the low halves).
+        x0.W0 = Interleave(x0.W0);
+        x0.W1 = Interleave(x0.W1);
+        x1.W0 = Interleave(x1.W0);
+        x1.W1 = Interleave(x1.W1);
+        var words0 = BatchWords<TMma, TBits>(mma, a.X, b.X, cc.X, d.X, thirdsAb, thirdsCd, 0);
+        var words1 = BatchWords<TMma, TBits>(mma, a.Y, b.Y, cc.Y, d.Y, thirdsAb, thirdsCd, 1);
+        BatchUnits<TMma, TTwo, TShared>(mma, bits == 3 ? 0x07070707u : 0x03030303u, words0, words1, x0, x1, rows0, rows1, ref first, ref second);
     }
 
     /// <summary>x's words of positions 0…3 in the order 0, 2, 1, 3.</summary>
     private static TensorCoreGemv.Quad Interleave(TensorCoreGemv.Quad w) => new() { X = w.X, Y = w.Z, Z = w.Y, W = w.W };
+
+    /// <summary>A 2- or 3-bit unit's tile words (<paramref name="a"/>…<paramref name="d"/>; the third bits of tiles a, b in
+    /// <paramref name="thirdsAb"/>, of c, d in <paramref name="thirdsCd"/>) as two words of two positions per byte each
+    /// (<see cref="Halves{TMma, TBits}"/>).</summary>
+    private static TileWords BatchWords<TMma, TBits>(TMma mma, uint a, uint b, uint c, uint d, Pair thirdsAb, Pair thirdsCd, int parity)
+        where TMma : struct, TensorCoreMma.IMma
+        where TBits : struct, TensorCoreGemv.IConstant
+    {
+        var ha = Halves<TMma, TBits>(mma, a, thirdsAb.Low, parity);
+        var hb = Halves<TMma, TBits>(mma, b, thirdsAb.High, parity);
+        var hc = Halves<TMma, TBits>(mma, c, thirdsCd.Low, parity);
+        var hd = Halves<TMma, TBits>(mma, d, thirdsCd.High, parity);
+        return new TileWords { A0 = ha.Low, A1 = ha.High, B0 = hb.Low, B1 = hb.High, C0 = hc.Low, C1 = hc.High, D0 = hd.Low, D1 = hd.High };
+    }
 
     /// <summary>A 2- or 3-bit tile word of one unit as two words of two positions per byte: Low holds positions 0 (bits
     /// 0–2) and 2 (bits 4–6), High positions 1 and 3. 2-bit codes: the word and the word shifted down by 2; 3-bit codes:
@@ -505,39 +526,99 @@ public sealed partial class Int8ActivationGemv
         where TBits : struct, TensorCoreGemv.IConstant
         => default(TBits).Value == 2 ? new Pair { Low = word, High = word >> 2 } : MergeThirdBits(mma, word, third, parity);
 
-    /// <summary>One unit of 64 columns: tile a's words <paramref name="a0"/>, <paramref name="a1"/> (…), each byte's low
-    /// halves (<paramref name="mask"/>) then its high halves shifted down, against x's words <paramref name="x0"/> X, Z
-    /// and Y, W (rows 0–7 of x; <paramref name="x1"/>: rows 8–15), then the flush.</summary>
-    private static void BatchUnit<TMma, TTwo>(TMma mma, uint mask, uint a0, uint a1, uint b0, uint b1, uint c0, uint c1, uint d0, uint d1, TensorCoreGemv.Quad x0, uint sx00, uint sx01, uint zx00, uint zx01, TensorCoreGemv.Quad x1, uint sx10, uint sx11, uint zx10, uint zx11, RowScales rows, ref BatchSums first, ref BatchSums second)
+    /// <summary>One unit's two words of two positions per byte for each tile of the warp's four (a…d).</summary>
+    private struct TileWords
+    {
+        public uint A0, A1, B0, B1, C0, C1, D0, D1;
+    }
+
+    /// <summary>A unit's tile words split by <see cref="Split"/>: each byte's low halves (L) and high halves shifted down (H).</summary>
+    private struct SplitWords
+    {
+        public uint La0, La1, Lb0, Lb1, Lc0, Lc1, Ld0, Ld1, Ha0, Ha1, Hb0, Hb1, Hc0, Hc1, Hd0, Hd1;
+    }
+
+    private static SplitWords Split(uint mask, TileWords w) => new()
+    {
+        La0 = w.A0 & mask, La1 = w.A1 & mask, Lb0 = w.B0 & mask, Lb1 = w.B1 & mask,
+        Lc0 = w.C0 & mask, Lc1 = w.C1 & mask, Ld0 = w.D0 & mask, Ld1 = w.D1 & mask,
+        Ha0 = (w.A0 >> 4) & mask, Ha1 = (w.A1 >> 4) & mask, Hb0 = (w.B0 >> 4) & mask, Hb1 = (w.B1 >> 4) & mask,
+        Hc0 = (w.C0 >> 4) & mask, Hc1 = (w.C1 >> 4) & mask, Hd0 = (w.D0 >> 4) & mask, Hd1 = (w.D1 >> 4) & mask,
+    };
+
+    /// <summary>
+    /// A unit pair's mmas and flushes for every group of 8 rows of x: each unit's words split (<paramref name="mask"/>)
+    /// against x's words of that unit (positions in X, Z with the low halves, Y, W with the high halves). Where a weight
+    /// group spans both units (<typeparamref name="TShared"/>), they share their scales and zero points, and x's scale
+    /// too (<see cref="XBlockCols"/>), so both units' integer sums add in one accumulator set per group of x rows and
+    /// flush once, with Σ q of both units; otherwise each unit flushes on its own.
+    /// </summary>
+    private static void BatchUnits<TMma, TTwo, TShared>(TMma mma, uint mask, TileWords unit0, TileWords unit1, BatchX x0, BatchX x1, RowScales rows0, RowScales rows1, ref BatchSums first, ref BatchSums second)
         where TMma : struct, TensorCoreMma.IMma
         where TTwo : struct, TensorCoreGemv.IConstant
+        where TShared : struct, TensorCoreGemv.IConstant
     {
-        uint la0 = a0 & mask, la1 = a1 & mask, lb0 = b0 & mask, lb1 = b1 & mask, lc0 = c0 & mask, lc1 = c1 & mask, ld0 = d0 & mask, ld1 = d1 & mask;
-        uint ha0 = (a0 >> 4) & mask, ha1 = (a1 >> 4) & mask, hb0 = (b0 >> 4) & mask, hb1 = (b1 >> 4) & mask;
-        uint hc0 = (c0 >> 4) & mask, hc1 = (c1 >> 4) & mask, hd0 = (d0 >> 4) & mask, hd1 = (d1 >> 4) & mask;
-        ulong p = 0, q = 0, u = 0, v = 0;
-        mma.MultiplyInt8(ref p, ref q, la0, lb0, la1, lb1, x0.X, x0.Z);
-        mma.MultiplyInt8(ref p, ref q, ha0, hb0, ha1, hb1, x0.Y, x0.W);
-        mma.MultiplyInt8(ref u, ref v, lc0, ld0, lc1, ld1, x0.X, x0.Z);
-        mma.MultiplyInt8(ref u, ref v, hc0, hd0, hc1, hd1, x0.Y, x0.W);
-        Flush(p, q, u, v, Interop.IntAsFloat(sx00), Interop.IntAsFloat(sx01), Interop.IntAsFloat(zx00), Interop.IntAsFloat(zx01), rows, ref first);
-        if (default(TTwo).Value == 1)
+        bool two = default(TTwo).Value == 1, shared = default(TShared).Value == 1;
+        ulong p = 0, q = 0, u = 0, v = 0, p1 = 0, q1 = 0, u1 = 0, v1 = 0;
+        var w = Split(mask, unit0);
+        UnitMmas(mma, w, x0.W0, ref p, ref q, ref u, ref v);
+        if (!shared)
         {
-            p = 0;
-            q = 0;
-            u = 0;
-            v = 0;
-            mma.MultiplyInt8(ref p, ref q, la0, lb0, la1, lb1, x1.X, x1.Z);
-            mma.MultiplyInt8(ref p, ref q, ha0, hb0, ha1, hb1, x1.Y, x1.W);
-            mma.MultiplyInt8(ref u, ref v, lc0, ld0, lc1, ld1, x1.X, x1.Z);
-            mma.MultiplyInt8(ref u, ref v, hc0, hd0, hc1, hd1, x1.Y, x1.W);
-            Flush(p, q, u, v, Interop.IntAsFloat(sx10), Interop.IntAsFloat(sx11), Interop.IntAsFloat(zx10), Interop.IntAsFloat(zx11), rows, ref second);
+            Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, rows0, ref first);
+            p = q = u = v = 0;
+        }
+
+        if (two)
+        {
+            UnitMmas(mma, w, x1.W0, ref p1, ref q1, ref u1, ref v1);
+            if (!shared)
+            {
+                Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref second);
+                p1 = q1 = u1 = v1 = 0;
+            }
+        }
+
+        w = Split(mask, unit1);
+        UnitMmas(mma, w, x0.W1, ref p, ref q, ref u, ref v);
+        if (shared)
+        {
+            Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Scales.Z, x0.Scales.W, rows1, ref first); // sx·Σ q of both units
+        }
+        else
+        {
+            Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.Z, x0.Zeros.W, rows1, ref first);
+        }
+
+        if (two)
+        {
+            UnitMmas(mma, w, x1.W1, ref p1, ref q1, ref u1, ref v1);
+            if (shared)
+            {
+                Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Scales.Z, x1.Scales.W, rows1, ref second);
+            }
+            else
+            {
+                Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.Z, x1.Zeros.W, rows1, ref second);
+            }
         }
     }
 
-    /// <summary>sums += scale·(sx·U − zero·sx·Σ q) for the lane's four rows (tiles a: p, b: q, c: u, d: v) and its two x rows.</summary>
-    private static void Flush(ulong p, ulong q, ulong u, ulong v, float sx0, float sx1, float zx0, float zx1, RowScales r, ref BatchSums sums)
+    /// <summary>One unit's four mmas for one group of 8 rows of x (<paramref name="x"/>: this lane's words of positions in
+    /// the order the split words meet them): tiles a, b into <paramref name="p"/>, <paramref name="q"/>, tiles c, d into
+    /// <paramref name="u"/>, <paramref name="v"/>.</summary>
+    private static void UnitMmas<TMma>(TMma mma, SplitWords w, TensorCoreGemv.Quad x, ref ulong p, ref ulong q, ref ulong u, ref ulong v)
+        where TMma : struct, TensorCoreMma.IMma
     {
+        mma.MultiplyInt8(ref p, ref q, w.La0, w.Lb0, w.La1, w.Lb1, x.X, x.Z);
+        mma.MultiplyInt8(ref p, ref q, w.Ha0, w.Hb0, w.Ha1, w.Hb1, x.Y, x.W);
+        mma.MultiplyInt8(ref u, ref v, w.Lc0, w.Ld0, w.Lc1, w.Ld1, x.X, x.Z);
+        mma.MultiplyInt8(ref u, ref v, w.Hc0, w.Hd0, w.Hc1, w.Hd1, x.Y, x.W);
+    }
+
+    /// <summary>sums += scale·(sx·U − zero·sx·Σ q) for the lane's four rows (tiles a: p, b: q, c: u, d: v) and its two x rows.</summary>
+    private static void Flush(ulong p, ulong q, ulong u, ulong v, uint sxBits0, uint sxBits1, uint zxBits0, uint zxBits1, RowScales r, ref BatchSums sums)
+    {
+        float sx0 = Interop.IntAsFloat(sxBits0), sx1 = Interop.IntAsFloat(sxBits1), zx0 = Interop.IntAsFloat(zxBits0), zx1 = Interop.IntAsFloat(zxBits1);
         sums.A0 += r.A * ((sx0 * Low(p)) - (r.ZA * zx0));
         sums.A1 += r.A * ((sx1 * High(p)) - (r.ZA * zx1));
         sums.B0 += r.B * ((sx0 * Low(q)) - (r.ZB * zx0));

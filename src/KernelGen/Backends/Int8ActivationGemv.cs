@@ -15,10 +15,11 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 
 /// <summary>
 /// Decode (M = 1; 4-bit codes also batches of up to 16 rows: <see cref="BatchKernel"/>) over 2-, 3- and 4-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
-/// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 64 columns (|x|max / 127, round
-/// to nearest even), and the GEMV multiplies the codes as unsigned bytes on the integer tensor cores
-/// (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in f32.
-/// This is the activation rounding llama.cpp's quantized matrix-vector kernels use (q8_1 blocks of 32); it trades x's
+/// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 128 columns (|x|max / 127, round
+/// to nearest even: <see cref="XBlockCols"/>), and the GEMV multiplies the codes as unsigned bytes on the integer tensor
+/// cores (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in
+/// f32. This is the activation rounding llama.cpp's quantized matrix-vector kernels use (q8_1 blocks of 32 columns, q8_K
+/// of 256); it trades x's
 /// f16 rounding (2^−11) for int8's (up to |x|max/254 per value), so results differ from
 /// <see cref="TensorCoreGemv"/>'s by ~10^−3 relative, and the layer runs it only when asked
 /// (<see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/>).
@@ -37,13 +38,19 @@ public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int G
 /// </para>
 /// <para>
 /// <b>Numbers.</b> Per unit u and row r the mma gives Σ code·q exactly; y_r = Σ_u scale_r·sx_u·(Σ code·q − zero_r·Σ q),
-/// summed in f32. The codes, scales and zero points are the layer's; only x is rounded.
+/// summed in f32 (sx_u is the scale of the 128 columns u lies in). The codes, scales and zero points are the layer's;
+/// only x is rounded.
 /// </para>
 /// </summary>
 public sealed partial class Int8ActivationGemv
 {
-    /// <summary>Columns per x scale and per flush: one word of 2-bit codes (two of 4-bit codes) per lane and tile.</summary>
+    /// <summary>Columns per unit: one word of 2-bit codes (two of 4-bit codes) per lane and tile, and the decode's flush.</summary>
     public const int UnitCols = 64;
+
+    /// <summary>Columns per x scale: two units, so that a batch sums the integer products of both units of a weight group of
+    /// 128 columns or more before one flush (M = 16 on an H200 7–15 % faster than with a scale per unit: perf/gemv.md,
+    /// session 29). Rows of x are rounded alike at every M.</summary>
+    public const int XBlockCols = 2 * UnitCols;
 
     /// <summary>Columns per block of x's rounded words: four units, one 2-bit slab (two 4-bit slabs).</summary>
     private const int BlockCols = 4 * UnitCols;
@@ -134,7 +141,7 @@ public sealed partial class Int8ActivationGemv
     /// <summary>Blocks of <see cref="BlockCols"/> columns in the padded K (slabs of 2- and 3-bit codes; pairs of 4-bit slabs).</summary>
     private static int XBlocks(MmaPackedWeights weights) => (int)(((long)weights.Slabs * weights.SlabCols + BlockCols - 1) / BlockCols);
 
-    /// <summary>y[N] = W · x for one activation row, x rounded to int8 per 64 columns (see the type's remarks);
+    /// <summary>y[N] = W · x for one activation row, x rounded to int8 per 128 columns (see the type's remarks);
     /// <paramref name="scratch"/> holds <see cref="ScratchLength(MmaPackedWeights)"/> words.</summary>
     /// <exception cref="ArgumentException">The weights are not ones <see cref="Supports(MmaPackedWeights)"/> takes, or a buffer is too short;
     /// the message says which.</exception>
@@ -232,14 +239,15 @@ public sealed partial class Int8ActivationGemv
     }
 
     /// <summary>
-    /// Rounds x to int8 per unit of 64 columns: 16 threads per unit, thread m holding columns 4m … 4m + 3 (k-block
-    /// m / 4, lane t = m % 4 of the weights' fragments). The unit's scale is |x|max / 127 and q = round(x · 127 / |x|max)
-    /// (to nearest even; 0 where the unit is all zeros or past K). The four q that lane t's codes at position j (0…3)
+    /// Rounds x to int8 per block of 128 columns (<see cref="XBlockCols"/>: a unit pair, one warp): 16 threads per unit,
+    /// thread m holding columns 4m … 4m + 3 (k-block m / 4, lane t = m % 4 of the weights' fragments). The block's scale
+    /// is |x|max / 127 and q = round(x · 127 / |x|max) (to nearest even; 0 where the block is all zeros or past K). The four q that lane t's codes at position j (0…3)
     /// multiply (<see cref="Int8ActivationGemv"/>) are one word: bytes 0, 2 columns 16·(j / 2) + 4t + 2·(j % 2) and + 1,
     /// bytes 1, 3 the same 32 columns on; for 4-bit codes (<paramref name="nibbles"/> 1: position j is nibble j % 2 of
     /// the unit's word j / 2) bytes 0, 2 columns 32·(j / 2) + 4t + 2·(j % 2) and + 1, bytes 1, 3 the same 16 columns on.
     /// Per block of four units (a 2-bit slab, two 4-bit ones): 18 quads, quad 4j + t holding that word of units 0–3
-    /// (so that a lane loads its words of a slab at once), quad 16 the units' scales and quad 17 their Σ q, as floats.
+    /// (so that a lane loads its words of a slab at once), quad 16 the units' scales (those of a unit pair alike) and quad
+    /// 17 their Σ q, as floats.
     /// Explicitly grouped; threads past <paramref name="threads"/> (whole warps) do nothing.
     /// </summary>
     internal static void QuantizeKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int threads, int nibbles)
@@ -272,17 +280,19 @@ public sealed partial class Int8ActivationGemv
     }
 
     /// <summary>What thread <c>m</c> of a unit's 16 holds after rounding: x's words of positions J and J + 1 for lane t = m % 4
-    /// (each whole in the thread that writes it: <see cref="H"/> 0 writes Low, 1 writes High), the unit's |x|max and Σ q.</summary>
+    /// (each whole in the thread that writes it: <see cref="H"/> 0 writes Low, 1 writes High), the |x|max of the unit's
+    /// block of 128 columns, the unit's Σ q and the block's (both units').</summary>
     private struct RoundedLane
     {
         public uint Low, High;
-        public int J, H, Sum;
+        public int J, H, Sum, PairSum;
         public float Max;
     }
 
     /// <summary>One thread's share of rounding the unit of 64 columns that starts at column <paramref name="unitCol"/> of
     /// the row at <paramref name="row"/> (columns <paramref name="unitCol"/> + 4m … + 3, 0 from <paramref name="k"/> on), as
-    /// <see cref="QuantizeKernel{TMma}"/> documents; the 16 threads of a unit are 16 consecutive lanes of one warp.</summary>
+    /// <see cref="QuantizeKernel{TMma}"/> documents; the 16 threads of a unit are 16 consecutive lanes of one warp, and the
+    /// other 16 lanes of that warp round the other unit of its block (units 2s and 2s + 1 share a warp).</summary>
     private static RoundedLane RoundLane<TMma>(ArrayView<float> x, long row, int unitCol, int k, int m, int nibbles)
         where TMma : struct, TensorCoreMma.IMma
     {
@@ -296,6 +306,7 @@ public sealed partial class Int8ActivationGemv
         max = Math.Max(max, Warp.ShuffleXor(max, 2));
         max = Math.Max(max, Warp.ShuffleXor(max, 4));
         max = Math.Max(max, Warp.ShuffleXor(max, 8));
+        max = Math.Max(max, Warp.ShuffleXor(max, 16)); // the unit pair's block of 128 columns
         float inverse = max > 0f ? 127f / max : 0f;
         // The products rounded on their own: fused into RoundToInt's addition (ptxas contracts mul.f32 + add.f32), a product
         // within an ulp of a half rounds differently from the host's RoundActivations (seen on an H200: rel.err 1e-4).
@@ -317,28 +328,29 @@ public sealed partial class Int8ActivationGemv
         sum += Warp.ShuffleXor(sum, 2);
         sum += Warp.ShuffleXor(sum, 4);
         sum += Warp.ShuffleXor(sum, 8);
-        return new RoundedLane { Low = low, High = high, J = four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, Max = max };
+        int pairSum = sum + Warp.ShuffleXor(sum, 16);
+        return new RoundedLane { Low = low, High = high, J = four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, PairSum = pairSum, Max = max };
     }
 
     /// <summary>Rounds <paramref name="x"/> (one activation row) in place as <see cref="QuantizeKernel{TMma}"/> does:
-    /// per 64 columns q = round(x · (127 / |x|max)) in f32, ties to even, then q · (|x|max / 127). A layer that runs
+    /// per 128 columns q = round(x · (127 / |x|max)) in f32, ties to even, then q · (|x|max / 127). A layer that runs
     /// elsewhere than this kernel applies it to x first (<see cref="Layers.QuantizedLinear{TScheme}"/>), so that an
     /// evaluation on any device sees what the rounding costs.</summary>
     public static void RoundActivations(Span<float> x)
     {
-        for (int start = 0; start < x.Length; start += UnitCols)
+        for (int start = 0; start < x.Length; start += XBlockCols)
         {
-            var unit = x.Slice(start, Math.Min(UnitCols, x.Length - start));
+            var block = x.Slice(start, Math.Min(XBlockCols, x.Length - start));
             float max = 0f;
-            foreach (float v in unit)
+            foreach (float v in block)
             {
                 max = Math.Max(max, Math.Abs(v));
             }
 
             float inverse = max > 0f ? 127f / max : 0f, step = max / 127f;
-            for (int i = 0; i < unit.Length; i++)
+            for (int i = 0; i < block.Length; i++)
             {
-                unit[i] = RoundToInt(unit[i] * inverse) * step;
+                block[i] = RoundToInt(block[i] * inverse) * step;
             }
         }
     }

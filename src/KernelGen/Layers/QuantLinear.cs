@@ -69,7 +69,7 @@ public sealed class QuantLinear<TScheme> : IDisposable
     public bool UseTensorCores { get; set; } = true;
 
     /// <summary>
-    /// Whether decode (M = 1) and batches of up to 16 rows round x to int8 (one scale per 64 columns and row, |x|max / 127)
+    /// Whether decode (M = 1) and batches of up to 16 rows round x to int8 (one scale per 128 columns and row, |x|max / 127)
     /// and multiply on the integer tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it and
     /// it measured faster (<see cref="Int8ActivationGemv.Pays"/>: CUDA; 2- and 3-bit decode everywhere, batches and 4-bit
     /// decode on grids of more row blocks than SMs; 2-, 3- and 4-bit codes in groups of 64 times a power of two, or per

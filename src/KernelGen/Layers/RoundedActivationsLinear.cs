@@ -4,7 +4,7 @@ using KernelGen.Backends;
 namespace KernelGen.Layers;
 
 /// <summary>
-/// A linear layer whose input is first rounded to int8 per 64 columns (<see cref="Int8ActivationGemv.RoundActivations"/>),
+/// A linear layer whose input is first rounded to int8 per 128 columns (<see cref="Int8ActivationGemv.RoundActivations"/>),
 /// as decode with <see cref="QuantLinear{TScheme}.QuantizeActivations"/> rounds it on CUDA: what <c>kernelgen eval</c>
 /// wraps each compressed projection in when KERNELGEN_INT8_X=1, so that the report shows what that rounding costs a
 /// model on top of its weights' quantization.
