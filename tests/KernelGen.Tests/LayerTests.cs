@@ -15,7 +15,7 @@ public sealed class LayerTests
     public LayerTests(DeviceFixture fixture) => this.fixture = fixture;
 
     /// <summary>Off CUDA, a quantized layer asked to round its activations to int8 rounds x on the host as the CUDA kernel
-    /// does (per 64 columns; K = 160 pads to 192 for groups of 64, the padding staying zero), so its output is W·x over
+    /// does (per 128 columns; K = 160 pads to 192 for groups of 64, the padding staying zero), so its output is W·x over
     /// the rounded x (float64 reference, rounding implemented in the test), and a layer stacked from it keeps the
     /// setting.</summary>
     [Fact]
@@ -55,16 +55,16 @@ public sealed class LayerTests
         Assert.True(stacked.QuantizeActivations);
     }
 
-    /// <summary>What `kernelgen eval` wraps projections in under KERNELGEN_INT8_X=1: the inner layer over x rounded per 64
-    /// columns (K = 100: a partial last unit rounded by its own |x|max), against the test's own rounding.</summary>
+    /// <summary>What `kernelgen eval` wraps projections in under KERNELGEN_INT8_X=1: the inner layer over x rounded per 128
+    /// columns (K = 200: a partial last block rounded by its own |x|max), against the test's own rounding.</summary>
     [Fact]
     public void RoundedActivationsLinear_RunsTheInnerLayerOverRoundedX()
     {
         var random = TestData.CreateRandom(nameof(RoundedActivationsLinear_RunsTheInnerLayerOverRoundedX));
-        var w = TestData.Activations(random, 3 * 100);
-        var x = TestData.Activations(random, 100);
-        using var layer = new RoundedActivationsLinear(new DenseLinear(w, 3, 100));
-        Assert.Equal(100, layer.InFeatures);
+        var w = TestData.Activations(random, 3 * 200);
+        var x = TestData.Activations(random, 200);
+        using var layer = new RoundedActivationsLinear(new DenseLinear(w, 3, 200));
+        Assert.Equal(200, layer.InFeatures);
         Assert.Equal(3, layer.OutFeatures);
         var y = new float[3];
         layer.Forward(x, y);
@@ -72,10 +72,10 @@ public sealed class LayerTests
         for (int r = 0; r < 3; r++)
         {
             double expected = 0, magnitude = 0;
-            for (int k = 0; k < 100; k++)
+            for (int k = 0; k < 200; k++)
             {
-                expected += w[(r * 100) + k] * rounded[k];
-                magnitude += Math.Abs(w[(r * 100) + k] * rounded[k]);
+                expected += w[(r * 200) + k] * rounded[k];
+                magnitude += Math.Abs(w[(r * 200) + k] * rounded[k]);
             }
 
             Assert.True(Math.Abs(y[r] - expected) <= (1e-5 * magnitude) + 1e-30, FormattableString.Invariant($"row {r}: {y[r]} against {expected}"));
