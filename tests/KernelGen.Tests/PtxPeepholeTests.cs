@@ -211,8 +211,8 @@ public sealed class PtxPeepholeTests
         Type c0 = typeof(TensorCoreGemv.C0), c1 = typeof(TensorCoreGemv.C1);
         Type[] arguments = (kernel, bits) switch
         {
-            ("GemvKernel", 4) => [mma, c0, typeof(TensorCoreGemv.C8), c0, c0, c1, c0], // asymmetric, 8 warps, nibbles
-            ("GemvKernel", _) => [mma, c0, typeof(TensorCoreGemv.C4), c1, c1, c0, c1], // 3-bit (third bits merged), x late, groups per unit pair
+            ("GemvKernel", 4) => [mma, c0, typeof(TensorCoreGemv.C8), c0, c1, c0], // asymmetric, 8 warps, nibbles
+            ("GemvKernel", _) => [mma, c0, typeof(TensorCoreGemv.C4), c1, c0, c1], // 3-bit (third bits merged), groups per unit pair
             _ => [mma, typeof(TensorCoreGemv.C4), c0, typeof(TensorCoreGemv.C8), c1, c1, c1], // 4-bit, M > 8, groups shared by a slab, loaded with x
         };
         var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);

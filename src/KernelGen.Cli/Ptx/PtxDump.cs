@@ -94,7 +94,7 @@ internal static class PtxDump
             Type C(int value) => gemv.GetNestedType($"C{value}", BindingFlags.NonPublic)!;
             foreach (var (name, arguments) in new[]
             {
-                ("GemvKernel", new[] { ptxMma, C(0), C(8), C(0), C(0), C(1), C(1) }),
+                ("GemvKernel", new[] { ptxMma, C(0), C(8), C(0), C(1), C(1) }),
                 ("BatchKernel", new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
                 ("QuantizeKernel", new[] { ptxMma }),
                 ("QuantizeBatchKernel", new[] { ptxMma }),

@@ -67,18 +67,6 @@ public sealed partial class Int8ActivationGemv
     /// session 26); KERNELGEN_X8_MAXNREG overrides (0: no cap).</summary>
     public static readonly int MaxRegisters = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_MAXNREG"), out int r) ? r : 128;
 
-    /// <summary>KERNELGEN_X8_LATEX=1 or 0 sets whether 3-bit codes load x late (<see cref="LateActivationsFor"/>) on every
-    /// grid, for comparisons; unset, the rule decides.</summary>
-    internal static readonly bool? LateActivations = Environment.GetEnvironmentVariable("KERNELGEN_X8_LATEX") switch { "1" => true, "0" => false, _ => null };
-
-    /// <summary>Whether the kernel loads x's words and unit scales at the top of their own slab instead of with the slab's
-    /// weights one slab ahead: 3-bit codes on grids of more row blocks than SMs. That frees 12 registers per register
-    /// set of a kernel that spills under its cap (72 bytes → 56); on an H200 28672×8192 and 8192×28672 took 39.0 and 38.4
-    /// µs against 40.6–40.8 and 40.8–41.0, 8192² level, 4096² (one block per SM) 8.5 against 8.0 (gemv.md, session 26,
-    /// with the third bits in mmas of their own; since they are merged and the group constants loaded per unit pair, the
-    /// kernel no longer spills, and the rule has not been measured again).</summary>
-    internal static bool LateActivationsFor(int bits, int blocks, int sms) => LateActivations ?? (bits == 3 && blocks > sms);
-
     /// <summary>KERNELGEN_X8_PAIRED=1 or 0 sets whether decode loads its group constants per unit pair
     /// (<see cref="PairedGroupsFor"/>) wherever that is correct, for comparisons; unset, the rule decides.</summary>
     internal static readonly bool? PairedGroups = Environment.GetEnvironmentVariable("KERNELGEN_X8_PAIRED") switch { "1" => true, "0" => false, _ => null };
@@ -95,7 +83,7 @@ public sealed partial class Int8ActivationGemv
 
     private readonly Accelerator accelerator;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<uint>, int, int, int>> quantize;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Late, bool Four, bool Paired), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(bool Symmetric, int Warps, bool Third, bool Four, bool Paired), Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape>> kernels = new();
 
     /// <summary>Prepares the two kernels for <paramref name="accelerator"/> (32-lane warps), compiled on first use.</summary>
     /// <exception cref="NotSupportedException">The accelerator's warps are not 32 lanes wide.</exception>
@@ -173,9 +161,8 @@ public sealed partial class Int8ActivationGemv
         bool perChannel = weights.GroupSize == weights.Cols;
         var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)), weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
-        bool late = weights.Bits == 3 && LateActivationsFor(weights.Bits, blocks, accelerator.NumMultiprocessors);
         bool paired = PairedGroupsFor(weights.GroupSize, weights.Cols);
-        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, late, four, paired), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Late, key.Four, key.Paired), this);
+        var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, four, paired), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Four, key.Paired), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
 
@@ -206,8 +193,8 @@ public sealed partial class Int8ActivationGemv
     /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
     internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
 
-    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool late, bool four, bool paired)
-        => LoadKernel<Int8ActivationGemvShape>(nameof(GemvKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(third), Flag(late), Flag(four), Flag(paired));
+    private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool four, bool paired)
+        => LoadKernel<Int8ActivationGemvShape>(nameof(GemvKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(third), Flag(four), Flag(paired));
 
     private static Type Flag(bool value) => value ? typeof(TensorCoreGemv.C1) : typeof(TensorCoreGemv.C0);
 
@@ -382,17 +369,15 @@ public sealed partial class Int8ActivationGemv
     /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
     /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
     /// </summary>
-    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TLate, TFour, TPaired>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
+    internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TFour, TPaired>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TWarps : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
-        where TLate : struct, TensorCoreGemv.IConstant
         where TFour : struct, TensorCoreGemv.IConstant
         where TPaired : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
-        bool late = default(TLate).Value == 1; // x loaded at the top of its own slab (LateActivationsFor)
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
         int tile0 = block * MmaPackedWeights.TileBlock;
         int warps = default(TWarps).Value;
@@ -429,7 +414,9 @@ public sealed partial class Int8ActivationGemv
         // Two slabs per turn in two sets of registers that take turns, so that no slab is copied across the back edge
         // (a copy per turn was ~60 of ~380 instructions per slab).
         // (Two slabs in flight through a cp.async ring in shared memory measured 5–17 % slower, and L2 prefetches of the
-        // weights 1–3 slabs further ahead 7–15 % slower: perf/gemv.md, session 26.)
+        // weights 1–3 slabs further ahead 7–15 % slower: perf/gemv.md, session 26. x's words loaded at the top of their
+        // own slab instead of a slab ahead, which session 26 kept for 3-bit codes while their kernel spilled, measured
+        // 3–6 % slower once it no longer did: session 29.)
         var other = default(Slab);
         for (int slab = slabStart; slab < slabEnd; slab += 2)
         {
@@ -437,15 +424,7 @@ public sealed partial class Int8ActivationGemv
             {
                 loads.Weights<TMma, TThird>(mma, ref other, slab + 1);
                 loads.Groups<TSymmetric, TFour, TPaired>(ref other, slab + 1);
-                if (!late)
-                {
-                    loads.Activations<TFour>(ref other, slab + 1);
-                }
-            }
-
-            if (late && slab > slabStart)
-            {
-                loads.Activations<TFour>(ref current, slab);
+                loads.Activations<TFour>(ref other, slab + 1);
             }
 
             Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
@@ -458,15 +437,7 @@ public sealed partial class Int8ActivationGemv
             {
                 loads.Weights<TMma, TThird>(mma, ref current, slab + 2);
                 loads.Groups<TSymmetric, TFour, TPaired>(ref current, slab + 2);
-                if (!late)
-                {
-                    loads.Activations<TFour>(ref current, slab + 2);
-                }
-            }
-
-            if (late)
-            {
-                loads.Activations<TFour>(ref other, slab + 1);
+                loads.Activations<TFour>(ref current, slab + 2);
             }
 
             Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
