@@ -177,6 +177,7 @@ public sealed partial class Int8ActivationGemv
         int lane16 = index & 15, t = lane16 & 3, rowUnit = index >> 4;
         int row = rowUnit / units, unit = rowUnit - (row * units);
         var rounded = RoundLane<TMma>(x, (long)row * k, unit * UnitCols, row < m ? k : 0, lane16, nibbles);
+        int pairSum = rounded.Sum + Warp.ShuffleXor(rounded.Sum, 16); // both units of the x block: the other half-warp
         long quad = (((long)rowUnit * 4) + t) * 4;
         if (rounded.H == 0)
         {
@@ -194,7 +195,7 @@ public sealed partial class Int8ActivationGemv
             if ((unit & 1) == 0)
             {
                 words[meta] = Interop.FloatAsInt(step);
-                words[meta + 2] = Interop.FloatAsInt(step * rounded.PairSum);
+                words[meta + 2] = Interop.FloatAsInt(step * pairSum);
             }
 
             words[meta + 4 + ((unit & 1) * 2)] = Interop.FloatAsInt(step * rounded.Sum);
@@ -218,11 +219,27 @@ public sealed partial class Int8ActivationGemv
     }
 
     /// <summary>A unit pair's x for one group of 8 rows: this lane's words of units 0 and 1 (row g of the group), the x
-    /// block's scale and scale·Σ q of both units for rows 2t, 2t + 1 (<see cref="Scales"/> X, Y and Z, W), and where the
-    /// units have weight groups of their own, each unit's scale·Σ q for those rows (<see cref="Zeros"/>).</summary>
+    /// block's scale for rows 2t, 2t + 1 (<see cref="Scales"/> X, Y), and the scale·Σ q that each unit's flush takes for
+    /// those rows (<see cref="Zeros"/> X, Y: unit 0; Z, W: unit 1, or both units' where they flush once).</summary>
     private struct BatchX
     {
         public TensorCoreGemv.Quad W0, W1, Scales, Zeros;
+    }
+
+    /// <summary>A unit pair's x (<see cref="BatchX"/>) from the words at <paramref name="words"/> and the metadata quads at
+    /// <paramref name="meta"/> (<see cref="QuantizeBatchKernel{TMma}"/>): a pair that shares its weight group
+    /// (<typeparamref name="TShared"/>) reads the first quad alone, whose Z, W hold both units' sx·Σ q.</summary>
+    private static BatchX LoadX<TShared>(ArrayView<TensorCoreGemv.Quad> xQuads, long words, long meta)
+        where TShared : struct, TensorCoreGemv.IConstant
+    {
+        var scales = xQuads[meta];
+        return new BatchX
+        {
+            W0 = xQuads[words],
+            W1 = xQuads[words + 4],
+            Scales = scales,
+            Zeros = default(TShared).Value == 1 ? new TensorCoreGemv.Quad { Z = scales.Z, W = scales.W } : xQuads[meta + 1],
+        };
     }
 
     /// <summary>The scales and zero points of this lane's four rows (row g of tiles a…d) for one group.</summary>
@@ -471,13 +488,8 @@ public sealed partial class Int8ActivationGemv
 
         long unit = 2L * pair;
         long scaleAt = meta + ((((long)pair * 8) + t) * 2);
-        bool shared = default(TShared).Value == 1;
-        var x0 = new BatchX { W0 = xQuads[xRow0 + (unit * 4)], W1 = xQuads[xRow0 + ((unit + 1) * 4)], Scales = xQuads[scaleAt], Zeros = shared ? default : xQuads[scaleAt + 1] };
-        var x1 = default(BatchX);
-        if (two)
-        {
-            x1 = new BatchX { W0 = xQuads[xRow1 + (unit * 4)], W1 = xQuads[xRow1 + ((unit + 1) * 4)], Scales = xQuads[scaleAt + 8], Zeros = shared ? default : xQuads[scaleAt + 9] };
-        }
+        var x0 = LoadX<TShared>(xQuads, xRow0 + (unit * 4), scaleAt);
+        var x1 = two ? LoadX<TShared>(xQuads, xRow1 + (unit * 4), scaleAt + 8) : default;
 
         float symmetricZero = 1 << (bits - 1);
         var rows0 = Decode<TMma, TSymmetric>(mma, c.S0, c.Z0, scaleShift, zeroShift, symmetricZero);
@@ -551,7 +563,7 @@ public sealed partial class Int8ActivationGemv
     /// against x's words of that unit (positions in X, Z with the low halves, Y, W with the high halves). Where a weight
     /// group spans both units (<typeparamref name="TShared"/>), they share their scales and zero points, and x's scale
     /// too (<see cref="XBlockCols"/>), so both units' integer sums add in one accumulator set per group of x rows and
-    /// flush once, with Σ q of both units; otherwise each unit flushes on its own.
+    /// flush once (with <see cref="BatchX.Zeros"/> Z, W: sx·Σ q of both units); otherwise each unit flushes on its own.
     /// </summary>
     private static void BatchUnits<TMma, TTwo, TShared>(TMma mma, uint mask, TileWords unit0, TileWords unit1, BatchX x0, BatchX x1, RowScales rows0, RowScales rows1, ref BatchSums first, ref BatchSums second)
         where TMma : struct, TensorCoreMma.IMma
@@ -580,26 +592,12 @@ public sealed partial class Int8ActivationGemv
 
         w = Split(mask, unit1);
         UnitMmas(mma, w, x0.W1, ref p, ref q, ref u, ref v);
-        if (shared)
-        {
-            Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Scales.Z, x0.Scales.W, rows1, ref first); // sx·Σ q of both units
-        }
-        else
-        {
-            Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.Z, x0.Zeros.W, rows1, ref first);
-        }
+        Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.Z, x0.Zeros.W, rows1, ref first);
 
         if (two)
         {
             UnitMmas(mma, w, x1.W1, ref p1, ref q1, ref u1, ref v1);
-            if (shared)
-            {
-                Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Scales.Z, x1.Scales.W, rows1, ref second);
-            }
-            else
-            {
-                Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.Z, x1.Zeros.W, rows1, ref second);
-            }
+            Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.Z, x1.Zeros.W, rows1, ref second);
         }
     }
 

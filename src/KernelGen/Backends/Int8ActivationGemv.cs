@@ -268,11 +268,11 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>What thread <c>m</c> of a unit's 16 holds after rounding: x's words of positions J and J + 1 for lane t = m % 4
     /// (each whole in the thread that writes it: <see cref="H"/> 0 writes Low, 1 writes High), the |x|max of the unit's
-    /// block of 128 columns, the unit's Σ q and the block's (both units').</summary>
+    /// block of 128 columns and the unit's Σ q.</summary>
     private struct RoundedLane
     {
         public uint Low, High;
-        public int J, H, Sum, PairSum;
+        public int J, H, Sum;
         public float Max;
     }
 
@@ -315,8 +315,7 @@ public sealed partial class Int8ActivationGemv
         sum += Warp.ShuffleXor(sum, 2);
         sum += Warp.ShuffleXor(sum, 4);
         sum += Warp.ShuffleXor(sum, 8);
-        int pairSum = sum + Warp.ShuffleXor(sum, 16);
-        return new RoundedLane { Low = low, High = high, J = four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, PairSum = pairSum, Max = max };
+        return new RoundedLane { Low = low, High = high, J = four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, Max = max };
     }
 
     /// <summary>Rounds <paramref name="x"/> (one activation row) in place as <see cref="QuantizeKernel{TMma}"/> does:
