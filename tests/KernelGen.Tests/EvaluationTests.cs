@@ -239,6 +239,90 @@ public sealed class EvaluationTests
         Assert.True(byOutput < rtn, $"output-aware clip {byOutput:E3} vs RTN {rtn:E3}");
     }
 
+    /// <summary>The search against brute force in float64, for every scheme: each group's 21 candidate ranges quantized
+    /// by the documented round-to-nearest math and scored by Σ_n (x_n · d)² over the sample rows directly (no Gram
+    /// matrix); the codes, scale and zero point the search stored must be those of a candidate whose score is the
+    /// lowest (to 1e-9, where two candidates tie up to rounding). The weights hold a zero group, outliers and
+    /// one-signed groups; the inputs have uneven channel magnitudes and a zero channel.</summary>
+    [Theory]
+    [MemberData(nameof(SchemeMatrix.Names), MemberType = typeof(SchemeMatrix))]
+    public void ClipSearch_WithSampleInputs_KeepsEachGroupsLowestScoringRange(string scheme) => SchemeMatrix.Invoke(this, nameof(CheckClipSearch), scheme);
+
+    private void CheckClipSearch<TScheme>()
+        where TScheme : struct, IQuantScheme
+    {
+        var info = TScheme.Info;
+        var random = TestData.CreateRandom(nameof(CheckClipSearch) + info.Name);
+        const int rows = 7, cols = 256, count = 40, steps = 20;
+        int group = info.IsPerChannel ? cols : info.GroupSize;
+        var w = TestData.Weights(random, rows, cols, group);
+        var x = new double[count * cols];
+        var xf = new float[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            xf[i] = i % cols == 5 ? 0 : (float)(TestData.Gaussian(random) * (1 + (i % cols % 7)));
+            x[i] = xf[i];
+        }
+
+        var q = ClipSearch.Quantize<TScheme>(w, rows, cols, xf, count);
+        int maxCode = (1 << info.Bits) - 1, symZero = 1 << (info.Bits - 1);
+        int lowest = info.Symmetric ? 1 : 0, highest = info.Symmetric ? (2 * symZero) - 1 : maxCode;
+        var codes = new int[group];
+        var d = new double[group];
+        for (int row = 0; row < rows; row++)
+        {
+            for (int g = 0; g < cols / group; g++)
+            {
+                var values = w.AsSpan((row * cols) + (g * group), group);
+                double storedScale = Fp16.ToDouble(q.Scales[(row * (cols / group)) + g]);
+                int storedZero = info.Symmetric ? symZero : Reference.Zero(q.Zeros, info.Bits, cols / group, g, row);
+                double best = double.PositiveInfinity, kept = double.PositiveInfinity;
+                for (int step = 0; step <= steps; step++)
+                {
+                    double alpha = 1 - (0.5 * step / steps), lo = 0, hi = 0, absMax = 0;
+                    foreach (float v in values)
+                    {
+                        lo = Math.Min(lo, alpha * v);
+                        hi = Math.Max(hi, alpha * v);
+                        absMax = Math.Max(absMax, Math.Abs(alpha * v));
+                    }
+
+                    double scale = info.Symmetric ? Reference.HalfUp(absMax / (symZero - 1)) : Reference.HalfUp((hi - lo) / maxCode);
+                    double inverse = scale == 0 ? 0 : 1 / scale;
+                    int zero = info.Symmetric ? symZero : (int)Math.Clamp(Math.Round(-lo * inverse, MidpointRounding.AwayFromZero), 0, maxCode);
+                    bool same = scale == storedScale && zero == storedZero;
+                    for (int i = 0; i < group; i++)
+                    {
+                        codes[i] = (int)Math.Clamp(Math.Round(values[i] * inverse, MidpointRounding.AwayFromZero) + zero, lowest, highest);
+                        d[i] = values[i] - (scale * (codes[i] - zero));
+                        same &= codes[i] == q.GetCode(row, (g * group) + i);
+                    }
+
+                    double loss = 0;
+                    for (int n = 0; n < count; n++)
+                    {
+                        double e = 0;
+                        for (int i = 0; i < group; i++)
+                        {
+                            e += x[(n * cols) + (g * group) + i] * d[i];
+                        }
+
+                        loss += e * e;
+                    }
+
+                    best = Math.Min(best, loss);
+                    if (same)
+                    {
+                        kept = Math.Min(kept, loss);
+                    }
+                }
+
+                Assert.True(kept <= best * (1 + 1e-9), TestData.Describe(
+                    $"{info.Name}: row {row} group {g} kept a range scoring {kept:E6} (∞: no candidate's codes), the best candidate scores {best:E6}"));
+            }
+        }
+    }
+
     private static float[] Trim(float[] full, int padded, int rows, int cols)
     {
         var trimmed = new float[rows * cols];

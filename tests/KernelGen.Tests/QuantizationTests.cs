@@ -135,6 +135,45 @@ public sealed class QuantizationTests
         }
     }
 
+    /// <summary>The vector path of the searches' inner loop against the documented rounding: values on every half-step
+    /// (ties round away from zero), beyond both clamps, negative zeros and random values, over a length with a scalar
+    /// tail, for a symmetric and an asymmetric grid.</summary>
+    [Theory]
+    [InlineData(4, false, 3)]
+    [InlineData(3, true, 4)]
+    [InlineData(8, false, 0)]
+    public void GroupQuantizer_CodesAndErrors_RoundHalfAwayFromZeroAndClamp(int bits, bool symmetric, int zero)
+    {
+        var quantizer = new GroupQuantizer(new QuantSchemeInfo("t", bits, 32, symmetric));
+        var random = TestData.CreateRandom(nameof(GroupQuantizer_CodesAndErrors_RoundHalfAwayFromZeroAndClamp) + bits);
+        const double scale = 0.25, inverse = 4;
+        var values = Enumerable.Range(-600, 1201).Select(k => k / 8.0) // every half and quarter step, ±75
+            .Concat([-0.0, 0.0, 1e-300, -1e-300])
+            .Concat(Enumerable.Range(0, 40).Select(_ => (random.NextDouble() - 0.5) * 80))
+            .Take(1247).ToArray(); // not a multiple of the vector width
+        if (symmetric)
+        {
+            zero = quantizer.SymmetricZero;
+        }
+
+        int lowest = symmetric ? 1 : 0, highest = symmetric ? (2 * zero) - 1 : (1 << bits) - 1;
+        var codes = new double[values.Length];
+        var errors = new double[values.Length];
+        quantizer.CodesAndErrors(values, scale, inverse, zero, codes, errors);
+        for (int i = 0; i < values.Length; i++)
+        {
+            double t = values[i] * inverse, r = Math.Truncate(t);
+            if (Math.Abs(t - r) >= 0.5)
+            {
+                r += Math.Sign(t);
+            }
+
+            double code = Math.Clamp(r + zero, lowest, highest);
+            Assert.True(code == codes[i], $"{bits}-bit: value {values[i]:R} gave code {codes[i]}, expected {code}");
+            Assert.True(values[i] - (scale * (code - zero)) == errors[i], $"{bits}-bit: value {values[i]:R} error {errors[i]:R}");
+        }
+    }
+
     [Fact]
     public void Quantize_RejectsBadInput_WithMessagesThatNameTheValue()
     {

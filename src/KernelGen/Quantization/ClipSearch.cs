@@ -1,4 +1,6 @@
 using System;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace KernelGen.Quantization;
 
@@ -53,32 +55,32 @@ public static class ClipSearch
                 throw new ArgumentException($"{sample.Length} sample values do not hold {count} rows of {cols}.", nameof(sample));
             }
 
+            // Each product of two floats is exact in double and every entry sums over the sample rows in order, so
+            // whole rows of M added as vectors give the same numbers as entry by entry.
             gram = new double[dims.GroupsPerRow][];
-            for (int g = 0; g < dims.GroupsPerRow; g++)
+            var sampleArray = sample[..(count * cols)].ToArray();
+            System.Threading.Tasks.Parallel.For(0, dims.GroupsPerRow, g =>
             {
                 var m = new double[groupSize * groupSize];
+                var x = new double[groupSize];
                 for (int n = 0; n < count; n++)
                 {
-                    var x = sample.Slice((n * cols) + (g * groupSize), groupSize);
                     for (int i = 0; i < groupSize; i++)
                     {
-                        for (int j = 0; j <= i; j++)
+                        x[i] = sampleArray[(n * cols) + (g * groupSize) + i];
+                    }
+
+                    for (int i = 0; i < groupSize; i++)
+                    {
+                        if (x[i] != 0)
                         {
-                            m[(i * groupSize) + j] += x[i] * (double)x[j];
+                            VectorMath.AddScaled(m.AsSpan(i * groupSize, groupSize), x[i], x);
                         }
                     }
                 }
 
-                for (int i = 0; i < groupSize; i++)
-                {
-                    for (int j = 0; j < i; j++)
-                    {
-                        m[(j * groupSize) + i] = m[(i * groupSize) + j];
-                    }
-                }
-
                 gram[g] = m;
-            }
+            });
         }
 
         // Rows are independent (each writes only its own codes and parameters): searched in parallel, each worker
@@ -88,10 +90,10 @@ public static class ClipSearch
         System.Threading.Tasks.Parallel.For(
             0,
             rows,
-            () => (Group: new double[groupSize], Shrunk: new double[groupSize], Trial: new byte[groupSize], Error: new double[groupSize]),
+            () => (Group: new double[groupSize], Trial: new double[groupSize], Error: new double[groupSize], Product: new double[groupSize]),
             (r, _, scratch) =>
             {
-                var (group, shrunk, trial, error) = scratch;
+                var (group, trial, error, product) = scratch;
                 for (int g = 0; g < groupsPerRow; g++)
                 {
                     int start = g * groupSize;
@@ -100,27 +102,24 @@ public static class ClipSearch
                         group[i] = weightArray[(r * cols) + start + i];
                     }
 
+                    // The range of the group shrunk by α is α times the group's range, exactly.
+                    var (lo, hi, absMax) = GroupQuantizer.Range(group);
                     double best = double.PositiveInfinity;
                     for (int step = 0; step <= steps; step++)
                     {
                         double alpha = steps == 0 ? 1 : 1 - (maxShrink * step / steps);
-                        for (int i = 0; i < groupSize; i++)
-                        {
-                            shrunk[i] = group[i] * alpha;
-                        }
-
-                        var (bits, scale, inverse, zero) = quantizer.Parameters(shrunk, r, g);
-                        for (int i = 0; i < groupSize; i++)
-                        {
-                            trial[i] = quantizer.Code(group[i], inverse, zero);
-                            error[i] = group[i] - (scale * (trial[i] - zero));
-                        }
-
-                        double loss = gram is null ? SquaredNorm(error) : QuadraticForm(gram[g], error);
+                        var (bits, scale, inverse, zero) = quantizer.Parameters(lo * alpha, hi * alpha, absMax * alpha, r, g);
+                        quantizer.CodesAndErrors(group, scale, inverse, zero, trial, error);
+                        double loss = gram is null ? VectorMath.Dot(error, error) : QuadraticForm(gram[g], error, product);
                         if (loss < best)
                         {
                             best = loss;
-                            trial.CopyTo(codes.AsSpan((r * cols) + start, groupSize));
+                            var kept = codes.AsSpan((r * cols) + start, groupSize);
+                            for (int i = 0; i < groupSize; i++)
+                            {
+                                kept[i] = (byte)trial[i];
+                            }
+
                             scales[(r * groupsPerRow) + g] = bits;
                             if (!info.Symmetric)
                             {
@@ -137,26 +136,37 @@ public static class ClipSearch
         return QuantizedMatrix<TScheme>.FromCodes(rows, cols, codes, scales, zeros);
     }
 
-    private static double SquaredNorm(double[] d)
-    {
-        double sum = 0;
-        foreach (double v in d)
-        {
-            sum += v * v;
-        }
-
-        return sum;
-    }
-
-    private static double QuadraticForm(double[] m, double[] d)
+    /// <summary>dᵀ·M·d for symmetric M (n × n, row-major), as d · (Σ_j d_j·M_j): M's rows added to
+    /// <paramref name="product"/> (n scratch values) in vector lanes, four rows per pass over it, and one dot product at
+    /// the end.</summary>
+    private static double QuadraticForm(double[] m, double[] d, double[] product)
     {
         int n = d.Length;
-        double sum = 0;
-        for (int i = 0; i < n; i++)
+        if (!Vector.IsHardwareAccelerated || n % Vector<double>.Count != 0 || n % 4 != 0)
         {
-            sum += d[i] * VectorMath.Dot(m.AsSpan(i * n, n), d);
+            Array.Clear(product);
+            for (int j = 0; j < n; j++)
+            {
+                VectorMath.AddScaled(product, d[j], m.AsSpan(j * n, n));
+            }
+
+            return VectorMath.Dot(product, d);
         }
 
-        return sum;
+        var acc = MemoryMarshal.Cast<double, Vector<double>>(product.AsSpan(0, n));
+        var rows = MemoryMarshal.Cast<double, Vector<double>>(m.AsSpan(0, n * n));
+        int stride = acc.Length;
+        acc.Clear();
+        for (int j = 0; j < n; j += 4)
+        {
+            Vector<double> a0 = new(d[j]), a1 = new(d[j + 1]), a2 = new(d[j + 2]), a3 = new(d[j + 3]);
+            int r = j * stride;
+            for (int v = 0; v < stride; v++, r++)
+            {
+                acc[v] += (a0 * rows[r]) + (a1 * rows[r + stride]) + (a2 * rows[r + (2 * stride)]) + (a3 * rows[r + (3 * stride)]);
+            }
+        }
+
+        return VectorMath.Dot(product, d);
     }
 }

@@ -59,6 +59,29 @@ internal static class VectorMath
         return total;
     }
 
+    /// <summary>y[i] += a · x[i] (a product, then a sum: no fused multiply-add, so each lane rounds as scalar code does).</summary>
+    public static void AddScaled(Span<double> y, double a, ReadOnlySpan<double> x)
+    {
+        int n = y.Length, i = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
+        {
+            var vy = MemoryMarshal.Cast<double, Vector<double>>(y);
+            var vx = MemoryMarshal.Cast<double, Vector<double>>(x[..n]);
+            var va = new Vector<double>(a);
+            for (int v = 0; v < vy.Length; v++)
+            {
+                vy[v] += va * vx[v];
+            }
+
+            i = vy.Length * Vector<double>.Count;
+        }
+
+        for (; i < n; i++)
+        {
+            y[i] += a * x[i];
+        }
+    }
+
     /// <summary>y[i] −= a · x[i].</summary>
     public static void SubtractScaled(Span<double> y, double a, ReadOnlySpan<double> x)
     {
