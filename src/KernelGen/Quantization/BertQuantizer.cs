@@ -38,7 +38,10 @@ public static class BertQuantizer
         {
             string prefix = $"layer.{block}.";
             var captures = new Dictionary<string, (CapturingLinear Capture, float[] W, int Rows, int Cols)>(StringComparer.Ordinal);
-            using (var model = BertModel.Create(weights, tokenizer, (name, w, rows, cols) =>
+
+            // Blocks after this one do not change its inputs: the capture runs an encoder of blocks 0…block only.
+            var upToBlock = weights with { Config = weights.Config with { Layers = block + 1 }, Layers = weights.Layers[..(block + 1)] };
+            using (var model = BertModel.Create(upToBlock, tokenizer, (name, w, rows, cols) =>
             {
                 if (result.TryGetValue(name, out var done))
                 {

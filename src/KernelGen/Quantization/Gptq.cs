@@ -225,9 +225,9 @@ public static class Gptq
     {
         var l = Cholesky(h, n, "the damped Hessian");
 
-        // L⁻¹ by forward substitution, stored transposed: t[c, r] = (L⁻¹)[r, c] for r ≥ c.
+        // L⁻¹ by forward substitution, stored transposed: t[c, r] = (L⁻¹)[r, c] for r ≥ c. Columns are independent.
         var t = new double[(long)n * n];
-        for (int c = 0; c < n; c++)
+        System.Threading.Tasks.Parallel.For(0, n, c =>
         {
             var column = t.AsSpan(c * n, n);
             for (int r = c; r < n; r++)
@@ -236,11 +236,12 @@ public static class Gptq
                 sum -= VectorMath.Dot(l.AsSpan((r * n) + c, r - c), column.Slice(c, r - c));
                 column[r] = sum / l[(r * n) + r];
             }
-        }
+        });
 
-        // H⁻¹ = L⁻ᵀ L⁻¹: (H⁻¹)[i, j] = Σ_k≥max(i,j) (L⁻¹)[k, i]·(L⁻¹)[k, j] = rows i and j of t from max(i, j) on.
+        // H⁻¹ = L⁻ᵀ L⁻¹: (H⁻¹)[i, j] = Σ_k≥max(i,j) (L⁻¹)[k, i]·(L⁻¹)[k, j] = rows i and j of t from max(i, j) on. Row i
+        // writes entries (i, j) and (j, i) for j ≤ i only, so rows run in parallel.
         var inverse = new double[(long)n * n];
-        for (int i = 0; i < n; i++)
+        System.Threading.Tasks.Parallel.For(0, n, i =>
         {
             for (int j = 0; j <= i; j++)
             {
@@ -248,7 +249,7 @@ public static class Gptq
                 inverse[(i * n) + j] = sum;
                 inverse[(j * n) + i] = sum;
             }
-        }
+        });
 
         // H⁻¹ = LLᵀ ⇒ H⁻¹ = UᵀU with U = Lᵀ (what torch.linalg.cholesky(·, upper=True) returns).
         var lowerOfInverse = Cholesky(inverse, n, "the inverse Hessian");
@@ -264,31 +265,40 @@ public static class Gptq
         return u;
     }
 
+    /// <summary>L with A = LLᵀ, column by column: column j's pivot from row j, then its entries below the pivot, each
+    /// row's from its own earlier columns and row j's (the same arithmetic as row by row), in parallel across rows.</summary>
     private static double[] Cholesky(double[] a, int n, string what)
     {
         var l = new double[(long)n * n];
-        for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
         {
-            for (int j = 0; j <= i; j++)
+            double pivot = a[(j * n) + j] - VectorMath.Dot(l.AsSpan(j * n, j), l.AsSpan(j * n, j));
+            if (!(pivot > 0))
             {
-                double sum = a[(i * n) + j] - VectorMath.Dot(l.AsSpan(i * n, j), l.AsSpan(j * n, j));
+                throw new ArgumentException($"GPTQ: {what} is not positive definite (pivot {j} is {pivot:G3}): collect more calibration data or raise the damping.");
+            }
 
-                if (i == j)
+            double diagonal = Math.Sqrt(pivot);
+            l[(j * n) + j] = diagonal;
+            int column = j;
+            if ((long)(n - j) * j < ParallelColumnWork)
+            {
+                for (int i = j + 1; i < n; i++)
                 {
-                    if (!(sum > 0))
-                    {
-                        throw new ArgumentException($"GPTQ: {what} is not positive definite (pivot {i} is {sum:G3}): collect more calibration data or raise the damping.");
-                    }
-
-                    l[(i * n) + i] = Math.Sqrt(sum);
+                    l[(i * n) + column] = (a[(i * n) + column] - VectorMath.Dot(l.AsSpan(i * n, column), l.AsSpan(column * n, column))) / diagonal;
                 }
-                else
-                {
-                    l[(i * n) + j] = sum / l[(j * n) + j];
-                }
+            }
+            else
+            {
+                System.Threading.Tasks.Parallel.For(j + 1, n, i =>
+                    l[(i * n) + column] = (a[(i * n) + column] - VectorMath.Dot(l.AsSpan(i * n, column), l.AsSpan(column * n, column))) / diagonal);
             }
         }
 
         return l;
     }
+
+    /// <summary>Multiply-adds below which a Cholesky column is computed on one thread (a parallel loop costs
+    /// microseconds to start).</summary>
+    private const long ParallelColumnWork = 32_768;
 }
