@@ -140,6 +140,19 @@ public sealed class LlamaModel : IDisposable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<float> Forward(int token, int pos)
     {
+        RunBlocks(token, pos);
+
+        // Final RMSNorm and classifier.
+        RmsNorm(x, x, weights.RmsFinal, Config.NormEpsilon);
+        classifier.Forward(x, logits);
+        return logits;
+    }
+
+    /// <summary>The token through the blocks only (no final norm, no classifier): what calibration needs, whose
+    /// statistics are the blocks' inputs. Fills the KV cache as <see cref="Forward"/> does.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal void RunBlocks(int token, int pos)
+    {
         var c = Config;
         if ((uint)token >= (uint)c.VocabSize)
         {
@@ -220,11 +233,6 @@ public sealed class LlamaModel : IDisposable
             w2[l].Forward(hb, xb);
             Add(x, xb);
         }
-
-        // Final RMSNorm and classifier.
-        RmsNorm(x, x, weights.RmsFinal, c.NormEpsilon);
-        classifier.Forward(x, logits);
-        return logits;
     }
 
     private void Rope(Span<float> vector, int pos, int headSize)

@@ -26,7 +26,7 @@ public static class LlamaQuantizer
         {
             for (int pos = 0; pos < sequence.Count && pos < weights.Config.SeqLen; pos++)
             {
-                model.Forward(sequence[pos], pos);
+                model.RunBlocks(sequence[pos], pos); // the classifier's output is no projection's input
             }
         }
 
@@ -81,7 +81,7 @@ public static class LlamaQuantizer
             string prefix = $"blk.{block}.";
             var captures = new Dictionary<string, CapturingLinear>(StringComparer.Ordinal);
             var shapes = new Dictionary<string, (ReadOnlyMemory<float> W, int Rows, int Cols)>(StringComparer.Ordinal);
-            using (var model = LlamaModel.Create(weights, (name, w, rows, cols) =>
+            using (var model = LlamaModel.Create(UpToBlock(weights, block), (name, w, rows, cols) =>
             {
                 if (result.TryGetValue(name, out var done))
                 {
@@ -102,7 +102,7 @@ public static class LlamaQuantizer
                 {
                     for (int pos = 0; pos < sequence.Count && pos < weights.Config.SeqLen; pos++)
                     {
-                        model.Forward(sequence[pos], pos);
+                        model.RunBlocks(sequence[pos], pos);
                     }
                 }
             }
@@ -201,7 +201,7 @@ public static class LlamaQuantizer
 
             var (s, alpha, _) = inspect is null
                 ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid, weightMeans, clipSearch)
-                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(working, sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans, clipSearch ? sample : default, clipSearch ? capture.SampleCount : 0);
+                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(UpToBlock(working, BlockOf(inspect)), sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans, clipSearch ? sample : default, clipSearch ? capture.SampleCount : 0);
             foreach (var name in consumers)
             {
                 alphas[name] = alpha;
@@ -218,7 +218,7 @@ public static class LlamaQuantizer
                 values.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsMemory(working.Projection(name)).Span);
             }
 
-            captures = Capture(working, sequences);
+            captures = Capture(UpToBlock(working, l), sequences);
             string p = $"blk.{l}.";
             scales.Attention[l] = Search([p + "attn_q", p + "attn_k", p + "attn_v"], d, null, p + "attn_output");
             scales.AttentionOutput[l] = Search([p + "attn_output"], d, mean => TieToKvRows(mean, d, c));
@@ -272,7 +272,7 @@ public static class LlamaQuantizer
             {
                 for (int pos = 0; pos < sequence.Count && pos < weights.Config.SeqLen && budget > 0; pos++, budget--)
                 {
-                    model.Forward(sequence[pos], pos);
+                    model.RunBlocks(sequence[pos], pos);
                 }
             }
         }
@@ -297,6 +297,15 @@ public static class LlamaQuantizer
 
         return total;
     }
+
+    /// <summary>The model of blocks 0…<paramref name="block"/> (the same arrays, fewer layers): calibration of block b
+    /// needs no block after it.</summary>
+    private static LlamaWeights UpToBlock(LlamaWeights weights, int block)
+        => weights with { Config = weights.Config with { Layers = block + 1 } };
+
+    /// <summary>N of a projection named "blk.N.…".</summary>
+    private static int BlockOf(string name)
+        => int.Parse(name.Split('.')[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The float model with AWQ's <paramref name="scales"/> folded in: each group's consumers get their columns
