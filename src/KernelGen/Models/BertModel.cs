@@ -147,7 +147,6 @@ public sealed class BertModel : IDisposable
         var context = new float[n * h];
         var projected = new float[n * h];
         var hidden = new float[n * Config.Intermediate];
-        var scores = new float[n];
         float scale = 1f / MathF.Sqrt(hs);
         for (int l = 0; l < Config.Layers; l++)
         {
@@ -156,9 +155,11 @@ public sealed class BertModel : IDisposable
             Project(key[l], x, k, b.KeyBias, n);
             Project(value[l], x, v, b.ValueBias, n);
 
-            // Bidirectional attention; keys past `length` are padding and get no weight.
-            for (int head = 0; head < heads; head++)
+            // Bidirectional attention; keys past `length` are padding and get no weight. Heads write disjoint columns
+            // of the context, so they run in parallel, each with its own scores.
+            System.Threading.Tasks.Parallel.For(0, heads, head =>
             {
+                var scores = new float[n];
                 for (int t = 0; t < n; t++)
                 {
                     float max = float.NegativeInfinity;
@@ -192,7 +193,7 @@ public sealed class BertModel : IDisposable
                         context[(t * h) + (head * hs) + i] = acc / sum;
                     }
                 }
-            }
+            });
 
             Project(attentionOutput[l], context, projected, b.AttentionOutputBias, n);
             AddInPlace(x, projected);
@@ -254,10 +255,13 @@ public sealed class BertModel : IDisposable
         return x >= 0 ? 1 - erfc : erfc - 1;
     }
 
+    /// <summary>result = input·Wᵀ + bias, token by token; in parallel across tokens where the layer is a
+    /// <see cref="DenseLinear"/> (stateless, so each token's row is the same whichever thread computes it). Other layers
+    /// (captures, device layers) keep one call at a time.</summary>
     private static void Project(ILinearLayer layer, float[] input, float[] result, float[] bias, int rows)
     {
         int inFeatures = layer.InFeatures, outFeatures = layer.OutFeatures;
-        for (int t = 0; t < rows; t++)
+        void Token(int t)
         {
             var y = result.AsSpan(t * outFeatures, outFeatures);
             layer.Forward(input.AsSpan(t * inFeatures, inFeatures), y);
@@ -265,6 +269,17 @@ public sealed class BertModel : IDisposable
             {
                 y[i] += bias[i];
             }
+        }
+
+        if (layer is DenseLinear && rows > 1)
+        {
+            System.Threading.Tasks.Parallel.For(0, rows, Token);
+            return;
+        }
+
+        for (int t = 0; t < rows; t++)
+        {
+            Token(t);
         }
     }
 
