@@ -145,7 +145,7 @@ public sealed class CapturingLinear : ILinearLayer
                 double xi = pending![(b * n) + i];
                 if (xi != 0)
                 {
-                    Quantization.VectorMath.SubtractScaled(target, -xi, pending.AsSpan(b * n, i + 1)); // row i += xi · x
+                    Quantization.VectorMath.AddScaled(target, xi, pending.AsSpan(b * n, i + 1)); // row i += xi · x
                 }
             }
         }

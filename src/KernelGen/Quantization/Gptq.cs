@@ -281,17 +281,17 @@ public static class Gptq
             double diagonal = Math.Sqrt(pivot);
             l[(j * n) + j] = diagonal;
             int column = j;
+            void Entry(int i) => l[(i * n) + column] = (a[(i * n) + column] - VectorMath.Dot(l.AsSpan(i * n, column), l.AsSpan(column * n, column))) / diagonal;
             if ((long)(n - j) * j < ParallelColumnWork)
             {
                 for (int i = j + 1; i < n; i++)
                 {
-                    l[(i * n) + column] = (a[(i * n) + column] - VectorMath.Dot(l.AsSpan(i * n, column), l.AsSpan(column * n, column))) / diagonal;
+                    Entry(i);
                 }
             }
             else
             {
-                System.Threading.Tasks.Parallel.For(j + 1, n, i =>
-                    l[(i * n) + column] = (a[(i * n) + column] - VectorMath.Dot(l.AsSpan(i * n, column), l.AsSpan(column * n, column))) / diagonal);
+                System.Threading.Tasks.Parallel.For(j + 1, n, Entry);
             }
         }
 

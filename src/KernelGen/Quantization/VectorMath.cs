@@ -82,26 +82,7 @@ internal static class VectorMath
         }
     }
 
-    /// <summary>y[i] −= a · x[i].</summary>
-    public static void SubtractScaled(Span<double> y, double a, ReadOnlySpan<double> x)
-    {
-        int n = y.Length, i = 0;
-        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
-        {
-            var vy = MemoryMarshal.Cast<double, Vector<double>>(y);
-            var vx = MemoryMarshal.Cast<double, Vector<double>>(x[..n]);
-            var va = new Vector<double>(a);
-            for (int v = 0; v < vy.Length; v++)
-            {
-                vy[v] -= va * vx[v];
-            }
-
-            i = vy.Length * Vector<double>.Count;
-        }
-
-        for (; i < n; i++)
-        {
-            y[i] -= a * x[i];
-        }
-    }
+    /// <summary>y[i] −= a · x[i]: <see cref="AddScaled"/> of −a, the same numbers (negating a product is exact, and
+    /// y + (−p) is y − p).</summary>
+    public static void SubtractScaled(Span<double> y, double a, ReadOnlySpan<double> x) => AddScaled(y, -a, x);
 }
