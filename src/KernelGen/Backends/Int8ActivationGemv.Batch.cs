@@ -159,8 +159,8 @@ public sealed partial class Int8ActivationGemv
     /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit, a warp per unit pair), for the 8 or 16 rows the GEMV reads (rows from
     /// <paramref name="m"/> on are zeros; <paramref name="threads"/> says how many). Layout: quad
     /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (placed for 4-bit codes where
-    /// <paramref name="nibbles"/> is 1, else for 2-bit words), so that a lane loads a unit's four B registers at once; after
-    /// 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and pair p of rows two quads: (sx for rows 2p,
+    /// <paramref name="nibbles"/> is 1, and then in the order 0, 2, 1, 3; else for 2-bit words, in order), so that a lane
+    /// loads a unit's four B registers at once; after 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and pair p of rows two quads: (sx for rows 2p,
     /// 2p + 1, then sx·Σ q over both units for rows 2p, 2p + 1), what a unit pair that shares its weight group reads; and
     /// (sx·Σ q of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1), what units of groups of their own read.
     /// </summary>
@@ -178,15 +178,12 @@ public sealed partial class Int8ActivationGemv
         int row = rowUnit / units, unit = rowUnit - (row * units);
         var rounded = RoundLane<TMma>(x, (long)row * k, unit * UnitCols, row < m ? k : 0, lane16, nibbles);
         int pairSum = rounded.Sum + Warp.ShuffleXor(rounded.Sum, 16); // both units of the x block: the other half-warp
+        // Positions J (Low) and J + 1 (High). 2-bit words keep position order; nibbles go in the order 0, 2, 1, 3, so that
+        // each of the mma's two B operands (positions 0, 2 against the bytes' low halves, 1, 3 against their high halves)
+        // is a consecutive pair of the lane's 16-byte load (no register moves before the mmas).
         long quad = (((long)rowUnit * 4) + t) * 4;
-        if (rounded.H == 0)
-        {
-            words[quad + rounded.J] = rounded.Low;
-        }
-        else
-        {
-            words[quad + rounded.J + 1] = rounded.High;
-        }
+        int word = nibbles == 1 ? (2 * rounded.H) + (rounded.J >> 1) : rounded.J + rounded.H;
+        words[quad + word] = rounded.H == 0 ? rounded.Low : rounded.High;
 
         if (lane16 == 0)
         {
@@ -496,6 +493,12 @@ public sealed partial class Int8ActivationGemv
         var rows1 = default(TShared).Value == 1 ? rows0 : Decode<TMma, TSymmetric>(mma, c.S1, c.Z1, scaleShift, zeroShift, symmetricZero);
         if (bits == 4)
         {
+            // x's nibble words are stored in the order 0, 2, 1, 3 (QuantizeBatchKernel): back in position order for UnitMmas,
+            // which then takes its B operands as the load's consecutive pairs.
+            x0.W0 = Interleave(x0.W0);
+            x0.W1 = Interleave(x0.W1);
+            x1.W0 = Interleave(x1.W0);
+            x1.W1 = Interleave(x1.W1);
             var unit0 = new TileWords { A0 = a.X, A1 = a.Y, B0 = b.X, B1 = b.Y, C0 = cc.X, C1 = cc.Y, D0 = d.X, D1 = d.Y };
             var unit1 = new TileWords { A0 = a.Z, A1 = a.W, B0 = b.Z, B1 = b.W, C0 = cc.Z, C1 = cc.W, D0 = d.Z, D1 = d.W };
             BatchUnits<TMma, TTwo, TShared>(mma, 0x0F0F0F0Fu, unit0, unit1, x0, x1, rows0, rows1, ref first, ref second);
