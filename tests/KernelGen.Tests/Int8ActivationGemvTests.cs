@@ -110,7 +110,7 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 8);
 
     /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; batches
-    /// and 4-bit decode only on grids of more row blocks than SMs, past 8 rows only 2- and 4-bit codes.</summary>
+    /// and 4-bit decode only on grids of more row blocks than SMs, up to 16 rows.</summary>
     [Fact]
     public void Pays_AsMeasured()
     {
@@ -123,7 +123,8 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.False(gemv.Pays(B2G64A.Info, 64, 256, 17));
         Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 1));
         Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 8));
-        Assert.False(gemv.Pays(B3G128A.Info, 64, 256, 9));
+        Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 16));
+        Assert.False(gemv.Pays(B3G128A.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B4G128A.Info, 32, 256, 1)); // one block: no more blocks than SMs
         Assert.True(gemv.Pays(B4G128A.Info, 33, 256, 1));
         Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 8));

@@ -60,10 +60,10 @@ public sealed partial class Int8ActivationGemv
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
     /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit codes at M = 1 everywhere; batches
-    /// (and 4-bit decode) only on grids of more row blocks than SMs, up to 8 rows, and past 8 rows 2- and 4-bit codes. On
-    /// an H200: on 4096² (128 blocks, 132 SMs) every int8 batch and 4-bit decode ran 2–14 % slower than with f16 x; on
-    /// larger grids M = 2–8 ran 19–34 % faster, and at M = 16 2-bit 8–12 %, 4-bit 7–24 % faster, 3-bit level (its
-    /// weight words of two slabs spill under the register cap) (perf/gemv.md, sessions 27–29).</summary>
+    /// (and 4-bit decode) only on grids of more row blocks than SMs. On an H200: on 4096² (128 blocks, 132 SMs) every int8
+    /// batch and 4-bit decode ran 2–14 % slower than with f16 x; on larger grids M = 2–8 ran 19–34 % faster, and at M = 16
+    /// 2-bit 8–12 %, 4-bit 7–24 % faster (perf/gemv.md, sessions 27–29), and 3-bit, level until its batch's loads lost
+    /// their branches, 2–6 % faster (session 31).</summary>
     public bool Pays(QuantSchemeInfo scheme, int rows, int cols, int m)
     {
         ArgumentNullException.ThrowIfNull(scheme);
@@ -78,7 +78,7 @@ public sealed partial class Int8ActivationGemv
         }
 
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
-        return blocks > accelerator.NumMultiprocessors && (m <= 8 || scheme.Bits != 3);
+        return blocks > accelerator.NumMultiprocessors;
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
@@ -285,18 +285,22 @@ public sealed partial class Int8ActivationGemv
         var current = default(BatchSlab);
         if (slabStart < slabEnd)
         {
-            LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slabStart);
+            LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slabStart, slabEnd);
         }
 
         mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
         var first = default(BatchSums);
         var second = default(BatchSums);
         var other = default(BatchSlab);
+        bool unbranched = default(TBits).Value != 2 || !two;
         for (int slab = slabStart; slab < slabEnd; slab += 2)
         {
-            if (slab + 1 < slabEnd)
+            // Both loads are issued whether or not their slab exists (predicated, at a valid index): behind a branch they
+            // would keep the register set's previous contents alive around the loop, a copy per register and turn. Not
+            // for 2-bit codes past 8 rows, which measured 1–5 % slower so (perf/gemv.md, session 31).
+            if (unbranched || slab + 1 < slabEnd)
             {
-                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref other, slab + 1);
+                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref other, slab + 1, slabEnd);
             }
 
             BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
@@ -305,9 +309,9 @@ public sealed partial class Int8ActivationGemv
                 break;
             }
 
-            if (slab + 2 < slabEnd)
+            if (unbranched || slab + 2 < slabEnd)
             {
-                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slab + 2);
+                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slab + 2, slabEnd);
             }
 
             BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
@@ -354,18 +358,21 @@ public sealed partial class Int8ActivationGemv
         partial[at + 56] = sums.D1;
     }
 
-    private static void LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, long highs, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at)
+    private static void LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, long highs, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at, int end)
         where TMma : struct, TensorCoreMma.IMma
         where TBits : struct, TensorCoreGemv.IConstant
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TShared : struct, TensorCoreGemv.IConstant
         where TLate : struct, TensorCoreGemv.IConstant
     {
+        // Past the warp's last slab the weights are not read, and the rest is read at its last slab (never used).
+        bool load = at < end;
+        at = Math.Min(at, end - 1);
         long first = tiles + ((long)at * 32) + lane;
-        slab.A = mma.LoadStreaming(quads, first, packedAddress);
-        slab.B = mma.LoadStreaming(quads, first + step, packedAddress);
-        slab.C = mma.LoadStreaming(quads, first + (2 * step), packedAddress);
-        slab.D = mma.LoadStreaming(quads, first + (3 * step), packedAddress);
+        slab.A = mma.LoadStreamingIf(quads, first, packedAddress, load);
+        slab.B = mma.LoadStreamingIf(quads, first + step, packedAddress, load);
+        slab.C = mma.LoadStreamingIf(quads, first + (2 * step), packedAddress, load);
+        slab.D = mma.LoadStreamingIf(quads, first + (3 * step), packedAddress, load);
         if (default(TBits).Value == 3)
         {
             // The third bits' plane, one 8-byte load per lane and tile, as decode loads it.

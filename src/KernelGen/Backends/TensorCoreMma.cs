@@ -110,6 +110,12 @@ internal static class TensorCoreMma
         /// generic, <c>LD.E</c> in the SASS, and go through L1), elsewhere the view's element.</summary>
         TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address);
 
+        /// <summary><see cref="LoadStreaming"/> where <paramref name="load"/>, else nothing is read and the result is
+        /// undefined (on CUDA a predicated load, whose destination registers ptxas may give any value: unlike a load behind
+        /// a branch, it does not keep the registers' previous value alive, which in a loop of two register sets taking turns
+        /// costs a copy of every register per turn; the emulation returns zeros).</summary>
+        TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load);
+
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
@@ -283,6 +289,15 @@ internal static class TensorCoreMma
             Output<uint> x = default, y = default, z = default, w = default;
             Input<ulong> at = address + ((ulong)index * 16);
             CudaAsm.EmitRef("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];", ref x, ref y, ref z, ref w, ref at);
+            return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
+        }
+
+        public TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load)
+        {
+            Output<uint> x = default, y = default, z = default, w = default;
+            Input<ulong> at = address + ((ulong)index * 16);
+            Input<uint> ask = load ? 1u : 0u;
+            CudaAsm.EmitRef("{ .reg .pred kp; setp.ne.u32 kp, %5, 0; @kp ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4]; }", ref x, ref y, ref z, ref w, ref at, ref ask);
             return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
         }
 
@@ -585,6 +600,8 @@ internal static class TensorCoreMma
             => stage[to] = source[from];
 
         public readonly TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address) => source[index];
+
+        public readonly TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load) => load ? source[index] : default;
 
         public readonly TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address) => stage[(int)(address / 16)];
 
