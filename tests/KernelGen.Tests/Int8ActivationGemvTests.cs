@@ -109,8 +109,9 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 8);
 
-    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; batches
-    /// and 4-bit decode only on grids of more row blocks than SMs, up to 16 rows.</summary>
+    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; every
+    /// batch and 4-bit decode on grids of more row blocks than SMs; on smaller grids 4-bit batches and 3-bit batches up to 8
+    /// rows; never past 16 rows.</summary>
     [Fact]
     public void Pays_AsMeasured()
     {
@@ -118,14 +119,19 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.Equal(1, kernels.Accelerator.NumMultiprocessors);
         Assert.True(gemv.Pays(B2G64A.Info, 32, 256, 1));
         Assert.False(gemv.Pays(B2G64A.Info, 32, 256, 2)); // one block
+        Assert.False(gemv.Pays(B2G64A.Info, 32, 256, 16));
         Assert.True(gemv.Pays(B2G64A.Info, 64, 256, 2));
         Assert.True(gemv.Pays(B2G64A.Info, 64, 256, 16));
         Assert.False(gemv.Pays(B2G64A.Info, 64, 256, 17));
         Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 1));
+        Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 8)); // one block
+        Assert.False(gemv.Pays(B3G128A.Info, 32, 256, 9));
         Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 8));
         Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 16));
         Assert.False(gemv.Pays(B3G128A.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B4G128A.Info, 32, 256, 1)); // one block: no more blocks than SMs
+        Assert.True(gemv.Pays(B4G128A.Info, 32, 256, 2));
+        Assert.True(gemv.Pays(B4G128S.Info, 32, 256, 16));
         Assert.True(gemv.Pays(B4G128A.Info, 33, 256, 1));
         Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 8));
         Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 9));

@@ -59,11 +59,13 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
-    /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit codes at M = 1 everywhere; batches
-    /// (and 4-bit decode) only on grids of more row blocks than SMs. On an H200: on 4096² (128 blocks, 132 SMs) every int8
-    /// batch and 4-bit decode ran 2–14 % slower than with f16 x; on larger grids M = 2–8 ran 19–34 % faster, and at M = 16
-    /// 2-bit 8–12 %, 4-bit 7–24 % faster (perf/gemv.md, sessions 27–29), and 3-bit, level until its batch's loads lost
-    /// their branches, 2–6 % faster (session 31).</summary>
+    /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit decode everywhere; on grids of
+    /// more row blocks than SMs every batch and 4-bit decode; on smaller grids 4-bit batches and 3-bit batches up to 8 rows.
+    /// On an H200: on larger grids M = 2–8 ran 19–34 % faster than with f16 x, M = 16 2-bit 8–12 %, 4-bit 7–24 % faster
+    /// (perf/gemv.md, sessions 27–29), and 3-bit, level until its batch's loads lost their branches, 2–6 % faster
+    /// (session 31). On 4096² (128 blocks, 132 SMs) 4-bit decode ran 3–5 % slower with int8 x; since session 31 4-bit
+    /// batches 5–9 % and 3-bit M = 2–8 3–5 % faster, 2-bit M = 2–8 7–10 % and 3-bit M = 16 9 % slower, 2-bit M = 16
+    /// level (earlier, every int8 batch there 2–14 % slower).</summary>
     public bool Pays(QuantSchemeInfo scheme, int rows, int cols, int m)
     {
         ArgumentNullException.ThrowIfNull(scheme);
@@ -78,7 +80,8 @@ public sealed partial class Int8ActivationGemv
         }
 
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
-        return blocks > accelerator.NumMultiprocessors;
+        return blocks > accelerator.NumMultiprocessors
+            || (m > 1 && (scheme.Bits == 4 || (scheme.Bits == 3 && m <= 8)));
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
