@@ -755,14 +755,15 @@ public sealed class TensorCoreGemv
                     st.StageX<TMma, TVariant>(xStage, quads4, s);
                 }
 
-                bool second = slab + 1 < slabEnd;
-                if (second)
+                // 4-bit batches load both sets whether or not their slab exists (the weights where it does not by a
+                // predicated load): behind a branch a set's previous registers stay alive around the loop, and ptxas
+                // copies them every turn. M = 8 ran 6–9 % faster so on an H200, but 4-bit and 2-bit decode (M = 1) 3–10 %
+                // slower and 3-bit level, which keep the branches (gemv.md, session 31).
+                bool unbranched = default(TVariant).Bits == 4 && !default(TVariant).SharedX;
+                bool second = slab + 1 < slabEnd, thirdSlab = slab + 2 < slabEnd;
+                if (unbranched || second)
                 {
-                    LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 32, step, out qa, out qb, out qc, out qd);
-                    if (third)
-                    {
-                        LoadHighs(highs, next + 32, step, out hqa, out hqb, out hqc, out hqd);
-                    }
+                    LoadSet<TMma, TVariant>(tiles, tilesAddress, highs, unbranched && !second ? next : next + 32, step, second, unbranched, out qa, out qb, out qc, out qd, out hqa, out hqb, out hqc, out hqd);
                 }
 
                 st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, pa, pb, pc, pd, hpa, hpb, hpc, hpd);
@@ -771,13 +772,9 @@ public sealed class TensorCoreGemv
                     break;
                 }
 
-                if (slab + 2 < slabEnd)
+                if (unbranched || thirdSlab)
                 {
-                    LoadTiles<TMma, TVariant>(tiles, tilesAddress, next + 64, step, out pa, out pb, out pc, out pd);
-                    if (third)
-                    {
-                        LoadHighs(highs, next + 64, step, out hpa, out hpb, out hpc, out hpd);
-                    }
+                    LoadSet<TMma, TVariant>(tiles, tilesAddress, highs, unbranched && !thirdSlab ? next + 32 : next + 64, step, thirdSlab, unbranched, out pa, out pb, out pc, out pd, out hpa, out hpb, out hpc, out hpd);
                 }
 
                 st.Slab<TMma, TVariant>(quads4, xq, xStage, scales, zeros, s, qa, qb, qc, qd, hqa, hqb, hqc, hqd);
@@ -915,6 +912,33 @@ public sealed class TensorCoreGemv
         d = Load<TMma, TVariant>(tiles, at + (3 * step), address);
     }
 
+    /// <summary>One register set of the M ≤ 8 loop: the four tiles' quads at <paramref name="at"/> (and 3-bit codes' third
+    /// bits). Where <paramref name="predicated"/> (a constant), the quads are read only where <paramref name="load"/>
+    /// (streaming loads predicated off leave their registers undefined; others read the valid quads at
+    /// <paramref name="at"/>, never used); otherwise the caller has branched on it.</summary>
+    private static void LoadSet<TMma, TVariant>(ArrayView<Quad> tiles, ulong address, ArrayView<TensorCoreGemm.Duo> highs, int at, int step, bool load, bool predicated, out Quad a, out Quad b, out Quad c, out Quad d, out TensorCoreGemm.Duo ha, out TensorCoreGemm.Duo hb, out TensorCoreGemm.Duo hc, out TensorCoreGemm.Duo hd)
+        where TMma : struct, TensorCoreMma.IMma
+        where TVariant : struct, IVariant
+    {
+        if (predicated)
+        {
+            a = LoadIf<TMma, TVariant>(tiles, at, address, load);
+            b = LoadIf<TMma, TVariant>(tiles, at + step, address, load);
+            c = LoadIf<TMma, TVariant>(tiles, at + (2 * step), address, load);
+            d = LoadIf<TMma, TVariant>(tiles, at + (3 * step), address, load);
+        }
+        else
+        {
+            LoadTiles<TMma, TVariant>(tiles, address, at, step, out a, out b, out c, out d);
+        }
+
+        ha = hb = hc = hd = default;
+        if (default(TVariant).Bits == 3)
+        {
+            LoadHighs(highs, at, step, out ha, out hb, out hc, out hd);
+        }
+    }
+
     /// <summary>3-bit codes' third bits of tile a at <paramref name="at"/> of <paramref name="highs"/> and of tiles b–d,
     /// <paramref name="step"/> apart (the indices of their quads in the low plane).</summary>
     internal static void LoadHighs(ArrayView<TensorCoreGemm.Duo> highs, int at, int step, out TensorCoreGemm.Duo a, out TensorCoreGemm.Duo b, out TensorCoreGemm.Duo c, out TensorCoreGemm.Duo d)
@@ -931,6 +955,12 @@ public sealed class TensorCoreGemv
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
         => default(TVariant).Streaming ? default(TMma).LoadStreaming(quads, index, address) : quads[index];
+
+    /// <summary><see cref="Load"/> where <paramref name="load"/> (streaming: a predicated load, undefined otherwise).</summary>
+    private static Quad LoadIf<TMma, TVariant>(ArrayView<Quad> quads, long index, ulong address, bool load)
+        where TMma : struct, TensorCoreMma.IMma
+        where TVariant : struct, IVariant
+        => default(TVariant).Streaming ? default(TMma).LoadStreamingIf(quads, index, address, load) : quads[index];
 
     /// <summary>One activation-row half of a lane's results into the warps' partial sums, 32 apart from
     /// <paramref name="at"/>: tiles a–d (D of A ab: p rows g of tile a, q of tile b; of cd: tiles c, d), activation
