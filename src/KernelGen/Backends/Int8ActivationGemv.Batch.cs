@@ -163,9 +163,10 @@ public sealed partial class Int8ActivationGemv
     /// <paramref name="m"/> on are zeros; <paramref name="threads"/> says how many). Layout: quad
     /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (placed for 4-bit codes where
     /// <paramref name="nibbles"/> is 1, and then in the order 0, 2, 1, 3; else for 2-bit words, in order), so that a lane
-    /// loads a unit's four B registers at once; after 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and pair p of rows two quads: (sx for rows 2p,
-    /// 2p + 1, then sx·Σ q over both units for rows 2p, 2p + 1), what a unit pair that shares its weight group reads; and
-    /// (sx·Σ q of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1), what units of groups of their own read.
+    /// loads a unit's four B registers at once; after 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and
+    /// pair p of rows two quads: (sx for rows 2p, 2p + 1, then sx·Σ q over both units for rows 2p, 2p + 1), what a unit
+    /// pair that shares its weight group reads; and (sx·Σ q of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1), what
+    /// units of groups of their own read.
     /// </summary>
     internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads, int nibbles)
         where TMma : struct, TensorCoreMma.IMma

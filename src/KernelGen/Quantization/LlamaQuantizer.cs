@@ -163,6 +163,7 @@ public static class LlamaQuantizer
         // Layer by layer, each seeing the outputs of the layers already quantized: the working model is the float
         // model with the earlier layers' scales folded in and their projections replaced by what they quantized to.
         LlamaWeights working = weights;
+        LlamaWeights workingBlocks = weights; // the working model of blocks 0…l only (calibration of block l needs no later one)
         Dictionary<string, CapturingLinear> captures = new(StringComparer.Ordinal);
 
         // One group: s searched on the working weights of its quantized consumers (null when none is quantized).
@@ -201,7 +202,7 @@ public static class LlamaQuantizer
 
             var (s, alpha, _) = inspect is null
                 ? Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, sample, capture.SampleCount, grid, weightMeans, clipSearch)
-                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(UpToBlock(working, BlockOf(inspect)), sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans, clipSearch ? sample : default, clipSearch ? capture.SampleCount : 0);
+                : Quantization.Awq.SearchScales<TScheme>(layers, padded, mean, effective => ModuleError(workingBlocks, sequences, quantized, effective, inspect, captures[inspect]), grid, weightMeans, clipSearch ? sample : default, clipSearch ? capture.SampleCount : 0);
             foreach (var name in consumers)
             {
                 alphas[name] = alpha;
@@ -218,7 +219,8 @@ public static class LlamaQuantizer
                 values.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsMemory(working.Projection(name)).Span);
             }
 
-            captures = Capture(UpToBlock(working, l), sequences);
+            workingBlocks = UpToBlock(working, l);
+            captures = Capture(workingBlocks, sequences);
             string p = $"blk.{l}.";
             scales.Attention[l] = Search([p + "attn_q", p + "attn_k", p + "attn_v"], d, null, p + "attn_output");
             scales.AttentionOutput[l] = Search([p + "attn_output"], d, mean => TieToKvRows(mean, d, c));
@@ -302,10 +304,6 @@ public static class LlamaQuantizer
     /// needs no block after it.</summary>
     private static LlamaWeights UpToBlock(LlamaWeights weights, int block)
         => weights with { Config = weights.Config with { Layers = block + 1 } };
-
-    /// <summary>N of a projection named "blk.N.…".</summary>
-    private static int BlockOf(string name)
-        => int.Parse(name.Split('.')[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The float model with AWQ's <paramref name="scales"/> folded in: each group's consumers get their columns
