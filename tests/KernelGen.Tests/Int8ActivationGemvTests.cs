@@ -109,9 +109,33 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 8);
 
+    /// <summary>8-bit codes (bytes straight into the mma), decode: per-channel symmetric (zero point 128), K = 992 pads to
+    /// 16 slabs of 64, two per warp (one unit pair each).</summary>
+    [Fact]
+    public void EightBitPerChannelSymmetric_PaddedK() => Check<B8GPCS>(rows: 40, cols: 992, warps: 8);
+
+    /// <summary>8-bit decode over 71 slabs, groups of 4 warps with 18 each: the last warp's last unit pair has no second
+    /// unit (its load is off and it multiplies x's zeros); groups of one unit.</summary>
+    [Fact]
+    public void EightBitAsymmetricG64_FourWarps_OddSlabs() => Check<B8G64A>(rows: 100, cols: 4544, warps: 4);
+
+    /// <summary>8-bit batch, M = 5, groups of one unit (a pair's two units flushed apart), K = 960 (15 slabs: warps of 4,
+    /// the last 3).</summary>
+    [Fact]
+    public void Batch_EightBitAsymmetricG64_M5_OddSlabs() => CheckBatch<B8G64A>(rows: 72, cols: 960, m: 5, warps: 4);
+
+    /// <summary>8-bit batch, M = 16, per-channel asymmetric: group constants loaded once per warp; K = 1344 is 21 slabs,
+    /// warps of 4 (the sixth 1, the last two none).</summary>
+    [Fact]
+    public void Batch_EightBitPerChannelAsymmetric_M16() => CheckBatch<B8GPCA>(rows: 40, cols: 1344, m: 16, warps: 8);
+
+    /// <summary>8-bit batch, M = 9 (the second group of x rows one row), groups of a unit pair.</summary>
+    [Fact]
+    public void Batch_EightBitAsymmetricG128_M9() => CheckBatch<B8G128A>(rows: 32, cols: 2048, m: 9, warps: 8);
+
     /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; every
-    /// batch and 4-bit decode on grids of more row blocks than SMs; on smaller grids 4-bit batches and 3-bit batches up to 8
-    /// rows; never past 16 rows.</summary>
+    /// batch and 4- and 8-bit decode on grids of more row blocks than SMs; on smaller grids 4-bit batches, 3-bit batches up
+    /// to 8 rows and 8-bit batches past 8; never past 16 rows, nor 8-bit groups of 32.</summary>
     [Fact]
     public void Pays_AsMeasured()
     {
@@ -139,6 +163,14 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.True(gemv.Pays(B4G128S.Info, 64, 256, 16));
         Assert.False(gemv.Pays(B4G128S.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B4G32A.Info, 64, 256, 1));
+        Assert.False(gemv.Pays(B8GPCS.Info, 32, 256, 1)); // one block
+        Assert.False(gemv.Pays(B8GPCS.Info, 32, 256, 8));
+        Assert.True(gemv.Pays(B8GPCS.Info, 32, 256, 9));
+        Assert.True(gemv.Pays(B8GPCS.Info, 64, 256, 1));
+        Assert.True(gemv.Pays(B8G128A.Info, 64, 256, 2));
+        Assert.True(gemv.Pays(B8GPCS.Info, 64, 256, 16));
+        Assert.False(gemv.Pays(B8GPCS.Info, 64, 256, 17));
+        Assert.False(gemv.Pays(B8G32S.Info, 64, 256, 1));
     }
 
     [Fact]
@@ -164,7 +196,9 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     {
         Assert.False(Int8ActivationGemv.Supports(B2G32A.Info, 256));
         Assert.False(Int8ActivationGemv.Supports(B4G32A.Info, 256));
-        Assert.False(Int8ActivationGemv.Supports(B8GPCS.Info, 256));
+        Assert.False(Int8ActivationGemv.Supports(B8G32S.Info, 256));
+        Assert.True(Int8ActivationGemv.Supports(B8GPCS.Info, 256));
+        Assert.True(Int8ActivationGemv.Supports(B8G128A.Info, 256));
         Assert.True(Int8ActivationGemv.Supports(B4G128A.Info, 256));
         Assert.True(Int8ActivationGemv.Supports(B2G128S.Info, 256));
         Assert.True(Int8ActivationGemv.Supports(B3G128A.Info, 256));
@@ -227,7 +261,14 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         output.MemSet(0xFF); // NaN: every element must be written
         using var scratch = accelerator.Allocate1D<uint>(Int8ActivationGemv.ScratchLength(packed, m));
         scratch.MemSet(0xFF);
-        kernels.Gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, scratch.View, output.View, m);
+        if (m == 1)
+        {
+            kernels.Gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, scratch.View, output.View);
+        }
+        else
+        {
+            kernels.Gemv.Run(packed, codes.View, scales.View, zeros.View, input.View, scratch.View, output.View, m);
+        }
         accelerator.Synchronize();
         var y = output.GetAsArray1D();
 
@@ -300,3 +341,6 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         public void Dispose() => cpu.Dispose();
     }
 }
+
+[QuantScheme(Bits = 8, GroupSize = 64, Symmetric = false)]
+public partial struct B8G64A;

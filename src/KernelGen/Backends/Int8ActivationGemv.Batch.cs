@@ -16,7 +16,7 @@ namespace KernelGen.Backends;
 public readonly record struct Int8ActivationBatchShape(int Rows, int Slabs, int Groups, int UnitShift, int M, int Units, int Tiles);
 
 /// <summary>
-/// Small batches (2 ≤ M ≤ 16) of 2-, 3- and 4-bit codes with x rounded to int8, per row exactly as decode rounds it. The
+/// Small batches (2 ≤ M ≤ 16) of 2-, 3- and 4-bit codes (8-bit codes: <see cref="ByteKernel"/>) with x rounded to int8, per row exactly as decode rounds it. The
 /// activation rows are the mma's columns here, so the four code positions of a unit can no longer keep columns of their
 /// own: each tile word becomes two words of two positions each, one in the low and one in the high half of every byte
 /// (4-bit codes: the unit's two words as they are; 3-bit: the third bits merged in as decode merges them; 2-bit: the word
@@ -60,7 +60,9 @@ public sealed partial class Int8ActivationGemv
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
     /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit decode everywhere; on grids of
-    /// more row blocks than SMs every batch and 4-bit decode; on smaller grids 4-bit batches and 3-bit batches up to 8 rows.
+    /// more row blocks than SMs every batch and 4- and 8-bit decode; on smaller grids 4-bit batches, 3-bit batches up to 8
+    /// rows and 8-bit batches past 8 rows. 8-bit codes (q8pcs, session 32) on the larger grids: decode 1–9 % faster, M = 16
+    /// 16–29 % (within 1.01–1.05× of decode); on 4096² decode 9 % and M = 2 3 % slower, M = 8 level, M = 16 8 % faster.
     /// On an H200: on larger grids M = 2–8 ran 19–34 % faster than with f16 x, M = 16 2-bit 8–12 %, 4-bit 7–24 % faster
     /// (perf/gemv.md, sessions 27–29), and 3-bit, level until its batch's loads lost their branches, 2–6 % faster
     /// (session 31). On 4096² (128 blocks, 132 SMs) 4-bit decode ran 3–5 % slower with int8 x; since session 31 4-bit
@@ -74,14 +76,14 @@ public sealed partial class Int8ActivationGemv
             return false;
         }
 
-        if (Always || (m == 1 && scheme.Bits != 4))
+        if (Always || (m == 1 && scheme.Bits is 2 or 3))
         {
             return true;
         }
 
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
         return blocks > accelerator.NumMultiprocessors
-            || (m > 1 && (scheme.Bits == 4 || (scheme.Bits == 3 && m <= 8)));
+            || (m > 1 && (scheme.Bits == 4 || (scheme.Bits == 3 && m <= 8) || (scheme.Bits == 8 && m > 8)));
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
@@ -90,10 +92,14 @@ public sealed partial class Int8ActivationGemv
     public static long ScratchLength(MmaPackedWeights weights, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return m == 1 ? ScratchLength(weights) : (long)BatchUnits(weights) * ((MaxRows * 16) + 32);
+        return m == 1 ? ScratchLength(weights) : BatchScratchLength(weights);
     }
 
-    private static int BatchUnits(MmaPackedWeights weights) => weights.SlabCols / UnitCols * (weights.Slabs + 1);
+    private static long BatchScratchLength(MmaPackedWeights weights) => (long)BatchUnits(weights) * ((MaxRows * 16) + 32);
+
+    /// <summary>Units of 64 columns per row of x in a batch's scratch: those of every slab and a spare slab's, rounded up to
+    /// whole unit pairs (one warp of <see cref="QuantizeBatchKernel{TMma}"/> rounds a pair; 8-bit slabs are one unit).</summary>
+    private static int BatchUnits(MmaPackedWeights weights) => ((weights.SlabCols / UnitCols * (weights.Slabs + 1)) + 1) & ~1;
 
     /// <summary>y[M, N] = x[M, K] · Wᵀ with each row of x rounded to int8 per 64 columns (see the type's remarks);
     /// <paramref name="scratch"/> holds <see cref="ScratchLength(MmaPackedWeights, int)"/> words.</summary>
@@ -102,7 +108,7 @@ public sealed partial class Int8ActivationGemv
     public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> scratch, ArrayView<float> y, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (m == 1)
+        if (m == 1 && weights.Bits != 8)
         {
             Run(weights, packed, scales, zeros, x, scratch, y);
             return;
@@ -111,7 +117,7 @@ public sealed partial class Int8ActivationGemv
         if (m is < 1 or > MaxRows || !Supports(weights))
         {
             throw new ArgumentException(FormattableString.Invariant(
-                $"The int8-activation GEMV takes 1 to {MaxRows} rows of x over 2-, 3- or 4-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this call has M = {m} and {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(m));
+                $"The int8-activation GEMV takes 1 to {MaxRows} rows of x over 2-, 3-, 4- or 8-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this call has M = {m} and {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(m));
         }
 
         if (x.Length < (long)m * weights.Cols || y.Length < (long)m * weights.Rows)
@@ -128,11 +134,18 @@ public sealed partial class Int8ActivationGemv
 
         int units = BatchUnits(weights);
         int threads = (m > 8 ? MaxRows : 8) * units * 16; // the rows of x the GEMV reads: one or two groups of 8
-        quantizeBatch.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, m, units, threads, weights.Bits == 4 ? 1 : 0);
+        int placement = weights.Bits switch { 4 => 1, 8 => 2, _ => 0 };
+        quantizeBatch.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, m, units, threads, placement);
         bool perChannel = weights.GroupSize == weights.Cols;
         int unitShift = perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols));
         var shape = new Int8ActivationBatchShape(weights.Rows, weights.Slabs, weights.Groups, unitShift, m, units, weights.Tiles);
         int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
+        if (weights.Bits == 8)
+        {
+            ByteKernel(weights, warps, m, unitShift)(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
+            return;
+        }
+
         var kernel = batchKernels.GetOrAdd((weights.Bits, weights.Symmetric, warps, m > 8, unitShift >= 1, LateGroupsFor(weights.Bits, weights.Symmetric, m)), static (key, self) => self.LoadBatch(key.Bits, key.Symmetric, key.Warps, key.Two, key.Shared, key.LateGroups), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
     }
@@ -147,11 +160,11 @@ public sealed partial class Int8ActivationGemv
             : null;
         if (patched is not null)
         {
-            return (config, x, words, k, m, units, threads, nibbles) => patched(accelerator.DefaultStream, config, x, words, k, m, units, threads, nibbles);
+            return (config, x, words, k, m, units, threads, placement) => patched(accelerator.DefaultStream, config, x, words, k, m, units, threads, placement);
         }
 
         var launcher = accelerator.LoadStreamKernel(method.CreateDelegate<Action<ArrayView<float>, ArrayView<uint>, int, int, int, int, int>>());
-        return (config, x, words, k, m, units, threads, nibbles) => launcher(config, x, words, k, m, units, threads, nibbles);
+        return (config, x, words, k, m, units, threads, placement) => launcher(config, x, words, k, m, units, threads, placement);
     }
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationBatchShape> LoadBatch(int bits, bool symmetric, int warps, bool two, bool shared, bool lateGroups)
@@ -162,13 +175,14 @@ public sealed partial class Int8ActivationGemv
     /// <see cref="QuantizeKernel{TMma}"/> does (16 threads per unit, a warp per unit pair), for the 8 or 16 rows the GEMV reads (rows from
     /// <paramref name="m"/> on are zeros; <paramref name="threads"/> says how many). Layout: quad
     /// <c>(row · units + unit) · 4 + t</c> holds lane t's words of positions 0…3 (placed for 4-bit codes where
-    /// <paramref name="nibbles"/> is 1, and then in the order 0, 2, 1, 3; else for 2-bit words, in order), so that a lane
+    /// <paramref name="placement"/> is 1, and then in the order 0, 2, 1, 3; for 2-bit words, in order, where it is 0; where
+    /// it is 2, for 8-bit codes, its words of k-blocks 0…3: <see cref="ByteKernel"/>), so that a lane
     /// loads a unit's four B registers at once; after 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and
     /// pair p of rows two quads: (sx for rows 2p, 2p + 1, then sx·Σ q over both units for rows 2p, 2p + 1), what a unit
     /// pair that shares its weight group reads; and (sx·Σ q of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1), what
     /// units of groups of their own read.
     /// </summary>
-    internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads, int nibbles)
+    internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads, int placement)
         where TMma : struct, TensorCoreMma.IMma
     {
         default(TMma).LaunchDependents();
@@ -180,13 +194,13 @@ public sealed partial class Int8ActivationGemv
 
         int lane16 = index & 15, t = lane16 & 3, rowUnit = index >> 4;
         int row = rowUnit / units, unit = rowUnit - (row * units);
-        var rounded = RoundLane<TMma>(x, (long)row * k, unit * UnitCols, row < m ? k : 0, lane16, nibbles);
+        var rounded = RoundLane<TMma>(x, (long)row * k, unit * UnitCols, row < m ? k : 0, lane16, placement);
         int pairSum = rounded.Sum + Warp.ShuffleXor(rounded.Sum, 16); // both units of the x block: the other half-warp
         // Positions J (Low) and J + 1 (High). 2-bit words keep position order; nibbles go in the order 0, 2, 1, 3, so that
         // each of the mma's two B operands (positions 0, 2 against the bytes' low halves, 1, 3 against their high halves)
-        // is a consecutive pair of the lane's 16-byte load (no register moves before the mmas).
+        // is a consecutive pair of the lane's 16-byte load (no register moves before the mmas). Bytes: k-block J, in Low.
         long quad = (((long)rowUnit * 4) + t) * 4;
-        int word = nibbles == 1 ? (2 * rounded.H) + (rounded.J >> 1) : rounded.J + rounded.H;
+        int word = placement == 1 ? (2 * rounded.H) + (rounded.J >> 1) : rounded.J + rounded.H;
         words[quad + word] = rounded.H == 0 ? rounded.Low : rounded.High;
 
         if (lane16 == 0)
@@ -321,7 +335,16 @@ public sealed partial class Int8ActivationGemv
             BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
         }
 
-        // Lane (g, t) holds row g of tiles a…d for x rows 2t, 2t + 1 (and 8 + 2t, 9 + 2t): partial[warp][x row][tile row].
+        StoreBatch<TWarps>(y, s, tile0, warp, t, g, two, first, second);
+    }
+
+    /// <summary>The warps' sums of a batch block through shared memory into y: lane (g, t) holds row g of tiles a…d for x
+    /// rows 2t, 2t + 1 (<paramref name="first"/>) and 8 + 2t, 9 + 2t (<paramref name="second"/>, where <paramref name="two"/>).</summary>
+    private static void StoreBatch<TWarps>(ArrayView<float> y, Int8ActivationBatchShape s, int tile0, int warp, int t, int g, bool two, BatchSums first, BatchSums second)
+        where TWarps : struct, TensorCoreGemv.IConstant
+    {
+        // partial[warp][x row][tile row]
+        int warps = default(TWarps).Value;
         var partial = SharedMemory.Allocate<float>(default(TWarps).Value * MaxRows * 32);
         int rowA = (warp * MaxRows) + (2 * t);
         StoreSums(partial, (rowA * 32) + g, first);

@@ -14,7 +14,7 @@ namespace KernelGen.Backends;
 public readonly record struct Int8ActivationGemvShape(int Rows, int Slabs, int Groups, int UnitShift, int Tiles);
 
 /// <summary>
-/// Decode (M = 1; 4-bit codes also batches of up to 16 rows: <see cref="BatchKernel"/>) over 2-, 3- and 4-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
+/// Decode (M = 1; batches of up to 16 rows: <see cref="BatchKernel"/>; 8-bit codes at every M: <see cref="ByteKernel"/>) over 2-, 3-, 4- and 8-bit weights in <see cref="MmaPackedWeights"/> order with the activations rounded to int8: a
 /// first launch (<see cref="QuantizeKernel{TMma}"/>) rounds x to int8 with one scale per 128 columns (|x|max / 127, round
 /// to nearest even: <see cref="XBlockCols"/>), and the GEMV multiplies the codes as unsigned bytes on the integer tensor
 /// cores (<c>mma.sync.m16n8k32.s32.u8.s8</c>), exactly, applying each 64 columns' weight scale, zero point and x scale in
@@ -100,12 +100,12 @@ public sealed partial class Int8ActivationGemv
         quantizeBatch = new(LoadQuantizeBatch);
     }
 
-    /// <summary>Whether <paramref name="weights"/> can run here: 2-, 3- or 4-bit codes in groups of 64 columns times a
+    /// <summary>Whether <paramref name="weights"/> can run here: 2-, 3-, 4- or 8-bit codes in groups of 64 columns times a
     /// power of two, or one group per row.</summary>
     public static bool Supports(MmaPackedWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return weights.Bits is 2 or 3 or 4 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
+        return weights.Bits is 2 or 3 or 4 or 8 && (weights.GroupSize == weights.Cols || GroupFits(weights.GroupSize));
     }
 
     private static bool GroupFits(int groupSize) => groupSize % UnitCols == 0 && System.Numerics.BitOperations.IsPow2(groupSize / UnitCols);
@@ -115,15 +115,16 @@ public sealed partial class Int8ActivationGemv
     public static bool Supports(QuantSchemeInfo scheme, int cols)
     {
         ArgumentNullException.ThrowIfNull(scheme);
-        return scheme.Bits is 2 or 3 or 4 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
+        return scheme.Bits is 2 or 3 or 4 or 8 && (scheme.IsPerChannel || GroupFits(scheme.GroupSize)) && MmaPackedWeights.Supports(scheme, cols);
     }
 
     /// <summary>Words of the scratch buffer one activation row needs for <paramref name="weights"/>: per block of 256 columns
-    /// of the padded K and one spare block, 18 quads (<see cref="QuantizeKernel{TMma}"/>).</summary>
+    /// of the padded K and one spare block, 18 quads (<see cref="QuantizeKernel{TMma}"/>); for 8-bit codes, which take the
+    /// batch's layout at every M, what a batch needs.</summary>
     public static long ScratchLength(MmaPackedWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        return ((long)XBlocks(weights) + 1) * 18 * 4;
+        return weights.Bits == 8 ? BatchScratchLength(weights) : ((long)XBlocks(weights) + 1) * 18 * 4;
     }
 
     /// <summary>Blocks of <see cref="BlockCols"/> columns in the padded K (slabs of 2- and 3-bit codes; pairs of 4-bit slabs).</summary>
@@ -136,10 +137,16 @@ public sealed partial class Int8ActivationGemv
     public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> scratch, ArrayView<float> y)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Bits == 8 && Supports(weights))
+        {
+            Run(weights, packed, scales, zeros, x, scratch, y, 1); // 8-bit codes: one kernel for every M
+            return;
+        }
+
         if (!Supports(weights))
         {
             throw new ArgumentException(FormattableString.Invariant(
-                $"The int8-activation GEMV takes 2-, 3- or 4-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
+                $"The int8-activation GEMV takes 2-, 3-, 4- or 8-bit codes in groups of {UnitCols} columns times a power of two (or per channel); this weight has {weights.Bits}-bit codes in groups of {weights.GroupSize}. Run it with f16 activations (QuantizeActivations = false)."), nameof(weights));
         }
 
         if (x.Length < weights.Cols || y.Length < weights.Rows)
@@ -279,8 +286,10 @@ public sealed partial class Int8ActivationGemv
     /// <summary>One thread's share of rounding the unit of 64 columns that starts at column <paramref name="unitCol"/> of
     /// the row at <paramref name="row"/> (columns <paramref name="unitCol"/> + 4m … + 3, 0 from <paramref name="k"/> on), as
     /// <see cref="QuantizeKernel{TMma}"/> documents; the 16 threads of a unit are 16 consecutive lanes of one warp, and the
-    /// other 16 lanes of that warp round the other unit of its block (units 2s and 2s + 1 share a warp).</summary>
-    private static RoundedLane RoundLane<TMma>(ArrayView<float> x, long row, int unitCol, int k, int m, int nibbles)
+    /// other 16 lanes of that warp round the other unit of its block (units 2s and 2s + 1 share a warp). <paramref name="placement"/>
+    /// says whose words: 0 for 2-bit codes, 1 for 4-bit, 2 for 8-bit (J the k-block, the whole word in Low: bytes q0, q2,
+    /// q1, q3, the weights' byte order of columns 4t … 4t + 3).</summary>
+    private static RoundedLane RoundLane<TMma>(ArrayView<float> x, long row, int unitCol, int k, int m, int placement)
         where TMma : struct, TensorCoreMma.IMma
     {
         var mma = default(TMma);
@@ -303,19 +312,27 @@ public sealed partial class Int8ActivationGemv
         // Columns 4m, 4m + 1 are position j = 2·(kb % 2) (bytes h, h + 2 with h = kb / 2), 4m + 2, 4m + 3 position j + 1;
         // the thread 8 on (kb + 2) holds the other two bytes of both words. Nibbles: j = 2·(kb / 2), h = kb % 2, and the
         // thread 4 on (kb ^ 1) holds the other bytes.
-        bool four = nibbles == 1;
-        int h = four ? kb & 1 : kb >> 1, shift = 8 * h;
+        bool four = placement == 1, bytes = placement == 2;
+        int h = four ? kb & 1 : bytes ? 0 : kb >> 1, shift = 8 * h;
         uint low = ((uint)(q0 & 0xFF) << shift) | ((uint)(q1 & 0xFF) << (shift + 16));
         uint high = ((uint)(q2 & 0xFF) << shift) | ((uint)(q3 & 0xFF) << (shift + 16));
-        int partner = four ? 4 : 8;
-        low |= Warp.ShuffleXor(low, partner);
-        high |= Warp.ShuffleXor(high, partner);
+        if (bytes)
+        {
+            low |= high << 8;
+        }
+        else
+        {
+            int partner = four ? 4 : 8;
+            low |= Warp.ShuffleXor(low, partner);
+            high |= Warp.ShuffleXor(high, partner);
+        }
+
         int sum = q0 + q1 + q2 + q3;
         sum += Warp.ShuffleXor(sum, 1);
         sum += Warp.ShuffleXor(sum, 2);
         sum += Warp.ShuffleXor(sum, 4);
         sum += Warp.ShuffleXor(sum, 8);
-        return new RoundedLane { Low = low, High = high, J = four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, Max = max };
+        return new RoundedLane { Low = low, High = high, J = bytes ? kb : four ? 2 * (kb >> 1) : 2 * (kb & 1), H = h, Sum = sum, Max = max };
     }
 
     /// <summary>Rounds <paramref name="x"/> (one activation row) in place as <see cref="QuantizeKernel{TMma}"/> does:

@@ -83,7 +83,7 @@ public sealed class QuantizedLinear<TScheme> : IRowStackable
 
     /// <summary>
     /// Whether x is rounded to int8 per 128 columns (<see cref="QuantLinear{TScheme}.QuantizeActivations"/>; default from
-    /// KERNELGEN_INT8_X). On CUDA the 2-, 3- and 4-bit schemes run <see cref="Int8ActivationGemv"/> where it pays
+    /// KERNELGEN_INT8_X). On CUDA the 2-, 3-, 4- and 8-bit schemes run <see cref="Int8ActivationGemv"/> where it pays
     /// (<see cref="Int8ActivationGemv.Pays"/>); on every other device, and wherever it does not run, the layer rounds x the same way on the host and runs its usual kernel, so
     /// that <c>kernelgen eval</c> on any machine measures what the rounding costs a model.
     /// </summary>
