@@ -81,9 +81,10 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_FourBitPerChannelSymmetric_M13() => CheckBatch<B4GPCS>(rows: 72, cols: 1440, m: 13, warps: 4);
 
-    /// <summary>M = 16, groups of four units spanning two slabs, several turns per warp.</summary>
+    /// <summary>M = 16, groups of four units spanning two slabs; one block of rows, no more than the SMs: a batch's group
+    /// of 16 warps, two slabs (one turn) each.</summary>
     [Fact]
-    public void Batch_FourBitAsymmetricG256_M16() => CheckBatch<B4G256A>(rows: 32, cols: 4096, m: 16, warps: 8);
+    public void Batch_FourBitAsymmetricG256_M16() => CheckBatch<B4G256A>(rows: 32, cols: 4096, m: 16, warps: 16);
 
     /// <summary>Batches of 2-bit codes (each word and the word shifted down by 2 as two words of two positions per byte):
     /// M = 5, groups of one unit (a unit pair's two groups apart), 72 rows (groups of 4 warps), K = 960 pads to 4 slabs of
@@ -105,9 +106,10 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_ThreeBitAsymmetricG128_M16_PaddedK() => CheckBatch<B3G128A>(rows: 72, cols: 2432, m: 16, warps: 4);
 
-    /// <summary>3-bit per-channel symmetric (zero point 4), M = 3, padded K.</summary>
+    /// <summary>3-bit per-channel symmetric (zero point 4), M = 3, padded K; one block: 16 warps, of which the first two
+    /// have a slab.</summary>
     [Fact]
-    public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 8);
+    public void Batch_ThreeBitPerChannelSymmetric_M3() => CheckBatch<B3GPCS>(rows: 24, cols: 352, m: 3, warps: 16);
 
     /// <summary>8-bit codes (bytes straight into the mma), decode: per-channel symmetric (zero point 128), K = 992 pads to
     /// 16 slabs of 64, two per warp (one unit pair each).</summary>
@@ -129,48 +131,58 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void Batch_EightBitPerChannelAsymmetric_M16() => CheckBatch<B8GPCA>(rows: 40, cols: 1344, m: 16, warps: 8);
 
-    /// <summary>8-bit batch, M = 9 (the second group of x rows one row), groups of a unit pair.</summary>
+    /// <summary>8-bit batch, M = 9 (the second group of x rows one row), groups of a unit pair; one block: 16 warps of
+    /// two slabs.</summary>
     [Fact]
-    public void Batch_EightBitAsymmetricG128_M9() => CheckBatch<B8G128A>(rows: 32, cols: 2048, m: 9, warps: 8);
+    public void Batch_EightBitAsymmetricG128_M9() => CheckBatch<B8G128A>(rows: 32, cols: 2048, m: 9, warps: 16);
 
-    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: 2- and 3-bit decode on any grid; every
-    /// batch and 4- and 8-bit decode on grids of more row blocks than SMs; on smaller grids 4-bit batches, 3-bit batches up
-    /// to 8 rows and 8-bit batches past 8; never past 16 rows, nor 8-bit groups of 32.</summary>
+    /// <summary>The rule the layer picks the kernel by, on this one-SM accelerator: every batch, 2- and 3-bit decode on any
+    /// grid, 4- and 8-bit decode on grids of more row blocks than SMs (a one-SM device has no grid of at most one block per
+    /// two SMs, where 4-bit decode would take it too); never past 16 rows, nor groups of 32.</summary>
     [Fact]
     public void Pays_AsMeasured()
     {
         var gemv = kernels.Gemv;
         Assert.Equal(1, kernels.Accelerator.NumMultiprocessors);
         Assert.True(gemv.Pays(B2G64A.Info, 32, 256, 1));
-        Assert.False(gemv.Pays(B2G64A.Info, 32, 256, 2)); // one block
-        Assert.False(gemv.Pays(B2G64A.Info, 32, 256, 16));
-        Assert.True(gemv.Pays(B2G64A.Info, 64, 256, 2));
+        Assert.True(gemv.Pays(B2G64A.Info, 32, 256, 2)); // one block
+        Assert.True(gemv.Pays(B2G64A.Info, 32, 256, 16));
         Assert.True(gemv.Pays(B2G64A.Info, 64, 256, 16));
         Assert.False(gemv.Pays(B2G64A.Info, 64, 256, 17));
         Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 1));
-        Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 8)); // one block
-        Assert.False(gemv.Pays(B3G128A.Info, 32, 256, 9));
-        Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 8));
-        Assert.True(gemv.Pays(B3G128A.Info, 64, 256, 16));
+        Assert.True(gemv.Pays(B3G128A.Info, 32, 256, 16));
         Assert.False(gemv.Pays(B3G128A.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B4G128A.Info, 32, 256, 1)); // one block: no more blocks than SMs
         Assert.True(gemv.Pays(B4G128A.Info, 32, 256, 2));
         Assert.True(gemv.Pays(B4G128S.Info, 32, 256, 16));
         Assert.True(gemv.Pays(B4G128A.Info, 33, 256, 1));
-        Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 8));
-        Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 9));
-        Assert.True(gemv.Pays(B4G128A.Info, 64, 256, 16));
         Assert.True(gemv.Pays(B4G128S.Info, 64, 256, 16));
         Assert.False(gemv.Pays(B4G128S.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B4G32A.Info, 64, 256, 1));
-        Assert.False(gemv.Pays(B8GPCS.Info, 32, 256, 1)); // one block
-        Assert.False(gemv.Pays(B8GPCS.Info, 32, 256, 8));
-        Assert.True(gemv.Pays(B8GPCS.Info, 32, 256, 9));
+        Assert.False(gemv.Pays(B8GPCS.Info, 32, 256, 1));
+        Assert.True(gemv.Pays(B8GPCS.Info, 32, 256, 2));
         Assert.True(gemv.Pays(B8GPCS.Info, 64, 256, 1));
-        Assert.True(gemv.Pays(B8G128A.Info, 64, 256, 2));
-        Assert.True(gemv.Pays(B8GPCS.Info, 64, 256, 16));
+        Assert.True(gemv.Pays(B8G128A.Info, 64, 256, 8));
         Assert.False(gemv.Pays(B8GPCS.Info, 64, 256, 17));
         Assert.False(gemv.Pays(B8G32S.Info, 64, 256, 1));
+    }
+
+    /// <summary>Groups per row block as measured on an H200's 132 SMs: 16 warps where blocks leave SMs idle (batches: at
+    /// most one block per SM; decode: at most one per two), 8 where they fit two per SM, else 4.</summary>
+    [Fact]
+    public void WarpsFor_AsMeasured()
+    {
+        Assert.Equal(16, Int8ActivationGemv.WarpsFor(32, 132, batch: false)); // 1024 × K
+        Assert.Equal(16, Int8ActivationGemv.WarpsFor(66, 132, batch: false));
+        Assert.Equal(8, Int8ActivationGemv.WarpsFor(67, 132, batch: false));
+        Assert.Equal(8, Int8ActivationGemv.WarpsFor(128, 132, batch: false)); // 4096 × K
+        Assert.Equal(16, Int8ActivationGemv.WarpsFor(128, 132, batch: true));
+        Assert.Equal(16, Int8ActivationGemv.WarpsFor(132, 132, batch: true));
+        Assert.Equal(8, Int8ActivationGemv.WarpsFor(133, 132, batch: true));
+        Assert.Equal(8, Int8ActivationGemv.WarpsFor(256, 132, batch: true)); // 8192 × K
+        Assert.Equal(8, Int8ActivationGemv.WarpsFor(264, 132, batch: false));
+        Assert.Equal(4, Int8ActivationGemv.WarpsFor(896, 132, batch: true)); // 28672 × K
+        Assert.Equal(4, Int8ActivationGemv.WarpsFor(265, 132, batch: false));
     }
 
     [Fact]
@@ -232,7 +244,7 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         var w = matrix.Dequantize();
         var packed = MmaPackedWeights.Create(matrix);
         Assert.True(Int8ActivationGemv.Supports(TScheme.Info, cols, m));
-        Assert.Equal(warps, kernels.Gemv.WarpsOf(packed));
+        Assert.Equal(warps, kernels.Gemv.WarpsOf(packed, Int8ActivationGemv.RunsBatch(packed, m)));
         if (m == 1)
         {
             Assert.True(Int8ActivationGemv.Supports(packed));

@@ -58,10 +58,10 @@ internal sealed record BenchOptions
         --decode times whole decode steps instead (wall clock per token, host attention and copies included) of a
         decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
         and v (and gate and up) stacked into one launch each against seven launches per layer.
-        --int8-x rounds x to int8 per 128 columns and row where that kernel runs faster (Int8ActivationGemv.Pays: 2- and
-        3-bit decode; every batch and 4- and 8-bit decode on grids of more row blocks than SMs; on smaller grids 4-bit
-        batches, 3-bit batches up to 8 rows and 8-bit batches past 8); its rel.err against float64 over x itself shows
-        what that rounding costs.
+        --int8-x rounds x to int8 per 128 columns and row where that kernel runs faster (Int8ActivationGemv.Pays: every
+        batch of up to 16 rows, 2- and 3-bit decode; 4- and 8-bit decode on grids of more row blocks than SMs, 4-bit also
+        on grids of at most one block per two SMs); its rel.err against float64 over x itself shows what that rounding
+        costs.
         """;
 
     public static BenchOptions Parse(IReadOnlyList<string> args)

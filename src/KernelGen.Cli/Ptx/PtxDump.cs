@@ -89,20 +89,22 @@ internal static class PtxDump
             }
 
             // The int8-activation GEMV: decode of 4-bit asymmetric codes (GemvKernel) and batches of 9–16 rows
-            // (BatchKernel), groups of two units shared by a slab, 8 warps; x's rounding for each.
+            // (BatchKernel), groups of two units shared by a slab, 8 warps; 8-bit per-channel symmetric codes at 9–16 rows
+            // (ByteKernel); x's rounding for each.
             var int8 = typeof(KernelGen.Backends.Int8ActivationGemv);
             Type C(int value) => gemv.GetNestedType($"C{value}", BindingFlags.NonPublic)!;
-            foreach (var (name, arguments) in new[]
+            foreach (var (name, width, arguments) in new[]
             {
-                ("GemvKernel", new[] { ptxMma, C(0), C(8), C(0), C(1), C(1) }),
-                ("BatchKernel", new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
-                ("QuantizeKernel", new[] { ptxMma }),
-                ("QuantizeBatchKernel", new[] { ptxMma }),
+                ("GemvKernel", 4, new[] { ptxMma, C(0), C(8), C(0), C(1), C(1) }),
+                ("BatchKernel", 4, new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
+                ("ByteKernel", 8, new[] { ptxMma, C(1), C(8), C(1), C(1), C(1) }),
+                ("QuantizeKernel", 4, new[] { ptxMma }),
+                ("QuantizeBatchKernel", 4, new[] { ptxMma }),
             })
             {
                 var kernel = int8.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
                 var compiledInt8 = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
-                var int8Path = Path.Combine(directory, $"Int8ActivationGemv.{name}.B4.ptx");
+                var int8Path = Path.Combine(directory, $"Int8ActivationGemv.{name}.B{width}.ptx");
                 File.WriteAllText(int8Path, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.Patch(compiledInt8.PTXAssembly, KernelGen.Backends.Int8ActivationGemv.MaxRegisters, warpGroup: false) : compiledInt8.PTXAssembly);
                 Console.WriteLine($"{int8Path}: {compiledInt8.PTXAssembly.Split('\n').Length} lines");
             }

@@ -59,15 +59,14 @@ public sealed partial class Int8ActivationGemv
 
     /// <summary>Whether <paramref name="m"/> activation rows of <paramref name="rows"/> × <paramref name="cols"/> weights of
     /// <paramref name="scheme"/> run faster here with x rounded to int8 than with f16 x (what
-    /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): 2- and 3-bit decode everywhere; on grids of
-    /// more row blocks than SMs every batch and 4- and 8-bit decode; on smaller grids 4-bit batches, 3-bit batches up to 8
-    /// rows and 8-bit batches past 8 rows. 8-bit codes (q8pcs, session 32) on the larger grids: decode 1–9 % faster, M = 16
-    /// 16–29 % (within 1.01–1.05× of decode); on 4096² decode 9 % and M = 2 3 % slower, M = 8 level, M = 16 8 % faster.
-    /// On an H200: on larger grids M = 2–8 ran 19–34 % faster than with f16 x, M = 16 2-bit 8–12 %, 4-bit 7–24 % faster
-    /// (perf/gemv.md, sessions 27–29), and 3-bit, level until its batch's loads lost their branches, 2–6 % faster
-    /// (session 31). On 4096² (128 blocks, 132 SMs) 4-bit decode ran 3–5 % slower with int8 x; since session 31 4-bit
-    /// batches 5–9 % and 3-bit M = 2–8 3–5 % faster, 2-bit M = 2–8 7–10 % and 3-bit M = 16 9 % slower, 2-bit M = 16
-    /// level (earlier, every int8 batch there 2–14 % slower).</summary>
+    /// <see cref="Layers.QuantLinear{TScheme}.QuantizeActivations"/> picks): every batch, 2- and 3-bit decode everywhere, and
+    /// 4- and 8-bit decode on grids of more row blocks than SMs, and 4-bit decode also on grids of at most one block per two
+    /// SMs. On an H200 (perf/gemv.md, sessions 26–32): on the larger grids int8 batches ran 7–34 % faster than f16 ones
+    /// (8-bit M = 16 16–29 %, within 1.01–1.05× of its decode); since the batch kernels take groups of 16 warps on grids of
+    /// at most one block per SM (<see cref="WarpsFor"/>, session 32), every batch there is level or faster too (1024×4096
+    /// and 4096², M = 2–16: 2-bit level to 19 %, 3-bit 5–14 %, 4-bit 2–19 %, 8-bit 1–24 % faster). 4- and 8-bit decode on
+    /// 4096² (128 blocks on 132 SMs) run 2–5 % slower with int8 x and stay on f16; 4-bit decode on 1024×4096 (32
+    /// blocks, 16 warps per group) 6–7 % faster, 8-bit there level.</summary>
     public bool Pays(QuantSchemeInfo scheme, int rows, int cols, int m)
     {
         ArgumentNullException.ThrowIfNull(scheme);
@@ -76,14 +75,14 @@ public sealed partial class Int8ActivationGemv
             return false;
         }
 
-        if (Always || (m == 1 && scheme.Bits is 2 or 3))
+        if (Always || m > 1 || scheme.Bits is 2 or 3)
         {
             return true;
         }
 
         int blocks = (rows + (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock) - 1) / (MmaPackedWeights.TileRows * MmaPackedWeights.TileBlock);
-        return blocks > accelerator.NumMultiprocessors
-            || (m > 1 && (scheme.Bits == 4 || (scheme.Bits == 3 && m <= 8) || (scheme.Bits == 8 && m > 8)));
+        int sms = accelerator.NumMultiprocessors;
+        return blocks > sms || (scheme.Bits == 4 && 2 * blocks <= sms);
     }
 
     /// <summary>Words of the scratch buffer <see cref="Run(MmaPackedWeights, ArrayView{uint}, ArrayView{uint}, ArrayView{uint}, ArrayView{float}, ArrayView{uint}, ArrayView{float}, int)"/>
@@ -139,7 +138,7 @@ public sealed partial class Int8ActivationGemv
         bool perChannel = weights.GroupSize == weights.Cols;
         int unitShift = perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols));
         var shape = new Int8ActivationBatchShape(weights.Rows, weights.Slabs, weights.Groups, unitShift, m, units, weights.Tiles);
-        int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
+        int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights, batch: true);
         if (weights.Bits == 8)
         {
             ByteKernel(weights, warps, m, unitShift)(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);

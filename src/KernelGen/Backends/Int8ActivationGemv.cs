@@ -56,7 +56,8 @@ public sealed partial class Int8ActivationGemv
     private const int BlockCols = 4 * UnitCols;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs: 8, or 4 where the row blocks outnumber two per
-    /// SM (<see cref="WarpsFor"/>); KERNELGEN_X8_WARPS (4, 8 or 16) sets one for every shape, for comparisons.</summary>
+    /// SM, and 16 for batches where they do not outnumber the SMs (<see cref="WarpsFor"/>); KERNELGEN_X8_WARPS (4, 8 or 16)
+    /// sets one for every shape, for comparisons.</summary>
     internal static readonly int Warps = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_WARPS"), out int w) && w is 4 or 8 or 16 ? w : 0;
 
     /// <summary>The most warps a group has (<see cref="Warps"/> included): the CPU accelerator the tests run on must allow it.</summary>
@@ -167,7 +168,7 @@ public sealed partial class Int8ActivationGemv
         quantize.Value(new KernelConfig((threads + QuantizeGroupSize - 1) / QuantizeGroupSize, QuantizeGroupSize), x, scratch, weights.Cols, threads, four ? 1 : 0);
         bool perChannel = weights.GroupSize == weights.Cols;
         var shape = new Int8ActivationGemvShape(weights.Rows, weights.Slabs, weights.Groups, perChannel ? 30 : System.Numerics.BitOperations.Log2((uint)(weights.GroupSize / UnitCols)), weights.Tiles);
-        int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights);
+        int blocks = weights.Tiles / MmaPackedWeights.TileBlock, warps = WarpsOf(weights, batch: false);
         bool paired = PairedGroupsFor(weights.GroupSize, weights.Cols);
         var kernel = kernels.GetOrAdd((weights.Symmetric, warps, weights.Bits == 3, four, paired), static (key, self) => self.LoadGemv(key.Symmetric, key.Warps, key.Third, key.Four, key.Paired), this);
         kernel(new KernelConfig(blocks, warps * 32), packed, scales, zeros, scratch, y, shape);
@@ -190,15 +191,26 @@ public sealed partial class Int8ActivationGemv
         return (config, x, words, k, threads, nibbles) => launcher(config, x, words, k, threads, nibbles);
     }
 
-    /// <summary>Warps per group for <paramref name="weights"/> on this device (<see cref="WarpsFor"/>, or <see cref="Warps"/>).</summary>
-    internal int WarpsOf(MmaPackedWeights weights)
-        => Warps > 0 ? Warps : WarpsFor(weights.Tiles / MmaPackedWeights.TileBlock, accelerator.NumMultiprocessors);
+    /// <summary>Warps per group for <paramref name="weights"/> on this device (<see cref="WarpsFor"/>, or <see cref="Warps"/>):
+    /// for decode's kernel, or (<paramref name="batch"/>) for the batch kernels and 8-bit codes' kernel.</summary>
+    internal int WarpsOf(MmaPackedWeights weights, bool batch)
+        => Warps > 0 ? Warps : WarpsFor(weights.Tiles / MmaPackedWeights.TileBlock, accelerator.NumMultiprocessors, batch);
 
-    /// <summary>Warps per group for <paramref name="blocks"/> row blocks on <paramref name="sms"/> SMs: 8 where the blocks
-    /// fit two per SM (16 warps at the 128-register cap), else 4, so that each warp has twice the share of K and its
-    /// first loads' latency is paid half as often per byte: on an H200, 28672×8192 at 4 warps 24.4 µs against 25.7 at 8;
-    /// 16 warps on grids of at most one block per SM (4096²) measured 6.8 µs against 6.4 at 8 (perf/gemv.md, session 26).</summary>
-    internal static int WarpsFor(int blocks, int sms) => blocks <= 2 * sms ? 8 : 4;
+    /// <summary>Which kernel runs <paramref name="m"/> rows of <paramref name="weights"/>: decode's
+    /// (<see cref="GemvKernel"/>, false), or a batch kernel (<see cref="BatchKernel"/>, or <see cref="ByteKernel"/> at every M).</summary>
+    internal static bool RunsBatch(MmaPackedWeights weights, int m) => m > 1 || weights.Bits == 8;
+
+    /// <summary>Warps per group for <paramref name="blocks"/> row blocks on <paramref name="sms"/> SMs, each warp on a
+    /// contiguous share of K: 8 where the blocks fit two per SM (16 warps at the 128-register cap), else 4, so that each warp
+    /// has twice the share of K and its first loads' latency is paid half as often per byte (on an H200, 28672×8192 at 4
+    /// warps 24.4 µs against 25.7 at 8: perf/gemv.md, session 26). Where the blocks leave SMs idle, 16: for the batch
+    /// kernels (<paramref name="batch"/>) on grids of at most one block per SM, for decode on grids of at most one block per
+    /// two SMs. On an H200 (session 32), batches on 4096² at 16 warps: M = 16 8.6–8.7 µs against 9.9–10.0 at 8 for
+    /// q4g128, 9.4–9.5 against 10.4–10.5 for q8pcs, M = 1–8 3–6 % faster; decode on 1024×4096 (32 blocks): q4g128
+    /// 6.2–6.3 against 6.8–6.9, 2- and 3-bit level to 3 % faster; decode on 4096² at 16: 4-bit 4 % faster, 2-bit level,
+    /// 3-bit 3–4 % slower (and 6.8 against 6.4 for 2-bit in session 26), so 8 there.</summary>
+    internal static int WarpsFor(int blocks, int sms, bool batch)
+        => (batch ? blocks <= sms : 2 * blocks <= sms) ? 16 : blocks <= 2 * sms ? 8 : 4;
 
     private Action<KernelConfig, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<uint>, ArrayView<float>, Int8ActivationGemvShape> LoadGemv(bool symmetric, int warps, bool third, bool four, bool paired)
         => LoadKernel<Int8ActivationGemvShape>(nameof(GemvKernel), Flag(symmetric), TensorCoreGemv.ConstantType(warps), Flag(third), Flag(four), Flag(paired));
