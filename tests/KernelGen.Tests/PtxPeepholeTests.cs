@@ -201,6 +201,7 @@ public sealed class PtxPeepholeTests
     [InlineData("GemvKernel", 4)]
     [InlineData("GemvKernel", 3)]
     [InlineData("BatchKernel", 4)]
+    [InlineData("ByteKernel", 8)]
     public void Int8ActivationKernels_ConvertSumsAsSigned_AndTakeTheDependentLaunchsParameters(string kernel, int bits)
     {
         // The integer mma's sums are signed; ILGPU emits (float)(int)(uint)v as cvt.rn.f32.u32, which the CPU accelerator
@@ -213,6 +214,7 @@ public sealed class PtxPeepholeTests
         {
             ("GemvKernel", 4) => [mma, c0, typeof(TensorCoreGemv.C8), c0, c1, c0], // asymmetric, 8 warps, nibbles
             ("GemvKernel", _) => [mma, c0, typeof(TensorCoreGemv.C4), c1, c0, c1], // 3-bit (third bits merged), groups per unit pair
+            ("ByteKernel", _) => [mma, c1, typeof(TensorCoreGemv.C8), c1, c1, c1], // 8-bit symmetric per channel, M > 8
             _ => [mma, typeof(TensorCoreGemv.C4), c0, typeof(TensorCoreGemv.C8), c1, c1, c1], // 4-bit, M > 8, groups shared by a slab, loaded with x
         };
         var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
