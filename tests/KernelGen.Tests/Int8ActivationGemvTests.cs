@@ -116,10 +116,10 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void EightBitPerChannelSymmetric_PaddedK() => Check<B8GPCS>(rows: 40, cols: 992, warps: 8);
 
-    /// <summary>8-bit decode over 71 slabs, groups of 4 warps with 18 each: the last warp's last unit pair has no second
-    /// unit (its load is off and it multiplies x's zeros); groups of one unit.</summary>
+    /// <summary>8-bit decode over 23 slabs, 72 rows (three blocks: groups of 4 warps) with 6 slabs each but the last's 5:
+    /// its last unit pair has no second unit (its load is off and it multiplies x's zeros); groups of one unit.</summary>
     [Fact]
-    public void EightBitAsymmetricG64_FourWarps_OddSlabs() => Check<B8G64A>(rows: 100, cols: 4544, warps: 4);
+    public void EightBitAsymmetricG64_FourWarps_OddSlabs() => Check<B8G64A>(rows: 72, cols: 1472, warps: 4);
 
     /// <summary>8-bit batch, M = 5, groups of one unit (a pair's two units flushed apart), K = 960 (15 slabs: warps of 4,
     /// the last 3).</summary>
