@@ -179,7 +179,7 @@ public sealed partial class Int8ActivationGemv
     /// loads a unit's four B registers at once; after 16 rows' quads, per unit pair s (units 2s, 2s + 1: one x block) and
     /// pair p of rows two quads: (sx for rows 2p, 2p + 1, then sx·Σ q over both units for rows 2p, 2p + 1), what a unit
     /// pair that shares its weight group reads; and (sx·Σ q of unit 2s for rows 2p, 2p + 1, then of unit 2s + 1), what
-    /// units of groups of their own read.
+    /// units of groups of their own read. For 8-bit codes (placement 2) each Σ q is stored as an integer, unscaled.
     /// </summary>
     internal static void QuantizeBatchKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int m, int units, int threads, int placement)
         where TMma : struct, TensorCoreMma.IMma
@@ -206,13 +206,16 @@ public sealed partial class Int8ActivationGemv
         {
             float step = rounded.Max / 127f;
             long meta = ((long)MaxRows * units * 16) + ((((long)(unit >> 1) * 8) + (row >> 1)) * 8) + (row & 1);
+            // 8-bit codes (placement 2) take Σ q as integers: ByteKernel subtracts zero·Σ q from its exact sums before
+            // scaling, where a zero point of 128 would otherwise cancel in f32.
+            bool bytes = placement == 2;
             if ((unit & 1) == 0)
             {
                 words[meta] = Interop.FloatAsInt(step);
-                words[meta + 2] = Interop.FloatAsInt(step * pairSum);
+                words[meta + 2] = bytes ? (uint)pairSum : Interop.FloatAsInt(step * pairSum);
             }
 
-            words[meta + 4 + ((unit & 1) * 2)] = Interop.FloatAsInt(step * rounded.Sum);
+            words[meta + 4 + ((unit & 1) * 2)] = bytes ? (uint)rounded.Sum : Interop.FloatAsInt(step * rounded.Sum);
         }
     }
 
