@@ -107,7 +107,7 @@ public sealed partial class Int8ActivationGemv
     public void Run(MmaPackedWeights weights, ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<float> x, ArrayView<uint> scratch, ArrayView<float> y, int m)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (m == 1 && weights.Bits != 8)
+        if (!RunsBatch(weights, m))
         {
             Run(weights, packed, scales, zeros, x, scratch, y);
             return;
