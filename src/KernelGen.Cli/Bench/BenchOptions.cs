@@ -57,7 +57,9 @@ internal sealed record BenchOptions
         device, host latency included).
         --decode times whole decode steps instead (wall clock per token, host attention and copies included) of a
         decoder with those layer shapes (dim, hidden, heads, kv heads; Llama-3-8B's by default) and random weights, q, k
-        and v (and gate and up) stacked into one launch each against seven launches per layer.
+        and v (and gate and up) stacked into one launch each against seven launches per layer. In the warm-up steps
+        every projection of both models is checked against float64 over the x it read; with f16 x the two models'
+        logits must also agree to 1e-3 of the largest (with int8 x they are reported: see gemv.md, session 33).
         --int8-x rounds x to int8 per 128 columns and row where that kernel runs faster (Int8ActivationGemv.Pays: every
         batch of up to 16 rows, 2- and 3-bit decode; 4- and 8-bit decode on grids of more row blocks than SMs, 4-bit also
         on grids of at most one block per two SMs); its rel.err against float64 over x itself shows what that rounding

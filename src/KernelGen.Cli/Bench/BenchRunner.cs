@@ -18,7 +18,7 @@ namespace KernelGen.Cli.Bench;
 internal sealed record BenchResult(
     string Scheme, int N, int K, int M, double Microseconds, double Bytes, double GigabytesPerSecond,
     double PercentOfCopy, double TeraFlops, double RelativeError, int RowsChecked, string Kernel = "", double ReadFloorMicroseconds = 0,
-    double? RoundedActivationsError = null);
+    double? RoundedActivationsError = null, double Tolerance = 1e-4);
 
 /// <summary>
 /// <c>kernelgen bench</c>: for each scheme, shape and M, checks the device result against a float64 CPU reference
@@ -91,9 +91,7 @@ internal static class BenchRunner
 
         // Tensor cores read x rounded to f16 (2^-11 relative per activation): their own tolerance. The int8-activation
         // GEMV is checked against float64 over x rounded as it documents (its rel.err over x itself is the rounding's cost).
-        bool allCorrect = results.All(r => r.RoundedActivationsError is double rounded
-            ? rounded < 1e-4
-            : r.RelativeError < (r.Kernel.StartsWith("tensor-core", StringComparison.Ordinal) ? 2e-3 : 1e-4));
+        bool allCorrect = results.All(r => (r.RoundedActivationsError ?? r.RelativeError) < r.Tolerance);
         if (!allCorrect)
         {
             Console.Error.WriteLine("FAILED: some cases disagree with the float64 reference (rel.err ≥ 1e-4, or ≥ 2e-3 on tensor cores; int8-x: ≥ 1e-4 against x rounded to int8).");
@@ -240,7 +238,8 @@ internal static class BenchRunner
             double ms = MedianMilliseconds(device.Accelerator, before, Math.Max(options.Warmup, layers.Count), options.Repetitions, i => layers[i % layers.Count].Forward(input, output));
             double bytes = matrix.ByteCount + (4.0 * m * k) + (4.0 * m * n);
             double gbs = bytes / (ms * 1e-3) / 1e9;
-            string kernel = layers[0].KernelFor(m) switch
+            var matrixKernel = layers[0].KernelFor(m);
+            string kernel = matrixKernel switch
             {
                 MatrixKernel.Gemv => "gemv",
                 MatrixKernel.TensorCoreGemv => "tensor-core gemv",
@@ -250,7 +249,7 @@ internal static class BenchRunner
             };
             double readUs = floor.ReadMicroseconds(bytes, options.Warmup, options.Repetitions);
             var result = new BenchResult(
-                TScheme.Info.Name, n, k, m, ms * 1e3, bytes, gbs, 100 * gbs / copyGbs, 2.0 * m * n * k / (ms * 1e-3) / 1e12, error, checkedRows, kernel, readUs, roundedError);
+                TScheme.Info.Name, n, k, m, ms * 1e3, bytes, gbs, 100 * gbs / copyGbs, 2.0 * m * n * k / (ms * 1e-3) / 1e12, error, checkedRows, kernel, readUs, roundedError, Float64Rows.Tolerance(matrixKernel));
             Console.WriteLine(FormattableString.Invariant(
                 $"{result.Scheme} {n}x{k} M={m} [{kernel}]: {result.Microseconds:F1} µs, {gbs:F0} GB/s ({result.PercentOfCopy:F1}% of copy; reading its bytes alone: {readUs:F1} µs), {result.TeraFlops:F2} TFLOP/s, rel.err {error:E1}{(roundedError is double r ? FormattableString.Invariant($" (against x rounded to int8: {r:E1})") : string.Empty)}"));
             return result;
@@ -310,25 +309,10 @@ internal static class BenchRunner
         {
             var columns = Enumerable.Range(0, 64).Select(i => (int)((long)i * (n - 1) / 63)).Distinct().ToArray();
             var batchRows = new[] { 0, m / 2, m - 1 }.Distinct().ToArray();
-            var codes = new byte[QuantDims.ChunkSize];
-            var dims = matrix.Dims;
             double diff = 0, norm = 0;
             foreach (int col in columns)
             {
-                // Row `col` of W, dequantized in float64 from the packed words.
-                var w = new double[k];
-                for (int chunk = 0; chunk < dims.ChunksPerRow; chunk++)
-                {
-                    TScheme.UnpackChunk(matrix.Packed.AsSpan(((col * dims.ChunksPerRow) + chunk) * dims.Bits, dims.Bits), codes);
-                    int group = chunk / dims.ChunksPerGroup;
-                    double scale = matrix.GetScale(col, group);
-                    int zero = matrix.GetZero(col, group);
-                    for (int j = 0; j < QuantDims.ChunkSize; j++)
-                    {
-                        w[(chunk * QuantDims.ChunkSize) + j] = scale * (codes[j] - zero);
-                    }
-                }
-
+                var w = Float64Rows.Dequantize(matrix, col);
                 foreach (int row in batchRows)
                 {
                     double expected = 0;

@@ -93,6 +93,9 @@ public sealed class QuantizedLinear<TScheme> : IRowStackable
         set => layer.QuantizeActivations = value;
     }
 
+    /// <summary>The kernel one <see cref="Forward"/> runs (what <see cref="QuantLinear{TScheme}.KernelFor"/> picks for one row).</summary>
+    public MatrixKernel DecodeKernel => layer.KernelFor(1);
+
     /// <summary>The smallest K' ≥ <paramref name="cols"/> that the scheme accepts.</summary>
     public static int PaddedCols(QuantSchemeInfo scheme, int cols) => QuantDims.PaddedCols(scheme, cols);
 

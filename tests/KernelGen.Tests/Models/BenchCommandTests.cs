@@ -52,4 +52,26 @@ public sealed class BenchCommandTests : IDisposable
             Assert.True(r.GetProperty("ReadFloorMicroseconds").GetDouble() > 0);
         }
     }
+
+    [Fact]
+    public void DecodeBench_OnTheCpu_ChecksEveryProjectionOfBothModels()
+    {
+        string json = Path.Combine(directory, "decode.json");
+        int rc = KernelGen.Cli.Program.Main(new[]
+        {
+            "bench", "--device", "cpu", "--decode", "1", "--decode-shape", "128,384,4,2", "--schemes", "q4g128", "--reps", "2", "--warmup", "2", "--json", json,
+        });
+
+        Assert.Equal(0, rc);
+        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        var r = Assert.Single(report.RootElement.GetProperty("results").EnumerateArray());
+
+        // Two untimed steps: the separate model's seven projections and the stacked one's four (q|k|v, o, gate|up, down).
+        Assert.Equal(2 * (7 + 4), r.GetProperty("ProjectionsChecked").GetInt32());
+        Assert.InRange(r.GetProperty("WorstProjectionError").GetDouble(), 0, 1e-4);
+        Assert.True(r.GetProperty("WorstProjectionError").GetDouble() > 0, "float32 sums are not float64's");
+        Assert.True(r.GetProperty("MaxLogit").GetDouble() > 0);
+        Assert.InRange(r.GetProperty("MaxLogitDifference").GetDouble(), 0, 1e-3 * r.GetProperty("MaxLogit").GetDouble());
+        Assert.Equal(2, r.GetProperty("StackedStepMilliseconds").GetArrayLength());
+    }
 }
