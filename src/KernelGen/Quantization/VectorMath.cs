@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 
 namespace KernelGen.Quantization;
 
-/// <summary>SIMD dot products for the quantizers' host-side linear algebra (Cholesky factors, output errors).</summary>
+/// <summary>SIMD dot products for the host-side linear algebra: the quantizers' (Cholesky factors, output errors) and
+/// <see cref="Models.LlamaModel"/>'s attention.</summary>
 internal static class VectorMath
 {
     /// <summary>Σ a[i]·b[i] over the shorter length's elements (callers pass equal lengths).</summary>
@@ -82,7 +83,30 @@ internal static class VectorMath
         }
     }
 
-    /// <summary>y[i] −= a · x[i]: <see cref="AddScaled"/> of −a, the same numbers (negating a product is exact, and
+    /// <summary>y[i] += a · x[i] in float lanes (a product, then a sum, as scalar code rounds them).</summary>
+    public static void AddScaled(Span<float> y, float a, ReadOnlySpan<float> x)
+    {
+        int n = y.Length, i = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            var vy = MemoryMarshal.Cast<float, Vector<float>>(y);
+            var vx = MemoryMarshal.Cast<float, Vector<float>>(x[..n]);
+            var va = new Vector<float>(a);
+            for (int v = 0; v < vy.Length; v++)
+            {
+                vy[v] += va * vx[v];
+            }
+
+            i = vy.Length * Vector<float>.Count;
+        }
+
+        for (; i < n; i++)
+        {
+            y[i] += a * x[i];
+        }
+    }
+
+    /// <summary>y[i] −= a · x[i]: <see cref="AddScaled(Span{double}, double, ReadOnlySpan{double})"/> of −a, the same numbers (negating a product is exact, and
     /// y + (−p) is y − p).</summary>
     public static void SubtractScaled(Span<double> y, double a, ReadOnlySpan<double> x) => AddScaled(y, -a, x);
 }
