@@ -6,8 +6,9 @@ namespace KernelGen.Benchmarks;
 
 /// <summary>
 /// One layer's host attention of one decode token at Llama-3-8B's shape (32 query heads of 128, 8 kv heads) over
-/// <see cref="Positions"/> cached positions: <see cref="LlamaModel"/>'s SIMD version against the scalar loops it
-/// replaced (the baseline, kept here as they were). Random cache and query, fixed seed.
+/// <see cref="Positions"/> cached positions: <see cref="LlamaModel"/>'s SIMD version, on one thread and with its kv
+/// heads on the thread pool, against the scalar loops it replaced (the baseline, kept here as they were). Random cache
+/// and query, fixed seed.
 /// </summary>
 public class AttentionBenchmarks
 {
@@ -67,10 +68,17 @@ public class AttentionBenchmarks
         return output[0];
     }
 
-    [Benchmark(Description = "LlamaModel.Attend (SIMD)")]
+    [Benchmark(Description = "Attend: SIMD, one thread")]
     public float Simd()
     {
-        LlamaModel.Attend(q, keys, values, scores, output, Heads, KvHeads, Positions, 1f / MathF.Sqrt(HeadSize));
+        LlamaModel.Attend(q, keys, values, 0, Positions, scores, output, Heads, KvHeads, Positions, 1f / MathF.Sqrt(HeadSize), parallel: false);
+        return output[0];
+    }
+
+    [Benchmark(Description = "Attend: SIMD, kv heads on the thread pool")]
+    public float SimdParallel()
+    {
+        LlamaModel.Attend(q, keys, values, 0, Positions, scores, output, Heads, KvHeads, Positions, 1f / MathF.Sqrt(HeadSize), parallel: true);
         return output[0];
     }
 

@@ -188,7 +188,7 @@ public sealed class LlamaModel : IDisposable
 
             // Multi-head attention over positions 0…pos; query head h reads kv head h / groupSize.
             long layerRows = (long)l * c.SeqLen * kvDim;
-            Attend(q, keyCache.AsSpan((int)layerRows, (pos + 1) * kvDim), valueCache.AsSpan((int)layerRows, (pos + 1) * kvDim), att, xb, c.Heads, c.KvHeads, c.SeqLen, attentionScale);
+            Attend(q, keyCache, valueCache, (int)layerRows, pos + 1, att, xb, c.Heads, c.KvHeads, c.SeqLen, attentionScale);
 
             // Output projection and residual.
             wo[l].Forward(xb, xb2);
@@ -208,33 +208,68 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>Multiply-adds (positions × heads × head size) from which <see cref="Attend"/> spreads its kv heads over
+    /// threads: at Llama-3-8B's 32 heads of 128, 64 positions and up.</summary>
+    internal const int ParallelAttentionWork = 1 << 18;
+
     /// <summary>
     /// Multi-head attention of one token: for each query head h of <paramref name="q"/>, softmax(scale · q_h · k_t) over
-    /// the positions t of <paramref name="keys"/> (rows of kv-heads × head size; query head h reads kv head h ÷ (heads ÷
-    /// kv heads)), and the values weighted by it into head h of <paramref name="output"/>. <paramref name="scores"/> holds
-    /// a row of <paramref name="scoreStride"/> per head. Dot products and the weighted sums run in SIMD lanes
-    /// (<see cref="VectorMath"/>): at Llama-3-8B's 32 heads of 128 the scalar loops took ~5 µs per position and layer on
-    /// an H200's host (perf/gemv.md, session 33), which no GPU kernel hides.
+    /// the <paramref name="positions"/> cached rows from <paramref name="cacheStart"/> of <paramref name="keys"/> (rows of
+    /// kv heads × head size; query head h reads kv head h ÷ (heads ÷ kv heads)), and the values weighted by it into head h
+    /// of <paramref name="output"/>. <paramref name="scores"/> holds a row of <paramref name="scoreStride"/> per head.
+    /// The query heads that share a kv head are taken together, so each cached row is read once for all of them; dot
+    /// products and weighted sums run in SIMD lanes (<see cref="VectorMath"/>). The kv heads run on the thread pool from
+    /// <see cref="ParallelAttentionWork"/> (<paramref name="parallel"/> overrides), each writing only its own heads'
+    /// scores and outputs: the result does not depend on the schedule. (At Llama-3-8B's shape the scalar loops took
+    /// ~5 µs per position and layer on an H200's host, perf/gemv.md, session 33, which no GPU kernel hides.)
     /// </summary>
-    internal static void Attend(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, Span<float> scores, Span<float> output, int heads, int kvHeads, int scoreStride, float scale)
+    internal static void Attend(float[] q, float[] keys, float[] values, int cacheStart, int positions, float[] scores, float[] output, int heads, int kvHeads, int scoreStride, float scale, bool? parallel = null)
     {
-        int headSize = q.Length / heads, kvDim = kvHeads * headSize, positions = keys.Length / kvDim, groupSize = heads / kvHeads;
-        for (int h = 0; h < heads; h++)
+        var work = new Attention(q, keys, values, cacheStart, positions, scores, output, heads, kvHeads, scoreStride, scale);
+        if (parallel ?? ((long)positions * q.Length >= ParallelAttentionWork && Environment.ProcessorCount > 1))
         {
-            var qh = q.Slice(h * headSize, headSize);
-            var headScores = scores.Slice(h * scoreStride, positions);
-            int kvOffset = (h / groupSize) * headSize;
+            OnThePool(work, kvHeads);
+            return;
+        }
+
+        for (int kv = 0; kv < kvHeads; kv++)
+        {
+            work.Group(kv);
+        }
+    }
+
+    /// <summary>The kv heads on the thread pool: its own method, so that the closure is allocated only on this path (a
+    /// decode step below <see cref="ParallelAttentionWork"/> allocates nothing).</summary>
+    private static void OnThePool(Attention work, int kvHeads) => System.Threading.Tasks.Parallel.For(0, kvHeads, kv => work.Group(kv));
+
+    /// <summary>One token's attention over one layer's cache (<see cref="Attend"/>), a kv head's query heads at a time.</summary>
+    private readonly struct Attention(float[] q, float[] keys, float[] values, int cacheStart, int positions, float[] scores, float[] output, int heads, int kvHeads, int scoreStride, float scale)
+    {
+        public void Group(int kv)
+        {
+            int headSize = q.Length / heads, kvDim = kvHeads * headSize, groupSize = heads / kvHeads, first = kv * groupSize;
             for (int t = 0; t < positions; t++)
             {
-                headScores[t] = (float)VectorMath.Dot(qh, keys.Slice((t * kvDim) + kvOffset, headSize)) * scale;
+                var kt = keys.AsSpan(cacheStart + (t * kvDim) + (kv * headSize), headSize);
+                for (int h = first; h < first + groupSize; h++)
+                {
+                    scores[(h * scoreStride) + t] = (float)VectorMath.Dot(q.AsSpan(h * headSize, headSize), kt) * scale;
+                }
             }
 
-            Softmax(headScores);
-            var outHead = output.Slice(h * headSize, headSize);
-            outHead.Clear();
+            for (int h = first; h < first + groupSize; h++)
+            {
+                Softmax(scores.AsSpan(h * scoreStride, positions));
+                output.AsSpan(h * headSize, headSize).Clear();
+            }
+
             for (int t = 0; t < positions; t++)
             {
-                VectorMath.AddScaled(outHead, headScores[t], values.Slice((t * kvDim) + kvOffset, headSize));
+                var vt = values.AsSpan(cacheStart + (t * kvDim) + (kv * headSize), headSize);
+                for (int h = first; h < first + groupSize; h++)
+                {
+                    VectorMath.AddScaled(output.AsSpan(h * headSize, headSize), scores[(h * scoreStride) + t], vt);
+                }
             }
         }
     }
