@@ -51,7 +51,7 @@ public class AttentionBenchmarks
                 headScores[t] = score * scale;
             }
 
-            Softmax(headScores);
+            LlamaModel.Softmax(headScores);
             var outHead = output.AsSpan(h * HeadSize, HeadSize);
             outHead.Clear();
             for (int t = 0; t < Positions; t++)
@@ -80,27 +80,6 @@ public class AttentionBenchmarks
     {
         LlamaModel.Attend(q, keys, values, 0, Positions, scores, output, Heads, KvHeads, Positions, 1f / MathF.Sqrt(HeadSize), parallel: true);
         return output[0];
-    }
-
-    private static void Softmax(Span<float> values)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float v in values)
-        {
-            max = MathF.Max(max, v);
-        }
-
-        float sum = 0f;
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = MathF.Exp(values[i] - max);
-            sum += values[i];
-        }
-
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] /= sum;
-        }
     }
 
     private static float[] Fill(Random random, int length)

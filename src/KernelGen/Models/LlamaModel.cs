@@ -305,7 +305,8 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    private static void Softmax(Span<float> values)
+    /// <summary>values ← softmax(values) in place, shifted by their maximum.</summary>
+    internal static void Softmax(Span<float> values)
     {
         float max = float.NegativeInfinity;
         foreach (float v in values)
