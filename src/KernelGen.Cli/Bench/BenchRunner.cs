@@ -307,7 +307,7 @@ internal static class BenchRunner
         private (double Error, int Rows) SampledError<TScheme>(QuantizedMatrix<TScheme> matrix, float[] x, float[] y, int m)
             where TScheme : struct, IQuantScheme
         {
-            var columns = Enumerable.Range(0, 64).Select(i => (int)((long)i * (n - 1) / 63)).Distinct().ToArray();
+            var columns = Float64Rows.Sample(n);
             var batchRows = new[] { 0, m / 2, m - 1 }.Distinct().ToArray();
             double diff = 0, norm = 0;
             foreach (int col in columns)

@@ -47,7 +47,6 @@ internal sealed class ProjectionCheck
 internal sealed class CheckedLinear<TScheme> : IRowStackable
     where TScheme : struct, IQuantScheme
 {
-    private const int SampledRows = 64;
     private readonly QuantizedLinear<TScheme> inner;
     private readonly string name;
     private readonly ProjectionCheck check;
@@ -60,7 +59,7 @@ internal sealed class CheckedLinear<TScheme> : IRowStackable
         this.inner = inner;
         this.name = name;
         this.check = check;
-        rows = Enumerable.Range(0, SampledRows).Select(i => (int)((long)i * (inner.OutFeatures - 1) / (SampledRows - 1))).Distinct().ToArray();
+        rows = Float64Rows.Sample(inner.OutFeatures);
     }
 
     public int InFeatures => inner.InFeatures;

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using KernelGen.Layers;
 using KernelGen.Quantization;
 
@@ -8,6 +9,11 @@ namespace KernelGen.Cli.Bench;
 /// (the scheme's own unpacking, its scales and zero points; no kernel code), and how far each kernel may be from it.</summary>
 internal static class Float64Rows
 {
+    /// <summary>Up to <paramref name="count"/> outputs of <paramref name="n"/>, evenly spaced from the first to the last:
+    /// the rows the benches check.</summary>
+    public static int[] Sample(int n, int count = 64)
+        => Enumerable.Range(0, count).Select(i => (int)((long)i * (n - 1) / (count - 1))).Distinct().ToArray();
+
     /// <summary>Row <paramref name="row"/> of W = scale·(code − zero), in float64.</summary>
     public static double[] Dequantize<TScheme>(QuantizedMatrix<TScheme> matrix, int row)
         where TScheme : struct, IQuantScheme

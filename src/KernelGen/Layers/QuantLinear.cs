@@ -72,7 +72,8 @@ public sealed class QuantLinear<TScheme> : IDisposable
     /// Whether decode (M = 1) and batches of up to 16 rows round x to int8 (one scale per 128 columns and row, |x|max / 127)
     /// and multiply on the integer tensor cores (<see cref="Int8ActivationGemv"/>) where the device and weights allow it and
     /// it measured faster (<see cref="Int8ActivationGemv.Pays"/>: CUDA; every batch and 2- and 3-bit decode everywhere,
-    /// 4- and 8-bit decode on grids of more row blocks than SMs; 2-, 3-, 4- and 8-bit codes in groups of 64 times a power
+    /// 4- and 8-bit decode on grids of more row blocks than SMs, 4-bit decode also on grids of at most one block per two
+    /// SMs; 2-, 3-, 4- and 8-bit codes in groups of 64 times a power
     /// of two, or per channel); elsewhere
     /// the f16 kernels run, with x unrounded. Faster where the f16 kernels are bound by their work per weight, at the price of
     /// rounding x more coarsely: ~10^−3 relative error per output against f16's ~10^−4 (the bench's rel.err column

@@ -124,7 +124,7 @@ public sealed class QuantizedLinear<TScheme> : IRowStackable
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
         x[..InFeatures].CopyTo(staging); // the padding columns stay zero
-        if (layer.QuantizeActivations && layer.KernelFor(1) != MatrixKernel.Int8ActivationGemv)
+        if (layer.QuantizeActivations && DecodeKernel != MatrixKernel.Int8ActivationGemv)
         {
             Int8ActivationGemv.RoundActivations(staging); // what the int8-activation kernel does on the device
         }

@@ -221,7 +221,7 @@ public sealed class LlamaModel : IDisposable
     /// products and weighted sums run in SIMD lanes (<see cref="VectorMath"/>). The kv heads run on the thread pool from
     /// <see cref="ParallelAttentionWork"/> (<paramref name="parallel"/> overrides), each writing only its own heads'
     /// scores and outputs: the result does not depend on the schedule. (At Llama-3-8B's shape the scalar loops took
-    /// ~5 µs per position and layer on an H200's host, perf/gemv.md, session 33, which no GPU kernel hides.)
+    /// 3–20 µs per position and layer on an H200 machine's host, this ~1: perf/gemv.md, session 33, calls 3–4.)
     /// </summary>
     internal static void Attend(float[] q, float[] keys, float[] values, int cacheStart, int positions, float[] scores, float[] output, int heads, int kvHeads, int scoreStride, float scale, bool? parallel = null)
     {

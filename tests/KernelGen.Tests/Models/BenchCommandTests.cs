@@ -22,15 +22,8 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public void Bench_OnTheCpu_ChecksEveryCaseAndWritesItsFloors()
     {
-        string json = Path.Combine(directory, "bench.json");
-        int rc = KernelGen.Cli.Program.Main(new[]
-        {
-            "bench", "--device", "cpu", "--shapes", "64x256", "--m", "1,3", "--schemes", "q4g128,q2g64", "--reps", "3", "--warmup", "1", "--json", json,
-        });
-
         // rc 0 only if every case agreed with the float64 reference (the bench's own check).
-        Assert.Equal(0, rc);
-        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        using var report = Bench("bench.json", "--shapes", "64x256", "--m", "1,3", "--schemes", "q4g128,q2g64", "--reps", "3", "--warmup", "1");
         var root = report.RootElement;
         Assert.True(root.GetProperty("copyCeilingGigabytesPerSecond").GetDouble() > 0);
         Assert.True(root.GetProperty("emptyLaunchMicroseconds").GetDouble() > 0);
@@ -56,14 +49,7 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public void DecodeBench_OnTheCpu_ChecksEveryProjectionOfBothModels()
     {
-        string json = Path.Combine(directory, "decode.json");
-        int rc = KernelGen.Cli.Program.Main(new[]
-        {
-            "bench", "--device", "cpu", "--decode", "1", "--decode-shape", "128,384,4,2", "--schemes", "q4g128", "--reps", "2", "--warmup", "2", "--json", json,
-        });
-
-        Assert.Equal(0, rc);
-        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        using var report = Bench("decode.json", "--decode", "1", "--decode-shape", "128,384,4,2", "--schemes", "q4g128", "--reps", "2", "--warmup", "2");
         var r = Assert.Single(report.RootElement.GetProperty("results").EnumerateArray());
 
         // Two untimed steps: the separate model's seven projections and the stacked one's four (q|k|v, o, gate|up, down).
@@ -73,5 +59,14 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True(r.GetProperty("MaxLogit").GetDouble() > 0);
         Assert.InRange(r.GetProperty("MaxLogitDifference").GetDouble(), 0, 1e-3 * r.GetProperty("MaxLogit").GetDouble());
         Assert.Equal(2, r.GetProperty("StackedStepMilliseconds").GetArrayLength());
+    }
+
+    /// <summary><c>kernelgen bench --device cpu ARGS --json FILE</c>, which must exit 0; its JSON report.</summary>
+    private JsonDocument Bench(string file, params string[] args)
+    {
+        string json = Path.Combine(directory, file);
+        int rc = KernelGen.Cli.Program.Main(["bench", "--device", "cpu", .. args, "--json", json]);
+        Assert.Equal(0, rc);
+        return JsonDocument.Parse(File.ReadAllText(json));
     }
 }
