@@ -253,6 +253,31 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
         Assert.Contains("QuantizeActivations = false", e.Message);
     }
 
+    /// <summary>The batch flush's conversions without a conversion instruction agree with the runtime's conversion over
+    /// their whole ranges' edges and a fresh sample between: every byte, and |v| &lt; 2^22.</summary>
+    [Fact]
+    public void ExactFloat_And_ByteFloat_MatchConversion()
+    {
+        for (uint b = 0; b < 256; b++)
+        {
+            Assert.Equal((float)b, Int8ActivationGemv.ByteFloat(b));
+        }
+
+        const int Limit = (1 << 22) - 1;
+        int[] edges = [0, 1, -1, 2, -2, 255, -256, 1 << 21, -(1 << 21), Limit, -Limit, Limit - 1, -Limit + 1];
+        foreach (int v in edges)
+        {
+            Assert.Equal((float)v, Int8ActivationGemv.ExactFloat(v));
+        }
+
+        var random = TestData.CreateRandom(nameof(ExactFloat_And_ByteFloat_MatchConversion));
+        for (int i = 0; i < 100_000; i++)
+        {
+            int v = random.Next(-Limit, Limit + 1);
+            Assert.True((float)v == Int8ActivationGemv.ExactFloat(v), FormattableString.Invariant($"ExactFloat({v}) = {Int8ActivationGemv.ExactFloat(v)}, seed {TestData.RunSeed}"));
+        }
+    }
+
     [Fact]
     public void Unsupported_SaysWhat()
     {

@@ -442,8 +442,10 @@ public sealed partial class Int8ActivationGemv
         }
     }
 
-    /// <summary>This lane's four rows' scales and zero points of one group; <paramref name="symmetricZero"/> is 2^(bits − 1).</summary>
-    private static RowScales Decode<TMma, TSymmetric>(TMma mma, TensorCoreGemv.Quad scale, TensorCoreGemv.Quad zero, int scaleShift, int zeroShift, float symmetricZero)
+    /// <summary>This lane's four rows' scales and zero points of one group; <paramref name="symmetricZero"/> is 2^(bits − 1).
+    /// Zero points go to float through <see cref="ByteFloat"/> where <paramref name="exact"/> (as <see cref="Flush"/>'s sums
+    /// do), else through <c>cvt</c>.</summary>
+    private static RowScales Decode<TMma, TSymmetric>(TMma mma, TensorCoreGemv.Quad scale, TensorCoreGemv.Quad zero, int scaleShift, int zeroShift, float symmetricZero, bool exact = false)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
@@ -460,14 +462,18 @@ public sealed partial class Int8ActivationGemv
         };
         if (default(TSymmetric).Value == 0)
         {
-            r.ZA = (int)((zero.X >> zeroShift) & 0xFF); // through int: ILGPU converts uint to float via double
-            r.ZB = (int)((zero.Y >> zeroShift) & 0xFF);
-            r.ZC = (int)((zero.Z >> zeroShift) & 0xFF);
-            r.ZD = (int)((zero.W >> zeroShift) & 0xFF);
+            r.ZA = ZeroPoint(exact, (zero.X >> zeroShift) & 0xFF);
+            r.ZB = ZeroPoint(exact, (zero.Y >> zeroShift) & 0xFF);
+            r.ZC = ZeroPoint(exact, (zero.Z >> zeroShift) & 0xFF);
+            r.ZD = ZeroPoint(exact, (zero.W >> zeroShift) & 0xFF);
         }
 
         return r;
     }
+
+    /// <summary>A zero point's byte as a float: <see cref="ByteFloat"/> where <paramref name="exact"/> (a constant), else
+    /// converted through int (ILGPU converts uint to float via double).</summary>
+    private static float ZeroPoint(bool exact, uint b) => exact ? ByteFloat(b) : (int)b;
 
     /// <summary>One slab: a 4-bit slab is one unit pair; a 2- or 3-bit slab two (units 0, 1 from the quads' X, Y and the
     /// third-bit pairs' low words, units 2, 3 from Z, W and the high words).</summary>
@@ -525,7 +531,7 @@ public sealed partial class Int8ActivationGemv
         var x1 = two ? LoadX<TShared>(xQuads, xRow1 + (unit * 4), scaleAt + 8) : default;
 
         float symmetricZero = 1 << (bits - 1);
-        var rows0 = Decode<TMma, TSymmetric>(mma, c.S0, c.Z0, scaleShift, zeroShift, symmetricZero);
+        var rows0 = Decode<TMma, TSymmetric>(mma, c.S0, c.Z0, scaleShift, zeroShift, symmetricZero, default(TShared).Value == 1);
         var rows1 = default(TShared).Value == 1 ? rows0 : Decode<TMma, TSymmetric>(mma, c.S1, c.Z1, scaleShift, zeroShift, symmetricZero);
         if (bits == 4)
         {
@@ -615,7 +621,7 @@ public sealed partial class Int8ActivationGemv
         UnitMmas(mma, w, x0.W0, ref p, ref q, ref u, ref v);
         if (!shared)
         {
-            Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, rows0, ref first);
+            Flush(shared, p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.X, x0.Zeros.Y, rows0, ref first);
             p = q = u = v = 0;
         }
 
@@ -624,19 +630,19 @@ public sealed partial class Int8ActivationGemv
             UnitMmas(mma, w, x1.W0, ref p1, ref q1, ref u1, ref v1);
             if (!shared)
             {
-                Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref second);
+                Flush(shared, p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.X, x1.Zeros.Y, rows0, ref second);
                 p1 = q1 = u1 = v1 = 0;
             }
         }
 
         w = Split(mask, unit1);
         UnitMmas(mma, w, x0.W1, ref p, ref q, ref u, ref v);
-        Flush(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.Z, x0.Zeros.W, rows1, ref first);
+        Flush(shared, p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.Z, x0.Zeros.W, rows1, ref first);
 
         if (two)
         {
             UnitMmas(mma, w, x1.W1, ref p1, ref q1, ref u1, ref v1);
-            Flush(p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.Z, x1.Zeros.W, rows1, ref second);
+            Flush(shared, p1, q1, u1, v1, x1.Scales.X, x1.Scales.Y, x1.Zeros.Z, x1.Zeros.W, rows1, ref second);
         }
     }
 
@@ -652,19 +658,27 @@ public sealed partial class Int8ActivationGemv
         mma.MultiplyInt8(ref u, ref v, w.Hc0, w.Hd0, w.Hc1, w.Hd1, x.Y, x.W);
     }
 
-    /// <summary>sums += scale·(sx·U − zero·sx·Σ q) for the lane's four rows (tiles a: p, b: q, c: u, d: v) and its two x rows.</summary>
-    private static void Flush(ulong p, ulong q, ulong u, ulong v, uint sxBits0, uint sxBits1, uint zxBits0, uint zxBits1, RowScales r, ref BatchSums sums)
+    /// <summary>sums += scale·(sx·U − zero·sx·Σ q) for the lane's four rows (tiles a: p, b: q, c: u, d: v) and its two x rows.
+    /// Where a unit pair flushes once (<paramref name="exact"/>), U goes to float without a conversion instruction
+    /// (<see cref="ExactFloat"/>: a pair's sums of one x row stay under 2^18 in magnitude); where each unit flushes, through
+    /// <c>cvt</c>, one instruction instead of two. On an H200 at M = 16 (perf/gemv.md, session 34) the bit trick in the
+    /// flush and for zero points took q3g128 5 % and q4g128 1–2.5 % off; q2g64 (g64: every unit flushes, issue-bound) was
+    /// 3.5–4 % slower with it everywhere and 1–2 % with it for zero points alone, so unshared groups keep <c>cvt</c>.</summary>
+    private static void Flush(bool exact, ulong p, ulong q, ulong u, ulong v, uint sxBits0, uint sxBits1, uint zxBits0, uint zxBits1, RowScales r, ref BatchSums sums)
     {
         float sx0 = Interop.IntAsFloat(sxBits0), sx1 = Interop.IntAsFloat(sxBits1), zx0 = Interop.IntAsFloat(zxBits0), zx1 = Interop.IntAsFloat(zxBits1);
-        sums.A0 += r.A * ((sx0 * Low(p)) - (r.ZA * zx0));
-        sums.A1 += r.A * ((sx1 * High(p)) - (r.ZA * zx1));
-        sums.B0 += r.B * ((sx0 * Low(q)) - (r.ZB * zx0));
-        sums.B1 += r.B * ((sx1 * High(q)) - (r.ZB * zx1));
-        sums.C0 += r.C * ((sx0 * Low(u)) - (r.ZC * zx0));
-        sums.C1 += r.C * ((sx1 * High(u)) - (r.ZC * zx1));
-        sums.D0 += r.D * ((sx0 * Low(v)) - (r.ZD * zx0));
-        sums.D1 += r.D * ((sx1 * High(v)) - (r.ZD * zx1));
+        sums.A0 += r.A * ((sx0 * Sum(exact, Low(p))) - (r.ZA * zx0));
+        sums.A1 += r.A * ((sx1 * Sum(exact, High(p))) - (r.ZA * zx1));
+        sums.B0 += r.B * ((sx0 * Sum(exact, Low(q))) - (r.ZB * zx0));
+        sums.B1 += r.B * ((sx1 * Sum(exact, High(q))) - (r.ZB * zx1));
+        sums.C0 += r.C * ((sx0 * Sum(exact, Low(u))) - (r.ZC * zx0));
+        sums.C1 += r.C * ((sx1 * Sum(exact, High(u))) - (r.ZC * zx1));
+        sums.D0 += r.D * ((sx0 * Sum(exact, Low(v))) - (r.ZD * zx0));
+        sums.D1 += r.D * ((sx1 * Sum(exact, High(v))) - (r.ZD * zx1));
     }
+
+    /// <summary>An mma sum as a float: <see cref="ExactFloat"/> where <paramref name="exact"/> (a constant), else converted.</summary>
+    private static float Sum(bool exact, int v) => exact ? ExactFloat(v) : v;
 
     /// <summary>The signed sum in the low half of an mma result pair. (Written <c>(int)(uint)v</c>, ILGPU converts it to
     /// float as unsigned: <c>cvt.rn.f32.u32</c>.)</summary>

@@ -374,6 +374,15 @@ public sealed partial class Int8ActivationGemv
     /// low mantissa bits are the rounded value (the same single f32 addition on every backend).</summary>
     internal static int RoundToInt(float v) => (int)Interop.FloatAsInt(v + 12582912f) - 0x4B400000;
 
+    /// <summary><paramref name="v"/> as a float, exactly for |v| &lt; 2^22, without a conversion instruction: 1.5·2^23 has an
+    /// ulp of 1, so adding v to its bits is the float 1.5·2^23 + v, and one subtraction leaves v. Two instructions that
+    /// issue at full rate where <c>cvt.rn.f32.s32</c> is one that issues at 16 per clock and SM on compute capability 9.0:
+    /// which is cheaper depends on what bounds the kernel (perf/gemv.md, session 34).</summary>
+    internal static float ExactFloat(int v) => Interop.IntAsFloat((uint)(v + 0x4B400000)) - 12582912f;
+
+    /// <summary>A byte (0…255) as a float without a conversion instruction: its bits under 2^23's, less 2^23.</summary>
+    internal static float ByteFloat(uint b) => Interop.IntAsFloat(b | 0x4B000000u) - 8388608f;
+
     /// <summary>A scale or zero-point word pair: this lane's row of two tiles.</summary>
     internal struct Pair
     {
