@@ -1,6 +1,7 @@
 #!/bin/bash
 # Session 34, call 1 (H200): decode's weights through a TMA ring (cp.async.bulk into shared memory, mbarrier per stage;
 # KERNELGEN_X8_RING=n slabs per warp) against the register sets (n = 0), int8 x, M = 1, alternating twice.
+# Needs s34-tma-ring.patch applied to eb25b4c.
 source "$(dirname "$0")/common.sh"
 mkdir -p $OUT/r
 S=4096x4096,8192x8192,28672x8192,8192x28672

@@ -2,6 +2,7 @@
 # Session 34, call 2 (H200): the ring frees the register set that held the next slab's weights, so fewer registers per
 # thread (more warps per SM) may now fit without spilling: KERNELGEN_X8_RING in {0, 2, 3} x KERNELGEN_X8_MAXNREG in
 # {128, 96, 80}, q2g64 and q3g128 with int8 x, M = 1; then the two best-looking again.
+# Needs s34-tma-ring.patch applied to eb25b4c.
 source "$(dirname "$0")/common.sh"
 mkdir -p $OUT/r
 S=8192x8192,28672x8192,8192x28672

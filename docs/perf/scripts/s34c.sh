@@ -2,6 +2,7 @@
 # Session 34, call 3 (H200): decode (M = 1, int8 x) with a unit pair's integer sums flushed once where it shares its
 # group (q3g128, q4g128) and 2-bit units' four mmas in two chains (q2g64), against eb25b4c (.devbundle/base/), alternating
 # twice, each process compiling its kernels.
+# Pair flush: s34-decode-pairflush.patch on eb25b4c; the two chains were not kept as a patch.
 source "$(dirname "$0")/common.sh"
 unset KERNELGEN_KERNEL_CACHE
 mkdir -p $OUT/r

@@ -2,6 +2,7 @@
 # Session 34, call 8 (H200): decode's flush with the zero point taken off U in integers (Σ q stored as an integer,
 # zero·Σq/λ exact), one conversion per row instead of two plus a float product; against eb25b4c (.devbundle/base/),
 # alternating twice, int8 x, M = 1, each process compiling its kernels.
+# Needs s34-decode-intzero.patch.
 source "$(dirname "$0")/common.sh"
 unset KERNELGEN_KERNEL_CACHE
 mkdir -p $OUT/r
