@@ -88,14 +88,16 @@ internal static class PtxDump
                 Console.WriteLine($"{tcPath}: {tcCompiled.PTXAssembly.Split('\n').Length} lines");
             }
 
-            // The int8-activation GEMV: decode of 4-bit asymmetric codes (GemvKernel) and batches of 9–16 rows
-            // (BatchKernel), groups of two units shared by a slab, 8 warps; 8-bit per-channel symmetric codes at 9–16 rows
-            // (ByteKernel); x's rounding for each.
+            // The int8-activation GEMV: decode (GemvKernel) of asymmetric 4- and 3-bit codes in groups of 128 and 2-bit in
+            // groups of 64, and batches of 9–16 rows (BatchKernel) of 4-bit codes, groups of two units shared by a slab,
+            // 8 warps; 8-bit per-channel symmetric codes at 9–16 rows (ByteKernel); x's rounding for each.
             var int8 = typeof(KernelGen.Backends.Int8ActivationGemv);
             Type C(int value) => gemv.GetNestedType($"C{value}", BindingFlags.NonPublic)!;
             foreach (var (name, width, arguments) in new[]
             {
                 ("GemvKernel", 4, new[] { ptxMma, C(0), C(8), C(0), C(1), C(1) }),
+                ("GemvKernel", 3, new[] { ptxMma, C(0), C(8), C(1), C(0), C(1) }),
+                ("GemvKernel", 2, new[] { ptxMma, C(0), C(8), C(0), C(0), C(0) }),
                 ("BatchKernel", 4, new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
                 ("ByteKernel", 8, new[] { ptxMma, C(1), C(8), C(1), C(1), C(1) }),
                 ("QuantizeKernel", 4, new[] { ptxMma }),

@@ -253,7 +253,7 @@ public sealed partial class Int8ActivationGemv
     /// the unit's word j / 2) bytes 0, 2 columns 32·(j / 2) + 4t + 2·(j % 2) and + 1, bytes 1, 3 the same 16 columns on.
     /// Per block of four units (a 2-bit slab, two 4-bit ones): 18 quads, quad 4j + t holding that word of units 0–3
     /// (so that a lane loads its words of a slab at once), quad 16 the units' scales (those of a unit pair alike) and quad
-    /// 17 their Σ q, as floats.
+    /// 17 their Σ q, as integers.
     /// Explicitly grouped; threads past <paramref name="threads"/> (whole warps) do nothing.
     /// </summary>
     internal static void QuantizeKernel<TMma>(ArrayView<float> x, ArrayView<uint> words, int k, int threads, int nibbles)
@@ -281,7 +281,7 @@ public sealed partial class Int8ActivationGemv
         if (m == 0)
         {
             words[at + (16 * 4) + word] = Interop.FloatAsInt(lane.Max / 127f);
-            words[at + (17 * 4) + word] = Interop.FloatAsInt(lane.Sum);
+            words[at + (17 * 4) + word] = (uint)lane.Sum;
         }
     }
 
@@ -394,7 +394,7 @@ public sealed partial class Int8ActivationGemv
     private struct Slab
     {
         public TensorCoreGemv.Quad A, B, C, D, X, XScale, XSum;
-        public Pair S0, S1, S2, S3, Z0, Z1, Z2, Z3;
+        public uint S0, S1, S2, S3, Z0, Z1, Z2, Z3;
 
         /// <summary>3-bit codes: each tile's two words of third bits (low: units 0 and 1, high: units 2 and 3).</summary>
         public Pair HA, HB, HC, HD;
@@ -403,8 +403,9 @@ public sealed partial class Int8ActivationGemv
     /// <summary>
     /// One warp: the block's 4 tiles (32 rows: A operands ab and cd) over its share of the slabs, four units of 64
     /// columns per slab; everything the next slab needs (weights, x, scales, zero points) is loaded while this one is
-    /// computed, so that no unit waits on a load. Lane (g, t) ends with the rows g of tiles 2·(t / 2) and 2·(t / 2) + 1
-    /// over positions 2·(t % 2) and + 1, summed with lane t ^ 1 and then across the warps in shared memory.
+    /// computed, so that no unit waits on a load. Lane (g, t) computes rows g of tiles 2·(t / 2) and 2·(t / 2) + 1 over
+    /// positions 2·(t % 2) and + 1; per unit it trades one row's sum with lane t ^ 1 (<see cref="RowSplit"/>) and ends
+    /// with row g of tile 2·(t / 2) + t % 2 over every position, summed across the warps in shared memory.
     /// </summary>
     internal static void GemvKernel<TMma, TSymmetric, TWarps, TThird, TFour, TPaired>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationGemvShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
@@ -427,7 +428,7 @@ public sealed partial class Int8ActivationGemv
         var current = default(Slab);
         if (slabStart < slabEnd)
         {
-            loads.Weights<TMma, TThird>(mma, ref current, slabStart);
+            loads.Weights<TMma, TThird>(mma, ref current, slabStart, true);
             loads.Groups<TSymmetric, TFour, TPaired>(ref current, slabStart);
         }
 
@@ -439,14 +440,9 @@ public sealed partial class Int8ActivationGemv
 
         // B: lane g holds x of position g % 4, in the one mma slot whose column is g.
         var e = new Lanes(g);
-        // Columns 2t, 2t + 1 are positions p, p + 1: (4·c0 + c1)·4^−(p+1); nibbles: (16·c0 + c1) / 16; 3-bit codes:
-        // (c0 + c1) for positions 0, 1 and (c0 + c1) / 16 for 2, 3 (MergedUnit).
-        float lambda = default(TFour).Value == 1 ? 1f / 16f
-            : default(TThird).Value == 1 ? ((t & 1) == 0 ? 1f : 1f / 16f)
-            : (t & 1) == 0 ? 0.25f : 1f / 64f;
-        float zeroLane = (t & 1) == 0 ? 1f : 0f; // the zero point's Σ q once per row
         int scaleShift = 16 * (g & 1), zeroShift = 8 * (g & 3);
-        float accLow = 0f, accHigh = 0f;
+        var split = new RowSplit(t, default(TFour).Value == 1 ? 1 : 16, default(TFour).Value == 1 || default(TThird).Value == 1 ? 16 : 64);
+        float acc = 0f;
 
         // Two slabs per turn in two sets of registers that take turns, so that no slab is copied across the back edge
         // (a copy per turn was ~60 of ~380 instructions per slab).
@@ -457,38 +453,20 @@ public sealed partial class Int8ActivationGemv
         var other = default(Slab);
         for (int slab = slabStart; slab < slabEnd; slab += 2)
         {
-            if (slab + 1 < slabEnd)
-            {
-                loads.Weights<TMma, TThird>(mma, ref other, slab + 1);
-                loads.Groups<TSymmetric, TFour, TPaired>(ref other, slab + 1);
-                loads.Activations<TFour>(ref other, slab + 1);
-            }
-
-            Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, current, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            loads.Next<TMma, TSymmetric, TThird, TFour, TPaired>(mma, ref other, slab + 1, slabEnd);
+            Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, current, scaleShift, zeroShift, split, e, ref acc);
             if (slab + 1 >= slabEnd)
             {
                 break;
             }
 
-            if (slab + 2 < slabEnd)
-            {
-                loads.Weights<TMma, TThird>(mma, ref current, slab + 2);
-                loads.Groups<TSymmetric, TFour, TPaired>(ref current, slab + 2);
-                loads.Activations<TFour>(ref current, slab + 2);
-            }
-
-            Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, other, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            loads.Next<TMma, TSymmetric, TThird, TFour, TPaired>(mma, ref current, slab + 2, slabEnd);
+            Compute<TMma, TSymmetric, TThird, TFour, TPaired>(mma, other, scaleShift, zeroShift, split, e, ref acc);
         }
 
-        // Lanes t and t ^ 1 hold the same rows' two position pairs.
-        accLow += Warp.ShuffleXor(accLow, 1);
-        accHigh += Warp.ShuffleXor(accHigh, 1);
+        // Lane t holds row g of tile pairTile + t % 2 in units of λ_odd = 1 / ZeroWeight (RowSplit).
         var partial = SharedMemory.Allocate<float>(default(TWarps).Value * 32);
-        if ((t & 1) == 0)
-        {
-            partial[(warp * 32) + (pairTile * 8) + g] = accLow;
-            partial[(warp * 32) + ((pairTile + 1) * 8) + g] = accHigh;
-        }
+        partial[(warp * 32) + ((pairTile + (t & 1)) * 8) + g] = acc / split.ZeroWeight;
 
         Group.Barrier();
         int thread = Group.IdxX;
@@ -509,7 +487,7 @@ public sealed partial class Int8ActivationGemv
     }
 
     /// <summary>The four units of slab <paramref name="c"/> (4-bit codes: its two).</summary>
-    private static void Compute<TMma, TSymmetric, TThird, TFour, TPaired>(TMma mma, Slab c, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    private static void Compute<TMma, TSymmetric, TThird, TFour, TPaired>(TMma mma, Slab c, int scaleShift, int zeroShift, RowSplit split, Lanes e, ref float acc)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
         where TThird : struct, TensorCoreGemv.IConstant
@@ -526,24 +504,24 @@ public sealed partial class Int8ActivationGemv
 
         if (default(TThird).Value == 1)
         {
-            MergedUnit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-            MergedUnit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 1, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-            MergedUnit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 0, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-            MergedUnit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 1, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 0, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, split, e, ref acc);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.HA.Low, c.HB.Low, c.HC.Low, c.HD.Low, 1, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, split, e, ref acc);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 0, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, split, e, ref acc);
+            MergedUnit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.HA.High, c.HB.High, c.HC.High, c.HD.High, 1, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, split, e, ref acc);
             return;
         }
 
         if (default(TFour).Value == 1)
         {
-            NibbleUnit<TMma, TSymmetric>(mma, c.A.X, c.A.Y, c.B.X, c.B.Y, c.C.X, c.C.Y, c.D.X, c.D.Y, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, zeroLane, e, ref accLow, ref accHigh);
-            NibbleUnit<TMma, TSymmetric>(mma, c.A.Z, c.A.W, c.B.Z, c.B.W, c.C.Z, c.C.W, c.D.Z, c.D.W, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, zeroLane, e, ref accLow, ref accHigh);
+            NibbleUnit<TMma, TSymmetric>(mma, c.A.X, c.A.Y, c.B.X, c.B.Y, c.C.X, c.C.Y, c.D.X, c.D.Y, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, split, e, ref acc);
+            NibbleUnit<TMma, TSymmetric>(mma, c.A.Z, c.A.W, c.B.Z, c.B.W, c.C.Z, c.C.W, c.D.Z, c.D.W, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, split, e, ref acc);
             return;
         }
 
-        Unit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
-        Unit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, lambda, zeroLane, e, ref accLow, ref accHigh);
+        Unit<TMma, TSymmetric>(mma, c.A.X, c.B.X, c.C.X, c.D.X, c.X.X, c.XScale.X, c.XSum.X, c.S0, c.Z0, scaleShift, zeroShift, split, e, ref acc);
+        Unit<TMma, TSymmetric>(mma, c.A.Y, c.B.Y, c.C.Y, c.D.Y, c.X.Y, c.XScale.Y, c.XSum.Y, c.S1, c.Z1, scaleShift, zeroShift, split, e, ref acc);
+        Unit<TMma, TSymmetric>(mma, c.A.Z, c.B.Z, c.C.Z, c.D.Z, c.X.Z, c.XScale.Z, c.XSum.Z, c.S2, c.Z2, scaleShift, zeroShift, split, e, ref acc);
+        Unit<TMma, TSymmetric>(mma, c.A.W, c.B.W, c.C.W, c.D.W, c.X.W, c.XScale.W, c.XSum.W, c.S3, c.Z3, scaleShift, zeroShift, split, e, ref acc);
     }
 
     /// <summary>The lane masks that place x in the mma slot whose B column is this lane's g.</summary>
@@ -569,7 +547,8 @@ public sealed partial class Int8ActivationGemv
     private readonly struct Loads
     {
         private readonly ArrayView<TensorCoreGemv.Quad> quads, xQuads;
-        private readonly ArrayView<Pair> scalePairs, zeroPairs, highPairs, xPairs;
+        private readonly ArrayView<uint> scaleWords, zeroWords;
+        private readonly ArrayView<Pair> highPairs, xPairs;
         private readonly ulong packedAddress;
         private readonly long tiles, highs;
         private readonly int step, xLane, groups, unitShift, laneScale, laneZero, lane;
@@ -579,8 +558,8 @@ public sealed partial class Int8ActivationGemv
             quads = packed.Cast<TensorCoreGemv.Quad>();
             xQuads = words.Cast<TensorCoreGemv.Quad>();
             xPairs = words.Cast<Pair>();
-            scalePairs = scales.Cast<Pair>();
-            zeroPairs = zeros.Cast<Pair>();
+            scaleWords = scales;
+            zeroWords = zeros;
             this.packedAddress = packedAddress;
             this.lane = lane;
             tiles = (long)tile0 * s.Slabs * 32;
@@ -590,19 +569,54 @@ public sealed partial class Int8ActivationGemv
             xLane = (4 * (g & 3)) + t;
             groups = s.Groups;
             unitShift = s.UnitShift;
-            laneScale = ((block * s.Groups * 4) + (g >> 1)) * 2 + (pairTile >> 1);
-            laneZero = ((block * s.Groups * 2) + (g >> 2)) * 2 + (pairTile >> 1);
+            // This lane's row's words (RowSplit: row g of tile pairTile + t % 2): per block and group 16 scale words (two
+            // halves each), 8 zero-point words (four bytes each). (The half and the byte loaded alone, which spares the
+            // flush a shift and a mask, measured 2–4 % slower for 2-bit codes on an H200: perf/gemv.md, session 35.)
+            laneScale = (((((block * s.Groups * 4) + (g >> 1)) * 2) + (pairTile >> 1)) * 2) + (t & 1);
+            laneZero = (((((block * s.Groups * 2) + (g >> 2)) * 2) + (pairTile >> 1)) * 2) + (t & 1);
         }
 
-        public void Weights<TMma, TThird>(TMma mma, ref Slab slab, int at)
+        /// <summary>Slab <paramref name="at"/> of a warp whose slabs end at <paramref name="end"/>, without a branch: past
+        /// the end the weights are not read (a predicated load) and the rest is read at the last slab, never used. A load
+        /// behind a branch kept the register set's previous contents live around the loop, so ptxas copied it every turn
+        /// (~45 moves per turn of the 2-bit loop). On an H200 2-bit decode measured 4–10 % faster without the branch, 4-bit
+        /// level; 3-bit codes, which keep it, 5 % slower on 28672×8192 (perf/gemv.md, session 35).</summary>
+        public void Next<TMma, TSymmetric, TThird, TFour, TPaired>(TMma mma, ref Slab slab, int at, int end)
+            where TMma : struct, TensorCoreMma.IMma
+            where TSymmetric : struct, TensorCoreGemv.IConstant
+            where TThird : struct, TensorCoreGemv.IConstant
+            where TFour : struct, TensorCoreGemv.IConstant
+            where TPaired : struct, TensorCoreGemv.IConstant
+        {
+            if (default(TThird).Value == 1)
+            {
+                // 3-bit codes keep the branch: without it, 28672×8192 measured 5 % slower (perf/gemv.md, session 35).
+                if (at < end)
+                {
+                    Weights<TMma, TThird>(mma, ref slab, at, true);
+                    Groups<TSymmetric, TFour, TPaired>(ref slab, at);
+                    Activations<TFour>(ref slab, at);
+                }
+
+                return;
+            }
+
+            bool load = at < end;
+            at = Math.Min(at, end - 1);
+            Weights<TMma, TThird>(mma, ref slab, at, load);
+            Groups<TSymmetric, TFour, TPaired>(ref slab, at);
+            Activations<TFour>(ref slab, at);
+        }
+
+        public void Weights<TMma, TThird>(TMma mma, ref Slab slab, int at, bool load)
             where TMma : struct, TensorCoreMma.IMma
             where TThird : struct, TensorCoreGemv.IConstant
         {
             long first = tiles + ((long)at * 32) + lane;
-            slab.A = mma.LoadStreaming(quads, first, packedAddress);
-            slab.B = mma.LoadStreaming(quads, first + step, packedAddress);
-            slab.C = mma.LoadStreaming(quads, first + (2 * step), packedAddress);
-            slab.D = mma.LoadStreaming(quads, first + (3 * step), packedAddress);
+            slab.A = mma.LoadStreamingIf(quads, first, packedAddress, load);
+            slab.B = mma.LoadStreamingIf(quads, first + step, packedAddress, load);
+            slab.C = mma.LoadStreamingIf(quads, first + (2 * step), packedAddress, load);
+            slab.D = mma.LoadStreamingIf(quads, first + (3 * step), packedAddress, load);
             if (default(TThird).Value == 1)
             {
                 // 3-bit codes: the third bits' plane, one 8-byte load per lane and tile (the low plane's indexing in pairs).
@@ -650,18 +664,18 @@ public sealed partial class Int8ActivationGemv
             bool paired = default(TPaired).Value == 1;
             int unit = (four ? 2 : 4) * at;
             int g0 = Math.Min(unit >> unitShift, groups - 1), g1 = Math.Min((unit + 1) >> unitShift, groups - 1);
-            slab.S0 = scalePairs[laneScale + (8 * g0)];
+            slab.S0 = scaleWords[laneScale + (16 * g0)];
             if (!paired)
             {
-                slab.S1 = scalePairs[laneScale + (8 * g1)];
+                slab.S1 = scaleWords[laneScale + (16 * g1)];
             }
 
             if (default(TSymmetric).Value == 0)
             {
-                slab.Z0 = zeroPairs[laneZero + (4 * g0)];
+                slab.Z0 = zeroWords[laneZero + (8 * g0)];
                 if (!paired)
                 {
-                    slab.Z1 = zeroPairs[laneZero + (4 * g1)];
+                    slab.Z1 = zeroWords[laneZero + (8 * g1)];
                 }
             }
 
@@ -671,27 +685,27 @@ public sealed partial class Int8ActivationGemv
             }
 
             int g2 = Math.Min((unit + 2) >> unitShift, groups - 1), g3 = Math.Min((unit + 3) >> unitShift, groups - 1);
-            slab.S2 = scalePairs[laneScale + (8 * g2)];
+            slab.S2 = scaleWords[laneScale + (16 * g2)];
             if (!paired)
             {
-                slab.S3 = scalePairs[laneScale + (8 * g3)];
+                slab.S3 = scaleWords[laneScale + (16 * g3)];
             }
 
             if (default(TSymmetric).Value == 0)
             {
-                slab.Z2 = zeroPairs[laneZero + (4 * g2)];
+                slab.Z2 = zeroWords[laneZero + (8 * g2)];
                 if (!paired)
                 {
-                    slab.Z3 = zeroPairs[laneZero + (4 * g3)];
+                    slab.Z3 = zeroWords[laneZero + (8 * g3)];
                 }
             }
         }
     }
 
     /// <summary>One unit of 64 columns of 2-bit codes: the four tiles' words of this lane (<paramref name="a"/>…<paramref name="d"/>),
-    /// x's word <paramref name="xw"/>, the unit's x scale and Σ q, and this lane's rows' scales and zero points; four
-    /// mmas into one set of accumulators, then the flush into this lane's two row sums.</summary>
-    private static void Unit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    /// x's word <paramref name="xw"/>, the unit's x scale and Σ q, and the scale and zero-point words of the row this lane
+    /// keeps; four mmas into one set of accumulators, then the flush into this lane's row sum.</summary>
+    private static void Unit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint xw, uint xScale, uint xSum, uint scale, uint zero, int scaleShift, int zeroShift, RowSplit split, Lanes e, ref float acc)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
@@ -701,7 +715,7 @@ public sealed partial class Int8ActivationGemv
         mma.MultiplyInt8(ref p, ref q, a & M2, b & M2, a & M3, b & M3, xw & e.E2, xw & e.E3);
         mma.MultiplyInt8(ref p, ref q, c & M0, d & M0, c & M1, d & M1, xw & e.E4, xw & e.E5);
         mma.MultiplyInt8(ref p, ref q, c & M2, d & M2, c & M3, d & M3, xw & e.E6, xw & e.E7);
-        Flush<TMma, TSymmetric>(mma, (4 * (int)p) + (int)(p >> 32), (4 * (int)q) + (int)(q >> 32), 2f, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+        Flush<TMma, TSymmetric>(mma, (4 * (int)p) + (int)(p >> 32), (4 * (int)q) + (int)(q >> 32), 2, xScale, xSum, scale, zero, scaleShift, zeroShift, split, ref acc);
     }
 
     /// <summary>A tile word of 3-bit codes' low two bits with their third bits merged in: the third bit of position j in
@@ -722,7 +736,7 @@ public sealed partial class Int8ActivationGemv
     /// lane t's columns are positions 0, 1 (values code, code) or 2, 3 (16·code each): U = c0 + c1 with λ = 1 or 1/16.
     /// Four mmas per unit where a second set of four for the third bits took eight (4–9 % slower on an H200: perf/gemv.md,
     /// session 28), for two shifts and two selects per tile word in place of four masks.</summary>
-    private static void MergedUnit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint ha, uint hb, uint hc, uint hd, int parity, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float lambda, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    private static void MergedUnit<TMma, TSymmetric>(TMma mma, uint a, uint b, uint c, uint d, uint ha, uint hb, uint hc, uint hd, int parity, uint xw, uint xScale, uint xSum, uint scale, uint zero, int scaleShift, int zeroShift, RowSplit split, Lanes e, ref float acc)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
@@ -736,13 +750,13 @@ public sealed partial class Int8ActivationGemv
         mma.MultiplyInt8(ref p, ref q, ma.High & L, mb.High & L, ma.High & H, mb.High & H, xw & e.E1, xw & e.E3);
         mma.MultiplyInt8(ref p, ref q, mc.Low & L, md.Low & L, mc.Low & H, md.Low & H, xw & e.E4, xw & e.E6);
         mma.MultiplyInt8(ref p, ref q, mc.High & L, md.High & L, mc.High & H, md.High & H, xw & e.E5, xw & e.E7);
-        Flush<TMma, TSymmetric>(mma, (int)p + (int)(p >> 32), (int)q + (int)(q >> 32), 4f, lambda, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+        Flush<TMma, TSymmetric>(mma, (int)p + (int)(p >> 32), (int)q + (int)(q >> 32), 4, xScale, xSum, scale, zero, scaleShift, zeroShift, split, ref acc);
     }
 
     /// <summary>One unit of 64 columns of 4-bit codes: each tile's two words of this lane (<paramref name="a0"/>,
     /// <paramref name="a1"/> for tile a, …) are positions 0, 1 (word 0's low and high nibbles) and 2, 3 (word 1's), of
     /// value code and 16·code, so U = 16·c0 + c1 and λ = 1/16 on every lane; then the flush as 2-bit codes have it.</summary>
-    private static void NibbleUnit<TMma, TSymmetric>(TMma mma, uint a0, uint a1, uint b0, uint b1, uint c0, uint c1, uint d0, uint d1, uint xw, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float zeroLane, Lanes e, ref float accLow, ref float accHigh)
+    private static void NibbleUnit<TMma, TSymmetric>(TMma mma, uint a0, uint a1, uint b0, uint b1, uint c0, uint c1, uint d0, uint d1, uint xw, uint xScale, uint xSum, uint scale, uint zero, int scaleShift, int zeroShift, RowSplit split, Lanes e, ref float acc)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
@@ -754,25 +768,47 @@ public sealed partial class Int8ActivationGemv
         mma.MultiplyInt8(ref p, ref q, c1 & L, d1 & L, c1 & H, d1 & H, xw & e.E6, xw & e.E7);
         int low = (16 * (int)(uint)p) + (int)(uint)(p >> 32);
         int high = (16 * (int)(uint)q) + (int)(uint)(q >> 32);
-        Flush<TMma, TSymmetric>(mma, low, high, 8f, 1f / 16f, xScale, xSum, scale, zero, scaleShift, zeroShift, zeroLane, ref accLow, ref accHigh);
+        Flush<TMma, TSymmetric>(mma, low, high, 8, xScale, xSum, scale, zero, scaleShift, zeroShift, split, ref acc);
     }
 
-    /// <summary>A unit's flush into this lane's two row sums: scale·sx·(λ·U − zero·Σ q), the zero term on one lane of each
-    /// pair (<paramref name="zeroLane"/> 1); <paramref name="symmetricZero"/> is 2^(bits − 1).</summary>
-    private static void Flush<TMma, TSymmetric>(TMma mma, int low, int high, float symmetricZero, float lambda, uint xScale, uint xSum, Pair scale, Pair zero, int scaleShift, int zeroShift, float zeroLane, ref float accLow, ref float accHigh)
+    /// <summary>A unit's flush into this lane's row sum, in units of λ_odd (<see cref="RowSplit"/>): the lane keeps one of
+    /// its two rows' U and sends the other to lane t ^ 1, which holds the same rows' other positions; the row's sum is then
+    /// the integer R·U_even + U_odd − zero·Σ q/λ_odd (|·| &lt; 2^21: exact in a float), scaled by the row's scale and the
+    /// unit's x scale. Each lane scales one row where it scaled two, and converts one integer where it converted two sums
+    /// and two zero points: on an H200, 3–4 % off 2-bit decode, 3- and 4-bit level (perf/gemv.md, session 35).
+    /// <paramref name="symmetricZero"/> is 2^(bits − 1).</summary>
+    private static void Flush<TMma, TSymmetric>(TMma mma, int low, int high, int symmetricZero, uint xScale, uint xSum, uint scale, uint zero, int scaleShift, int zeroShift, RowSplit split, ref float acc)
         where TMma : struct, TensorCoreMma.IMma
         where TSymmetric : struct, TensorCoreGemv.IConstant
     {
-        float scaleLow = mma.HalfToFloat(scale.Low >> scaleShift), scaleHigh = mma.HalfToFloat(scale.High >> scaleShift);
-        float zeroLow = symmetricZero, zeroHigh = symmetricZero;
+        bool odd = split.Odd != 0;
+        int received = Warp.ShuffleXor(odd ? low : high, 1);
+        int kept = odd ? high : low;
+        int zeroPoint = symmetricZero;
         if (default(TSymmetric).Value == 0)
         {
-            zeroLow = (int)((zero.Low >> zeroShift) & 0xFF); // through int: ILGPU converts uint to float via double
-            zeroHigh = (int)((zero.High >> zeroShift) & 0xFF);
+            zeroPoint = (int)((zero >> zeroShift) & 0xFF);
         }
 
-        float unitScale = Interop.IntAsFloat(xScale), sum = Interop.IntAsFloat(xSum) * zeroLane;
-        accLow += scaleLow * unitScale * ((lambda * low) - (zeroLow * sum));
-        accHigh += scaleHigh * unitScale * ((lambda * high) - (zeroHigh * sum));
+        int sum = (split.KeptWeight * kept) + (split.ReceivedWeight * received) + (zeroPoint * ((int)xSum * -split.ZeroWeight));
+        acc += mma.HalfToFloat(scale >> scaleShift) * (Interop.IntAsFloat(xScale) * sum);
+    }
+
+    /// <summary>How lanes t and t ^ 1, which hold the same two rows (row g of tiles 2·(t / 2) and + 1) over different
+    /// positions, share the flush: even lanes keep the first tile's row, odd lanes the second's. Lane t's columns weigh
+    /// λ_even or λ_odd per unit of U (2-bit codes 1/4 and 1/64, 3-bit 1 and 1/16, 4-bit 1/16 both), so a row's sum in
+    /// units of λ_odd is <see cref="Ratio"/>·U_even + U_odd, an integer; <see cref="ZeroWeight"/> is 1/λ_odd.</summary>
+    private readonly struct RowSplit
+    {
+        public readonly int Odd, Ratio, ZeroWeight, KeptWeight, ReceivedWeight;
+
+        public RowSplit(int t, int ratio, int zeroWeight)
+        {
+            Odd = t & 1;
+            Ratio = ratio;
+            ZeroWeight = zeroWeight;
+            KeptWeight = Odd == 0 ? ratio : 1;
+            ReceivedWeight = Odd == 0 ? 1 : ratio;
+        }
     }
 }
