@@ -1,0 +1,18 @@
+#!/bin/bash
+# Session 35, call 2 (H200): decode with the split flush (.devbundle/split/, call 1's bundle), plus its loads of the next
+# slab without a branch (.devbundle/nb/), plus each lane's scale and zero point loaded as a half and a byte (the bundle),
+# against 32ee64f (.devbundle/base/). ptxas's verdict and SASS of nb's and the bundle's decode kernels
+# (`kernelgen ptx` output in .devbundle/ptx-nb, ptx-fin), then M = 1, int8 x, alternating twice, each process compiling
+# its kernels.
+# split: call 1's bundle (see s35a.sh); nb: 7032f24 with s35-no-branch-3bit.patch (zero term as in call 1); the bundle:
+# nb with s35-subword-loads.patch.
+source "$(dirname "$0")/common.sh"
+unset KERNELGEN_KERNEL_CACHE
+T=$(python3 -c "import triton, os; print(os.path.join(os.path.dirname(triton.__file__), 'backends', 'nvidia', 'bin'))" 2>/dev/null)
+mkdir -p $OUT/r
+for v in nb fin; do for f in .devbundle/ptx-$v/*.ptx; do n=$(basename $f .ptx); r=$($T/ptxas -arch=sm_90 -O3 -v $f -o /tmp/x.cubin 2>&1 | grep -oE "Used [0-9]+ registers|[0-9]+ bytes spill stores" | tr '\n' ' '); $T/cuobjdump -sass /tmp/x.cubin > $OUT/r/$v-$n.sass; c=$(grep -cE '^ +/\*[0-9a-f]{4}\*/' $OUT/r/$v-$n.sass); echo "$v $n: $r sass $c"; done; done | tee $OUT/r/ptxas.txt
+for v in base split nb; do rm -rf /tmp/kg$v && cp -r /tmp/kg /tmp/kg$v && cp .devbundle/$v/KernelGen.dll /tmp/kg$v/KernelGen.dll; done
+S=28672x8192,8192x28672,8192x8192
+g() { local name=$1 bin=$2; timeout 80 $bin bench --device cuda --m 1 --schemes q2g64,q3g128,q4g128 --int8-x --shapes $S --reps 30 > $OUT/r/$name.txt 2>&1; echo "=== $name rc $?"; t $OUT/r/$name.txt | grep -v -E "^empty|^copy"; }
+for i in 1 2; do g base-$i /tmp/kgbase/KernelGen.Cli; g split-$i /tmp/kgsplit/KernelGen.Cli; g nb-$i /tmp/kgnb/KernelGen.Cli; g fin-$i $KG; done
+tar -C $OUT -czf $OUT/s35b.tar.gz r && rm -rf $OUT/r
