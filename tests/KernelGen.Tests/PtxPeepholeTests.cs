@@ -233,6 +233,23 @@ public sealed class PtxPeepholeTests
             Assert.Contains("cvt.rn.f32.s32", ptx, StringComparison.Ordinal);
         }
 
+        if (kernel == "GemvKernel")
+        {
+            // Decode (perf/gemv.md, session 35): lanes t and t ^ 1 trade a row's integer sum before one flush, and the
+            // next slab's weights are a predicated load, not a load behind a branch.
+            Assert.Contains("shfl.sync.bfly", ptx, StringComparison.Ordinal);
+            // (Three sets of four tiles: the first slab and each of the loop's two; 32ee64f's loop, with plain loads behind
+            // a branch, had none.)
+            int predicated = System.Text.RegularExpressions.Regex.Matches(ptx, @"@kp ld\.global\.nc\.L1::no_allocate\.v4\.u32").Count;
+            Assert.True(predicated >= 12, $"{predicated} predicated weight loads");
+        }
+
+        if (bits == 3)
+        {
+            // 3-bit codes' third bits stream past L1 as the low plane does (generic loads were 2–4 % slower).
+            Assert.Contains("ld.global.nc.L1::no_allocate.v2.u32", ptx, StringComparison.Ordinal);
+        }
+
         string entry = ptx[ptx.IndexOf(".entry", StringComparison.Ordinal)..ptx.IndexOf("\n)\n", StringComparison.Ordinal)];
         var sizes = System.Text.RegularExpressions.Regex.Matches(entry, @"\.param (?:\.align \d+ \.b8 _\w+\[(?<bytes>\d+)\]|\.b(?<bits>\d+) _\w+)")
             .Select(m => m.Groups["bytes"].Success ? int.Parse(m.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture) : int.Parse(m.Groups["bits"].Value, System.Globalization.CultureInfo.InvariantCulture) / 8)

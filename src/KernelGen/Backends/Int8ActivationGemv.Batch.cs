@@ -405,12 +405,12 @@ public sealed partial class Int8ActivationGemv
         if (default(TBits).Value == 3)
         {
             // The third bits' plane, one 8-byte load per lane and tile, as decode loads it.
-            var highPairs = quads.Cast<Pair>();
+            var highWords = quads.Cast<ulong>();
             long high = highs + ((long)at * 32) + lane;
-            slab.HA = highPairs[high];
-            slab.HB = highPairs[high + step];
-            slab.HC = highPairs[high + (2 * step)];
-            slab.HD = highPairs[high + (3 * step)];
+            slab.HA = PairOf(mma.LoadStreamingPair(highWords, high, packedAddress));
+            slab.HB = PairOf(mma.LoadStreamingPair(highWords, high + step, packedAddress));
+            slab.HC = PairOf(mma.LoadStreamingPair(highWords, high + (2 * step), packedAddress));
+            slab.HD = PairOf(mma.LoadStreamingPair(highWords, high + (3 * step), packedAddress));
         }
 
         if (default(TLate).Value == 0)

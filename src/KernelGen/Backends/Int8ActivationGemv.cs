@@ -383,6 +383,9 @@ public sealed partial class Int8ActivationGemv
     /// <summary>A byte (0…255) as a float without a conversion instruction: its bits under 2^23's, less 2^23.</summary>
     internal static float ByteFloat(uint b) => Interop.IntAsFloat(b | 0x4B000000u) - 8388608f;
 
+    /// <summary>An 8-byte word as a pair, low word first.</summary>
+    internal static Pair PairOf(ulong word) => new() { Low = (uint)word, High = (uint)(word >> 32) };
+
     /// <summary>A scale or zero-point word pair: this lane's row of two tiles.</summary>
     internal struct Pair
     {
@@ -548,7 +551,8 @@ public sealed partial class Int8ActivationGemv
     {
         private readonly ArrayView<TensorCoreGemv.Quad> quads, xQuads;
         private readonly ArrayView<uint> scaleWords, zeroWords;
-        private readonly ArrayView<Pair> highPairs, xPairs;
+        private readonly ArrayView<Pair> xPairs;
+        private readonly ArrayView<ulong> highWords;
         private readonly ulong packedAddress;
         private readonly long tiles, highs;
         private readonly int step, xLane, groups, unitShift, laneScale, laneZero, lane;
@@ -563,7 +567,7 @@ public sealed partial class Int8ActivationGemv
             this.packedAddress = packedAddress;
             this.lane = lane;
             tiles = (long)tile0 * s.Slabs * 32;
-            highPairs = packed.Cast<Pair>();
+            highWords = packed.Cast<ulong>();
             highs = MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs) + tiles;
             step = s.Slabs * 32;
             xLane = (4 * (g & 3)) + t;
@@ -580,7 +584,7 @@ public sealed partial class Int8ActivationGemv
         /// the end the weights are not read (a predicated load) and the rest is read at the last slab, never used. A load
         /// behind a branch kept the register set's previous contents live around the loop, so ptxas copied it every turn
         /// (~45 moves per turn of the 2-bit loop). On an H200 2-bit decode measured 4–10 % faster without the branch, 4-bit
-        /// level; 3-bit codes, which keep it, 5 % slower on 28672×8192 (perf/gemv.md, session 35).</summary>
+        /// level, 3-bit 1–4 % faster once its third bits were streamed too (5 % slower before: perf/gemv.md, session 35).</summary>
         public void Next<TMma, TSymmetric, TThird, TFour, TPaired>(TMma mma, ref Slab slab, int at, int end)
             where TMma : struct, TensorCoreMma.IMma
             where TSymmetric : struct, TensorCoreGemv.IConstant
@@ -588,19 +592,6 @@ public sealed partial class Int8ActivationGemv
             where TFour : struct, TensorCoreGemv.IConstant
             where TPaired : struct, TensorCoreGemv.IConstant
         {
-            if (default(TThird).Value == 1)
-            {
-                // 3-bit codes keep the branch: without it, 28672×8192 measured 5 % slower (perf/gemv.md, session 35).
-                if (at < end)
-                {
-                    Weights<TMma, TThird>(mma, ref slab, at, true);
-                    Groups<TSymmetric, TFour, TPaired>(ref slab, at);
-                    Activations<TFour>(ref slab, at);
-                }
-
-                return;
-            }
-
             bool load = at < end;
             at = Math.Min(at, end - 1);
             Weights<TMma, TThird>(mma, ref slab, at, load);
@@ -619,12 +610,14 @@ public sealed partial class Int8ActivationGemv
             slab.D = mma.LoadStreamingIf(quads, first + (3 * step), packedAddress, load);
             if (default(TThird).Value == 1)
             {
-                // 3-bit codes: the third bits' plane, one 8-byte load per lane and tile (the low plane's indexing in pairs).
+                // 3-bit codes: the third bits' plane, one 8-byte load per lane and tile (the low plane's indexing in pairs),
+                // streamed past L1 as the low plane is (generic loads through L1 before: on an H200 3-bit decode 2–4 %
+                // faster this way, perf/gemv.md, session 35).
                 long high = highs + ((long)at * 32) + lane;
-                slab.HA = highPairs[high];
-                slab.HB = highPairs[high + step];
-                slab.HC = highPairs[high + (2 * step)];
-                slab.HD = highPairs[high + (3 * step)];
+                slab.HA = PairOf(mma.LoadStreamingPair(highWords, high, packedAddress));
+                slab.HB = PairOf(mma.LoadStreamingPair(highWords, high + step, packedAddress));
+                slab.HC = PairOf(mma.LoadStreamingPair(highWords, high + (2 * step), packedAddress));
+                slab.HD = PairOf(mma.LoadStreamingPair(highWords, high + (3 * step), packedAddress));
             }
         }
 

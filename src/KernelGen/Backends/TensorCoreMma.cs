@@ -116,6 +116,11 @@ internal static class TensorCoreMma
         /// costs a copy of every register per turn; the emulation returns zeros).</summary>
         TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load);
 
+        /// <summary>Element <paramref name="index"/> of 8-byte words at <paramref name="address"/> (the device address of
+        /// <paramref name="source"/>'s element 0) as <see cref="LoadStreaming"/> reads quads: on CUDA
+        /// <c>ld.global.nc.L1::no_allocate.v2.u32</c>, elsewhere the view's element. Low word first.</summary>
+        ulong LoadStreamingPair(ArrayView<ulong> source, long index, ulong address);
+
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
@@ -290,6 +295,14 @@ internal static class TensorCoreMma
             Input<ulong> at = address + ((ulong)index * 16);
             CudaAsm.EmitRef("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];", ref x, ref y, ref z, ref w, ref at);
             return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
+        }
+
+        public ulong LoadStreamingPair(ArrayView<ulong> source, long index, ulong address)
+        {
+            Output<uint> x = default, y = default;
+            Input<ulong> at = address + ((ulong)index * 8);
+            CudaAsm.EmitRef("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];", ref x, ref y, ref at);
+            return ((ulong)y.Value << 32) | x.Value;
         }
 
         public TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load)
@@ -602,6 +615,8 @@ internal static class TensorCoreMma
         public readonly TensorCoreGemv.Quad LoadStreaming(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address) => source[index];
 
         public readonly TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load) => load ? source[index] : default;
+
+        public readonly ulong LoadStreamingPair(ArrayView<ulong> source, long index, ulong address) => source[index];
 
         public readonly TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address) => stage[(int)(address / 16)];
 
