@@ -790,15 +790,15 @@ public sealed partial class Int8ActivationGemv
     /// <summary>How lanes t and t ^ 1, which hold the same two rows (row g of tiles 2·(t / 2) and + 1) over different
     /// positions, share the flush: even lanes keep the first tile's row, odd lanes the second's. Lane t's columns weigh
     /// λ_even or λ_odd per unit of U (2-bit codes 1/4 and 1/64, 3-bit 1 and 1/16, 4-bit 1/16 both), so a row's sum in
-    /// units of λ_odd is <see cref="Ratio"/>·U_even + U_odd, an integer; <see cref="ZeroWeight"/> is 1/λ_odd.</summary>
+    /// units of λ_odd is ratio·U_even + U_odd (ratio = λ_even / λ_odd: the weight one lane of the pair gives its own sum, the other the
+    /// sum it receives), an integer; <see cref="ZeroWeight"/> is 1/λ_odd.</summary>
     private readonly struct RowSplit
     {
-        public readonly int Odd, Ratio, ZeroWeight, KeptWeight, ReceivedWeight;
+        public readonly int Odd, ZeroWeight, KeptWeight, ReceivedWeight;
 
         public RowSplit(int t, int ratio, int zeroWeight)
         {
             Odd = t & 1;
-            Ratio = ratio;
             ZeroWeight = zeroWeight;
             KeptWeight = Odd == 0 ? ratio : 1;
             ReceivedWeight = Odd == 0 ? 1 : ratio;
