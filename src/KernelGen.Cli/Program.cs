@@ -17,7 +17,7 @@ public static class Program
           eval    BASE --compare Q1 [Q2 ...] --text FILE [--tasks FILE] --report DIR: where compression hurts, decoder or encoder (see 'kernelgen eval')
           embed   MODEL TEXT...: sentence embeddings with a BERT-family encoder (ONNX or Hugging Face directory)
           cache   [clear]: where compiled CUDA kernels are kept between runs (KERNELGEN_KERNEL_CACHE), and emptying it
-          ptx     SCHEME DIR: write a built-in scheme's kernels as PTX as an H100 loads them (sm_80; the wgmma GEMM sm_90a), no GPU needed
+          ptx     SCHEME DIR [int8]: write a built-in scheme's kernels as PTX as an H100 loads them (sm_80; the wgmma GEMM sm_90a), no GPU needed; int8: the int8-activation GEMV's alone
         """;
 
     public static int Main(string[] args)
@@ -52,8 +52,10 @@ public static class Program
                     return CacheCommand.Run(args.Skip(1).ToArray());
                 case "ptx" when args.Length == 3:
                     return Ptx.PtxDump.Run(args[1], args[2]);
+                case "ptx" when args.Length == 4 && args[3] == "int8":
+                    return Ptx.PtxDump.Run(args[1], args[2], int8Only: true);
                 case "ptx":
-                    Console.Error.WriteLine("usage: kernelgen ptx SCHEME DIR");
+                    Console.Error.WriteLine("usage: kernelgen ptx SCHEME DIR [int8]");
                     return 2;
                 default:
                     Console.Error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");

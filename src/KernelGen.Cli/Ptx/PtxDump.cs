@@ -13,17 +13,23 @@ namespace KernelGen.Cli.Ptx;
 /// <summary>
 /// <c>kernelgen ptx SCHEME DIR</c>: compiles a scheme's kernels to PTX on any machine (no GPU needed) for the target
 /// ILGPU picks on an H100 with a CUDA 13 driver (sm_80 code, ISA 8.8), so their loads, conversions and register use
-/// can be read before spending GPU time.
+/// can be read before spending GPU time. <c>kernelgen ptx SCHEME DIR int8</c> writes the int8-activation GEMV's kernels
+/// alone (a minute where the whole set takes several).
 /// </summary>
 internal static class PtxDump
 {
-    public static int Run(string scheme, string directory) => SchemeRegistry.Visit(scheme, new Visitor(directory));
+    public static int Run(string scheme, string directory, bool int8Only = false) => SchemeRegistry.Visit(scheme, new Visitor(directory, int8Only));
 
     private sealed class Visitor : SchemeRegistry.IVisitor<int>
     {
         private readonly string directory;
+        private readonly bool int8Only;
 
-        public Visitor(string directory) => this.directory = directory;
+        public Visitor(string directory, bool int8Only)
+        {
+            this.directory = directory;
+            this.int8Only = int8Only;
+        }
 
         public int Visit<TScheme>()
             where TScheme : struct, IQuantScheme
@@ -31,7 +37,7 @@ internal static class PtxDump
             Directory.CreateDirectory(directory);
             using var context = Context.Create(builder => builder.Cuda());
             using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
-            foreach (var name in new[] { "GemvWarpKernel", "GemvSharedKernel", "GemmKernel", "DequantizeKernel" })
+            foreach (var name in int8Only ? Array.Empty<string>() : new[] { "GemvWarpKernel", "GemvSharedKernel", "GemmKernel", "DequantizeKernel" })
             {
                 var method = typeof(TScheme).GetMethod(name, BindingFlags.Public | BindingFlags.Static)
                     ?? throw new InvalidOperationException($"{typeof(TScheme).Name} has no {name}.");
@@ -67,7 +73,7 @@ internal static class PtxDump
                 (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 2, 4, 0, 0),
                 (typeof(KernelGen.Backends.TensorCoreGemm), "GemmKernel", 3, 0, 0, 0), (typeof(KernelGen.Backends.TensorCoreGemm), "WarpGroupKernel", 3, 8, 0, 0),
             };
-            foreach (var (type, name, bits, groupBlocks, rows, warps) in kernels)
+            foreach (var (type, name, bits, groupBlocks, rows, warps) in int8Only ? [] : kernels)
             {
                 bool upper = rows > 8, wide = warps > 8;
                 var generic = type.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
@@ -89,8 +95,8 @@ internal static class PtxDump
             }
 
             // The int8-activation GEMV: decode (GemvKernel) of asymmetric 4- and 3-bit codes in groups of 128 and 2-bit in
-            // groups of 64, and batches of 9–16 rows (BatchKernel) of 4-bit codes, groups of two units shared by a slab,
-            // 8 warps; 8-bit per-channel symmetric codes at 9–16 rows (ByteKernel); x's rounding for each.
+            // groups of 64, and batches of 9–16 rows (BatchKernel) of 4- and 3-bit codes (groups of two units shared by a
+            // slab) and 2-bit codes (groups of one unit), 8 warps; 8-bit per-channel symmetric codes at 9–16 rows (ByteKernel); x's rounding for each.
             var int8 = typeof(KernelGen.Backends.Int8ActivationGemv);
             Type C(int value) => gemv.GetNestedType($"C{value}", BindingFlags.NonPublic)!;
             foreach (var (name, width, arguments) in new[]
@@ -99,6 +105,8 @@ internal static class PtxDump
                 ("GemvKernel", 3, new[] { ptxMma, C(0), C(8), C(1), C(0), C(1) }),
                 ("GemvKernel", 2, new[] { ptxMma, C(0), C(8), C(0), C(0), C(0) }),
                 ("BatchKernel", 4, new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
+                ("BatchKernel", 3, new[] { ptxMma, C(3), C(0), C(8), C(1), C(1), C(1) }),
+                ("BatchKernel", 2, new[] { ptxMma, C(2), C(0), C(8), C(1), C(0), C(1) }),
                 ("ByteKernel", 8, new[] { ptxMma, C(1), C(8), C(1), C(1), C(1) }),
                 ("QuantizeKernel", 4, new[] { ptxMma }),
                 ("QuantizeBatchKernel", 4, new[] { ptxMma }),
