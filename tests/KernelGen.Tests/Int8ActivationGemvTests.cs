@@ -61,6 +61,11 @@ public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTe
     [Fact]
     public void FourBitAsymmetricG256_GroupsSpanSlabs() => Check<B4G256A>(rows: 32, cols: 2048, warps: 8);
 
+    /// <summary>4-bit groups of one unit (two groups per slab, loaded a group apart from one index); K = 960 pads to 8
+    /// slabs, one per warp, the last slab's second unit padding.</summary>
+    [Fact]
+    public void FourBitAsymmetricG64_PaddedK() => Check<B4G64A>(rows: 40, cols: 960, warps: 8);
+
     /// <summary>4-bit per-channel symmetric (zero point 8); K = 416 ends inside a unit and pads to 4 slabs (two x blocks),
     /// one per warp of the first four.</summary>
     [Fact]
