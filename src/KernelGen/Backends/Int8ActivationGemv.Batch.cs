@@ -297,6 +297,10 @@ public sealed partial class Int8ActivationGemv
         long tiles = (long)tile0 * s.Slabs * 32;
         long highs = MmaPackedWeights.HighPlanePairs(s.Tiles, s.Slabs) + tiles;
         int step = s.Slabs * 32;
+        // 3-bit codes: device addresses of this lane's quad of tile a in slab 0 and of its third-bit pair (LoadBatchSlab steps
+        // from them).
+        bool stepped = default(TBits).Value == 3;
+        ulong laneTiles = stepped ? packedAddress + ((ulong)(tiles + lane) * 16) : 0, laneHighs = stepped ? packedAddress + ((ulong)(highs + lane) * 8) : 0;
         int laneScale = (block * s.Groups * 4) + (g >> 1), laneZero = (block * s.Groups * 2) + (g >> 2);
         long xRow0 = (((long)g * s.Units) * 4) + t, xRow1 = ((((long)g + 8) * s.Units) * 4) + t;
         long meta = (long)MaxRows * s.Units * 4;
@@ -305,7 +309,7 @@ public sealed partial class Int8ActivationGemv
         var current = default(BatchSlab);
         if (slabStart < slabEnd)
         {
-            LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slabStart, slabEnd);
+            LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, laneTiles, laneHighs, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slabStart, slabEnd);
         }
 
         mma.WaitForPrimary(); // x's rounding, launched just before (programmatic dependent launch)
@@ -320,7 +324,7 @@ public sealed partial class Int8ActivationGemv
             // for 2-bit codes past 8 rows, which measured 1–5 % slower so (perf/gemv.md, session 31).
             if (unbranched || slab + 1 < slabEnd)
             {
-                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref other, slab + 1, slabEnd);
+                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, laneTiles, laneHighs, tiles, highs, step, lane, laneScale, laneZero, s, ref other, slab + 1, slabEnd);
             }
 
             BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
@@ -331,7 +335,7 @@ public sealed partial class Int8ActivationGemv
 
             if (unbranched || slab + 2 < slabEnd)
             {
-                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slab + 2, slabEnd);
+                LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, laneTiles, laneHighs, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slab + 2, slabEnd);
             }
 
             BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, other, xQuads, xRow0, xRow1, meta, slab + 1, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
@@ -387,7 +391,7 @@ public sealed partial class Int8ActivationGemv
         partial[at + 56] = sums.D1;
     }
 
-    private static void LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, long tiles, long highs, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at, int end)
+    private static void LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(TMma mma, ArrayView<TensorCoreGemv.Quad> quads, ArrayView<TensorCoreGemv.Quad> scaleQuads, ArrayView<TensorCoreGemv.Quad> zeroQuads, ulong packedAddress, ulong laneTiles, ulong laneHighs, long tiles, long highs, int step, int lane, int laneScale, int laneZero, Int8ActivationBatchShape s, ref BatchSlab slab, int at, int end)
         where TMma : struct, TensorCoreMma.IMma
         where TBits : struct, TensorCoreGemv.IConstant
         where TSymmetric : struct, TensorCoreGemv.IConstant
@@ -398,19 +402,33 @@ public sealed partial class Int8ActivationGemv
         bool load = at < end;
         at = Math.Min(at, end - 1);
         long first = tiles + ((long)at * 32) + lane;
-        slab.A = mma.LoadStreamingIf(quads, first, packedAddress, load);
-        slab.B = mma.LoadStreamingIf(quads, first + step, packedAddress, load);
-        slab.C = mma.LoadStreamingIf(quads, first + (2 * step), packedAddress, load);
-        slab.D = mma.LoadStreamingIf(quads, first + (3 * step), packedAddress, load);
-        if (default(TBits).Value == 3)
+        if (default(TBits).Value != 3)
         {
+            slab.A = mma.LoadStreamingIf(quads, first, packedAddress, load);
+            slab.B = mma.LoadStreamingIf(quads, first + step, packedAddress, load);
+            slab.C = mma.LoadStreamingIf(quads, first + (2 * step), packedAddress, load);
+            slab.D = mma.LoadStreamingIf(quads, first + (3 * step), packedAddress, load);
+        }
+        else
+        {
+            // 3-bit codes: each tile's quad and third-bit pair at a fixed distance from the slab's first (one 64-bit address
+            // per slab and plane, where an index scaled per load costs ptxas four instructions a load). 28 fewer
+            // registers' worth spilled (144 bytes) and on an H200 M = 16 3.5–8.5 % faster; the same form in the other
+            // widths' batches and in decode measured 1–8 % slower though shorter (perf/gemv.md, session 36).
+            ulong a = laneTiles + ((ulong)at * 512), tileBytes = (ulong)step * 16;
+            slab.A = mma.LoadStreamingIfAt(quads, first, a, load);
+            slab.B = mma.LoadStreamingIfAt(quads, first + step, a + tileBytes, load);
+            slab.C = mma.LoadStreamingIfAt(quads, first + (2 * step), a + (2 * tileBytes), load);
+            slab.D = mma.LoadStreamingIfAt(quads, first + (3 * step), a + (3 * tileBytes), load);
+
             // The third bits' plane, one 8-byte load per lane and tile, as decode loads it.
             var highWords = quads.Cast<ulong>();
             long high = highs + ((long)at * 32) + lane;
-            slab.HA = PairOf(mma.LoadStreamingPair(highWords, high, packedAddress));
-            slab.HB = PairOf(mma.LoadStreamingPair(highWords, high + step, packedAddress));
-            slab.HC = PairOf(mma.LoadStreamingPair(highWords, high + (2 * step), packedAddress));
-            slab.HD = PairOf(mma.LoadStreamingPair(highWords, high + (3 * step), packedAddress));
+            ulong h = laneHighs + ((ulong)at * 256), highBytes = (ulong)step * 8;
+            slab.HA = PairOf(mma.LoadStreamingPairAt(highWords, high, h));
+            slab.HB = PairOf(mma.LoadStreamingPairAt(highWords, high + step, h + highBytes));
+            slab.HC = PairOf(mma.LoadStreamingPairAt(highWords, high + (2 * step), h + (2 * highBytes)));
+            slab.HD = PairOf(mma.LoadStreamingPairAt(highWords, high + (3 * step), h + (3 * highBytes)));
         }
 
         if (default(TLate).Value == 0)

@@ -63,7 +63,7 @@ public sealed partial class Int8ActivationGemv
         var rows0 = default(RowScales);
         if (slabStart < slabEnd)
         {
-            LoadBatchSlab<TMma, TensorCoreGemv.C8, TSymmetric, TShared, TensorCoreGemv.C1>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, 0, step, lane, laneScale, laneZero, s, ref current, slabStart, slabEnd);
+            LoadBatchSlab<TMma, TensorCoreGemv.C8, TSymmetric, TShared, TensorCoreGemv.C1>(mma, quads, scaleQuads, zeroQuads, packedAddress, 0, 0, tiles, 0, step, lane, laneScale, laneZero, s, ref current, slabStart, slabEnd);
             if (default(TPerChannel).Value == 1)
             {
                 LoadGroups<TSymmetric, TensorCoreGemv.C1>(scaleQuads, zeroQuads, laneScale, laneZero, s, ref groups, 0);
@@ -77,7 +77,7 @@ public sealed partial class Int8ActivationGemv
         var other = default(BatchSlab);
         for (int slab = slabStart; slab < slabEnd; slab += 2)
         {
-            LoadBatchSlab<TMma, TensorCoreGemv.C8, TSymmetric, TShared, TensorCoreGemv.C1>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, 0, step, lane, laneScale, laneZero, s, ref other, slab + 1, slabEnd);
+            LoadBatchSlab<TMma, TensorCoreGemv.C8, TSymmetric, TShared, TensorCoreGemv.C1>(mma, quads, scaleQuads, zeroQuads, packedAddress, 0, 0, tiles, 0, step, lane, laneScale, laneZero, s, ref other, slab + 1, slabEnd);
 
             int pair = slab >> 1;
             long scaleAt = meta + ((((long)pair * 8) + t) * 2);
@@ -109,7 +109,7 @@ public sealed partial class Int8ActivationGemv
                 }
             }
 
-            LoadBatchSlab<TMma, TensorCoreGemv.C8, TSymmetric, TShared, TensorCoreGemv.C1>(mma, quads, scaleQuads, zeroQuads, packedAddress, tiles, 0, step, lane, laneScale, laneZero, s, ref current, slab + 2, slabEnd);
+            LoadBatchSlab<TMma, TensorCoreGemv.C8, TSymmetric, TShared, TensorCoreGemv.C1>(mma, quads, scaleQuads, zeroQuads, packedAddress, 0, 0, tiles, 0, step, lane, laneScale, laneZero, s, ref current, slab + 2, slabEnd);
             ByteMmas(mma, other, x0.W1, ref p, ref q, ref u, ref v);
             FlushBytes(p, q, u, v, x0.Scales.X, x0.Scales.Y, x0.Zeros.Z, x0.Zeros.W, rows1, ref first);
             if (two)

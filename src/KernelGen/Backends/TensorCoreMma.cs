@@ -121,6 +121,16 @@ internal static class TensorCoreMma
         /// <c>ld.global.nc.L1::no_allocate.v2.u32</c>, elsewhere the view's element. Low word first.</summary>
         ulong LoadStreamingPair(ArrayView<ulong> source, long index, ulong address);
 
+        /// <summary><see cref="LoadStreamingIf"/> of quad <paramref name="index"/>, whose device address the caller
+        /// computed (<paramref name="at"/>, a byte address): a kernel that loads several tiles a fixed distance apart per slab
+        /// steps one 64-bit address per slab where an index scaled per load costs ptxas four instructions each. The
+        /// emulation reads the view's element.</summary>
+        TensorCoreGemv.Quad LoadStreamingIfAt(ArrayView<TensorCoreGemv.Quad> source, long index, ulong at, bool load);
+
+        /// <summary><see cref="LoadStreamingPair"/> of word <paramref name="index"/>, at the byte address
+        /// <paramref name="at"/> the caller computed (as <see cref="LoadStreamingIfAt"/>).</summary>
+        ulong LoadStreamingPairAt(ArrayView<ulong> source, long index, ulong at);
+
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
@@ -298,11 +308,23 @@ internal static class TensorCoreMma
         }
 
         public ulong LoadStreamingPair(ArrayView<ulong> source, long index, ulong address)
+            => LoadStreamingPairAt(source, index, address + ((ulong)index * 8));
+
+        public ulong LoadStreamingPairAt(ArrayView<ulong> source, long index, ulong at)
         {
             Output<uint> x = default, y = default;
-            Input<ulong> at = address + ((ulong)index * 8);
-            CudaAsm.EmitRef("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];", ref x, ref y, ref at);
+            Input<ulong> address = at;
+            CudaAsm.EmitRef("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];", ref x, ref y, ref address);
             return ((ulong)y.Value << 32) | x.Value;
+        }
+
+        public TensorCoreGemv.Quad LoadStreamingIfAt(ArrayView<TensorCoreGemv.Quad> source, long index, ulong at, bool load)
+        {
+            Output<uint> x = default, y = default, z = default, w = default;
+            Input<ulong> address = at;
+            Input<uint> ask = load ? 1u : 0u;
+            CudaAsm.EmitRef("{ .reg .pred kp; setp.ne.u32 kp, %5, 0; @kp ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4]; }", ref x, ref y, ref z, ref w, ref address, ref ask);
+            return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
         }
 
         public TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load)
@@ -616,7 +638,11 @@ internal static class TensorCoreMma
 
         public readonly TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load) => load ? source[index] : default;
 
+        public readonly TensorCoreGemv.Quad LoadStreamingIfAt(ArrayView<TensorCoreGemv.Quad> source, long index, ulong at, bool load) => load ? source[index] : default;
+
         public readonly ulong LoadStreamingPair(ArrayView<ulong> source, long index, ulong address) => source[index];
+
+        public readonly ulong LoadStreamingPairAt(ArrayView<ulong> source, long index, ulong at) => source[index];
 
         public readonly TensorCoreGemv.Quad LoadShared(ArrayView<TensorCoreGemv.Quad> stage, uint address) => stage[(int)(address / 16)];
 
