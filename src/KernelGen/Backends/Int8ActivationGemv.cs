@@ -56,9 +56,9 @@ public sealed partial class Int8ActivationGemv
     private const int BlockCols = 4 * UnitCols;
 
     /// <summary>Warps per group, each on a contiguous share of the slabs: 8, or 4 where the row blocks outnumber two per
-    /// SM, and 16 for batches where they do not outnumber the SMs (<see cref="WarpsFor"/>); KERNELGEN_X8_WARPS (4, 8 or 16)
+    /// SM, and 16 for batches where they do not outnumber the SMs (<see cref="WarpsFor"/>); KERNELGEN_X8_WARPS (2, 4, 8 or 16)
     /// sets one for every shape, for comparisons.</summary>
-    internal static readonly int Warps = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_WARPS"), out int w) && w is 4 or 8 or 16 ? w : 0;
+    internal static readonly int Warps = int.TryParse(Environment.GetEnvironmentVariable("KERNELGEN_X8_WARPS"), out int w) && w is 2 or 4 or 8 or 16 ? w : 0;
 
     /// <summary>The most warps a group has (<see cref="Warps"/> included): the CPU accelerator the tests run on must allow it.</summary>
     public const int MaxWarpsPerGroup = 16;
@@ -208,7 +208,9 @@ public sealed partial class Int8ActivationGemv
     /// two SMs. On an H200 (session 32), batches on 4096² at 16 warps: M = 16 8.6–8.7 µs against 9.9–10.0 at 8 for
     /// q4g128, 9.4–9.5 against 10.4–10.5 for q8pcs, M = 1–8 3–6 % faster; decode on 1024×4096 (32 blocks): q4g128
     /// 6.2–6.3 against 6.8–6.9, 2- and 3-bit level to 3 % faster; decode on 4096² at 16: 4-bit 4 % faster, 2-bit level,
-    /// 3-bit 3–4 % slower (and 6.8 against 6.4 for 2-bit in session 26), so 8 there.</summary>
+    /// 3-bit 3–4 % slower (and 6.8 against 6.4 for 2-bit in session 26), so 8 there. Groups of 2 where groups of 4 take
+    /// more than one wave (session 36: 640–1000 blocks) were mixed for 4- and 8-bit codes (M = 16 2–9 % faster except
+    /// asymmetric 4-bit on 20480×5120, 11 % slower; M = 1 on 32000×4096 2–3 % slower) and 4–7 % slower for 2- and 3-bit.</summary>
     internal static int WarpsFor(int blocks, int sms, bool batch)
         => (batch ? blocks <= sms : 2 * blocks <= sms) ? 16 : blocks <= 2 * sms ? 8 : 4;
 
