@@ -328,13 +328,7 @@ internal static class TensorCoreMma
         }
 
         public TensorCoreGemv.Quad LoadStreamingIf(ArrayView<TensorCoreGemv.Quad> source, long index, ulong address, bool load)
-        {
-            Output<uint> x = default, y = default, z = default, w = default;
-            Input<ulong> at = address + ((ulong)index * 16);
-            Input<uint> ask = load ? 1u : 0u;
-            CudaAsm.EmitRef("{ .reg .pred kp; setp.ne.u32 kp, %5, 0; @kp ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4]; }", ref x, ref y, ref z, ref w, ref at, ref ask);
-            return new TensorCoreGemv.Quad { X = x.Value, Y = y.Value, Z = z.Value, W = w.Value };
-        }
+            => LoadStreamingIfAt(source, index, address + ((ulong)index * 16), load);
 
         public void CopyAsync(ArrayView<TensorCoreGemv.Quad> stage, int to, uint sharedBase, ArrayView<TensorCoreGemv.Quad> source, int from, ulong sourceAddress)
             => CudaAsm.Emit("cp.async.cg.shared.global [%0], [%1], 16;", sharedBase + ((uint)to * 16), sourceAddress + ((ulong)(uint)from * 16));
