@@ -412,9 +412,9 @@ public sealed partial class Int8ActivationGemv
         else
         {
             // 3-bit codes: each tile's quad and third-bit pair at a fixed distance from the slab's first (one 64-bit address
-            // per slab and plane, where an index scaled per load costs ptxas four instructions a load). 28 fewer
-            // registers' worth spilled (144 bytes) and on an H200 M = 16 3.5–8.5 % faster; the same form in the other
-            // widths' batches and in decode measured 1–8 % slower though shorter (perf/gemv.md, session 36).
+            // per slab and plane, where an index scaled per load costs ptxas four instructions a load). At M > 8 the kernel
+            // spills 144 bytes instead of 172; on an H200 M = 16 ran 2.5–7.5 % faster, M = 2–8 2–2.5 %. The same form in the
+            // other widths' batches and in decode measured 1–8 % slower though shorter (perf/gemv.md, session 36).
             ulong a = laneTiles + ((ulong)at * 512), tileBytes = (ulong)step * 16;
             slab.A = mma.LoadStreamingIfAt(quads, first, a, load);
             slab.B = mma.LoadStreamingIfAt(quads, first + step, a + tileBytes, load);
