@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Linq;
 using System.Reflection;
 using ILGPU;
@@ -15,6 +16,18 @@ namespace KernelGen.Tests;
 /// to compile PTX) and on hand-written cases.</summary>
 public sealed class PtxPeepholeTests
 {
+    private static readonly ConcurrentDictionary<MethodInfo, Lazy<string>> Compiled = new();
+
+    /// <summary>The PTX ILGPU emits for <paramref name="method"/> (sm_80, ISA 8.0, at the optimization level
+    /// <see cref="ComputeDevice"/> uses: what <c>kernelgen ptx</c> writes), compiled once per test run: ILGPU's PTX backend
+    /// takes 10–20 s on the large kernels, and several tests read the same one (the prepared M = 16 GEMV three).</summary>
+    private static string Ptx(MethodInfo method) => Compiled.GetOrAdd(method, static m => new Lazy<string>(() =>
+    {
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
+        return ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(m), KernelSpecialization.Empty)).PTXAssembly;
+    })).Value;
+
     [Theory]
     [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C8, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
     [InlineData(typeof(TensorCoreGemv), "GemvKernel", typeof(TensorCoreGemv.Variant<TensorCoreGemv.C8, TensorCoreGemv.C2, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C0, TensorCoreGemv.C8>), null)]
@@ -27,12 +40,9 @@ public sealed class PtxPeepholeTests
     [InlineData(typeof(TensorCoreGemm), "PrepareKernel", null, null)] // x → B fragments: two cvt.rn.f16x2.f32
     public void TensorCoreKernels_LoseEveryLocalMemoryRoundTrip(Type type, string kernel, Type? variant, Type? second)
     {
-        using var context = Context.Create(builder => builder.Cuda()); // the optimization level ComputeDevice uses
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var mma = typeof(TensorCoreMma.PtxMma);
         var generic = type.GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!;
-        var method = generic.MakeGenericMethod(new[] { mma, variant, second }.OfType<Type>().ToArray());
-        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        string ptx = Ptx(generic.MakeGenericMethod(new[] { mma, variant, second }.OfType<Type>().ToArray()));
         int loads = ptx.Split('\n').Count(l => l.Contains("ld.local", StringComparison.Ordinal));
         Assert.True(loads > 0, "ILGPU no longer routes asm outputs through local memory: the rewrite may be obsolete");
 
@@ -96,11 +106,9 @@ public sealed class PtxPeepholeTests
     [Fact]
     public void WarpGroupKernel_IsRetargetedWithItsSharedMemoryAndAccumulatorsBound()
     {
-        using var context = Context.Create(builder => builder.Cuda());
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var method = typeof(TensorCoreGemm).GetMethod("WarpGroupKernel", BindingFlags.NonPublic | BindingFlags.Static)!
             .MakeGenericMethod(typeof(TensorCoreMma.PtxMma), typeof(TensorCoreGemv.C4), typeof(TensorCoreGemv.C0));
-        string ptx = PtxPeephole.ForwardLocalStores(((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly, out _);
+        string ptx = PtxPeephole.ForwardLocalStores(Ptx(method), out _);
         Assert.Contains(PtxPeephole.SharedSymbol, ptx, StringComparison.Ordinal);
 
         string patched = PtxPeephole.LimitRegisters(PtxPeephole.TargetWarpGroups(PtxPeephole.BindSharedSymbol(ptx)), 128);
@@ -149,9 +157,7 @@ public sealed class PtxPeepholeTests
     [Fact]
     public void PreparedGemv_WaitsForXsConversion_WhichReleasesIt_AndNothingElseDoes()
     {
-        using var context = Context.Create(builder => builder.Cuda());
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
-        string Compile(MethodInfo method) => ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        static string Compile(MethodInfo method) => Ptx(method);
         var gemv = typeof(TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!;
         var mma = typeof(TensorCoreMma.PtxMma);
         static int Count(string text, string what) => text.Split('\n').Count(line => line.Contains(what, StringComparison.Ordinal));
@@ -182,11 +188,9 @@ public sealed class PtxPeepholeTests
     {
         // LaunchDependent passes six views, the shape and the weights' address by pointer, as cuLaunchKernelEx wants;
         // their sizes must be those of the PTX entry's parameters (a changed kernel signature fails here, not on a GPU).
-        using var context = Context.Create(builder => builder.Cuda());
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var method = typeof(TensorCoreGemv).GetMethod("GemvKernel", BindingFlags.NonPublic | BindingFlags.Static)!
             .MakeGenericMethod(typeof(TensorCoreMma.PtxMma), typeof(TensorCoreGemv.Variant<TensorCoreGemv.C4, TensorCoreGemv.C0, TensorCoreGemv.C16, TensorCoreGemv.C0, TensorCoreGemv.C1, TensorCoreGemv.C8>));
-        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        string ptx = Ptx(method);
         string entry = ptx[ptx.IndexOf(".entry", StringComparison.Ordinal)..ptx.IndexOf("\n)\n", StringComparison.Ordinal)];
         var sizes = System.Text.RegularExpressions.Regex.Matches(entry, @"\.param (?:\.align \d+ \.b8 _\w+\[(?<bytes>\d+)\]|\.b(?<bits>\d+) _\w+)")
             .Select(m => m.Groups["bytes"].Success ? int.Parse(m.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture) : int.Parse(m.Groups["bits"].Value, System.Globalization.CultureInfo.InvariantCulture) / 8)
@@ -206,8 +210,6 @@ public sealed class PtxPeepholeTests
     {
         // The integer mma's sums are signed; ILGPU emits (float)(int)(uint)v as cvt.rn.f32.u32, which the CPU accelerator
         // (plain .NET) cannot show: the batch kernel's first form gave rel.err 1e6 on an H200 (perf/gemv.md, session 27).
-        using var context = Context.Create(builder => builder.Cuda());
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var mma = typeof(TensorCoreMma.PtxMma);
         Type c0 = typeof(TensorCoreGemv.C0), c1 = typeof(TensorCoreGemv.C1);
         Type[] arguments = (kernel, bits) switch
@@ -217,8 +219,7 @@ public sealed class PtxPeepholeTests
             ("ByteKernel", _) => [mma, c1, typeof(TensorCoreGemv.C8), c1, c1, c1], // 8-bit symmetric per channel, M > 8
             _ => [mma, typeof(TensorCoreGemv.C4), c0, typeof(TensorCoreGemv.C8), c1, c1, c1], // 4-bit, M > 8, groups shared by a slab, loaded with x
         };
-        var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
-        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        string ptx = Ptx(typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments));
         Assert.Contains("m16n8k32", ptx, StringComparison.Ordinal);
         Assert.DoesNotContain("cvt.rn.f32.u32", ptx, StringComparison.Ordinal);
         if (kernel == "BatchKernel")
@@ -266,10 +267,8 @@ public sealed class PtxPeepholeTests
     {
         // round(x · 127/|x|max) adds 1.5·2^23 to the product; ptxas contracts a plain mul.f32 + add.f32 into one fma, which
         // rounds a product within an ulp of a half differently from the host (rel.err 1e-4 on an H200, session 27).
-        using var context = Context.Create(builder => builder.Cuda());
-        using var backend = new PTXBackend(context, CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null!);
         var method = typeof(Int8ActivationGemv).GetMethod(kernel, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(typeof(TensorCoreMma.PtxMma));
-        string ptx = PtxPeephole.ForwardLocalStores(((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly, out _);
+        string ptx = PtxPeephole.ForwardLocalStores(Ptx(method), out _);
         var lines = ptx.Split('\n');
         Assert.Equal(4, lines.Count(l => l.Contains("mul.rn.f32", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.Contains("div.rn.f32", StringComparison.Ordinal));
