@@ -207,6 +207,76 @@ public sealed class EvaluationTests
         Assert.True(clippedError < 0.98 * rtnError, $"clip search {clippedError:E3} vs RTN {rtnError:E3}");
     }
 
+    /// <summary>The search's batched dᵀ·M·d (fused multiply-adds, up to four candidates per pass over M) against the
+    /// double sum over every entry, for group sizes on the vector path (multiples of two vectors) and off it, and for
+    /// 1 to 4 candidates. M is a Gram matrix of Gaussian rows plus an uneven diagonal; each candidate's d is its own.</summary>
+    [Theory]
+    [InlineData(8)]
+    [InlineData(24)]
+    [InlineData(32)]
+    [InlineData(128)]
+    [InlineData(12)]
+    [InlineData(20)]
+    public void ClipSearch_QuadraticForms_MatchTheSumOverEveryEntry(int n)
+    {
+        var random = TestData.CreateRandom(nameof(ClipSearch_QuadraticForms_MatchTheSumOverEveryEntry) + n);
+        var m = new double[n * n];
+        for (int r = 0; r < n + 3; r++)
+        {
+            var x = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                x[i] = TestData.Gaussian(random) * (1 + (i % 5));
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    m[(i * n) + j] += x[i] * x[j];
+                }
+            }
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            m[(i * n) + i] += random.NextDouble();
+        }
+
+        for (int count = 1; count <= 4; count++)
+        {
+            var errors = new double[4 * n];
+            for (int i = 0; i < errors.Length; i++)
+            {
+                errors[i] = TestData.Gaussian(random) * 0.01;
+            }
+
+            var losses = new double[4];
+            ClipSearch.QuadraticForms(m, errors, n, count, losses, new double[n]);
+            for (int k = 0; k < 4; k++)
+            {
+                if (k >= count)
+                {
+                    Assert.Equal(0, losses[k]);
+                    continue;
+                }
+
+                double expected = 0, magnitude = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        double term = errors[(k * n) + i] * m[(i * n) + j] * errors[(k * n) + j];
+                        expected += term;
+                        magnitude += Math.Abs(term);
+                    }
+                }
+
+                Assert.True(Math.Abs(losses[k] - expected) <= 1e-13 * magnitude, TestData.Describe($"n {n}, {count} candidates, candidate {k}: {losses[k]:R} against {expected:R} (Σ|terms| {magnitude:R})"));
+            }
+        }
+    }
+
     /// <summary>With sample inputs the search minimizes each group's own output-error term dᵀ·X_gᵀX_g·d (AWQ's
     /// auto-clip), never above RTN's since α = 1 is a candidate. The layer's total output error also has cross-group
     /// terms, so it is not guaranteed to fall; on heavy-tailed weights with uneven inputs it does, recomputed in

@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace KernelGen.Quantization;
@@ -84,16 +85,17 @@ public static class ClipSearch
         }
 
         // Rows are independent (each writes only its own codes and parameters): searched in parallel, each worker
-        // with its own scratch, so the result does not depend on the schedule.
+        // with its own scratch, so the result does not depend on the schedule. Candidates are scored Batch at a time,
+        // so that each row of a group's M serves all of them (QuadraticForms), and kept in order: the first lowest wins.
         int groupsPerRow = dims.GroupsPerRow;
         var weightArray = weights.ToArray();
         System.Threading.Tasks.Parallel.For(
             0,
             rows,
-            () => (Group: new double[groupSize], Trial: new double[groupSize], Error: new double[groupSize], Product: new double[groupSize]),
+            () => new Scratch(groupSize),
             (r, _, scratch) =>
             {
-                var (group, trial, error, product) = scratch;
+                var group = scratch.Group;
                 for (int g = 0; g < groupsPerRow; g++)
                 {
                     int start = g * groupSize;
@@ -105,25 +107,49 @@ public static class ClipSearch
                     // The range of the group shrunk by α is α times the group's range, exactly.
                     var (lo, hi, absMax) = GroupQuantizer.Range(group);
                     double best = double.PositiveInfinity;
-                    for (int step = 0; step <= steps; step++)
+                    for (int first = 0; first <= steps; first += Batch)
                     {
-                        double alpha = steps == 0 ? 1 : 1 - (maxShrink * step / steps);
-                        var (bits, scale, inverse, zero) = quantizer.Parameters(lo * alpha, hi * alpha, absMax * alpha, r, g);
-                        quantizer.CodesAndErrors(group, scale, inverse, zero, trial, error);
-                        double loss = gram is null ? VectorMath.Dot(error, error) : QuadraticForm(gram[g], error, product);
-                        if (loss < best)
+                        int candidates = Math.Min(Batch, steps + 1 - first);
+                        for (int k = 0; k < candidates; k++)
                         {
-                            best = loss;
-                            var kept = codes.AsSpan((r * cols) + start, groupSize);
-                            for (int i = 0; i < groupSize; i++)
-                            {
-                                kept[i] = (byte)trial[i];
-                            }
+                            int step = first + k;
+                            double alpha = steps == 0 ? 1 : 1 - (maxShrink * step / steps);
+                            var p = quantizer.Parameters(lo * alpha, hi * alpha, absMax * alpha, r, g);
+                            scratch.Parameters[k] = (p.ScaleBits, p.Zero);
+                            quantizer.CodesAndErrors(group, p.Scale, p.Inverse, p.Zero, scratch.Trials.AsSpan(k * groupSize, groupSize), scratch.Errors.AsSpan(k * groupSize, groupSize));
+                        }
 
-                            scales[(r * groupsPerRow) + g] = bits;
-                            if (!info.Symmetric)
+                        if (gram is null)
+                        {
+                            for (int k = 0; k < candidates; k++)
                             {
-                                zeros[(r * groupsPerRow) + g] = (byte)zero;
+                                var error = scratch.Errors.AsSpan(k * groupSize, groupSize);
+                                scratch.Losses[k] = VectorMath.Dot(error, error);
+                            }
+                        }
+                        else
+                        {
+                            QuadraticForms(gram[g], scratch.Errors, groupSize, candidates, scratch.Losses, scratch.Product);
+                        }
+
+                        for (int k = 0; k < candidates; k++)
+                        {
+                            if (scratch.Losses[k] < best)
+                            {
+                                best = scratch.Losses[k];
+                                var kept = codes.AsSpan((r * cols) + start, groupSize);
+                                var trial = scratch.Trials.AsSpan(k * groupSize, groupSize);
+                                for (int i = 0; i < groupSize; i++)
+                                {
+                                    kept[i] = (byte)trial[i];
+                                }
+
+                                var (bits, zero) = scratch.Parameters[k];
+                                scales[(r * groupsPerRow) + g] = bits;
+                                if (!info.Symmetric)
+                                {
+                                    zeros[(r * groupsPerRow) + g] = (byte)zero;
+                                }
                             }
                         }
                     }
@@ -136,37 +162,102 @@ public static class ClipSearch
         return QuantizedMatrix<TScheme>.FromCodes(rows, cols, codes, scales, zeros);
     }
 
-    /// <summary>dᵀ·M·d for symmetric M (n × n, row-major), as d · (Σ_j d_j·M_j): M's rows added to
-    /// <paramref name="product"/> (n scratch values) in vector lanes, four rows per pass over it, and one dot product at
-    /// the end.</summary>
-    private static double QuadraticForm(double[] m, double[] d, double[] product)
+    /// <summary>Candidates scored together (<see cref="QuadraticForms"/>).</summary>
+    private const int Batch = 4;
+
+    /// <summary>One worker's buffers: a group, <see cref="Batch"/> candidates' codes, errors and losses.</summary>
+    private sealed class Scratch(int groupSize)
     {
-        int n = d.Length;
-        if (!Vector.IsHardwareAccelerated || n % Vector<double>.Count != 0 || n % 4 != 0)
+        public double[] Group { get; } = new double[groupSize];
+
+        public double[] Trials { get; } = new double[Batch * groupSize];
+
+        public double[] Errors { get; } = new double[Batch * groupSize];
+
+        public double[] Product { get; } = new double[groupSize];
+
+        public double[] Losses { get; } = new double[Batch];
+
+        public (ushort ScaleBits, int Zero)[] Parameters { get; } = new (ushort, int)[Batch];
+    }
+
+    /// <summary>
+    /// losses[k] = d_kᵀ·M·d_k for the <paramref name="count"/> (≤ <see cref="Batch"/>) error vectors d_k of
+    /// <paramref name="errors"/> (n values each, one after another) and symmetric M (n × n, row-major). In vector lanes
+    /// where n is a multiple of two vectors: per pair of vectors of columns, each row j of M is loaded once and added,
+    /// scaled by d_k[j], into every candidate's accumulators with fused multiply-adds (M·d_k, as M is symmetric), then
+    /// dotted with d_k. Otherwise one candidate at a time through <paramref name="product"/> (n values).
+    /// </summary>
+    internal static void QuadraticForms(double[] m, double[] errors, int n, int count, double[] losses, double[] product)
+    {
+        int width = Vector<double>.Count;
+        if (!Vector.IsHardwareAccelerated || n % (2 * width) != 0)
         {
-            Array.Clear(product);
-            for (int j = 0; j < n; j++)
+            for (int k = 0; k < count; k++)
             {
-                VectorMath.AddScaled(product, d[j], m.AsSpan(j * n, n));
+                var d = errors.AsSpan(k * n, n);
+                Array.Clear(product);
+                for (int j = 0; j < n; j++)
+                {
+                    VectorMath.AddScaled(product, d[j], m.AsSpan(j * n, n));
+                }
+
+                losses[k] = VectorMath.Dot(product, d);
             }
 
-            return VectorMath.Dot(product, d);
+            return;
         }
 
-        var acc = MemoryMarshal.Cast<double, Vector<double>>(product.AsSpan(0, n));
-        var rows = MemoryMarshal.Cast<double, Vector<double>>(m.AsSpan(0, n * n));
-        int stride = acc.Length;
-        acc.Clear();
-        for (int j = 0; j < n; j += 4)
+        // Candidates past count read the first one's errors; their sums are not kept.
+        int d1 = count > 1 ? n : 0, d2 = count > 2 ? 2 * n : 0, d3 = count > 3 ? 3 * n : 0;
+        Vector<double> l0 = default, l1 = default, l2 = default, l3 = default;
+        ref double rows = ref MemoryMarshal.GetArrayDataReference(m);
+        ref double e = ref MemoryMarshal.GetArrayDataReference(errors);
+        for (int c = 0; c < n; c += 2 * width)
         {
-            Vector<double> a0 = new(d[j]), a1 = new(d[j + 1]), a2 = new(d[j + 2]), a3 = new(d[j + 3]);
-            int r = j * stride;
-            for (int v = 0; v < stride; v++, r++)
+            Vector<double> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            nint at = c;
+            for (int j = 0; j < n; j++, at += n)
             {
-                acc[v] += (a0 * rows[r]) + (a1 * rows[r + stride]) + (a2 * rows[r + (2 * stride)]) + (a3 * rows[r + (3 * stride)]);
+                var m0 = Vector.LoadUnsafe(ref rows, (nuint)at);
+                var m1 = Vector.LoadUnsafe(ref rows, (nuint)(at + width));
+                var s0 = new Vector<double>(Unsafe.Add(ref e, j));
+                var s1 = new Vector<double>(Unsafe.Add(ref e, d1 + j));
+                var s2 = new Vector<double>(Unsafe.Add(ref e, d2 + j));
+                var s3 = new Vector<double>(Unsafe.Add(ref e, d3 + j));
+                a0 = Vector.FusedMultiplyAdd(s0, m0, a0);
+                b0 = Vector.FusedMultiplyAdd(s0, m1, b0);
+                a1 = Vector.FusedMultiplyAdd(s1, m0, a1);
+                b1 = Vector.FusedMultiplyAdd(s1, m1, b1);
+                a2 = Vector.FusedMultiplyAdd(s2, m0, a2);
+                b2 = Vector.FusedMultiplyAdd(s2, m1, b2);
+                a3 = Vector.FusedMultiplyAdd(s3, m0, a3);
+                b3 = Vector.FusedMultiplyAdd(s3, m1, b3);
             }
+
+            l0 = Chunk(l0, a0, b0, ref e, c, width);
+            l1 = Chunk(l1, a1, b1, ref e, d1 + c, width);
+            l2 = Chunk(l2, a2, b2, ref e, d2 + c, width);
+            l3 = Chunk(l3, a3, b3, ref e, d3 + c, width);
         }
 
-        return VectorMath.Dot(product, d);
+        losses[0] = Vector.Sum(l0);
+        if (count > 1)
+        {
+            losses[1] = Vector.Sum(l1);
+        }
+
+        if (count > 2)
+        {
+            losses[2] = Vector.Sum(l2);
+        }
+
+        if (count > 3)
+        {
+            losses[3] = Vector.Sum(l3);
+        }
+
+        static Vector<double> Chunk(Vector<double> sum, Vector<double> a, Vector<double> b, ref double e, int at, int width)
+            => Vector.FusedMultiplyAdd(b, Vector.LoadUnsafe(ref e, (nuint)(at + width)), Vector.FusedMultiplyAdd(a, Vector.LoadUnsafe(ref e, (nuint)at), sum));
     }
 }
