@@ -96,25 +96,29 @@ internal static class PtxDump
 
             // The int8-activation GEMV: decode (GemvKernel) of asymmetric 4- and 3-bit codes in groups of 128 and 2-bit in
             // groups of 64, and batches of 9–16 rows (BatchKernel) of 4- and 3-bit codes (groups of two units shared by a
-            // slab) and 2-bit codes (groups of one unit), 8 warps; 8-bit per-channel symmetric codes at 9–16 rows (ByteKernel); x's rounding for each.
+            // slab) and 2-bit codes (groups of one unit), 8 warps, and the same batches of 2–8 rows (files .M8); 8-bit per-channel
+            // symmetric codes at 9–16 rows (ByteKernel); x's rounding for each.
             var int8 = typeof(KernelGen.Backends.Int8ActivationGemv);
             Type C(int value) => gemv.GetNestedType($"C{value}", BindingFlags.NonPublic)!;
-            foreach (var (name, width, arguments) in new[]
+            foreach (var (name, width, arguments, suffix) in new[]
             {
-                ("GemvKernel", 4, new[] { ptxMma, C(0), C(8), C(0), C(1), C(1) }),
-                ("GemvKernel", 3, new[] { ptxMma, C(0), C(8), C(1), C(0), C(1) }),
-                ("GemvKernel", 2, new[] { ptxMma, C(0), C(8), C(0), C(0), C(0) }),
-                ("BatchKernel", 4, new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }),
-                ("BatchKernel", 3, new[] { ptxMma, C(3), C(0), C(8), C(1), C(1), C(1) }),
-                ("BatchKernel", 2, new[] { ptxMma, C(2), C(0), C(8), C(1), C(0), C(1) }),
-                ("ByteKernel", 8, new[] { ptxMma, C(1), C(8), C(1), C(1), C(1) }),
-                ("QuantizeKernel", 4, new[] { ptxMma }),
-                ("QuantizeBatchKernel", 4, new[] { ptxMma }),
+                ("GemvKernel", 4, new[] { ptxMma, C(0), C(8), C(0), C(1), C(1) }, ""),
+                ("GemvKernel", 3, new[] { ptxMma, C(0), C(8), C(1), C(0), C(1) }, ""),
+                ("GemvKernel", 2, new[] { ptxMma, C(0), C(8), C(0), C(0), C(0) }, ""),
+                ("BatchKernel", 4, new[] { ptxMma, C(4), C(0), C(8), C(1), C(1), C(1) }, ""),
+                ("BatchKernel", 3, new[] { ptxMma, C(3), C(0), C(8), C(1), C(1), C(1) }, ""),
+                ("BatchKernel", 2, new[] { ptxMma, C(2), C(0), C(8), C(1), C(0), C(1) }, ""),
+                ("BatchKernel", 4, new[] { ptxMma, C(4), C(0), C(8), C(0), C(1), C(0) }, ".M8"),
+                ("BatchKernel", 3, new[] { ptxMma, C(3), C(0), C(8), C(0), C(1), C(1) }, ".M8"),
+                ("BatchKernel", 2, new[] { ptxMma, C(2), C(0), C(8), C(0), C(0), C(1) }, ".M8"),
+                ("ByteKernel", 8, new[] { ptxMma, C(1), C(8), C(1), C(1), C(1) }, ""),
+                ("QuantizeKernel", 4, new[] { ptxMma }, ""),
+                ("QuantizeBatchKernel", 4, new[] { ptxMma }, ""),
             })
             {
                 var kernel = int8.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments);
                 var compiledInt8 = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
-                var int8Path = Path.Combine(directory, $"Int8ActivationGemv.{name}.B{width}.ptx");
+                var int8Path = Path.Combine(directory, $"Int8ActivationGemv.{name}.B{width}{suffix}.ptx");
                 File.WriteAllText(int8Path, KernelGen.Backends.PtxPeephole.Enabled ? KernelGen.Backends.PtxPeephole.Patch(compiledInt8.PTXAssembly, KernelGen.Backends.Int8ActivationGemv.MaxRegisters, warpGroup: false) : compiledInt8.PTXAssembly);
                 Console.WriteLine($"{int8Path}: {compiledInt8.PTXAssembly.Split('\n').Length} lines");
             }

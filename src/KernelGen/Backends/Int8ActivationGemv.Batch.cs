@@ -268,7 +268,7 @@ public sealed partial class Int8ActivationGemv
     /// <summary>
     /// One warp: the block's 4 tiles (32 rows) over its share of the slabs, for 8 or 16 rows of x (<typeparamref name="TTwo"/>).
     /// The weights (and 4-bit codes' group constants) of two slabs are in flight in two register sets taking turns, as in
-    /// decode; x's words and scales are loaded at the top of their unit pair (from L1 or L2: every block reads them), and so
+    /// decode (3-bit codes, and 2-bit codes past 8 rows, keep one slab in flight); x's words and scales are loaded at the top of their unit pair (from L1 or L2: every block reads them), and so
     /// are the group constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair
     /// and group of 8 rows of x: two mmas (low halves of the bytes, then high halves shifted down) into one accumulator
     /// set, flushed as scale·(sx·U − zero·sx·Σ q) once per unit pair where the pair shares its weight group, else per
@@ -317,11 +317,35 @@ public sealed partial class Int8ActivationGemv
         var second = default(BatchSums);
         var other = default(BatchSlab);
         bool unbranched = default(TBits).Value != 2 || !two;
+        if (default(TBits).Value == 3 || (default(TBits).Value == 2 && two))
+        {
+            // One slab in flight: 3-bit codes (every M) and 2-bit codes past 8 rows, whose slabs take long enough to compute
+            // that the other warps on the SM hide the next slab's load. Without the second register set the 3-bit batch at
+            // M > 8 no longer spills (144 bytes before), nor the 2-bit one (4 bytes). On an H200 (perf/gemv.md, session 37)
+            // 3-bit M = 16 ran 6–11 % faster on the four shapes, M = 2 and 8 1–3.5 % faster on the two large ones and 1–3 %
+            // slower on 4096² and 8192²; 2-bit M = 16 3–7.5 % faster (4096² level). 2-bit batches of up to 8 rows measured
+            // up to 4 % slower with one slab, 4-bit ones 10–16 %: they keep two.
+            for (int slab = slabStart; slab < slabEnd; slab++)
+            {
+                if (slab != slabStart)
+                {
+                    LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, laneTiles, laneHighs, tiles, highs, step, lane, laneScale, laneZero, s, ref current, slab, slabEnd);
+                }
+
+                BatchSlabCompute<TMma, TBits, TSymmetric, TTwo, TShared, TLate>(mma, current, xQuads, xRow0, xRow1, meta, slab, t, scaleShift, zeroShift, scaleQuads, zeroQuads, laneScale, laneZero, s, ref first, ref second);
+            }
+
+            StoreBatch<TWarps>(y, s, tile0, warp, t, g, two, first, second);
+            return;
+        }
+
         for (int slab = slabStart; slab < slabEnd; slab += 2)
         {
             // Both loads are issued whether or not their slab exists (predicated, at a valid index): behind a branch they
-            // would keep the register set's previous contents alive around the loop, a copy per register and turn. Not
-            // for 2-bit codes past 8 rows, which measured 1–5 % slower so (perf/gemv.md, session 31).
+            // would keep the register set's previous contents alive around the loop, a copy per register and turn. (Only
+            // 2-bit codes past 8 rows, which now keep one slab in flight above, took the branch: unbranched is true for every
+            // kernel that reaches here. Written without it, ILGPU orders the loop's phis differently and ptxas's 4-bit
+            // batch ran 2–3 % slower at M = 16: session 37, call 3.)
             if (unbranched || slab + 1 < slabEnd)
             {
                 LoadBatchSlab<TMma, TBits, TSymmetric, TShared, TLate>(mma, quads, scaleQuads, zeroQuads, packedAddress, laneTiles, laneHighs, tiles, highs, step, lane, laneScale, laneZero, s, ref other, slab + 1, slabEnd);
@@ -412,9 +436,10 @@ public sealed partial class Int8ActivationGemv
         else
         {
             // 3-bit codes: each tile's quad and third-bit pair at a fixed distance from the slab's first (one 64-bit address
-            // per slab and plane, where an index scaled per load costs ptxas four instructions a load). At M > 8 the kernel
-            // spills 144 bytes instead of 172; on an H200 M = 16 ran 2.5–7.5 % faster, M = 2–8 2–2.5 %. The same form in the
-            // other widths' batches and in decode measured 1–8 % slower though shorter (perf/gemv.md, session 36).
+            // per slab and plane, where an index scaled per load costs ptxas four instructions a load). With two slabs in
+            // flight it took the spills at M > 8 from 172 to 144 bytes; on an H200 M = 16 ran 2.5–7.5 % faster, M = 2–8
+            // 2–2.5 %. The same form in the other widths' batches and in decode measured 1–8 % slower though shorter
+            // (perf/gemv.md, session 36).
             ulong a = laneTiles + ((ulong)at * 512), tileBytes = (ulong)step * 16;
             slab.A = mma.LoadStreamingIfAt(quads, first, a, load);
             slab.B = mma.LoadStreamingIfAt(quads, first + step, a + tileBytes, load);
