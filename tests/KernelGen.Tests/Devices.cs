@@ -39,8 +39,25 @@ public sealed class DeviceFixture : IDisposable
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// The classes that run kernels on <see cref="DeviceFixture"/>'s devices, one after another. The collection runs alone,
+/// after the parallel ones: ILGPU's CPU accelerator runs every thread of a group as an OS thread that meets the others at
+/// each barrier, so beside another test's busy threads on this 2-core CI machine its tests ran 2–7× their time alone
+/// (Stories260KTests 26 s alone, 194 s in parallel).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class DeviceCollection : ICollectionFixture<DeviceFixture>
 {
     public const string Name = "devices";
+}
+
+/// <summary>
+/// Test classes whose kernels run on a <see cref="Cpu32Accelerator"/> of many warps (hundreds of OS threads that meet at
+/// every emulated shuffle): run alone, after the parallel collections, for the reason <see cref="DeviceCollection"/>
+/// gives (Int8ActivationGemvTests 106 s alone, 220 s in parallel).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ManyThreadsCollection
+{
+    public const string Name = "many threads";
 }

@@ -15,6 +15,7 @@ namespace KernelGen.Tests;
 /// rounding step of x per weight. Shapes cover padded rows and K, a block of zeros, warps without slabs, several slabs
 /// per warp, groups of one and two units and per-channel groups.
 /// </summary>
+[Collection(ManyThreadsCollection.Name)]
 public sealed class Int8ActivationGemvTests : IClassFixture<Int8ActivationGemvTests.Kernels>
 {
     private readonly Kernels kernels;

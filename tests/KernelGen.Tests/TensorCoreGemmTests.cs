@@ -15,6 +15,7 @@ namespace KernelGen.Tests;
 /// is float64 over the numbers the tensor cores read: x rounded to f16 and each weight rounded to f16 after its scale
 /// is applied (<c>mul.rn.f16x2</c>), so only the f32 accumulation differs.
 /// </summary>
+[Collection(ManyThreadsCollection.Name)]
 public sealed class TensorCoreGemmTests : IClassFixture<TensorCoreGemmTests.Kernels>
 {
     private readonly Kernels kernels;
