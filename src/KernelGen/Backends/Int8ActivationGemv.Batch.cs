@@ -266,13 +266,14 @@ public sealed partial class Int8ActivationGemv
     }
 
     /// <summary>
-    /// One warp: the block's 4 tiles (32 rows) over its share of the slabs, for 8 or 16 rows of x (<typeparamref name="TTwo"/>).
-    /// The weights (and 4-bit codes' group constants) of two slabs are in flight in two register sets taking turns, as in
-    /// decode (3-bit codes, and 2-bit codes past 8 rows, keep one slab in flight); x's words and scales are loaded at the top of their unit pair (from L1 or L2: every block reads them), and so
-    /// are the group constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair
-    /// and group of 8 rows of x: two mmas (low halves of the bytes, then high halves shifted down) into one accumulator
-    /// set, flushed as scale·(sx·U − zero·sx·Σ q) once per unit pair where the pair shares its weight group, else per
-    /// unit; the warps' sums meet in shared memory.
+    /// One warp: the block's 4 tiles (32 rows) over its share of the slabs, for 8 or 16 rows of x
+    /// (<typeparamref name="TTwo"/>). The weights (and 4-bit codes' group constants) of two slabs are in flight in two register sets
+    /// taking turns, as in decode (3-bit codes, and 2-bit codes past 8 rows, keep one slab in flight); x's words and
+    /// scales are loaded at the top of their unit pair (from L1 or L2: every block reads them), and so are the group
+    /// constants where <typeparamref name="TLate"/> says (<see cref="LateGroupsFor"/>). Per unit, tile pair and group
+    /// of 8 rows of x: two mmas (low halves of the bytes, then high halves shifted down) into one accumulator set,
+    /// flushed as scale·(sx·U − zero·sx·Σ q) once per unit pair where the pair shares its weight group, else per unit;
+    /// the warps' sums meet in shared memory.
     /// </summary>
     internal static void BatchKernel<TMma, TBits, TSymmetric, TWarps, TTwo, TShared, TLate>(ArrayView<uint> packed, ArrayView<uint> scales, ArrayView<uint> zeros, ArrayView<uint> words, ArrayView<float> y, Int8ActivationBatchShape s, ulong packedAddress)
         where TMma : struct, TensorCoreMma.IMma
