@@ -184,14 +184,15 @@ public static class ClipSearch
     /// <summary>
     /// losses[k] = d_kᵀ·M·d_k for the <paramref name="count"/> (≤ <see cref="Batch"/>) error vectors d_k of
     /// <paramref name="errors"/> (n values each, one after another) and symmetric M (n × n, row-major). In vector lanes
-    /// where n is a multiple of two vectors: per pair of vectors of columns, each row j of M is loaded once and added,
-    /// scaled by d_k[j], into every candidate's accumulators with fused multiply-adds (M·d_k, as M is symmetric), then
-    /// dotted with d_k. Otherwise one candidate at a time through <paramref name="product"/> (n values).
+    /// where n is a multiple of two vectors and the CPU fuses multiply-adds (x64 FMA3, Arm64): per pair of vectors of
+    /// columns, each row j of M is loaded once and added, scaled by d_k[j], into every candidate's accumulators with fused
+    /// multiply-adds (M·d_k, as M is symmetric), then dotted with d_k. Otherwise one candidate at a time through
+    /// <paramref name="product"/> (n values).
     /// </summary>
     internal static void QuadraticForms(double[] m, double[] errors, int n, int count, double[] losses, double[] product)
     {
         int width = Vector<double>.Count;
-        if (!Vector.IsHardwareAccelerated || n % (2 * width) != 0)
+        if (!Vector.IsHardwareAccelerated || !(System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported) || n % (2 * width) != 0)
         {
             for (int k = 0; k < count; k++)
             {
