@@ -53,8 +53,9 @@ public sealed class DeviceCollection : ICollectionFixture<DeviceFixture>
 
 /// <summary>
 /// Test classes whose kernels run on a <see cref="Cpu32Accelerator"/> of many warps (hundreds of OS threads that meet at
-/// every emulated shuffle): run alone, after the parallel collections, for the reason <see cref="DeviceCollection"/>
-/// gives (Int8ActivationGemvTests 106 s alone, 220 s in parallel).
+/// every warp barrier of the emulated mma): run alone, after the parallel collections, for the reason
+/// <see cref="DeviceCollection"/> gives (TensorCoreGemvTests 216 s alone, 616 s in parallel, before the emulated mma
+/// exchanged its operands through shared memory; 18 s alone since).
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ManyThreadsCollection

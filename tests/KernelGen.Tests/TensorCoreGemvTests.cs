@@ -17,8 +17,10 @@ namespace KernelGen.Tests;
 /// f32 rounding the bound allows for). The weights reach the mma from registers or through shared memory (cp.async). Codes are 2, 3 (two
 /// planes: low bits and third bits), 4 and 8 bits wide. The shapes cover padded rows and K, groups smaller than, equal to and larger than a slab, per-channel groups split between warps,
 /// warps with no slabs, M on both sides of 8 (above 8 with x in f32 and as B fragments from a first launch), and M = 1,
-/// whose x goes through shared memory, over several turns.
+/// whose x goes through shared memory, over several turns. The class runs with the other many-thread classes, alone
+/// (<see cref="ManyThreadsCollection"/>).
 /// </summary>
+[Collection(ManyThreadsCollection.Name)]
 public sealed class TensorCoreGemvTests : IClassFixture<TensorCoreGemvTests.Kernels>
 {
     private readonly Kernels kernels;

@@ -421,6 +421,7 @@ public sealed partial class Int8ActivationGemv
         where TPaired : struct, TensorCoreGemv.IConstant
     {
         var mma = default(TMma);
+        mma.UseOperands(mma.AllocateOperands()); // first, by every thread: the emulated mma's exchange
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3, warp = Warp.WarpIdx, block = Grid.IdxX;
         int tile0 = block * MmaPackedWeights.TileBlock;
         int warps = default(TWarps).Value;

@@ -560,6 +560,7 @@ public sealed class TensorCoreGemv
         where TMma : struct, TensorCoreMma.IMma
         where TVariant : struct, IVariant
     {
+        var operands = default(TMma).AllocateOperands(); // first, by every thread: the emulated mma's exchange
         if (default(TVariant).PreparedX)
         {
             default(TMma).WaitForPrimary(); // x's conversion, launched just before (programmatic dependent launch)
@@ -577,6 +578,7 @@ public sealed class TensorCoreGemv
         int blocksPerSlab = MmaPackedWeights.BlocksPerSlabOf(default(TVariant).Bits);
 
         var st = default(State);
+        st.Operands = operands;
         st.Init(s, g, Grid.IdxX);
 
         // Groups: the one this warp's first slab opens (and, when groups span slabs, how many of its slabs are left).
@@ -1017,6 +1019,9 @@ public sealed class TensorCoreGemv
         public int ScaleAt, ZeroAt;
         public int K;
 
+        // The emulated mma's operand exchange (TensorCoreMma.IMma.AllocateOperands; empty on PTX).
+        public ArrayView<uint> Operands;
+
         public void Init(TensorCoreGemvShape s, int g, int block)
         {
             BlockIndex = block;
@@ -1269,6 +1274,7 @@ public sealed class TensorCoreGemv
             where TVariant : struct, IVariant
         {
             var mma = default(TMma);
+            mma.UseOperands(Operands);
             int bits = default(TVariant).Bits, groupBlocks = default(TVariant).GroupBlocks;
             bool upper = default(TVariant).Upper;
 

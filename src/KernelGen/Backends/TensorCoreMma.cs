@@ -134,6 +134,14 @@ internal static class TensorCoreMma
         /// <summary>Two floats rounded to nearest f16 (<c>cvt.rn.f16x2.f32</c>), <paramref name="low"/> in the low half.</summary>
         uint Pack(float low, float high);
 
+        /// <summary>Called once at the top of every kernel that runs <see cref="Multiply"/> or <see cref="MultiplyInt8"/>,
+        /// by every thread (a shared allocation): the emulation's buffer through which those pass each lane's operands
+        /// to its warp; PTX: an empty view. Helpers hand it to their mma with <see cref="UseOperands"/>.</summary>
+        ArrayView<uint> AllocateOperands();
+
+        /// <summary>Makes <paramref name="operands"/> (<see cref="AllocateOperands"/>'s buffer) this mma's; PTX ignores it.</summary>
+        void UseOperands(ArrayView<uint> operands);
+
         /// <summary>The whole m16n8k16 mma, B already in f16: <paramref name="p"/> (D rows g, columns 2t, 2t+1) and
         /// <paramref name="q"/> (rows g + 8) += A · B, with A's four registers as PTX orders them (a0: rows g, k 2t…;
         /// a1: rows g + 8; a2: rows g, k 2t + 8…; a3: rows g + 8, k 2t + 8…).</summary>
@@ -176,6 +184,12 @@ internal static class TensorCoreMma
     internal readonly struct PtxMma : IMma
     {
         public void Allocate()
+        {
+        }
+
+        public ArrayView<uint> AllocateOperands() => default;
+
+        public void UseOperands(ArrayView<uint> operands)
         {
         }
 
@@ -476,6 +490,39 @@ internal static class TensorCoreMma
 
         public void Allocate() => exchange = SharedMemory.Allocate<uint>(MaxWarps * 32 * Slots);
 
+        /// <summary>Words per lane in <see cref="AllocateOperands"/>'s buffer: A's four registers, then B's two.</summary>
+        private const int OperandWords = 6;
+
+        /// <summary>Warps per group <see cref="AllocateOperands"/>'s buffer has room for: the widest groups the GEMVs launch.</summary>
+        private const int MaxOperandWarps = Int8ActivationGemv.MaxWarpsPerGroup > TensorCoreGemv.WideWarpsPerGroup ? Int8ActivationGemv.MaxWarpsPerGroup : TensorCoreGemv.WideWarpsPerGroup;
+
+        private ArrayView<uint> operands;
+
+        /// <summary>The buffer through which <see cref="Multiply"/> and <see cref="MultiplyInt8"/> pass each lane's operands
+        /// to its warp: one shared write and two warp barriers per mma where 32 warp shuffles took, each of which the CPU
+        /// accelerator runs as a lock step and two barriers of the warp's 32 threads (where the GEMV tests spent their
+        /// time: TensorCoreGemvTests 216 s → 18 s alone on a 2-core machine). Allocated once at the kernel's top: the CPU
+        /// accelerator matches each thread's n-th shared allocation with the others' n-th, so an allocation inside an mma
+        /// that some warps run fewer times than others would hand them different buffers.</summary>
+        public readonly ArrayView<uint> AllocateOperands() => SharedMemory.Allocate<uint>(MaxOperandWarps * 32 * OperandWords);
+
+        public void UseOperands(ArrayView<uint> operands) => this.operands = operands;
+
+        /// <summary>Writes this lane's operands where the warp's lanes read them (behind a warp barrier) and returns the
+        /// warp's first word.</summary>
+        private readonly int Exchange(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
+        {
+            int warp = Warp.WarpIdx * 32 * OperandWords, own = warp + (Warp.LaneIdx * OperandWords);
+            operands[own] = a0;
+            operands[own + 1] = a1;
+            operands[own + 2] = a2;
+            operands[own + 3] = a3;
+            operands[own + 4] = b0;
+            operands[own + 5] = b1;
+            Warp.Barrier();
+            return warp;
+        }
+
         public readonly void Publish(uint a0, uint a1, uint a2, uint a3, uint c0, uint c1, uint c2, uint c3, TensorCoreGemv.Quad x0, TensorCoreGemv.Quad x1, TensorCoreGemv.Quad x2, TensorCoreGemv.Quad x3)
         {
             int own = ((Warp.WarpIdx * 32) + Warp.LaneIdx) * Slots;
@@ -675,18 +722,17 @@ internal static class TensorCoreMma
 
         public readonly void Multiply(ref ulong p, ref ulong q, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
         {
-            // Rows g and g + 8 share B's shuffles (the CPU accelerator's shuffles are what the tests spend time on).
             int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+            int first = Exchange(a0, a1, a2, a3, b0, b1);
             float p0 = Interop.IntAsFloat((uint)p), p1 = Interop.IntAsFloat((uint)(p >> 32));
             float q0 = Interop.IntAsFloat((uint)q), q1 = Interop.IntAsFloat((uint)(q >> 32));
             for (int k = 0; k < 4; k++)
             {
-                int aLane = (4 * g) + k, bLane0 = (8 * t) + k, bLane1 = (8 * t) + 4 + k;
-                uint ra0 = Warp.Shuffle(a0, aLane), ra1 = Warp.Shuffle(a1, aLane), ra2 = Warp.Shuffle(a2, aLane), ra3 = Warp.Shuffle(a3, aLane);
-                uint rb00 = Warp.Shuffle(b0, bLane0), rb01 = Warp.Shuffle(b1, bLane0), rb10 = Warp.Shuffle(b0, bLane1), rb11 = Warp.Shuffle(b1, bLane1);
-                Accumulate(ref p0, ref p1, ref q0, ref q1, ra0, ra1, ra2, ra3, rb00, rb01, rb10, rb11);
+                int a = (((4 * g) + k) * OperandWords) + first, b0At = (((8 * t) + k) * OperandWords) + first + 4, b1At = (((8 * t) + 4 + k) * OperandWords) + first + 4;
+                Accumulate(ref p0, ref p1, ref q0, ref q1, operands[a], operands[a + 1], operands[a + 2], operands[a + 3], operands[b0At], operands[b0At + 1], operands[b1At], operands[b1At + 1]);
             }
 
+            Warp.Barrier(); // every lane has read the operands before the warp's next mma writes its own
             p = Interop.FloatAsInt(p0) | ((ulong)Interop.FloatAsInt(p1) << 32);
             q = Interop.FloatAsInt(q0) | ((ulong)Interop.FloatAsInt(q1) << 32);
         }
@@ -696,18 +742,20 @@ internal static class TensorCoreMma
             // Lane (g, t) sums A rows g and g + 8 against B columns 2t and 2t + 1 over the four lanes t' of each: k 4t'…
             // from a0/a1 and b0, k 16 + 4t'… from a2/a3 and b1.
             int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+            int first = Exchange(a0, a1, a2, a3, b0, b1);
             int p0 = (int)(uint)p, p1 = (int)(uint)(p >> 32), q0 = (int)(uint)q, q1 = (int)(uint)(q >> 32);
             for (int k = 0; k < 4; k++)
             {
-                int aLane = (4 * g) + k, bLane0 = (8 * t) + k, bLane1 = (8 * t) + 4 + k;
-                uint ra0 = Warp.Shuffle(a0, aLane), ra1 = Warp.Shuffle(a1, aLane), ra2 = Warp.Shuffle(a2, aLane), ra3 = Warp.Shuffle(a3, aLane);
-                uint rb00 = Warp.Shuffle(b0, bLane0), rb01 = Warp.Shuffle(b1, bLane0), rb10 = Warp.Shuffle(b0, bLane1), rb11 = Warp.Shuffle(b1, bLane1);
+                int a = (((4 * g) + k) * OperandWords) + first, b0At = (((8 * t) + k) * OperandWords) + first + 4, b1At = (((8 * t) + 4 + k) * OperandWords) + first + 4;
+                uint ra0 = operands[a], ra1 = operands[a + 1], ra2 = operands[a + 2], ra3 = operands[a + 3];
+                uint rb00 = operands[b0At], rb01 = operands[b0At + 1], rb10 = operands[b1At], rb11 = operands[b1At + 1];
                 p0 += Dot4(ra0, rb00) + Dot4(ra2, rb01);
                 p1 += Dot4(ra0, rb10) + Dot4(ra2, rb11);
                 q0 += Dot4(ra1, rb00) + Dot4(ra3, rb01);
                 q1 += Dot4(ra1, rb10) + Dot4(ra3, rb11);
             }
 
+            Warp.Barrier();
             p = (uint)p0 | ((ulong)(uint)p1 << 32);
             q = (uint)q0 | ((ulong)(uint)q1 << 32);
         }
