@@ -13,7 +13,9 @@ using Xunit;
 namespace KernelGen.Tests;
 
 /// <summary>The PTX rewrite the CUDA tensor-core kernels load with, on the PTX ILGPU emits for them (no GPU needed
-/// to compile PTX) and on hand-written cases.</summary>
+/// to compile PTX) and on hand-written cases. ILGPU's PTX backend takes 10–60 s per large kernel on one core: about
+/// 4½ minutes in all (<see cref="LongCollectionAttribute"/>).</summary>
+[Collection(PtxCollection.Name)]
 public sealed class PtxPeepholeTests
 {
     private static readonly ConcurrentDictionary<MethodInfo, Lazy<string>> Compiled = new();
@@ -289,4 +291,12 @@ public sealed class PtxPeepholeTests
             Assert.Contains("mul.rn.f32", writer, StringComparison.Ordinal);
         }
     }
+}
+
+/// <summary>PtxPeepholeTests' collection, started first (<see cref="LongCollectionsFirst"/>).</summary>
+[CollectionDefinition(Name)]
+[LongCollection(4.5)]
+public sealed class PtxCollection
+{
+    public const string Name = "ptx";
 }
