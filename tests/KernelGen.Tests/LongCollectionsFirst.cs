@@ -40,3 +40,25 @@ public sealed class LongCollectionsFirst : ITestCollectionOrderer
     private static double Minutes(ITestCollection collection)
         => collection.CollectionDefinition?.GetCustomAttributes(Marker).Select(a => a.GetConstructorArguments().OfType<double>().Single()).FirstOrDefault() ?? 0;
 }
+
+public sealed class LongCollectionsFirstTests
+{
+    [Fact]
+    public void MarkedCollections_ComeFirst_LongestFirst_AndNoneIsLost()
+    {
+        var assembly = new TestAssembly(Reflector.Wrap(typeof(LongCollectionsFirstTests).Assembly));
+        TestCollection Collection(Type? definition, string name) => new(assembly, definition is null ? null : Reflector.Wrap(definition), name);
+        var collections = new[]
+        {
+            Collection(null, "Test collection for KernelGen.Tests.KernelCacheTests"),
+            Collection(typeof(Models.CommandLineCollection), Models.CommandLineCollection.Name),
+            Collection(typeof(DeviceCollection), DeviceCollection.Name),
+            Collection(typeof(PtxCollection), PtxCollection.Name),
+            Collection(typeof(Models.EncoderCalibrationCollection), Models.EncoderCalibrationCollection.Name),
+        };
+
+        var ordered = new LongCollectionsFirst().OrderTestCollections(collections).Select(c => c.DisplayName).ToList();
+        Assert.Equal([PtxCollection.Name, Models.EncoderCalibrationCollection.Name, Models.CommandLineCollection.Name], ordered.Take(3));
+        Assert.Equal(collections.Select(c => c.DisplayName).Order(StringComparer.Ordinal), ordered.Order(StringComparer.Ordinal));
+    }
+}
